@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Onsen builds and tests with; idempotent (apt only runs when
+# something is missing). Usage: scripts/install-deps.sh [build|test]
+set -euo pipefail
+mode=${1:-build}
+pkgs=(g++ cmake make pkg-config libboost1.81-dev libboost-url1.81-dev libssl-dev libcrypt-dev
+      libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev)
+if [ "$mode" = test ]; then
+  pkgs+=(libgtest-dev googletest curl skopeo docker-registry apache2-utils jq python3 openssl)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt_install() { apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "$@"; }
+apt_install "${missing[@]}" || { apt-get update -q -o DPkg::Lock::Timeout=600; apt_install "${missing[@]}"; }

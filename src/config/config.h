@@ -1,0 +1,86 @@
+// Onsen's configuration: Distribution's YAML format (version 0.1), overridden by REGISTRY_*
+// environment variables with Distribution's rules. Loading is the only thing this layer does.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace onsen::config {
+
+// A configuration error: names the key and the reason ("http.addr: not a host:port"). Startup
+// prints it on one line and exits with status 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TlsConfig {
+  std::string certificate;  // PEM file path; empty = plain HTTP
+  std::string key;
+  std::vector<std::string> client_cas;
+  std::string minimum_tls = "tls1.2";  // tls1.0 | tls1.1 | tls1.2 | tls1.3
+  std::vector<std::string> cipher_suites;
+};
+
+struct HttpConfig {
+  std::string addr = ":5000";  // host:port, or a path when net == "unix"
+  std::string net = "tcp";     // tcp | unix
+  std::string prefix;          // URL prefix before /v2/
+  std::string host;            // external base URL for Location headers
+  std::string secret;
+  bool relative_urls = false;
+  std::map<std::string, std::vector<std::string>> headers;  // extra response headers
+  TlsConfig tls;
+  std::string debug_addr;
+  std::chrono::seconds drain_timeout{10};
+};
+
+struct HtpasswdConfig {
+  std::string realm;
+  std::string path;
+};
+
+struct AuthConfig {
+  std::optional<HtpasswdConfig> htpasswd;  // the only supported provider for now
+};
+
+struct StorageConfig {
+  std::string driver = "filesystem";         // filesystem | inmemory
+  std::string root_directory = "/var/lib/registry";
+  uint64_t max_threads = 100;
+  bool delete_enabled = false;
+  bool read_only = false;                    // maintenance.readonly.enabled
+  bool upload_purging_enabled = true;        // maintenance.uploadpurging
+  std::chrono::hours upload_purging_age{168};
+  std::chrono::hours upload_purging_interval{24};
+  bool upload_purging_dry_run = false;
+  std::string cache_blobdescriptor;          // "inmemory" or "" (redis unsupported)
+};
+
+struct LogConfig {
+  std::string level = "info";       // error | warn | info | debug
+  std::string formatter = "text";   // text | json | logstash
+  std::map<std::string, std::string> fields;
+  bool access_log_disabled = false;
+};
+
+struct Config {
+  std::string version = "0.1";
+  LogConfig log;
+  StorageConfig storage;
+  HttpConfig http;
+  AuthConfig auth;
+};
+
+// Loads the configuration: YAML from `path` when non-empty (ConfigError when unreadable), else the
+// embedded defaults; then applies REGISTRY_* overrides from `environ_entries` ("KEY=value"
+// strings). Unknown keys produce warnings appended to `warnings`. Invalid values throw ConfigError.
+Config load(const std::string& path, const std::vector<std::string>& environ_entries,
+            std::vector<std::string>* warnings);
+
+}  // namespace onsen::config

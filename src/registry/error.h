@@ -1,0 +1,42 @@
+// Registry errors: one exception type carrying a Distribution-spec error code. The API layer turns
+// it into a status and the spec's JSON body in one place (api/errors.cpp).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace onsen::registry {
+
+enum class ErrorCode {
+  kBlobUnknown,
+  kBlobUploadInvalid,
+  kBlobUploadUnknown,
+  kDigestInvalid,
+  kManifestBlobUnknown,
+  kManifestInvalid,
+  kManifestUnknown,
+  kNameInvalid,
+  kNameUnknown,
+  kSizeInvalid,
+  kTagInvalid,
+  kUnauthorized,
+  kDenied,
+  kUnsupported,
+  kTooManyRequests,
+  kRangeInvalid,            // Content-Range out of order or overlapping (416)
+  kPaginationNumberInvalid,  // bad `n` query parameter
+  kManifestTooLarge,        // manifest body over the size limit (413)
+  kStorageFull,             // backend out of space (507)
+  kInternal,                // anything else (500)
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+}  // namespace onsen::registry

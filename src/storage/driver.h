@@ -1,0 +1,95 @@
+// The storage driver interface: bytes under string keys, nothing about registries.
+//
+// Keys are absolute, '/'-separated paths such as "/docker/registry/v2/blobs/sha256/ab/ab12.../data"
+// (Distribution's key scheme, see layout.h). The interface is shaped after Distribution's
+// StorageDriver so an object store (S3) can implement it too: no in-place modification of a stored
+// object is assumed except appending through a Writer opened on an unfinished upload.
+//
+// Thread safety: a Driver is shared by all request threads and must be safe for concurrent use.
+// Readers and Writers belong to one caller at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace onsen::storage {
+
+// An I/O failure other than "not found" (permission, disk full, backend down, ...).
+class Error : public std::runtime_error {
+ public:
+  Error(const std::string& what, bool no_space = false)
+      : std::runtime_error(what), no_space_(no_space) {}
+  // True when the backend ran out of space (ENOSPC/EDQUOT): the client may retry later.
+  bool no_space() const { return no_space_; }
+
+ private:
+  bool no_space_;
+};
+
+struct FileInfo {
+  std::string key;
+  uint64_t size = 0;  // 0 for directories
+  bool is_dir = false;
+  std::chrono::system_clock::time_point mod_time;
+};
+
+// Sequential reader of one stored object, opened at an offset.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // Reads up to n bytes; returns 0 at the end of the object. Throws Error on failure.
+  virtual size_t read(char* buf, size_t n) = 0;
+  // Total size of the object (not of what is left to read).
+  virtual uint64_t size() const = 0;
+  // For zero-copy transfer (sendfile): a file descriptor whose current file offset is the reader's
+  // position, or -1 when the object is not a local file. The Reader keeps ownership.
+  virtual int native_fd() const { return -1; }
+};
+
+// Writer of one object. Opened with append=false it starts an empty object; with append=true it
+// continues an existing one (an unfinished upload). Bytes become durable at commit().
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  virtual void write(const char* buf, size_t n) = 0;
+  // Bytes in the object so far, including those written before an append open.
+  virtual uint64_t size() const = 0;
+  // Makes everything written durable (fsync) and the object complete. No writes after.
+  virtual void commit() = 0;
+  // Flushes and releases the writer, leaving the object appendable (a later append open resumes).
+  virtual void close() = 0;
+  // Discards the object.
+  virtual void cancel() = 0;
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual std::string name() const = 0;
+
+  // Whole content of a small object; nullopt when there is no such object.
+  virtual std::optional<std::string> get_content(const std::string& key) = 0;
+  // Stores content atomically and durably (temp file, fsync, rename): readers see the old
+  // content or the new, never a mix. Creates parent "directories" as needed.
+  virtual void put_content(const std::string& key, std::string_view content) = 0;
+  // Reader positioned at offset; nullptr when there is no such object.
+  virtual std::unique_ptr<Reader> reader(const std::string& key, uint64_t offset) = 0;
+  virtual std::unique_ptr<Writer> writer(const std::string& key, bool append) = 0;
+  // nullopt when nothing exists at key.
+  virtual std::optional<FileInfo> stat(const std::string& key) = 0;
+  // Names (last path component, not full keys) of the direct children of a directory key,
+  // unsorted; nullopt when the directory does not exist.
+  virtual std::optional<std::vector<std::string>> list(const std::string& key) = 0;
+  // Moves an object to a new key atomically, replacing what was there; durable on return.
+  virtual void move(const std::string& from, const std::string& to) = 0;
+  // Removes the object or the whole subtree at key; returns false when nothing was there.
+  virtual bool remove(const std::string& key) = 0;
+};
+
+}  // namespace onsen::storage
