@@ -1,0 +1,87 @@
+#include "api/api.h"
+
+#include "api/errors.h"
+#include "api/handlers.h"
+#include "api/responses.h"
+#include "storage/driver.h"
+
+#include <spdlog/spdlog.h>
+
+namespace onsen::api {
+
+namespace {
+
+using Kind = Route::Kind;
+
+http::Response method_not_allowed() {
+  return error_response(registry::ErrorCode::kUnsupported, "method not allowed on this route");
+}
+
+}  // namespace
+
+boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req) {
+  Route route = parse_route(req.path);
+  Query query(req.query);
+  Context ctx{req, registry_, route, query};
+  const std::string& m = req.method;
+  const bool read = m == "GET" || m == "HEAD";
+
+  switch (route.kind) {
+    case Kind::kNotFound:
+      co_return error_response(registry::ErrorCode::kNameUnknown, "no such route");
+    case Kind::kBase:
+      if (read) co_return json_response(200, "{}");
+      break;
+    case Kind::kCatalog:
+      if (read) co_return co_await list_catalog(ctx);
+      break;
+    case Kind::kTags:
+      if (read) co_return co_await list_tags(ctx);
+      break;
+    case Kind::kReferrers:
+      if (read) co_return co_await list_referrers(ctx);
+      break;
+    case Kind::kManifest:
+      if (read) co_return co_await get_manifest(ctx);
+      if (m == "PUT") co_return co_await put_manifest(ctx);
+      if (m == "DELETE") co_return co_await delete_manifest(ctx);
+      break;
+    case Kind::kBlob:
+      if (read) co_return co_await get_blob(ctx);
+      if (m == "DELETE") co_return co_await delete_blob(ctx);
+      break;
+    case Kind::kUploads:
+      if (m == "POST") co_return co_await start_upload(ctx);
+      break;
+    case Kind::kUpload:
+      if (read) co_return co_await upload_status(ctx);
+      if (m == "PATCH") co_return co_await patch_upload(ctx);
+      if (m == "PUT") co_return co_await put_upload(ctx);
+      if (m == "DELETE") co_return co_await cancel_upload(ctx);
+      break;
+  }
+  co_return method_not_allowed();
+}
+
+boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
+  http::Response res;
+  std::optional<registry::Error> failure;
+  try {
+    res = co_await dispatch(req);
+  } catch (const registry::Error& e) {
+    failure = e;
+  } catch (const storage::Error& e) {
+    spdlog::error("storage error on {} {}: {}", req.method, req.path, e.what());
+    failure = registry::Error(e.no_space() ? registry::ErrorCode::kStorageFull : registry::ErrorCode::kInternal,
+                              e.no_space() ? "storage is full" : "storage error");
+  }
+  if (failure) {
+    res = error_response(*failure);
+    // HEAD answers carry no body; keep the status and headers only.
+    if (req.method == "HEAD") res.body = std::string();
+  }
+  res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+  co_return res;
+}
+
+}  // namespace onsen::api

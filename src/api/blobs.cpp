@@ -1,0 +1,66 @@
+// GET/HEAD/DELETE /v2/<name>/blobs/<digest>
+#include "api/byte_range.h"
+#include "api/handlers.h"
+#include "api/responses.h"
+#include "registry/error.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+namespace onsen::api {
+
+Reply get_blob(Context& ctx) {
+  auto digest = parse_digest(ctx.route.arg);
+  const bool head = ctx.req.method == "HEAD";
+  uint64_t size = ctx.registry.blob_size(ctx.route.name, digest);
+
+  http::Response res;
+  res.headers.set("Docker-Content-Digest", digest.str());
+  res.headers.set("Content-Type", "application/octet-stream");
+  res.headers.set("Accept-Ranges", "bytes");
+  res.headers.set("Cache-Control", "max-age=31536000");
+  res.headers.set("Etag", fmt::format("\"{}\"", digest.str()));
+
+  ByteRange range{0, size == 0 ? 0 : size - 1};
+  if (auto header = ctx.req.headers.get("Range")) {
+    switch (parse_range(*header, size, &range)) {
+      case RangeResult::kWhole:
+        range = {0, size == 0 ? 0 : size - 1};
+        break;
+      case RangeResult::kPartial:
+        res.status = 206;
+        res.headers.set("Content-Range", fmt::format("bytes {}-{}/{}", range.first, range.last, size));
+        break;
+      case RangeResult::kUnsatisfiable: {
+        http::Response unsatisfiable;
+        unsatisfiable.status = 416;
+        unsatisfiable.headers.set("Content-Range", fmt::format("bytes */{}", size));
+        co_return unsatisfiable;
+      }
+    }
+  }
+  uint64_t length = size == 0 ? 0 : range.length();
+  if (head) {
+    res.head_length = length;
+    co_return res;
+  }
+  if (length == 0) co_return res;
+
+  std::shared_ptr<storage::Reader> reader = ctx.registry.open_blob(ctx.route.name, digest, range.first);
+  if (int fd = reader->native_fd(); fd >= 0) {
+    res.body = http::FileBody{reader, fd, range.first, length};
+  } else {
+    auto* raw = reader.get();
+    res.body = http::StreamBody{reader, [raw](char* buf, size_t n) { return raw->read(buf, n); }, length};
+  }
+  co_return res;
+}
+
+Reply delete_blob(Context& ctx) {
+  auto digest = parse_digest(ctx.route.arg);
+  ctx.registry.delete_blob(ctx.route.name, digest);
+  co_return empty_response(202);
+}
+
+}  // namespace onsen::api

@@ -1,0 +1,41 @@
+// GET/HEAD/PUT/DELETE /v2/<name>/manifests/<reference>
+#include "api/handlers.h"
+#include "api/responses.h"
+#include "registry/manifest_store.h"
+
+#include <fmt/format.h>
+
+namespace onsen::api {
+
+Reply get_manifest(Context& ctx) {
+  auto manifest = ctx.registry.get_manifest(ctx.route.name, ctx.route.arg);
+  http::Response res;
+  res.headers.set("Content-Type", manifest.media_type);
+  res.headers.set("Docker-Content-Digest", manifest.digest.str());
+  res.headers.set("Etag", fmt::format("\"{}\"", manifest.digest.str()));
+  if (ctx.req.method == "HEAD") {
+    res.head_length = manifest.bytes.size();
+  } else {
+    res.body = std::move(manifest.bytes);
+  }
+  co_return res;
+}
+
+Reply put_manifest(Context& ctx) {
+  registry::Registry::check_name(ctx.route.name);
+  std::string body = co_await read_body(ctx.req, registry::ManifestStore::kMaxManifestSize);
+  auto content_type = ctx.req.headers.get("Content-Type").value_or("");
+  auto result = ctx.registry.put_manifest(ctx.route.name, ctx.route.arg, content_type, body);
+  auto res = empty_response(201);
+  res.headers.set("Location", fmt::format("/v2/{}/manifests/{}", ctx.route.name, result.digest.str()));
+  res.headers.set("Docker-Content-Digest", result.digest.str());
+  if (result.subject) res.headers.set("OCI-Subject", result.subject->str());
+  co_return res;
+}
+
+Reply delete_manifest(Context& ctx) {
+  ctx.registry.delete_manifest(ctx.route.name, ctx.route.arg);
+  co_return empty_response(202);
+}
+
+}  // namespace onsen::api

@@ -1,0 +1,134 @@
+// POST /v2/<name>/blobs/uploads/ and GET/PATCH/PUT/DELETE /v2/<name>/blobs/uploads/<id>
+#include "api/byte_range.h"
+#include "api/errors.h"
+#include "api/handlers.h"
+#include "api/responses.h"
+#include "registry/error.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <vector>
+
+namespace onsen::api {
+
+namespace {
+
+constexpr size_t kChunkBuffer = 256 * 1024;
+
+std::string upload_location(const std::string& name, const std::string& id) {
+  return fmt::format("/v2/{}/blobs/uploads/{}", name, id);
+}
+
+// Range of bytes received so far, as Distribution reports it ("0-0" when none).
+std::string received_range(uint64_t size) { return fmt::format("0-{}", size == 0 ? 0 : size - 1); }
+
+http::Response upload_progress(unsigned status, const std::string& name, const std::string& id,
+                               uint64_t size) {
+  auto res = empty_response(status);
+  res.headers.set("Location", upload_location(name, id));
+  res.headers.set("Docker-Upload-UUID", id);
+  res.headers.set("Range", received_range(size));
+  return res;
+}
+
+http::Response blob_created(const std::string& name, const registry::Digest& digest) {
+  auto res = empty_response(201);
+  res.headers.set("Location", fmt::format("/v2/{}/blobs/{}", name, digest.str()));
+  res.headers.set("Docker-Content-Digest", digest.str());
+  return res;
+}
+
+// Checks a chunk's Content-Range against what the upload already holds: the chunk must start
+// exactly where the upload ends and its length must agree with Content-Length.
+void check_chunk_range(Context& ctx, uint64_t offset) {
+  auto header = ctx.req.headers.get("Content-Range");
+  if (!header) return;
+  auto range = parse_content_range(*header);
+  auto declared = ctx.req.body->content_length();
+  if (!range || range->first != offset || (declared && *declared != range->length())) {
+    throw registry::Error(registry::ErrorCode::kRangeInvalid,
+                          fmt::format("chunk must start at offset {}", offset));
+  }
+}
+
+// Streams the request body into the upload, hashing as it goes.
+boost::asio::awaitable<void> append_body(Context& ctx, registry::UploadSession& session) {
+  std::vector<char> buf(kChunkBuffer);
+  while (size_t n = co_await ctx.req.body->read_some(buf.data(), buf.size())) {
+    session.write(buf.data(), n);
+  }
+}
+
+// A 416 that still tells the client where the upload stands, so it can resume.
+http::Response range_invalid(Context& ctx, const registry::Error& e, uint64_t offset) {
+  auto res = error_response(e);
+  res.headers.set("Location", upload_location(ctx.route.name, ctx.route.arg));
+  res.headers.set("Docker-Upload-UUID", ctx.route.arg);
+  res.headers.set("Range", received_range(offset));
+  return res;
+}
+
+}  // namespace
+
+Reply start_upload(Context& ctx) {
+  const std::string& name = ctx.route.name;
+  registry::Registry::check_name(name);
+  auto mount = ctx.query.get("mount");
+  auto from = ctx.query.get("from");
+  if (mount && from) {
+    auto digest = parse_digest(*mount);
+    if (ctx.registry.mount_blob(name, *from, digest)) co_return blob_created(name, digest);
+    // Not mountable: fall back to an ordinary upload session, as the spec allows.
+  }
+  std::optional<registry::Digest> digest;
+  if (auto text = ctx.query.get("digest")) digest = parse_digest(*text);
+
+  auto id = ctx.registry.start_upload(name);
+  if (!digest) co_return upload_progress(202, name, id, 0);
+
+  auto session = ctx.registry.open_upload(name, id);
+  co_await append_body(ctx, *session);
+  session->finish(*digest);
+  co_return blob_created(name, *digest);
+}
+
+Reply upload_status(Context& ctx) {
+  uint64_t size = ctx.registry.upload_size(ctx.route.name, ctx.route.arg);
+  co_return upload_progress(204, ctx.route.name, ctx.route.arg, size);
+}
+
+Reply patch_upload(Context& ctx) {
+  auto session = ctx.registry.open_upload(ctx.route.name, ctx.route.arg);
+  try {
+    check_chunk_range(ctx, session->offset());
+  } catch (const registry::Error& e) {
+    co_return range_invalid(ctx, e, session->offset());
+  }
+  co_await append_body(ctx, *session);
+  uint64_t size = session->offset();
+  session.reset();
+  co_return upload_progress(202, ctx.route.name, ctx.route.arg, size);
+}
+
+Reply put_upload(Context& ctx) {
+  auto text = ctx.query.get("digest");
+  if (!text) throw registry::Error(registry::ErrorCode::kDigestInvalid, "digest parameter missing");
+  auto digest = parse_digest(*text);
+  auto session = ctx.registry.open_upload(ctx.route.name, ctx.route.arg);
+  try {
+    check_chunk_range(ctx, session->offset());
+  } catch (const registry::Error& e) {
+    co_return range_invalid(ctx, e, session->offset());
+  }
+  co_await append_body(ctx, *session);
+  session->finish(digest);
+  co_return blob_created(ctx.route.name, digest);
+}
+
+Reply cancel_upload(Context& ctx) {
+  ctx.registry.cancel_upload(ctx.route.name, ctx.route.arg);
+  co_return empty_response(204);
+}
+
+}  // namespace onsen::api

@@ -1,0 +1,93 @@
+#include "cli/serve.h"
+
+#include "api/api.h"
+#include "config/config.h"
+#include "http/server.h"
+#include "registry/registry.h"
+#include "storage/factory.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+extern char** environ;
+
+namespace onsen::cli {
+
+namespace {
+
+// Distribution's lookup order: the argument, REGISTRY_CONFIGURATION_PATH, then the image's
+// default path; with none of them, the embedded defaults.
+std::string resolve_config_path(const std::string& arg) {
+  if (!arg.empty()) return arg;
+  if (const char* env = std::getenv("REGISTRY_CONFIGURATION_PATH"); env && *env) return env;
+  const char* image_default = "/etc/docker/registry/config.yml";
+  std::error_code ec;
+  if (std::filesystem::exists(image_default, ec)) return image_default;
+  return "";
+}
+
+std::vector<std::string> environment() {
+  std::vector<std::string> entries;
+  for (char** e = environ; e && *e; ++e) entries.emplace_back(*e);
+  return entries;
+}
+
+void configure_logging(const config::LogConfig& log) {
+  auto level = spdlog::level::from_str(log.level == "warn" ? "warning" : log.level);
+  spdlog::set_level(level == spdlog::level::off ? spdlog::level::info : level);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+}
+
+http::ServerOptions server_options(const config::HttpConfig& http) {
+  http::ServerOptions options;
+  options.addr = http.addr;
+  options.drain_timeout = http.drain_timeout;
+  options.tls_certificate = http.tls.certificate;
+  options.tls_key = http.tls.key;
+  options.tls_min_version = http.tls.minimum_tls;
+  options.tls_client_cas = http.tls.client_cas;
+  for (auto& [name, values] : http.headers) {
+    for (auto& value : values) options.extra_headers.emplace_back(name, value);
+  }
+  return options;
+}
+
+}  // namespace
+
+int serve(const std::string& config_arg) {
+  config::Config cfg;
+  try {
+    std::vector<std::string> warnings;
+    cfg = config::load(resolve_config_path(config_arg), environment(), &warnings);
+    configure_logging(cfg.log);
+    for (auto& warning : warnings) spdlog::warn("{}", warning);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "onsen: configuration error: " << e.what() << "\n";
+    return 2;
+  }
+
+  try {
+    auto driver = storage::make_driver(cfg.storage.driver,
+                                       {{"rootdirectory", cfg.storage.root_directory}});
+    registry::Registry registry(driver, {cfg.storage.delete_enabled, cfg.storage.read_only});
+    api::Api api(registry);
+    http::Server server(server_options(cfg.http),
+                        [&api](http::Request& req) { return api.handle(req); });
+    server.start();
+    server.stop_on_signals();
+    spdlog::info("onsen listening on {} ({}), storage {} at {}", cfg.http.addr,
+                 cfg.http.tls.certificate.empty() ? "http" : "https", cfg.storage.driver,
+                 cfg.storage.root_directory);
+    server.run();
+    spdlog::info("onsen stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::critical("startup failed: {}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace onsen::cli

@@ -1,0 +1,56 @@
+#include "registry/blob_store.h"
+
+#include "registry/links.h"
+#include "storage/layout.h"
+
+namespace onsen::registry {
+
+namespace layout = storage::layout;
+
+std::optional<uint64_t> BlobStore::size(const Digest& digest) {
+  auto info = driver_->stat(layout::blob_data(digest.algorithm(), digest.hex()));
+  if (!info || info->is_dir) return std::nullopt;
+  return info->size;
+}
+
+std::unique_ptr<storage::Reader> BlobStore::open(const Digest& digest, uint64_t offset) {
+  return driver_->reader(layout::blob_data(digest.algorithm(), digest.hex()), offset);
+}
+
+std::optional<std::string> BlobStore::read_small(const Digest& digest, uint64_t max_size) {
+  auto blob_size = size(digest);
+  if (!blob_size || *blob_size > max_size) return std::nullopt;
+  return driver_->get_content(layout::blob_data(digest.algorithm(), digest.hex()));
+}
+
+void BlobStore::put(const Digest& digest, std::string_view content) {
+  if (size(digest) == content.size()) return;
+  driver_->put_content(layout::blob_data(digest.algorithm(), digest.hex()), content);
+}
+
+void BlobStore::adopt(const std::string& upload_data_key, const Digest& digest) {
+  // Two uploads of the same content may race here; rename is atomic and both sources hold the
+  // same verified bytes, so whichever lands last leaves an identical, complete blob.
+  if (size(digest)) {
+    driver_->remove(upload_data_key);
+    return;
+  }
+  driver_->move(upload_data_key, layout::blob_data(digest.algorithm(), digest.hex()));
+}
+
+bool BlobStore::linked(const std::string& repo, const Digest& digest) {
+  auto target = read_link(*driver_, layout::layer_link(repo, digest.algorithm(), digest.hex()));
+  return target && *target == digest && size(digest).has_value();
+}
+
+void BlobStore::link(const std::string& repo, const Digest& digest) {
+  write_link(*driver_, layout::layer_link(repo, digest.algorithm(), digest.hex()), digest);
+}
+
+bool BlobStore::unlink(const std::string& repo, const Digest& digest) {
+  auto key = layout::layer_link(repo, digest.algorithm(), digest.hex());
+  // Remove the link's directory (<alg>/<hex>/), as Distribution does.
+  return driver_->remove(key.substr(0, key.size() - std::string_view("/link").size()));
+}
+
+}  // namespace onsen::registry

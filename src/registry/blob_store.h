@@ -1,0 +1,41 @@
+// Content-addressed blobs shared by every repository, and the per-repository links that make a
+// blob visible in a repository (Distribution's "_layers" links).
+//
+// Thread-safe: all state is in the storage driver, whose writes are atomic.
+#pragma once
+
+#include "registry/digest.h"
+#include "storage/driver.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace onsen::registry {
+
+class BlobStore {
+ public:
+  explicit BlobStore(std::shared_ptr<storage::Driver> driver) : driver_(std::move(driver)) {}
+
+  // Size of the blob's data; nullopt when the blob is not stored at all.
+  std::optional<uint64_t> size(const Digest& digest);
+  std::unique_ptr<storage::Reader> open(const Digest& digest, uint64_t offset);
+  // Whole content of a blob no larger than max_size; nullopt when missing or larger.
+  std::optional<std::string> read_small(const Digest& digest, uint64_t max_size);
+  // Stores content under its digest unless already there. The caller vouches for the digest.
+  void put(const Digest& digest, std::string_view content);
+  // Makes a completed upload's data the blob's data: moved into place when the blob is new,
+  // removed when an identical blob is already stored.
+  void adopt(const std::string& upload_data_key, const Digest& digest);
+
+  bool linked(const std::string& repo, const Digest& digest);
+  void link(const std::string& repo, const Digest& digest);
+  // Returns false when there was no link.
+  bool unlink(const std::string& repo, const Digest& digest);
+
+ private:
+  std::shared_ptr<storage::Driver> driver_;
+};
+
+}  // namespace onsen::registry

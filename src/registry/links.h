@@ -1,0 +1,20 @@
+// Link files: small objects whose whole content is a digest string ("sha256:<hex>"), the way
+// Distribution records that a repository references a blob, a manifest revision or a tag target.
+#pragma once
+
+#include "registry/digest.h"
+#include "storage/driver.h"
+
+#include <optional>
+#include <string>
+
+namespace onsen::registry {
+
+// The digest a link names; nullopt when the link is missing or does not hold a valid digest
+// (a torn or foreign file is treated as absent rather than trusted).
+std::optional<Digest> read_link(storage::Driver& driver, const std::string& key);
+
+// Writes a link atomically (the driver's put_content is temp file + fsync + rename).
+void write_link(storage::Driver& driver, const std::string& key, const Digest& digest);
+
+}  // namespace onsen::registry

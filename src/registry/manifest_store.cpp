@@ -1,0 +1,41 @@
+#include "registry/manifest_store.h"
+
+#include "registry/links.h"
+#include "storage/layout.h"
+
+namespace onsen::registry {
+
+namespace layout = storage::layout;
+
+bool ManifestStore::exists(const std::string& repo, const Digest& digest) {
+  auto target = read_link(*driver_, layout::revision_link(repo, digest.algorithm(), digest.hex()));
+  return target && *target == digest && blobs_.size(digest).has_value();
+}
+
+std::optional<std::string> ManifestStore::get(const std::string& repo, const Digest& digest) {
+  auto target = read_link(*driver_, layout::revision_link(repo, digest.algorithm(), digest.hex()));
+  if (!target || *target != digest) return std::nullopt;
+  return blobs_.read_small(digest, kMaxManifestSize);
+}
+
+void ManifestStore::put(const std::string& repo, const Digest& digest, std::string_view content) {
+  blobs_.put(digest, content);
+  write_link(*driver_, layout::revision_link(repo, digest.algorithm(), digest.hex()), digest);
+}
+
+bool ManifestStore::remove(const std::string& repo, const Digest& digest) {
+  auto key = layout::revision_link(repo, digest.algorithm(), digest.hex());
+  return driver_->remove(key.substr(0, key.size() - std::string_view("/link").size()));
+}
+
+std::vector<Digest> ManifestStore::list(const std::string& repo) {
+  std::vector<Digest> result;
+  for (std::string alg : {"sha256", "sha512"}) {
+    for (auto& hex : driver_->list(layout::revisions_dir(repo, alg)).value_or(std::vector<std::string>{})) {
+      if (auto digest = Digest::parse(alg + ":" + hex)) result.push_back(*digest);
+    }
+  }
+  return result;
+}
+
+}  // namespace onsen::registry

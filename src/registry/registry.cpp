@@ -1,0 +1,247 @@
+#include "registry/registry.h"
+
+#include "registry/error.h"
+#include "registry/names.h"
+#include "storage/layout.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <variant>
+
+namespace onsen::registry {
+
+namespace layout = storage::layout;
+
+namespace {
+
+// A manifest reference is a digest when it has a ':' (tags cannot), else a tag.
+std::variant<std::string, Digest> parse_reference(const std::string& reference) {
+  if (reference.find(':') != std::string::npos) return Digest::parse_or_throw(reference);
+  if (!valid_tag(reference)) throw Error(ErrorCode::kTagInvalid, "invalid tag");
+  return reference;
+}
+
+[[noreturn]] void manifest_unknown() {
+  throw Error(ErrorCode::kManifestUnknown, "manifest unknown to registry");
+}
+
+}  // namespace
+
+Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions options)
+    : driver_(std::move(driver)),
+      options_(options),
+      blobs_(driver_),
+      uploads_(driver_, blobs_),
+      manifests_(driver_, blobs_),
+      tags_(driver_) {}
+
+void Registry::check_name(const std::string& name) {
+  if (!valid_repository_name(name)) throw Error(ErrorCode::kNameInvalid, "invalid repository name");
+}
+
+void Registry::check_writable() const {
+  if (options_.read_only) {
+    throw Error(ErrorCode::kUnsupported, "registry is in read-only mode");
+  }
+}
+
+void Registry::check_delete_enabled() const {
+  check_writable();
+  if (!options_.delete_enabled) throw Error(ErrorCode::kUnsupported, "deletion is disabled");
+}
+
+bool Registry::repository_exists(const std::string& repo) {
+  auto info = driver_->stat(layout::repository(repo));
+  return info && info->is_dir;
+}
+
+uint64_t Registry::blob_size(const std::string& repo, const Digest& digest) {
+  check_name(repo);
+  if (!blobs_.linked(repo, digest)) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
+  auto size = blobs_.size(digest);
+  if (!size) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
+  return *size;
+}
+
+std::unique_ptr<storage::Reader> Registry::open_blob(const std::string& repo, const Digest& digest,
+                                                     uint64_t offset) {
+  check_name(repo);
+  if (!blobs_.linked(repo, digest)) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
+  auto reader = blobs_.open(digest, offset);
+  if (!reader) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
+  return reader;
+}
+
+void Registry::delete_blob(const std::string& repo, const Digest& digest) {
+  check_name(repo);
+  check_delete_enabled();
+  if (!blobs_.unlink(repo, digest)) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
+}
+
+std::string Registry::start_upload(const std::string& repo) {
+  check_name(repo);
+  check_writable();
+  return uploads_.start(repo);
+}
+
+uint64_t Registry::upload_size(const std::string& repo, const std::string& id) {
+  check_name(repo);
+  return uploads_.size(repo, id);
+}
+
+std::unique_ptr<UploadSession> Registry::open_upload(const std::string& repo,
+                                                     const std::string& id) {
+  check_name(repo);
+  check_writable();
+  return uploads_.open(repo, id);
+}
+
+void Registry::cancel_upload(const std::string& repo, const std::string& id) {
+  check_name(repo);
+  uploads_.cancel(repo, id);
+}
+
+bool Registry::mount_blob(const std::string& repo, const std::string& from, const Digest& digest) {
+  check_name(repo);
+  check_writable();
+  if (!valid_repository_name(from) || !blobs_.linked(from, digest)) return false;
+  blobs_.link(repo, digest);
+  return true;
+}
+
+ManifestContent Registry::get_manifest(const std::string& repo, const std::string& reference) {
+  check_name(repo);
+  auto ref = parse_reference(reference);
+  std::optional<Digest> digest;
+  if (auto* tag = std::get_if<std::string>(&ref)) {
+    digest = tags_.resolve(repo, *tag);
+  } else {
+    digest = std::get<Digest>(ref);
+  }
+  std::optional<std::string> bytes;
+  if (digest) bytes = manifests_.get(repo, *digest);
+  if (!bytes) {
+    if (!repository_exists(repo)) {
+      throw Error(ErrorCode::kNameUnknown, "repository name not known to registry");
+    }
+    manifest_unknown();
+  }
+  return ManifestContent{*digest, detect_media_type(*bytes), std::move(*bytes)};
+}
+
+PutManifestResult Registry::put_manifest(const std::string& repo, const std::string& reference,
+                                         std::string_view content_type, std::string_view body) {
+  check_name(repo);
+  check_writable();
+  auto ref = parse_reference(reference);
+  if (body.size() > ManifestStore::kMaxManifestSize) {
+    throw Error(ErrorCode::kManifestTooLarge,
+                fmt::format("manifest is larger than {} bytes", ManifestStore::kMaxManifestSize));
+  }
+  Manifest manifest = parse_manifest(body, content_type);
+
+  auto* by_digest = std::get_if<Digest>(&ref);
+  Digest digest = digest_of(body, by_digest ? by_digest->algorithm() : "sha256");
+  if (by_digest && *by_digest != digest) {
+    throw Error(ErrorCode::kDigestInvalid, "manifest digest does not match the reference");
+  }
+
+  auto require_blob = [&](const Descriptor& d) {
+    if (d.has_urls || blobs_.linked(repo, d.digest)) return;
+    throw Error(ErrorCode::kManifestBlobUnknown,
+                fmt::format("blob unknown to registry: {}", d.digest.str()));
+  };
+  if (manifest.config) require_blob(*manifest.config);
+  for (auto& blob : manifest.blobs) require_blob(blob);
+  for (auto& child : manifest.manifests) {
+    if (!manifests_.exists(repo, child.digest)) {
+      throw Error(ErrorCode::kManifestBlobUnknown,
+                  fmt::format("manifest unknown to registry: {}", child.digest.str()));
+    }
+  }
+
+  manifests_.put(repo, digest, body);
+  if (auto* tag = std::get_if<std::string>(&ref)) tags_.tag(repo, *tag, digest);
+
+  PutManifestResult result{digest, std::nullopt};
+  if (manifest.subject) result.subject = manifest.subject->digest;
+  return result;
+}
+
+void Registry::delete_manifest(const std::string& repo, const std::string& reference) {
+  check_name(repo);
+  auto ref = parse_reference(reference);
+  check_delete_enabled();
+  if (auto* tag = std::get_if<std::string>(&ref)) {
+    if (!tags_.untag(repo, *tag)) manifest_unknown();
+    return;
+  }
+  const Digest& digest = std::get<Digest>(ref);
+  if (!manifests_.exists(repo, digest)) manifest_unknown();
+  for (auto& tag : tags_.tags_of(repo, digest)) tags_.untag(repo, tag);
+  manifests_.remove(repo, digest);
+}
+
+std::vector<std::string> Registry::tags(const std::string& repo) {
+  check_name(repo);
+  auto names = tags_.list(repo);
+  if (!names) {
+    if (!repository_exists(repo)) {
+      throw Error(ErrorCode::kNameUnknown, "repository name not known to registry");
+    }
+    return {};
+  }
+  std::sort(names->begin(), names->end());
+  return std::move(*names);
+}
+
+void Registry::list_repositories(const std::string& key, const std::string& prefix,
+                                 std::vector<std::string>& out) {
+  auto children = driver_->list(key);
+  if (!children) return;
+  bool is_repository = false;
+  for (auto& child : *children) {
+    if (child == "_manifests") {
+      is_repository = true;
+    } else if (!child.empty() && child[0] != '_' && child[0] != '.') {
+      auto info = driver_->stat(key + "/" + child);
+      if (info && info->is_dir) {
+        list_repositories(key + "/" + child, prefix.empty() ? child : prefix + "/" + child, out);
+      }
+    }
+  }
+  if (is_repository && !prefix.empty()) out.push_back(prefix);
+}
+
+std::vector<std::string> Registry::repositories() {
+  std::vector<std::string> names;
+  list_repositories(layout::repositories_root(), "", names);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<Descriptor> Registry::referrers(const std::string& repo, const Digest& digest,
+                                            const std::string& artifact_type) {
+  check_name(repo);
+  std::vector<Descriptor> result;
+  for (auto& revision : manifests_.list(repo)) {
+    auto bytes = manifests_.get(repo, revision);
+    if (!bytes) continue;
+    Manifest manifest;
+    try {
+      manifest = parse_manifest(*bytes, "");
+    } catch (const Error&) {
+      continue;  // stored by another registry in a form we do not parse: cannot be a referrer
+    }
+    if (!manifest.subject || manifest.subject->digest != digest) continue;
+    if (!artifact_type.empty() && manifest.artifact_type != artifact_type) continue;
+    result.push_back(Descriptor{manifest.media_type, revision, static_cast<int64_t>(bytes->size()),
+                                manifest.artifact_type, manifest.annotations_json, false});
+  }
+  std::sort(result.begin(), result.end(),
+            [](const Descriptor& a, const Descriptor& b) { return a.digest < b.digest; });
+  return result;
+}
+
+}  // namespace onsen::registry

@@ -1,0 +1,94 @@
+// The registry core: repositories, blobs, uploads, manifests, tags and referrers, on top of one
+// storage driver laid out as CNCF Distribution lays it out. Validates every name, tag and digest
+// it is given and reports failures as registry::Error. Knows nothing of HTTP.
+//
+// Thread-safe: one Registry serves all requests.
+#pragma once
+
+#include "registry/blob_store.h"
+#include "registry/digest.h"
+#include "registry/manifest.h"
+#include "registry/manifest_store.h"
+#include "registry/tag_store.h"
+#include "registry/upload_store.h"
+#include "storage/driver.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace onsen::registry {
+
+struct RegistryOptions {
+  bool delete_enabled = false;
+  bool read_only = false;
+};
+
+struct ManifestContent {
+  Digest digest;
+  std::string media_type;
+  std::string bytes;
+};
+
+struct PutManifestResult {
+  Digest digest;
+  std::optional<Digest> subject;
+};
+
+class Registry {
+ public:
+  Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions options);
+
+  const RegistryOptions& options() const { return options_; }
+
+  // Throws Error(kNameInvalid) unless name is a valid repository name.
+  static void check_name(const std::string& name);
+
+  // Blobs linked into a repository. Throw Error(kBlobUnknown).
+  uint64_t blob_size(const std::string& repo, const Digest& digest);
+  std::unique_ptr<storage::Reader> open_blob(const std::string& repo, const Digest& digest,
+                                             uint64_t offset);
+  void delete_blob(const std::string& repo, const Digest& digest);
+
+  // Uploads (see UploadStore).
+  std::string start_upload(const std::string& repo);
+  uint64_t upload_size(const std::string& repo, const std::string& id);
+  std::unique_ptr<UploadSession> open_upload(const std::string& repo, const std::string& id);
+  void cancel_upload(const std::string& repo, const std::string& id);
+  // Links a blob of repository `from` into `repo`; false when `from` has no such blob.
+  bool mount_blob(const std::string& repo, const std::string& from, const Digest& digest);
+
+  // Manifests by tag or digest. Throw Error(kManifestUnknown / kNameUnknown / kTagInvalid /
+  // kDigestInvalid).
+  ManifestContent get_manifest(const std::string& repo, const std::string& reference);
+  PutManifestResult put_manifest(const std::string& repo, const std::string& reference,
+                                 std::string_view content_type, std::string_view body);
+  // By digest: the revision and every tag pointing at it. By tag: only that tag.
+  void delete_manifest(const std::string& repo, const std::string& reference);
+
+  // Sorted tag names. Throws Error(kNameUnknown).
+  std::vector<std::string> tags(const std::string& repo);
+  // Sorted repository names.
+  std::vector<std::string> repositories();
+  // Descriptors of the repository's manifests whose subject is `digest`, optionally only those of
+  // one artifact type.
+  std::vector<Descriptor> referrers(const std::string& repo, const Digest& digest,
+                                    const std::string& artifact_type);
+
+ private:
+  void check_writable() const;
+  void check_delete_enabled() const;
+  bool repository_exists(const std::string& repo);
+  void list_repositories(const std::string& key, const std::string& prefix,
+                         std::vector<std::string>& out);
+
+  std::shared_ptr<storage::Driver> driver_;
+  RegistryOptions options_;
+  BlobStore blobs_;
+  UploadStore uploads_;
+  ManifestStore manifests_;
+  TagStore tags_;
+};
+
+}  // namespace onsen::registry

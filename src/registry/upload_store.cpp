@@ -1,0 +1,159 @@
+#include "registry/upload_store.h"
+
+#include "registry/error.h"
+#include "registry/names.h"
+#include "storage/layout.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <vector>
+
+namespace onsen::registry {
+
+namespace layout = storage::layout;
+
+namespace {
+
+std::string new_uuid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw Error(ErrorCode::kInternal, "random source failed");
+  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
+                     "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+                     b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+                     b[12], b[13], b[14], b[15]);
+}
+
+std::string session_key(const std::string& repo, const std::string& id) {
+  return repo + "/" + id;
+}
+
+[[noreturn]] void unknown_upload() {
+  throw Error(ErrorCode::kBlobUploadUnknown, "blob upload unknown to registry");
+}
+
+}  // namespace
+
+std::string UploadStore::start(const std::string& repo) {
+  auto id = new_uuid();
+  // startedat first: its presence is what makes an upload exist (as in Distribution).
+  auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  driver_->put_content(layout::upload_started_at(repo, id), fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now));
+  driver_->writer(layout::upload_data(repo, id), false)->commit();
+  return id;
+}
+
+bool UploadStore::exists(const std::string& repo, const std::string& id) {
+  if (!valid_upload_id(id)) return false;
+  return driver_->stat(layout::upload_started_at(repo, id)).has_value();
+}
+
+uint64_t UploadStore::size(const std::string& repo, const std::string& id) {
+  if (!exists(repo, id)) unknown_upload();
+  auto info = driver_->stat(layout::upload_data(repo, id));
+  return info ? info->size : 0;
+}
+
+Hasher UploadStore::rehash(const std::string& data_key, std::string_view algorithm) {
+  Hasher hasher(algorithm);
+  auto reader = driver_->reader(data_key, 0);
+  if (!reader) return hasher;
+  std::vector<char> buf(1 << 20);
+  while (size_t n = reader->read(buf.data(), buf.size())) hasher.update(buf.data(), n);
+  return hasher;
+}
+
+std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const std::string& id) {
+  if (!exists(repo, id)) unknown_upload();
+  auto key = session_key(repo, id);
+  std::optional<Checkpoint> checkpoint;
+  {
+    std::lock_guard lock(mutex_);
+    if (busy_[key]) throw Error(ErrorCode::kBlobUploadInvalid, "upload is in use by another request");
+    busy_[key] = true;
+    if (auto it = checkpoints_.find(key); it != checkpoints_.end()) checkpoint = it->second;
+  }
+  try {
+    auto data_key = layout::upload_data(repo, id);
+    auto writer = driver_->writer(data_key, true);
+    Hasher hasher = checkpoint && checkpoint->offset == writer->size() ? checkpoint->hasher
+                                                                       : rehash(data_key);
+    return std::unique_ptr<UploadSession>(
+        new UploadSession(*this, repo, id, std::move(writer), std::move(hasher)));
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    busy_.erase(key);
+    throw;
+  }
+}
+
+void UploadStore::cancel(const std::string& repo, const std::string& id) {
+  if (!exists(repo, id)) unknown_upload();
+  driver_->remove(layout::upload_dir(repo, id));
+  forget(session_key(repo, id));
+}
+
+void UploadStore::forget(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  checkpoints_.erase(key);
+}
+
+UploadSession::UploadSession(UploadStore& store, std::string repo, std::string id,
+                             std::unique_ptr<storage::Writer> writer, Hasher hasher)
+    : store_(store),
+      repo_(std::move(repo)),
+      id_(std::move(id)),
+      writer_(std::move(writer)),
+      hasher_(std::move(hasher)) {}
+
+UploadSession::~UploadSession() {
+  try {
+    release();
+  } catch (...) {
+    // The bytes already written stay; the next open rehashes them.
+  }
+}
+
+void UploadSession::release() {
+  auto key = session_key(repo_, id_);
+  if (!done_) {
+    done_ = true;
+    writer_->close();
+    std::lock_guard lock(store_.mutex_);
+    store_.checkpoints_.insert_or_assign(key, UploadStore::Checkpoint{hasher_, writer_->size()});
+  }
+  std::lock_guard lock(store_.mutex_);
+  store_.busy_.erase(key);
+}
+
+void UploadSession::write(const char* buf, size_t n) {
+  writer_->write(buf, n);
+  hasher_.update(buf, n);
+}
+
+void UploadSession::finish(const Digest& expected) {
+  auto key = session_key(repo_, id_);
+  auto data_key = layout::upload_data(repo_, id_);
+  done_ = true;
+  writer_->commit();  // durable before it can become visible
+  // Bytes were hashed with sha256 while they arrived; another algorithm needs one more pass.
+  Digest actual = expected.algorithm() == hasher_.algorithm()
+                      ? hasher_.digest()
+                      : store_.rehash(data_key, expected.algorithm()).digest();
+  if (actual != expected) {
+    store_.driver_->remove(layout::upload_dir(repo_, id_));
+    store_.forget(key);
+    throw Error(ErrorCode::kDigestInvalid,
+                fmt::format("provided digest did not match uploaded content (got {})", actual.str()));
+  }
+  store_.blobs_.adopt(data_key, expected);
+  store_.blobs_.link(repo_, expected);
+  store_.driver_->remove(layout::upload_dir(repo_, id_));
+  store_.forget(key);
+}
+
+}  // namespace onsen::registry

@@ -1,0 +1,41 @@
+// Distribution's key scheme (registry/storage/paths.go in CNCF Distribution), so Onsen and
+// registry:2 can share one storage root. Every function returns an absolute driver key.
+//
+//   /docker/registry/v2/blobs/<alg>/<hex[0:2]>/<hex>/data
+//   /docker/registry/v2/repositories/<name>/_layers/<alg>/<hex>/link
+//   /docker/registry/v2/repositories/<name>/_manifests/revisions/<alg>/<hex>/link
+//   /docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/current/link
+//   /docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/index/<alg>/<hex>/link
+//   /docker/registry/v2/repositories/<name>/_uploads/<uuid>/{data,startedat}
+//
+// Inputs must already be validated (names, tags, digest parts, upload ids): this file only joins.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace onsen::storage::layout {
+
+inline constexpr std::string_view kRoot = "/docker/registry/v2";
+
+std::string blobs_root();
+std::string blob_dir(std::string_view alg, std::string_view hex);
+std::string blob_data(std::string_view alg, std::string_view hex);
+
+std::string repositories_root();
+std::string repository(std::string_view name);
+std::string layer_link(std::string_view name, std::string_view alg, std::string_view hex);
+std::string manifests_root(std::string_view name);
+std::string revisions_dir(std::string_view name, std::string_view alg);
+std::string revision_link(std::string_view name, std::string_view alg, std::string_view hex);
+std::string tags_dir(std::string_view name);
+std::string tag_dir(std::string_view name, std::string_view tag);
+std::string tag_current_link(std::string_view name, std::string_view tag);
+std::string tag_index_link(std::string_view name, std::string_view tag, std::string_view alg,
+                           std::string_view hex);
+std::string uploads_dir(std::string_view name);
+std::string upload_dir(std::string_view name, std::string_view uuid);
+std::string upload_data(std::string_view name, std::string_view uuid);
+std::string upload_started_at(std::string_view name, std::string_view uuid);
+
+}  // namespace onsen::storage::layout
