@@ -32,6 +32,35 @@ class Error : public std::runtime_error {
   bool no_space_;
 };
 
+// Throws Error unless key is "/" or a sequence of "/<component>" where no component is empty, "."
+// or "..", and the key holds no NUL and no backslash ("a/b", "/a/", "/a//b", "/a/../b" are all
+// rejected). Every driver checks every key it is given, as defence in depth against path traversal;
+// callers still build keys with layout.h from validated names.
+inline void validate_key(std::string_view key) {
+  bool ok = !key.empty() && key.front() == '/' && (key.size() == 1 || key.back() != '/') &&
+            key.find('\0') == std::string_view::npos && key.find('\\') == std::string_view::npos;
+  for (size_t pos = 1; ok && key.size() > 1 && pos <= key.size();) {
+    size_t end = key.find('/', pos);
+    if (end == std::string_view::npos) end = key.size();
+    std::string_view component = key.substr(pos, end - pos);
+    ok = !component.empty() && component != "." && component != "..";
+    pos = end + 1;
+  }
+  if (ok) return;
+  std::string shown;  // the key, with control bytes escaped so it is safe to log
+  for (unsigned char c : key) {
+    if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      shown += "\\x";
+      shown += kHex[c >> 4];
+      shown += kHex[c & 0xf];
+    } else {
+      shown += static_cast<char>(c);
+    }
+  }
+  throw Error("invalid storage key \"" + shown + "\"");
+}
+
 struct FileInfo {
   std::string key;
   uint64_t size = 0;  // 0 for directories

@@ -1,0 +1,369 @@
+#include "storage/filesystem.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+namespace onsen::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Error for operation `op` on `key`; the message names the key and the system error only.
+[[noreturn]] void fail(std::string_view op, const std::string& key, int err) {
+  throw Error(std::string(op) + " " + key + ": " + std::generic_category().message(err),
+              err == ENOSPC || err == EDQUOT);
+}
+
+bool is_missing(int err) {
+  return err == ENOENT || err == ENOTDIR;
+}
+
+void reject_root(std::string_view op, const std::string& key) {
+  validate_key(key);
+  if (key == "/") throw Error(std::string(op) + " /: the root is not an object");
+}
+
+// The directory holding path ("/" for a top-level entry).
+std::string parent_dir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+std::chrono::system_clock::time_point to_time_point(const struct timespec& ts) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
+
+// Owns a file descriptor.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  // Closes now, returning 0 or the errno of close(2). EINTR counts as success: Linux has released
+  // the descriptor either way.
+  int close() {
+    int fd = fd_;
+    fd_ = -1;
+    if (fd < 0 || ::close(fd) == 0 || errno == EINTR) return 0;
+    return errno;
+  }
+
+ private:
+  int fd_;
+};
+
+void fsync_dir(const std::string& dir, const std::string& key) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) fail("open directory of", key, errno);
+  // EINVAL: the filesystem cannot sync directories; nothing more can be done.
+  if (::fsync(fd.get()) != 0 && errno != EINVAL) fail("fsync directory of", key, errno);
+}
+
+// mkdir -p, making each directory it creates durable in its parent.
+void make_dirs(const std::string& dir, const std::string& key) {
+  for (int attempt = 0;; ++attempt) {
+    if (::mkdir(dir.c_str(), 0755) == 0) {
+      fsync_dir(parent_dir(dir), key);
+      return;
+    }
+    int err = errno;
+    if (err == EEXIST) return;  // a file in the way shows up as ENOTDIR on the next call
+    if (err != ENOENT || attempt > 0 || dir.size() <= 1) fail("create directories for", key, err);
+    make_dirs(parent_dir(dir), key);
+  }
+}
+
+// Writes all of buf at offset, across partial writes and EINTR.
+void write_all(int fd, const char* buf, size_t n, uint64_t offset, std::string_view op,
+               const std::string& key) {
+  while (n > 0) {
+    ssize_t written = ::pwrite(fd, buf, n, static_cast<off_t>(offset));
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      fail(op, key, errno);
+    }
+    buf += written;
+    n -= static_cast<size_t>(written);
+    offset += static_cast<uint64_t>(written);
+  }
+}
+
+// Opens the regular file at path for reading; -1 when it is missing or a directory.
+int open_object(const std::string& path, const std::string& key, std::string_view op,
+                struct stat& st) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (is_missing(errno)) return -1;
+    fail(op, key, errno);
+  }
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    fail(op, key, err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+class FileReader final : public Reader {
+ public:
+  FileReader(int fd, uint64_t size, std::string key) : fd_(fd), size_(size), key_(std::move(key)) {}
+
+  size_t read(char* buf, size_t n) override {
+    for (;;) {
+      ssize_t got = ::read(fd_.get(), buf, n);
+      if (got >= 0) return static_cast<size_t>(got);
+      if (errno != EINTR) fail("read", key_, errno);
+    }
+  }
+  uint64_t size() const override { return size_; }
+  int native_fd() const override { return fd_.get(); }
+
+ private:
+  UniqueFd fd_;
+  uint64_t size_;
+  std::string key_;
+};
+
+class FileWriter final : public Writer {
+ public:
+  FileWriter(int fd, uint64_t size, std::string path, std::string key)
+      : fd_(fd), size_(size), path_(std::move(path)), key_(std::move(key)) {}
+
+  void write(const char* buf, size_t n) override {
+    require_open("write");
+    write_all(fd_.get(), buf, n, size_, "write", key_);
+    size_ += n;
+  }
+
+  uint64_t size() const override { return size_; }
+
+  void commit() override {
+    require_open("commit");
+    if (::fsync(fd_.get()) != 0) fail("fsync", key_, errno);
+    state_ = State::kCommitted;
+    if (int err = fd_.close()) fail("close", key_, err);
+    // Always, not only when this writer created the file: an earlier writer of the same upload
+    // may have created it and closed without syncing the directory.
+    fsync_dir(parent_dir(path_), key_);
+  }
+
+  void close() override {
+    if (state_ != State::kOpen) return;
+    state_ = State::kClosed;
+    if (int err = fd_.close()) fail("close", key_, err);
+  }
+
+  void cancel() override {
+    if (state_ == State::kCancelled) return;
+    state_ = State::kCancelled;
+    fd_.close();
+    if (::unlink(path_.c_str()) != 0 && !is_missing(errno)) fail("cancel", key_, errno);
+  }
+
+ private:
+  enum class State { kOpen, kCommitted, kClosed, kCancelled };
+
+  void require_open(std::string_view op) const {
+    if (state_ != State::kOpen) throw Error(std::string(op) + " " + key_ + ": writer is finished");
+  }
+
+  UniqueFd fd_;
+  uint64_t size_;
+  std::string path_;
+  std::string key_;
+  State state_ = State::kOpen;
+};
+
+}  // namespace
+
+FilesystemDriver::FilesystemDriver(const std::string& root_directory) {
+  if (root_directory.empty()) throw Error("filesystem driver: empty root directory");
+  std::error_code ec;
+  fs::path root = fs::absolute(root_directory, ec);
+  if (ec) throw Error("filesystem driver: bad root directory: " + ec.message());
+  root_ = root.lexically_normal().string();
+  while (!root_.empty() && root_.back() == '/') root_.pop_back();
+}
+
+std::string FilesystemDriver::path(const std::string& key) const {
+  validate_key(key);
+  return root_ + key;
+}
+
+std::optional<std::string> FilesystemDriver::get_content(const std::string& key) {
+  struct stat st;
+  int raw = open_object(path(key), key, "get_content", st);
+  if (raw < 0) return std::nullopt;
+  UniqueFd fd(raw);
+  std::string content;
+  content.reserve(static_cast<size_t>(st.st_size));
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t got = ::read(fd.get(), buf, sizeof buf);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      fail("get_content", key, errno);
+    }
+    if (got == 0) return content;
+    content.append(buf, static_cast<size_t>(got));
+  }
+}
+
+void FilesystemDriver::put_content(const std::string& key, std::string_view content) {
+  reject_root("put_content", key);
+  const std::string target = path(key);
+  const std::string dir = parent_dir(target);
+  std::string temp;
+  int raw = -1;
+  for (int attempt = 0;; ++attempt) {
+    temp = dir + "/.tmp-XXXXXX";
+    raw = ::mkostemp(temp.data(), O_CLOEXEC);
+    if (raw >= 0) break;
+    // ENOENT: the directory is missing, or was removed concurrently after we created it.
+    if (errno != ENOENT || attempt >= 3) fail("put_content", key, errno);
+    make_dirs(dir, key);
+  }
+  UniqueFd fd(raw);
+  try {
+    if (::fchmod(fd.get(), 0644) != 0) fail("put_content", key, errno);
+    write_all(fd.get(), content.data(), content.size(), 0, "put_content", key);
+    if (::fsync(fd.get()) != 0) fail("put_content", key, errno);
+    if (int err = fd.close()) fail("put_content", key, err);
+    if (::rename(temp.c_str(), target.c_str()) != 0) fail("put_content", key, errno);
+  } catch (...) {
+    ::unlink(temp.c_str());
+    throw;
+  }
+  fsync_dir(dir, key);
+}
+
+std::unique_ptr<Reader> FilesystemDriver::reader(const std::string& key, uint64_t offset) {
+  struct stat st;
+  int raw = open_object(path(key), key, "reader", st);
+  if (raw < 0) return nullptr;
+  UniqueFd fd(raw);
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (offset > size) {
+    throw Error("reader " + key + ": offset " + std::to_string(offset) + " is past the end (" +
+                std::to_string(size) + " bytes)");
+  }
+  if (::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) fail("reader", key, errno);
+  return std::make_unique<FileReader>(fd.release(), size, key);
+}
+
+std::unique_ptr<Writer> FilesystemDriver::writer(const std::string& key, bool append) {
+  reject_root("writer", key);
+  const std::string target = path(key);
+  for (int attempt = 0;; ++attempt) {
+    int raw = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (raw < 0 && errno == EEXIST) {
+      raw = ::open(target.c_str(), O_WRONLY | O_CLOEXEC | (append ? 0 : O_TRUNC));
+    }
+    if (raw < 0) {
+      // ENOENT: a missing directory, or the file vanished between the two opens.
+      if (errno != ENOENT || attempt >= 3) fail("writer", key, errno);
+      make_dirs(parent_dir(target), key);
+      continue;
+    }
+    UniqueFd fd(raw);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) fail("writer", key, errno);
+    if (S_ISDIR(st.st_mode)) fail("writer", key, EISDIR);
+    return std::make_unique<FileWriter>(fd.release(), static_cast<uint64_t>(st.st_size), target,
+                                        key);
+  }
+}
+
+std::optional<FileInfo> FilesystemDriver::stat(const std::string& key) {
+  struct stat st;
+  if (::lstat(path(key).c_str(), &st) != 0) {
+    if (is_missing(errno)) return std::nullopt;
+    fail("stat", key, errno);
+  }
+  FileInfo info;
+  info.key = key;
+  info.is_dir = S_ISDIR(st.st_mode);
+  info.size = info.is_dir ? 0 : static_cast<uint64_t>(st.st_size);
+  info.mod_time = to_time_point(st.st_mtim);
+  return info;
+}
+
+std::optional<std::vector<std::string>> FilesystemDriver::list(const std::string& key) {
+  std::error_code ec;
+  fs::directory_iterator it(path(key), ec);
+  if (ec) {
+    if (is_missing(ec.value())) return std::nullopt;
+    fail("list", key, ec.value());
+  }
+  std::vector<std::string> names;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) fail("list", key, ec.value());
+    names.push_back(it->path().filename().string());
+  }
+  if (ec) fail("list", key, ec.value());
+  return names;
+}
+
+void FilesystemDriver::move(const std::string& from, const std::string& to) {
+  reject_root("move", from);
+  reject_root("move", to);
+  const std::string source = path(from);
+  const std::string target = path(to);
+  const std::string what = from + " -> " + to;
+  auto source_missing = [&] { throw Error("move " + what + ": source does not exist"); };
+  struct stat st;
+  if (::lstat(source.c_str(), &st) != 0) {
+    if (is_missing(errno)) source_missing();
+    fail("move", what, errno);
+  }
+  make_dirs(parent_dir(target), to);
+  if (::rename(source.c_str(), target.c_str()) != 0) {
+    if (errno == ENOENT && ::lstat(source.c_str(), &st) != 0) source_missing();
+    fail("move", what, errno);
+  }
+  fsync_dir(parent_dir(target), to);
+}
+
+bool FilesystemDriver::remove(const std::string& key) {
+  const std::string target = path(key);
+  struct stat st;
+  if (::lstat(target.c_str(), &st) != 0) {
+    if (is_missing(errno)) return false;
+    fail("remove", key, errno);
+  }
+  std::error_code ec;
+  if (key != "/") {
+    fs::remove_all(target, ec);
+    if (ec) fail("remove", key, ec.value());
+    return true;
+  }
+  bool removed_any = false;  // the root: empty it, keep it
+  fs::directory_iterator it(target, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    fs::remove_all(it->path(), ec);
+    if (ec) break;
+    removed_any = true;
+  }
+  if (ec) fail("remove", key, ec.value());
+  return removed_any;
+}
+
+}  // namespace onsen::storage

@@ -1,0 +1,48 @@
+#include "storage/factory.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "storage/filesystem.h"
+
+namespace onsen::storage {
+namespace {
+
+TEST(MakeDriver, Filesystem) {
+  auto driver =
+      make_driver("filesystem", {{"rootdirectory", "/srv/registry"}, {"maxthreads", "100"}});
+  ASSERT_TRUE(driver);
+  EXPECT_EQ(driver->name(), "filesystem");
+  auto* fs = dynamic_cast<FilesystemDriver*>(driver.get());
+  ASSERT_NE(fs, nullptr);
+  EXPECT_EQ(fs->root_directory(), "/srv/registry");
+}
+
+TEST(MakeDriver, FilesystemDefaultRoot) {
+  auto driver = make_driver("filesystem", {});
+  auto* fs = dynamic_cast<FilesystemDriver*>(driver.get());
+  ASSERT_NE(fs, nullptr);
+  EXPECT_EQ(fs->root_directory(), "/var/lib/registry");
+  EXPECT_THROW(make_driver("filesystem", {{"rootdirectory", ""}}), Error);
+}
+
+TEST(MakeDriver, InMemory) {
+  auto driver = make_driver("inmemory", {});
+  ASSERT_TRUE(driver);
+  EXPECT_EQ(driver->name(), "inmemory");
+  driver->put_content("/x", "y");
+  EXPECT_EQ(driver->get_content("/x"), "y");
+}
+
+TEST(MakeDriver, UnknownDriverIsNamed) {
+  try {
+    make_driver("s4", {});
+    FAIL() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("s4"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace onsen::storage
