@@ -50,21 +50,23 @@ struct AuthConfig {
 };
 
 struct StorageConfig {
-  std::string driver = "filesystem";         // filesystem | inmemory
+  std::string driver = "filesystem";  // filesystem | inmemory
   std::string root_directory = "/var/lib/registry";
   uint64_t max_threads = 100;
   bool delete_enabled = false;
-  bool read_only = false;                    // maintenance.readonly.enabled
-  bool upload_purging_enabled = true;        // maintenance.uploadpurging
-  std::chrono::hours upload_purging_age{168};
+  bool read_only = false;                      // maintenance.readonly.enabled
+  bool upload_purging_enabled = true;          // maintenance.uploadpurging
+  std::chrono::hours upload_purging_age{168};  // rounded up to whole hours; see *_exact
   std::chrono::hours upload_purging_interval{24};
+  std::chrono::seconds upload_purging_age_exact{168 * 3600};  // "30m" => 1800s
+  std::chrono::seconds upload_purging_interval_exact{24 * 3600};
   bool upload_purging_dry_run = false;
-  std::string cache_blobdescriptor;          // "inmemory" or "" (redis unsupported)
+  std::string cache_blobdescriptor;  // "inmemory" or ""; redis => "inmemory" + a warning
 };
 
 struct LogConfig {
-  std::string level = "info";       // error | warn | info | debug
-  std::string formatter = "text";   // text | json | logstash
+  std::string level = "info";      // error | warn | info | debug
+  std::string formatter = "text";  // text | json | logstash
   std::map<std::string, std::string> fields;
   bool access_log_disabled = false;
 };

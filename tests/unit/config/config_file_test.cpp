@@ -1,0 +1,427 @@
+// load() from embedded defaults and from YAML files, without environment overrides.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "config/config.h"
+#include "temp_dir.h"
+
+namespace onsen::config {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+
+// Loads `yaml` from a temp file with no environment.
+Config load_yaml(const std::string& yaml, std::vector<std::string>* warnings = nullptr) {
+  TempDir dir;
+  return load(dir.write("config.yml", yaml), {}, warnings);
+}
+
+std::string error_of(const std::string& yaml, const std::vector<std::string>& env = {}) {
+  TempDir dir;
+  try {
+    load(dir.write("config.yml", yaml), env, nullptr);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+constexpr const char* kMinimal = R"(version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /srv/registry
+)";
+
+TEST(ConfigDefaults, EmptyPathUsesEmbeddedDefaults) {
+  std::vector<std::string> warnings;
+  Config c = load("", {}, &warnings);
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(c.version, "0.1");
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.formatter, "text");
+  EXPECT_EQ(c.log.fields, (std::map<std::string, std::string>{{"service", "registry"}}));
+  EXPECT_EQ(c.storage.driver, "filesystem");
+  EXPECT_EQ(c.storage.root_directory, "/var/lib/registry");
+  EXPECT_EQ(c.storage.cache_blobdescriptor, "inmemory");
+  EXPECT_FALSE(c.storage.delete_enabled);
+  EXPECT_FALSE(c.storage.read_only);
+  EXPECT_TRUE(c.storage.upload_purging_enabled);
+  EXPECT_EQ(c.storage.upload_purging_age, 168h);
+  EXPECT_EQ(c.storage.upload_purging_interval, 24h);
+  EXPECT_EQ(c.storage.upload_purging_age_exact, 168h);
+  EXPECT_EQ(c.storage.upload_purging_interval_exact, 24h);
+  EXPECT_EQ(c.storage.max_threads, 100u);
+  EXPECT_EQ(c.http.addr, ":5000");
+  EXPECT_EQ(c.http.net, "tcp");
+  EXPECT_EQ(c.http.headers.at("X-Content-Type-Options"), std::vector<std::string>{"nosniff"});
+  EXPECT_TRUE(c.http.tls.certificate.empty());
+  EXPECT_EQ(c.http.tls.minimum_tls, "tls1.2");
+  EXPECT_FALSE(c.auth.htpasswd.has_value());
+}
+
+TEST(ConfigFile, RepositoryDevConfigLoadsCleanly) {
+  // The file `make run` passes.
+  auto dev = std::filesystem::path(__FILE__).parent_path() / "../../../config/dev.yml";
+  std::vector<std::string> warnings;
+  Config c = load(dev.string(), {}, &warnings);
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(c.storage.driver, "filesystem");
+  EXPECT_EQ(c.storage.root_directory, "./data");
+  EXPECT_TRUE(c.storage.delete_enabled);
+  EXPECT_EQ(c.http.addr, "127.0.0.1:5000");
+}
+
+TEST(ConfigFile, MinimalFileKeepsStructDefaults) {
+  std::vector<std::string> warnings;
+  Config c = load_yaml(kMinimal, &warnings);
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(c.storage.driver, "filesystem");
+  EXPECT_EQ(c.storage.root_directory, "/srv/registry");
+  EXPECT_EQ(c.http.addr, ":5000");
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_TRUE(c.http.headers.empty());
+  EXPECT_EQ(c.http.drain_timeout, 10s);
+}
+
+TEST(ConfigFile, EveryKey) {
+  constexpr const char* kFull = R"(version: 0.1
+log:
+  accesslog:
+    disabled: true
+  level: debug
+  formatter: json
+  fields:
+    service: registry
+    environment: staging
+  hooks:
+    - type: mail
+      levels: [panic]
+storage:
+  filesystem:
+    rootdirectory: /data/registry
+    maxthreads: 50
+  delete:
+    enabled: true
+  redirect:
+    disable: true
+  cache:
+    blobdescriptor: inmemory
+    blobdescriptorsize: 10000
+  maintenance:
+    uploadpurging:
+      enabled: true
+      age: 1h30m
+      interval: 30m
+      dryrun: true
+    readonly:
+      enabled: true
+auth:
+  htpasswd:
+    realm: basic-realm
+    path: /auth/htpasswd
+middleware:
+  registry:
+    - name: ARegistryMiddleware
+reporting:
+  bugsnag:
+    apikey: key
+http:
+  addr: 0.0.0.0:5443
+  net: tcp
+  prefix: /my/nested/registry/
+  host: https://myregistryaddress.org:5000
+  secret: asecretforlocaldevelopment
+  relativeurls: true
+  draintimeout: 60s
+  tls:
+    certificate: /certs/domain.crt
+    key: /certs/domain.key
+    clientcas:
+      - /path/to/ca.pem
+      - /path/to/another/ca.pem
+    minimumtls: tls1.3
+    ciphersuites:
+      - TLS_AES_128_GCM_SHA256
+      - TLS_CHACHA20_POLY1305_SHA256
+  debug:
+    addr: localhost:5001
+    prometheus:
+      enabled: true
+      path: /metrics
+  headers:
+    X-Content-Type-Options: [nosniff]
+    Strict-Transport-Security: ["max-age=31536000", includeSubDomains]
+  http2:
+    disabled: false
+notifications:
+  endpoints:
+    - name: alistener
+      url: https://my.listener.com/event
+      timeout: 1s
+redis:
+  addr: localhost:6379
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+proxy:
+  remoteurl: https://registry-1.docker.io
+validation:
+  manifests:
+    urls:
+      allow: ['^https?://([^/]+\.)*example\.com/']
+compatibility:
+  schema1:
+    enabled: false
+)";
+  std::vector<std::string> warnings;
+  Config c = load_yaml(kFull, &warnings);
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+
+  EXPECT_EQ(c.version, "0.1");
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.formatter, "json");
+  EXPECT_EQ(c.log.fields.size(), 2u);
+  EXPECT_EQ(c.log.fields.at("environment"), "staging");
+  EXPECT_TRUE(c.log.access_log_disabled);
+
+  EXPECT_EQ(c.storage.driver, "filesystem");
+  EXPECT_EQ(c.storage.root_directory, "/data/registry");
+  EXPECT_EQ(c.storage.max_threads, 50u);
+  EXPECT_TRUE(c.storage.delete_enabled);
+  EXPECT_TRUE(c.storage.read_only);
+  EXPECT_EQ(c.storage.cache_blobdescriptor, "inmemory");
+  EXPECT_TRUE(c.storage.upload_purging_enabled);
+  EXPECT_TRUE(c.storage.upload_purging_dry_run);
+  EXPECT_EQ(c.storage.upload_purging_age_exact, 90min);
+  EXPECT_EQ(c.storage.upload_purging_age, 2h);  // rounded up
+  EXPECT_EQ(c.storage.upload_purging_interval_exact, 30min);
+  EXPECT_EQ(c.storage.upload_purging_interval, 1h);
+
+  ASSERT_TRUE(c.auth.htpasswd.has_value());
+  EXPECT_EQ(c.auth.htpasswd->realm, "basic-realm");
+  EXPECT_EQ(c.auth.htpasswd->path, "/auth/htpasswd");
+
+  EXPECT_EQ(c.http.addr, "0.0.0.0:5443");
+  EXPECT_EQ(c.http.net, "tcp");
+  EXPECT_EQ(c.http.prefix, "/my/nested/registry/");
+  EXPECT_EQ(c.http.host, "https://myregistryaddress.org:5000");
+  EXPECT_EQ(c.http.secret, "asecretforlocaldevelopment");
+  EXPECT_TRUE(c.http.relative_urls);
+  EXPECT_EQ(c.http.drain_timeout, 60s);
+  EXPECT_EQ(c.http.tls.certificate, "/certs/domain.crt");
+  EXPECT_EQ(c.http.tls.key, "/certs/domain.key");
+  EXPECT_EQ(c.http.tls.client_cas,
+            (std::vector<std::string>{"/path/to/ca.pem", "/path/to/another/ca.pem"}));
+  EXPECT_EQ(c.http.tls.minimum_tls, "tls1.3");
+  EXPECT_EQ(c.http.tls.cipher_suites,
+            (std::vector<std::string>{"TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"}));
+  EXPECT_EQ(c.http.debug_addr, "localhost:5001");
+  EXPECT_EQ(c.http.headers.size(), 2u);
+  EXPECT_EQ(c.http.headers.at("Strict-Transport-Security"),
+            (std::vector<std::string>{"max-age=31536000", "includeSubDomains"}));
+}
+
+TEST(ConfigFile, InmemoryDriverAndScalarForms) {
+  Config c = load_yaml("version: 0.1\nstorage: inmemory\nauth: none\n");
+  EXPECT_EQ(c.storage.driver, "inmemory");
+  EXPECT_FALSE(c.auth.htpasswd.has_value());
+
+  c = load_yaml("version: 0.1\nstorage:\n  inmemory:\n  delete:\n    enabled: yes\n");
+  EXPECT_EQ(c.storage.driver, "inmemory");
+  EXPECT_TRUE(c.storage.delete_enabled);
+}
+
+TEST(ConfigFile, UnixSocketAndMisc) {
+  Config c = load_yaml(std::string(kMinimal) +
+                       "http:\n  net: unix\n  addr: /run/onsen.sock\n  draintimeout: 1500ms\n"
+                       "log:\n  level: WARNING\nauth:\n");
+  EXPECT_EQ(c.http.net, "unix");
+  EXPECT_EQ(c.http.addr, "/run/onsen.sock");
+  EXPECT_EQ(c.http.drain_timeout, 2s);  // rounded up
+  EXPECT_EQ(c.log.level, "warn");
+  EXPECT_FALSE(c.auth.htpasswd.has_value());
+}
+
+TEST(ConfigFile, MaxThreadsHasDistributionsMinimum) {
+  Config c = load_yaml("version: 0.1\nstorage:\n  filesystem:\n    maxthreads: 5\n");
+  EXPECT_EQ(c.storage.max_threads, 25u);
+}
+
+TEST(ConfigFile, DeprecatedLoglevelAppliesWhenLogLevelIsAbsent) {
+  EXPECT_EQ(load_yaml(std::string(kMinimal) + "loglevel: debug\n").log.level, "debug");
+  EXPECT_EQ(load_yaml(std::string(kMinimal) + "loglevel: debug\nlog:\n  level: error\n").log.level,
+            "error");
+}
+
+TEST(ConfigFile, YamlAnchorsAndMergeKeys) {
+  Config c = load_yaml(R"(version: 0.1
+storage:
+  filesystem:
+    rootdirectory: &root /srv/r
+base: &base
+  addr: 127.0.0.1:6000
+  secret: s
+http:
+  <<: *base
+  secret: mine
+)",
+                       nullptr);
+  EXPECT_EQ(c.http.addr, "127.0.0.1:6000");
+  EXPECT_EQ(c.http.secret, "mine");
+}
+
+TEST(ConfigFile, UnknownKeysAreWarningsNotErrors) {
+  std::vector<std::string> warnings;
+  Config c = load_yaml(std::string(kMinimal) +
+                           "http:\n  foo: 1\n  tls:\n    bar: 2\nfrobnicate: true\n"
+                           "log:\n  accesslog:\n    enabld: true\n",
+                       &warnings);
+  std::sort(warnings.begin(), warnings.end());
+  EXPECT_EQ(warnings,
+            (std::vector<std::string>{"unknown configuration key: frobnicate",
+                                      "unknown configuration key: http.foo",
+                                      "unknown configuration key: http.tls.bar",
+                                      "unknown configuration key: log.accesslog.enabld"}));
+  EXPECT_EQ(c.http.addr, ":5000");
+}
+
+TEST(ConfigFile, UnknownDriverParameterIsAWarning) {
+  std::vector<std::string> warnings;
+  load_yaml("version: 0.1\nstorage:\n  filesystem:\n    rootdir: /x\n", &warnings);
+  EXPECT_EQ(warnings,
+            std::vector<std::string>{"unknown configuration key: storage.filesystem.rootdir"});
+}
+
+TEST(ConfigFile, RedisBlobDescriptorCacheFallsBackWithAWarning) {
+  std::vector<std::string> warnings;
+  Config c = load_yaml(std::string(kMinimal) + "  cache:\n    blobdescriptor: redis\n", &warnings);
+  EXPECT_EQ(c.storage.cache_blobdescriptor, "inmemory");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("storage.cache.blobdescriptor"), std::string::npos);
+}
+
+TEST(ConfigFileErrors, UnreadableFile) {
+  TempDir dir;
+  try {
+    load(dir.path("missing.yml"), {}, nullptr);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(
+        std::string(e.what()),
+        dir.path("missing.yml") + ": cannot read configuration file: No such file or directory");
+  }
+  try {
+    load(dir.path(""), {}, nullptr);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConfigFileErrors, MalformedYaml) {
+  std::string err = error_of("version: 0.1\nhttp:\n  addr: [unclosed\n");
+  EXPECT_NE(err.find("config.yml: invalid YAML at line"), std::string::npos) << err;
+  EXPECT_NE(error_of("- a\n- b\n").find("expected a map of configuration keys, got a list"),
+            std::string::npos);
+}
+
+TEST(ConfigFileErrors, Version) {
+  EXPECT_EQ(error_of("version: 0.2\nstorage: inmemory\n"),
+            "version: unsupported version \"0.2\" (expected \"0.1\")");
+  EXPECT_EQ(error_of("storage: inmemory\n"), "version: required (expected \"0.1\")");
+  EXPECT_EQ(error_of(""), "version: required (expected \"0.1\")");
+  EXPECT_EQ(error_of("version: \"0.1\"\nstorage: inmemory\n"), "(no error)");
+}
+
+TEST(ConfigFileErrors, WrongTypesNameTheKey) {
+  EXPECT_EQ(error_of(std::string(kMinimal) + "  delete:\n    enabled: maybe\n"),
+            "storage.delete.enabled: expected a boolean, got \"maybe\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "  maintenance:\n    uploadpurging:\n      age: 3d\n"),
+            "storage.maintenance.uploadpurging.age: expected a duration such as \"30s\", \"24h\" "
+            "or \"1h30m\", got \"3d\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  draintimeout: 60\n"),
+            "http.draintimeout: expected a duration such as \"30s\", \"24h\" or \"1h30m\", got "
+            "\"60\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  addr: [a, b]\n"),
+            "http.addr: expected a string, got a list");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http: 5\n"), "http: expected a map, got \"5\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  relativeurls: \"\"\n"),
+            "http.relativeurls: expected a boolean, got \"\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  headers:\n    X-A: {b: c}\n"),
+            "http.headers.X-A: expected a list of strings, got a map");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "    maxthreads: lots\n"),
+            "storage.filesystem.maxthreads: expected a non-negative integer, got \"lots\"");
+}
+
+TEST(ConfigFileErrors, InvalidValues) {
+  EXPECT_EQ(error_of(std::string(kMinimal) + "log:\n  level: verbose\n"),
+            "log.level: expected one of error, warn, info, debug, got \"verbose\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "log:\n  formatter: xml\n"),
+            "log.formatter: expected one of text, json, logstash, got \"xml\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  net: udp\n"),
+            "http.net: expected tcp or unix, got \"udp\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  addr: localhost\n"),
+            "http.addr: expected host:port (such as :5000 or 127.0.0.1:5000), got \"localhost\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  addr: \"[::1]:5000\"\n"), "(no error)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  host: myregistry:5000\n"),
+            "http.host: expected an absolute URL such as https://registry.example.com, got "
+            "\"myregistry:5000\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  tls:\n    minimumtls: ssl3\n"),
+            "http.tls.minimumtls: expected one of tls1.0, tls1.1, tls1.2, tls1.3, got \"ssl3\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) +
+                     "http:\n  tls:\n    certificate: /c\n    key: /k\n    ciphersuites: [NOPE]\n"),
+            "http.tls.ciphersuites: unknown cipher suite \"NOPE\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) +
+                     "http:\n  tls:\n    letsencrypt:\n      cachefile: /le\n      email: a@b\n"),
+            "http.tls.letsencrypt: Let's Encrypt is not supported yet");
+  EXPECT_EQ(
+      error_of(std::string(kMinimal) + "  maintenance:\n    uploadpurging:\n      interval: 0s\n"),
+      "storage.maintenance.uploadpurging.interval: must be positive when upload purging is "
+      "enabled");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  draintimeout: -5s\n"),
+            "http.draintimeout: expected a non-negative duration, got \"-5s\"");
+}
+
+TEST(ConfigFileErrors, TlsNeedsBothCertificateAndKey) {
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  tls:\n    certificate: /c.pem\n"),
+            "http.tls: certificate and key must both be set (key is missing)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  tls:\n    key: /k.pem\n"),
+            "http.tls: certificate and key must both be set (certificate is missing)");
+}
+
+TEST(ConfigFileErrors, Storage) {
+  EXPECT_EQ(error_of("version: 0.1\n"),
+            "storage: required: configure one driver (filesystem or inmemory)");
+  EXPECT_EQ(error_of("version: 0.1\nstorage:\n  s3:\n    bucket: b\n"),
+            "storage: driver s3 is not supported yet");
+  EXPECT_EQ(error_of("version: 0.1\nstorage:\n  azure:\n    accountname: a\n"),
+            "storage: driver azure is not supported yet");
+  EXPECT_EQ(error_of("version: 0.1\nstorage: gcs\n"), "storage: driver gcs is not supported yet");
+  EXPECT_EQ(error_of("version: 0.1\nstorage:\n  filesystem:\n  inmemory:\n"),
+            "storage: exactly one driver must be configured, got filesystem, inmemory");
+  EXPECT_EQ(error_of("version: 0.1\nstorage:\n  delete:\n    enabled: true\n"),
+            "storage: no driver configured (expected filesystem or inmemory)");
+  EXPECT_EQ(error_of("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: \"\"\n"),
+            "storage.filesystem.rootdirectory: must not be empty");
+}
+
+TEST(ConfigFileErrors, Auth) {
+  EXPECT_EQ(error_of(std::string(kMinimal) + "auth:\n  token:\n    realm: r\n"),
+            "auth: provider token is not supported yet");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "auth: silly\n"),
+            "auth: provider silly is not supported yet");
+  EXPECT_EQ(error_of(std::string(kMinimal) +
+                     "auth:\n  htpasswd:\n    realm: r\n    path: /p\n  token:\n    realm: r\n"),
+            "auth: exactly one provider can be configured, got htpasswd, token");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "auth:\n  htpasswd:\n    path: /p\n"),
+            "auth.htpasswd.realm: required");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "auth:\n  htpasswd:\n    realm: r\n"),
+            "auth.htpasswd.path: required");
+}
+
+}  // namespace
+}  // namespace onsen::config
