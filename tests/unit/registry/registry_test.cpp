@@ -1,0 +1,190 @@
+// The registry core over the in-memory driver: uploads, manifests, tags, deletes, referrers.
+#include "registry/registry.h"
+
+#include "registry/error.h"
+#include "storage/inmemory.h"
+#include "storage/layout.h"
+
+#include <gtest/gtest.h>
+
+namespace onsen::registry {
+namespace {
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<storage::InMemoryDriver> driver = std::make_shared<storage::InMemoryDriver>();
+  Registry reg{driver, RegistryOptions{.delete_enabled = true}};
+
+  Digest push_blob(const std::string& repo, const std::string& content) {
+    auto id = reg.start_upload(repo);
+    auto session = reg.open_upload(repo, id);
+    session->write(content.data(), content.size());
+    auto digest = digest_of(content);
+    session->finish(digest);
+    return digest;
+  }
+
+  std::string image_manifest(const Digest& config, const Digest& layer,
+                             const std::string& extra = "") {
+    return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+           R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+           config.str() + R"(","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+           layer.str() + R"(","size":5}])" + extra + "}";
+  }
+
+  static ErrorCode code_of(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.code();
+    }
+    ADD_FAILURE() << "no registry::Error thrown";
+    return ErrorCode::kInternal;
+  }
+};
+
+TEST_F(RegistryTest, UploadedBlobIsVisibleOnlyInItsRepository) {
+  auto digest = push_blob("a/b", "hello");
+  EXPECT_EQ(reg.blob_size("a/b", digest), 5u);
+  EXPECT_EQ(code_of([&] { reg.blob_size("other", digest); }), ErrorCode::kBlobUnknown);
+  EXPECT_TRUE(driver->get_content(storage::layout::blob_data("sha256", digest.hex())));
+}
+
+TEST_F(RegistryTest, DigestMismatchLeavesNothingVisible) {
+  auto id = reg.start_upload("r");
+  auto session = reg.open_upload("r", id);
+  session->write("abc", 3);
+  auto claimed = digest_of("xyz");
+  EXPECT_EQ(code_of([&] { session->finish(claimed); }), ErrorCode::kDigestInvalid);
+  session.reset();
+  EXPECT_EQ(code_of([&] { reg.blob_size("r", claimed); }), ErrorCode::kBlobUnknown);
+  EXPECT_EQ(code_of([&] { reg.blob_size("r", digest_of("abc")); }), ErrorCode::kBlobUnknown);
+  EXPECT_EQ(code_of([&] { reg.upload_size("r", id); }), ErrorCode::kBlobUploadUnknown);
+}
+
+TEST_F(RegistryTest, ChunkedUploadResumesAfterRestart) {
+  auto id = reg.start_upload("r");
+  reg.open_upload("r", id)->write("hel", 3);
+  EXPECT_EQ(reg.upload_size("r", id), 3u);
+  // A new Registry over the same storage has no hash checkpoint: it rehashes what is stored.
+  Registry restarted(driver, RegistryOptions{});
+  auto session = restarted.open_upload("r", id);
+  EXPECT_EQ(session->offset(), 3u);
+  session->write("lo", 2);
+  session->finish(digest_of("hello"));
+  EXPECT_EQ(restarted.blob_size("r", digest_of("hello")), 5u);
+}
+
+TEST_F(RegistryTest, Sha512Uploads) {
+  auto id = reg.start_upload("r");
+  auto session = reg.open_upload("r", id);
+  session->write("hello", 5);
+  auto digest = digest_of("hello", "sha512");
+  session->finish(digest);
+  EXPECT_EQ(reg.blob_size("r", digest), 5u);
+}
+
+TEST_F(RegistryTest, OneAppenderAtATime) {
+  auto id = reg.start_upload("r");
+  auto first = reg.open_upload("r", id);
+  EXPECT_EQ(code_of([&] { reg.open_upload("r", id); }), ErrorCode::kBlobUploadInvalid);
+  first.reset();
+  EXPECT_NO_THROW(reg.open_upload("r", id));
+}
+
+TEST_F(RegistryTest, UploadIdsAreValidatedAndScopedToTheRepository) {
+  auto id = reg.start_upload("a");
+  EXPECT_EQ(code_of([&] { reg.upload_size("b", id); }), ErrorCode::kBlobUploadUnknown);
+  EXPECT_EQ(code_of([&] { reg.upload_size("a", "../../x"); }), ErrorCode::kBlobUploadUnknown);
+  reg.cancel_upload("a", id);
+  EXPECT_EQ(code_of([&] { reg.upload_size("a", id); }), ErrorCode::kBlobUploadUnknown);
+}
+
+TEST_F(RegistryTest, MountLinksOnlyWhatTheSourceHas) {
+  auto digest = push_blob("src", "data");
+  EXPECT_FALSE(reg.mount_blob("dst", "nowhere", digest));
+  EXPECT_TRUE(reg.mount_blob("dst", "src", digest));
+  EXPECT_EQ(reg.blob_size("dst", digest), 4u);
+}
+
+TEST_F(RegistryTest, ManifestNeedsItsBlobs) {
+  auto config = push_blob("r", "{}");
+  auto layer = digest_of("layer");
+  EXPECT_EQ(code_of([&] { reg.put_manifest("r", "v1", "", image_manifest(config, layer)); }),
+            ErrorCode::kManifestBlobUnknown);
+  push_blob("r", "layer");
+  auto result = reg.put_manifest("r", "v1", "", image_manifest(config, layer));
+  auto got = reg.get_manifest("r", "v1");
+  EXPECT_EQ(got.digest, result.digest);
+  EXPECT_EQ(got.media_type, "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_EQ(reg.get_manifest("r", result.digest.str()).bytes, got.bytes);
+}
+
+TEST_F(RegistryTest, PutByDigestChecksTheDigest) {
+  auto config = push_blob("r", "{}");
+  auto layer = push_blob("r", "layer");
+  auto body = image_manifest(config, layer);
+  EXPECT_EQ(code_of([&] { reg.put_manifest("r", digest_of("other").str(), "", body); }),
+            ErrorCode::kDigestInvalid);
+  EXPECT_NO_THROW(reg.put_manifest("r", digest_of(body).str(), "", body));
+}
+
+TEST_F(RegistryTest, DeleteByDigestRemovesTagsDeleteByTagOnlyTheTag) {
+  auto config = push_blob("r", "{}");
+  auto layer = push_blob("r", "layer");
+  auto body = image_manifest(config, layer);
+  auto digest = reg.put_manifest("r", "a", "", body).digest;
+  reg.put_manifest("r", "b", "", body);
+  reg.put_manifest("r", "c", "", body);
+  reg.delete_manifest("r", "c");
+  EXPECT_EQ(reg.tags("r"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(reg.get_manifest("r", "a").digest, digest);
+  reg.delete_manifest("r", digest.str());
+  EXPECT_TRUE(reg.tags("r").empty());
+  EXPECT_EQ(code_of([&] { reg.get_manifest("r", digest.str()); }), ErrorCode::kManifestUnknown);
+  EXPECT_EQ(code_of([&] { reg.delete_manifest("r", "a"); }), ErrorCode::kManifestUnknown);
+}
+
+TEST_F(RegistryTest, DeletesRefusedWhenDisabled) {
+  Registry no_delete(driver, RegistryOptions{});
+  auto digest = push_blob("r", "x");
+  EXPECT_EQ(code_of([&] { no_delete.delete_blob("r", digest); }), ErrorCode::kUnsupported);
+}
+
+TEST_F(RegistryTest, CatalogListsNestedRepositoriesSorted) {
+  auto config = push_blob("z", "{}");
+  auto layer = push_blob("z", "layer");
+  for (std::string repo : {"z", "a/b/c", "a", "m/n"}) {
+    reg.mount_blob(repo, "z", config);
+    reg.mount_blob(repo, "z", layer);
+    reg.put_manifest(repo, "v1", "", image_manifest(config, layer));
+  }
+  EXPECT_EQ(reg.repositories(), (std::vector<std::string>{"a", "a/b/c", "m/n", "z"}));
+}
+
+TEST_F(RegistryTest, ReferrersFollowSubjects) {
+  auto config = push_blob("r", "{}");
+  auto layer = push_blob("r", "layer");
+  auto subject = reg.put_manifest("r", "v1", "", image_manifest(config, layer)).digest;
+  auto extra = R"(,"artifactType":"application/x-sig","subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+               subject.str() + R"(","size":10})";
+  auto referrer = reg.put_manifest("r", "sig", "", image_manifest(config, layer, extra));
+  ASSERT_TRUE(referrer.subject);
+  EXPECT_EQ(*referrer.subject, subject);
+  auto found = reg.referrers("r", subject, "");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].digest, referrer.digest);
+  EXPECT_EQ(found[0].artifact_type, "application/x-sig");
+  EXPECT_TRUE(reg.referrers("r", subject, "application/other").empty());
+  EXPECT_TRUE(reg.referrers("r", referrer.digest, "").empty());
+}
+
+TEST_F(RegistryTest, InvalidNamesAndTags) {
+  EXPECT_EQ(code_of([&] { reg.start_upload("UPPER"); }), ErrorCode::kNameInvalid);
+  EXPECT_EQ(code_of([&] { reg.get_manifest("r", "-bad"); }), ErrorCode::kTagInvalid);
+  EXPECT_EQ(code_of([&] { reg.get_manifest("r", "sha256:totallywrong"); }), ErrorCode::kDigestInvalid);
+  EXPECT_EQ(code_of([&] { reg.tags("nothing"); }), ErrorCode::kNameUnknown);
+}
+
+}  // namespace
+}  // namespace onsen::registry
