@@ -202,7 +202,8 @@ void Registry::list_repositories(const std::string& key, const std::string& pref
   if (!children) return;
   bool is_repository = false;
   for (auto& child : *children) {
-    if (child == "_manifests") {
+    if (child == "_manifests" || child == "_layers") {
+      // Distribution counts a directory holding _layers as a repository; manifests too.
       is_repository = true;
     } else if (!child.empty() && child[0] != '_' && child[0] != '.') {
       auto info = driver_->stat(key + "/" + child);
