@@ -1,0 +1,254 @@
+// Server: listener, thread pool, graceful stop (see server.h). Sessions live in session.cpp, the
+// TLS context in tls.cpp.
+#include "http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "http/session.h"
+#include "http/tls.h"
+
+namespace onsen::http {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// "host:port", ":port", "[v6]:port" -> endpoint. Host names are resolved (first address wins).
+tcp::endpoint parse_addr(net::io_context& ioc, const std::string& addr) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos) {
+    throw std::runtime_error(fmt::format("invalid listen address '{}': expected host:port", addr));
+  }
+  std::string host = addr.substr(0, colon);
+  std::string port_str = addr.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned long port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoul(port_str, &used);
+    if (used != port_str.size() || port > 65535) throw std::invalid_argument("port");
+  } catch (const std::exception&) {
+    throw std::runtime_error(fmt::format("invalid listen address '{}': bad port", addr));
+  }
+  auto p = static_cast<unsigned short>(port);
+  if (host.empty()) return {net::ip::address_v4::any(), p};
+  boost::system::error_code ec;
+  auto a = net::ip::make_address(host, ec);
+  if (!ec) return {a, p};
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, port_str, ec);
+  if (ec || results.empty()) {
+    throw std::runtime_error(fmt::format("invalid listen address '{}': cannot resolve '{}': {}",
+                                         addr, host, ec ? ec.message() : "no address"));
+  }
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions o, Handler h)
+      : ioc(static_cast<int>(std::max<size_t>(1, o.threads))),
+        strand(net::make_strand(ioc)),
+        acceptor(strand),
+        drain_timer(strand),
+        ctx(std::make_shared<detail::ServerContext>()) {
+    ctx->options = std::move(o);
+    ctx->handler = std::move(h);
+  }
+
+  ~Impl() {
+    ctx->set_on_drained(nullptr);
+    ioc.stop();
+  }
+
+  const ServerOptions& opts() const { return ctx->options; }
+
+  void start() {
+    if (started) throw std::runtime_error("server already started");
+    std::signal(SIGPIPE, SIG_IGN);
+    if (!opts().tls_certificate.empty() || !opts().tls_key.empty()) {
+      ctx->tls = detail::make_tls_context(opts());
+    }
+    auto ep = parse_addr(ioc, opts().addr);
+    boost::system::error_code ec;
+    auto fail = [&](const char* what) {
+      throw std::runtime_error(
+          fmt::format("cannot listen on '{}': {}: {}", opts().addr, what, ec.message()));
+    };
+    acceptor.open(ep.protocol(), ec);
+    if (ec) fail("socket");
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (ec) fail("SO_REUSEADDR");
+    if (ep.address().is_v6()) acceptor.set_option(net::ip::v6_only(false), ec);
+    ec.clear();
+    acceptor.bind(ep, ec);
+    if (ec) fail("bind");
+    acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) fail("listen");
+    bound_port = acceptor.local_endpoint(ec).port();
+    started = true;
+    ctx->set_on_drained([this] { net::post(strand, [this] { finish_stop(); }); });
+    net::co_spawn(strand, accept_loop(), net::detached);
+    spdlog::info("listening on {}:{}{}", ep.address().to_string(), bound_port,
+                 ctx->tls ? " (TLS)" : "");
+  }
+
+  net::awaitable<void> accept_loop() {
+    net::steady_timer backoff(strand);
+    for (;;) {
+      net::any_io_executor session_exec = net::make_strand(ioc);
+      auto [ec, socket] =
+          co_await acceptor.async_accept(session_exec, net::as_tuple(net::use_awaitable));
+      if (ec) {
+        if (ec == net::error::operation_aborted || !acceptor.is_open() || ctx->stopping) co_return;
+        spdlog::warn("accept: {}", ec.message());
+        // Out of descriptors or memory: back off instead of spinning.
+        backoff.expires_after(std::chrono::milliseconds(50));
+        co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
+        continue;
+      }
+      if (ctx->active.load() >= opts().max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_limit_log > std::chrono::seconds(10)) {
+          last_limit_log = now;
+          spdlog::warn("connection limit ({}) reached: refusing connections",
+                       opts().max_connections);
+        }
+        continue;
+      }
+      detail::start_session(ctx, std::move(socket));
+    }
+  }
+
+  // On the strand.
+  void do_stop() {
+    if (ctx->stopping.exchange(true)) return;
+    spdlog::info("stopping: draining {} connection(s)", ctx->active.load());
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    ctx->shutdown_all(false);
+    if (ctx->active.load() == 0) {
+      finish_stop();
+      return;
+    }
+    drain_timer.expires_after(opts().drain_timeout);
+    drain_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      spdlog::warn("drain timeout: closing {} connection(s)", ctx->active.load());
+      ctx->shutdown_all(true);
+      // Handlers blocked on something other than their socket cannot be interrupted; give the
+      // rest a moment, then leave run() regardless.
+      drain_timer.expires_after(std::chrono::seconds(1));
+      drain_timer.async_wait([this](boost::system::error_code ec2) {
+        if (!ec2) ioc.stop();
+      });
+    });
+  }
+
+  // On the strand: everything drained.
+  void finish_stop() {
+    drain_timer.cancel();
+    if (signals) {
+      boost::system::error_code ignored;
+      signals->cancel(ignored);
+    }
+  }
+
+  void stop_on_signals() {
+    signals.emplace(strand, SIGINT, SIGTERM);
+    wait_signal();
+  }
+
+  void wait_signal() {
+    signals->async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (ctx->stopping) {
+        spdlog::warn("signal {} again: exiting now", sig);
+        ioc.stop();
+        return;
+      }
+      spdlog::info("signal {}: graceful stop", sig);
+      do_stop();
+      if (ctx->active.load() > 0) wait_signal();  // a second signal forces the exit
+    });
+  }
+
+  void run() {
+    size_t n = std::max<size_t>(1, opts().threads);
+    std::vector<std::thread> pool;
+    pool.reserve(n - 1);
+    auto loop = [this] {
+      for (;;) {
+        try {
+          ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("I/O loop: {}", e.what());
+        }
+      }
+    };
+    for (size_t i = 1; i < n; ++i) pool.emplace_back(loop);
+    loop();
+    for (auto& t : pool) t.join();
+  }
+
+  net::io_context ioc;
+  net::strand<net::io_context::executor_type> strand;  // acceptor, stop, signals
+  tcp::acceptor acceptor;
+  net::steady_timer drain_timer;
+  std::optional<net::signal_set> signals;
+  std::shared_ptr<detail::ServerContext> ctx;
+  bool started = false;
+  unsigned short bound_port = 0;
+  std::chrono::steady_clock::time_point last_limit_log{};
+};
+
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+Server::~Server() = default;
+
+void Server::start() {
+  impl_->start();
+}
+
+unsigned short Server::port() const {
+  return impl_->bound_port;
+}
+
+void Server::run() {
+  impl_->run();
+}
+
+void Server::stop() {
+  net::post(impl_->strand, [impl = impl_.get()] { impl->do_stop(); });
+}
+
+void Server::stop_on_signals() {
+  impl_->stop_on_signals();
+}
+
+}  // namespace onsen::http

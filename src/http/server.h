@@ -1,0 +1,80 @@
+// The HTTP/1.1 server: listener, optional TLS, one session coroutine per connection, timeouts,
+// limits and graceful shutdown. It knows nothing of registries: it turns bytes into http::Request,
+// calls the Handler, and writes the http::Response (see message.h).
+//
+// Behaviour the handler can rely on:
+//  - Request.body is never null; reading it is optional. The first read_some answers
+//    "Expect: 100-continue" with "100 Continue". read_some throws boost::system::system_error on a
+//    broken, truncated or timed-out body; the transport then closes the connection without
+//    writing the handler's response. read_some must be called from the handler's own coroutine.
+//  - An unread body is drained after the handler returns (up to 1 MiB), else the connection is
+//    closed after the response. If the client sent "Expect: 100-continue" and the handler never
+//    read the body, no 100 is sent and the connection is closed after the response.
+//  - Content-Length is computed from the body. For HEAD no body is sent and Content-Length is
+//    Response.head_length, else the body's length. 204, 304 and 1xx get neither. The transport
+//    also owns Transfer-Encoding, Connection (handler values dropped) and Date (added if absent).
+//  - An exception from the handler becomes 500 {"errors":[{"code":"UNKNOWN",...}]} and is logged.
+//  - Options.extra_headers are added to every response unless the handler set the same name.
+//
+// Thread safety: start() then run() from one thread; stop() and port() may be called from any
+// thread once start() has returned. The Handler is called concurrently from the pool's threads.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "http/message.h"
+
+namespace onsen::http {
+
+struct ServerOptions {
+  // "host:port"; ":5000" means 0.0.0.0:5000, "[::]:5000" all IPv6 (and IPv4) addresses; port 0
+  // picks an ephemeral port (see Server::port()).
+  std::string addr = ":5000";
+  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  size_t header_limit = 64 * 1024;          // request line + headers, bytes; beyond => 431
+  std::chrono::seconds idle_timeout{120};   // keep-alive connection waiting for a request
+  std::chrono::seconds read_timeout{60};    // per read/write progress, not total
+  std::chrono::seconds drain_timeout{10};   // stop(): in-flight requests get this long
+  std::string tls_certificate, tls_key;     // PEM paths (certificate may be a chain); empty = TCP
+  std::string tls_min_version = "tls1.2";   // tls1.0 | tls1.1 | tls1.2 | tls1.3
+  std::vector<std::string> tls_client_cas;  // PEM CA files; non-empty => client certs required
+  size_t max_connections = 20000;           // beyond: accepted then closed at once
+  std::vector<std::pair<std::string, std::string>> extra_headers;  // added to every response
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Loads TLS material, binds and listens. Throws std::runtime_error with a clear message on
+  // failure (bad address, port in use, unreadable certificate...). Ignores SIGPIPE process-wide
+  // (sendfile(2) cannot be told not to raise it).
+  void start();
+  // The bound port (useful with port 0). Valid after start().
+  unsigned short port() const;
+  // Runs the I/O loop on `threads` threads (the caller's included) until stopped and drained.
+  void run();
+  // Graceful stop, callable from any thread or signal-driven: stops accepting, closes idle
+  // keep-alive connections, lets in-flight requests finish (their responses carry
+  // "Connection: close"), force-closes what is left after drain_timeout. run() then returns.
+  void stop();
+  // Makes SIGINT and SIGTERM call stop(); a second signal forces an immediate exit from run().
+  // Call after start(), before run().
+  void stop_on_signals();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace onsen::http

@@ -1,0 +1,59 @@
+// Internal to the transport: the state a server shares with its sessions, and the entry points
+// that start one session (one coroutine per connection) on plain TCP or TLS.
+//
+// Thread safety: ServerContext is shared by all sessions; its mutable parts are atomics or guarded
+// by its mutex. A session runs on its own strand; shutdown() may be called from any thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "http/message.h"
+#include "http/server.h"
+
+namespace onsen::http::detail {
+
+// What the server can ask of a live connection.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Closes the connection if it is idle (waiting for a request), or always when force is set.
+  // Thread-safe: posts to the session's strand.
+  virtual void shutdown(bool force) = 0;
+};
+
+struct ServerContext {
+  ServerOptions options;
+  Handler handler;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // null for plain TCP
+  std::atomic<bool> stopping{false};
+  std::atomic<size_t> active{0};  // live connections (accepted, not yet destroyed)
+
+  // Called (on some session thread, without the lock held) when the last connection goes away
+  // while stopping. Cleared by the server before it is destroyed.
+  void set_on_drained(std::function<void()> f);
+
+  void add(const std::shared_ptr<Connection>& c);
+  // Called from a session's destructor.
+  void remove(Connection* c);
+  // Calls shutdown(force) on every live connection.
+  void shutdown_all(bool force);
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> conns_;
+  std::function<void()> on_drained_;
+};
+
+// Starts the session coroutine of an accepted socket on the socket's executor (a strand). The
+// caller has already counted it in ctx->active.
+void start_session(std::shared_ptr<ServerContext> ctx, boost::asio::ip::tcp::socket socket);
+
+}  // namespace onsen::http::detail

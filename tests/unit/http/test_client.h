@@ -1,0 +1,161 @@
+// Test helpers: a server running on a background thread, and a raw blocking socket client (with
+// receive timeouts, so a broken server fails a test instead of hanging it).
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "http/server.h"
+
+namespace onsen::http::test {
+
+namespace bhttp = boost::beast::http;
+using HttpResponse = bhttp::response<bhttp::string_body>;
+
+class TestServer {
+ public:
+  TestServer(Handler handler, ServerOptions options = {}) {
+    if (options.addr == ServerOptions{}.addr) options.addr = "127.0.0.1:0";
+    options.threads = 2;
+    server_ = std::make_unique<Server>(std::move(options), std::move(handler));
+    server_->start();
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~TestServer() { stop_and_join(); }
+
+  unsigned short port() const { return server_->port(); }
+  Server& server() { return *server_; }
+
+  void stop_and_join() {
+    if (thread_.joinable()) {
+      server_->stop();
+      thread_.join();
+    }
+  }
+
+ private:
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+class RawClient {
+ public:
+  explicit RawClient(unsigned short port,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) throw std::runtime_error("socket");
+    timeval tv{};
+    tv.tv_sec = timeout.count() / 1000;
+    tv.tv_usec = (timeout.count() % 1000) * 1000;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+      ::close(fd_);
+      throw std::runtime_error("connect failed");
+    }
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  void send(std::string_view s) {
+    while (!s.empty()) {
+      ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw std::runtime_error(std::string("send: ") + std::strerror(errno));
+      }
+      s.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  // Reads one response. head: the request was HEAD (no body follows the header).
+  HttpResponse read_response(bool head = false) {
+    bhttp::response_parser<bhttp::string_body> p;
+    p.eager(true);
+    p.body_limit(boost::none);
+    if (head) p.skip(true);
+    for (;;) {
+      if (!pending_.empty()) {
+        boost::beast::error_code ec;
+        size_t used = p.put(boost::asio::buffer(pending_), ec);
+        if (ec == bhttp::error::need_more) ec = {};
+        if (ec) throw std::runtime_error("bad response: " + ec.message());
+        pending_.erase(0, used);
+        if (p.is_done()) return p.release();
+        if (used > 0) continue;
+      }
+      char buf[65536];
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error(std::string("recv: ") + std::strerror(errno));
+      if (n == 0) {
+        boost::beast::error_code ec;
+        p.put_eof(ec);
+        if (!ec && p.is_done()) return p.release();
+        throw std::runtime_error("connection closed before a full response");
+      }
+      pending_.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  // Reads everything until the server closes (or the timeout hits: returns what came).
+  std::string read_until_close() {
+    std::string out = std::move(pending_);
+    pending_.clear();
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+  // True when the server closed the connection (EOF or reset) before the receive timeout, with
+  // no further data.
+  bool closed_by_peer() {
+    if (!pending_.empty()) return false;
+    char c;
+    for (;;) {
+      ssize_t n = ::recv(fd_, &c, 1, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
+      return false;
+    }
+  }
+
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  std::string pending_;
+};
+
+}  // namespace onsen::http::test
