@@ -1,0 +1,268 @@
+#include "server_fixture.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+#ifndef ONSEN_BINARY
+#error "ONSEN_BINARY must be defined to the path of the onsen executable"
+#endif
+
+namespace onsen::e2e {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+  }
+  ::close(fd);
+  return port;
+}
+
+OnsenServer::OnsenServer(ServerOptions options) : options_(options) {}
+
+OnsenServer::~OnsenServer() {
+  stop();
+  if (!dir_.empty() && std::getenv("ONSEN_E2E_KEEP") == nullptr) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+bool OnsenServer::start() {
+  char tmpl[] = "/tmp/onsen-e2e-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) {
+    error_ = std::string("mkdtemp: ") + std::strerror(errno);
+    return false;
+  }
+  dir_ = tmpl;
+  log_path_ = dir_ + "/server.log";
+  config_path_ = dir_ + "/config.yml";
+  fs::create_directories(dir_ + "/storage");
+  return launch();
+}
+
+bool OnsenServer::restart() {
+  stop();
+  error_.clear();
+  return launch();
+}
+
+bool OnsenServer::launch() {
+  const std::string storage = dir_ + "/storage";
+  port_ = free_loopback_port();
+  if (port_ == 0) {
+    error_ = "no free loopback port";
+    return false;
+  }
+  {
+    std::ofstream cfg(config_path_, std::ios::trunc);
+    cfg << "version: 0.1\n"
+        << "log: {level: info}\n"
+        << "storage:\n"
+        << "  filesystem: {rootdirectory: " << storage << "}\n"
+        << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
+        << "http: {addr: 127.0.0.1:" << port_ << "}\n";
+  }
+
+  // The environment minus REGISTRY_* (they would override the configuration).
+  std::vector<std::string> env_strings;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "REGISTRY_", 9) != 0) env_strings.emplace_back(*e);
+  }
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
+  std::string binary = ONSEN_BINARY;
+  std::string serve = "serve";
+  std::vector<char*> argv = {binary.data(), serve.data(), config_path_.data(), nullptr};
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    pid_ = -1;
+    error_ = std::string("posix_spawn ") + binary + ": " + std::strerror(rc);
+    return false;
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::string last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      exit_status_ = status;
+      std::ostringstream os;
+      os << "onsen exited during startup (";
+      if (WIFEXITED(status)) os << "status " << WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) os << "signal " << WTERMSIG(status);
+      os << ")";
+      error_ = os.str();
+      return false;
+    }
+    HttpClient probe("127.0.0.1", port_, 1s);
+    auto r = probe.get("/v2/");
+    if (r.status == 200) {
+      ready_ = true;
+      return true;
+    }
+    last = r.error.empty() ? ("HTTP " + std::to_string(r.status)) : r.error;
+    std::this_thread::sleep_for(50ms);
+  }
+  error_ = "GET /v2/ did not answer 200 within 10 s (last: " + last + ")";
+  return false;
+}
+
+bool OnsenServer::stop() {
+  ready_ = false;
+  if (pid_ <= 0) return true;
+  ::kill(pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || r < 0) {
+      exit_status_ = status;
+      pid_ = -1;
+      return r == pid_;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, &exit_status_, 0);
+  pid_ = -1;
+  return false;
+}
+
+std::string OnsenServer::log_tail(size_t max_bytes) const {
+  std::ifstream in(log_path_, std::ios::binary);
+  if (!in) return "(no server log)";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  if (s.size() > max_bytes) s = "...\n" + s.substr(s.size() - max_bytes);
+  return s;
+}
+
+std::unique_ptr<HttpClient> OnsenServer::client() const {
+  return std::make_unique<HttpClient>("127.0.0.1", port_);
+}
+
+// ---- fixtures ----
+
+namespace {
+std::unique_ptr<OnsenServer>& shared_slot() {
+  static std::unique_ptr<OnsenServer> server;
+  return server;
+}
+std::atomic<int> repo_counter{0};
+}  // namespace
+
+void RegistryTest::start_shared(ServerOptions options) {
+  auto& slot = shared_slot();
+  slot.reset();
+  slot = std::make_unique<OnsenServer>(options);
+  slot->start();
+}
+
+OnsenServer* RegistryTest::shared_server() {
+  return shared_slot().get();
+}
+
+void RegistryTest::SetUpTestSuite() {
+  start_shared({.delete_enabled = true});
+}
+
+void RegistryTest::TearDownTestSuite() {
+  shared_slot().reset();
+}
+
+void DeleteDisabledTest::SetUpTestSuite() {
+  start_shared({.delete_enabled = false});
+}
+
+void RegistryTest::SetUp() {
+  OnsenServer* s = server();
+  ASSERT_NE(s, nullptr) << "no server";
+  ASSERT_TRUE(s->ready()) << "onsen did not start: " << s->error() << "\n--- server log ---\n"
+                          << s->log_tail();
+  client_ = s->client();
+}
+
+void RegistryTest::TearDown() {
+  OnsenServer* s = server();
+  if (HasFailure() && s != nullptr) {
+    std::cerr << "--- onsen log (" << s->log_path() << ") ---\n" << s->log_tail() << "\n---\n";
+  }
+  client_.reset();
+}
+
+void FreshServerTest::SetUp() {
+  own_ = std::make_unique<OnsenServer>();
+  own_->start();
+  RegistryTest::SetUp();
+}
+
+void FreshServerTest::TearDown() {
+  RegistryTest::TearDown();
+  own_.reset();
+}
+
+std::string RegistryTest::repo(const std::string& suffix) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string raw = info != nullptr ? info->name() : "test";
+  std::string name;
+  for (char ch : raw) {
+    unsigned char u = static_cast<unsigned char>(ch);
+    if (std::isalnum(u)) {
+      name += static_cast<char>(std::tolower(u));
+    } else if (!name.empty() && name.back() != '-') {
+      name += '-';
+    }
+  }
+  while (!name.empty() && name.back() == '-') name.pop_back();
+  if (name.empty()) name = "test";
+  std::string out = "e2e/" + name + "-" + std::to_string(++repo_counter);
+  if (!suffix.empty()) out += "/" + suffix;
+  return out;
+}
+
+}  // namespace onsen::e2e

@@ -1,0 +1,152 @@
+// HTTP/1.1 transport behaviour seen by registry clients: keep-alive reuse, Expect:
+// 100-continue, concurrent clients, graceful shutdown.
+#include "registry_helpers.h"
+#include "server_fixture.h"
+
+#include <sys/wait.h>
+
+#include <atomic>
+#include <thread>
+
+namespace onsen::e2e {
+namespace {
+
+class TransportTest : public RegistryTest {};
+
+TEST_F(TransportTest, KeepAliveConnectionIsReused) {
+  const std::string name = repo();
+  const std::string digest = push_blob(c(), name, "keep alive");
+  for (int i = 0; i < 50; ++i) {
+    auto r = (i % 2 == 0) ? c().get(blob_path(name, digest)) : c().head(blob_path(name, digest));
+    ASSERT_EQ(r.status, 200u) << r.describe();
+    auto miss = c().get(blob_path(name, sha256_digest(std::to_string(i))));
+    ASSERT_EQ(miss.status, 404u) << miss.describe();
+  }
+  EXPECT_EQ(c().connections_opened(), 1);
+}
+
+TEST_F(TransportTest, ExpectContinueOnBlobPut) {
+  const std::string name = repo();
+  const std::string data = random_bytes(100000, 600);
+  const std::string digest = sha256_digest(data);
+  auto start = start_upload(c(), name);
+  ASSERT_EQ(start.status, 202u);
+  auto req = make_request(
+      "PUT", add_query(relative_target(start.header_or_empty("Location")), "digest", digest),
+      {{"Content-Type", "application/octet-stream"}}, data);
+  req.expect_continue = true;
+  auto r = c().send(req);
+  ASSERT_EQ(r.status, 201u) << r.describe();
+  auto g = c().get(blob_path(name, digest));
+  ASSERT_EQ(g.status, 200u);
+  EXPECT_TRUE(g.body == data);
+}
+
+TEST_F(TransportTest, ExpectContinueOnManifestPut) {
+  const std::string name = repo();
+  Image img = make_image(c(), name, 601);
+  auto req = make_request("PUT", manifest_path(name, "latest"),
+                          {{"Content-Type", mt::kOciManifest}}, img.manifest);
+  req.expect_continue = true;
+  auto r = c().send(req);
+  ASSERT_EQ(r.status, 201u) << r.describe();
+}
+
+TEST_F(TransportTest, ConcurrentClientsPushAndPull) {
+  constexpr int kThreads = 4;
+  constexpr int kBlobs = 5;
+  std::atomic<int> failures{0};
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  const std::string name = repo();
+  const uint16_t port = server()->port();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient client("127.0.0.1", port);
+      for (int i = 0; i < kBlobs; ++i) {
+        const std::string data = random_bytes(50000 + t * 1000 + i, 700 + t * 10 + i);
+        const std::string digest = sha256_digest(data);
+        auto s = client.post(uploads_path(name));
+        if (s.status != 202) {
+          ++failures;
+          errors[t] += "POST: " + s.describe();
+          continue;
+        }
+        auto p =
+            client.put(add_query(relative_target(s.header_or_empty("Location")), "digest", digest),
+                       data, {{"Content-Type", "application/octet-stream"}});
+        auto g = client.get(blob_path(name, digest));
+        if (p.status != 201 || g.status != 200 || g.body != data) {
+          ++failures;
+          errors[t] += "PUT/GET: " + p.describe() + g.describe();
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0) << errors[0] << errors[1] << errors[2] << errors[3];
+}
+
+TEST_F(TransportTest, ConcurrentPushesOfTheSameTag) {
+  const std::string name = repo();
+  std::vector<Image> images;
+  for (uint32_t i = 0; i < 4; ++i) images.push_back(make_image(c(), name, 800 + i));
+  std::vector<unsigned> statuses(images.size());
+  std::vector<std::thread> threads;
+  const uint16_t port = server()->port();
+  for (size_t i = 0; i < images.size(); ++i) {
+    threads.emplace_back([&, i] {
+      HttpClient client("127.0.0.1", port);
+      statuses[i] =
+          push_manifest(client, name, "race", mt::kOciManifest, images[i].manifest).status;
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (auto s : statuses) EXPECT_EQ(s, 201u);
+  auto r = get_manifest(c(), name, "race");
+  ASSERT_EQ(r.status, 200u) << r.describe();
+  bool matches_one = false;
+  for (const auto& img : images) matches_one = matches_one || r.body == img.manifest;
+  EXPECT_TRUE(matches_one) << "tag points at a manifest nobody pushed";
+}
+
+TEST_F(TransportTest, MalformedRequestDoesNotKillTheServer) {
+  {
+    HttpClient raw("127.0.0.1", server()->port(), std::chrono::seconds(5));
+    auto r = raw.send(make_request("GET", "not-a-target"));
+    if (r.status != 0) {
+      EXPECT_GE(r.status, 400u) << r.describe();
+    }
+  }
+  auto ok = c().get("/v2/");
+  EXPECT_EQ(ok.status, 200u) << ok.describe();
+}
+
+class LifecycleTest : public FreshServerTest {};
+
+TEST_F(LifecycleTest, StopsCleanlyOnSigterm) {
+  const std::string name = repo();
+  push_image(c(), name, "latest", 900);
+  client_.reset();
+  EXPECT_TRUE(own_->stop()) << "onsen had to be killed after SIGTERM";
+  EXPECT_TRUE(WIFEXITED(own_->exit_status()) || WIFSIGNALED(own_->exit_status()));
+}
+
+TEST_F(LifecycleTest, DataSurvivesARestart) {
+  // Same storage directory, new process: content is still there.
+  const std::string name = repo();
+  Image img = push_image(c(), name, "persist", 901);
+  client_.reset();
+  ASSERT_TRUE(own_->stop());
+  ASSERT_TRUE(own_->restart()) << own_->error() << "\n" << own_->log_tail();
+  client_ = own_->client();
+  auto r = get_manifest(c(), name, "persist");
+  ASSERT_EQ(r.status, 200u) << r.describe();
+  EXPECT_EQ(r.body, img.manifest);
+  auto b = c().get(blob_path(name, img.layer_digest));
+  ASSERT_EQ(b.status, 200u);
+  EXPECT_TRUE(b.body == img.layer);
+}
+
+}  // namespace
+}  // namespace onsen::e2e
