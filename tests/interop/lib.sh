@@ -70,7 +70,8 @@ dump_server_logs() {
   for pid in "${!PID_LOG[@]}"; do
     [ -s "${PID_LOG[$pid]}" ] || continue
     log "---- last lines of ${PID_NAME[$pid]} log (pid $pid): ${PID_LOG[$pid]}"
-    tail -n 30 "${PID_LOG[$pid]}" >&2
+    # (docker-registry logs every 404 as an error: those are expected, leave them out)
+    grep -v 'http.response.status=404' "${PID_LOG[$pid]}" | tail -n 12 | cut -c1-400 >&2
   done
 }
 
@@ -114,7 +115,7 @@ interop_init() {
 }
 
 # A fresh directory under the script's temp dir.
-tmpdir() { mktemp -d "$TMP_ROOT/${1:-d}.XXXXXX"; }
+tmpdir() { local n=${1:-d}; mktemp -d "$TMP_ROOT/${n//\//-}.XXXXXX"; }
 
 # ---------------------------------------------------------------- skopeo
 # Everything skopeo (containers/image) could read from /etc or $HOME is redirected to files
@@ -139,13 +140,18 @@ setup_skopeo_env() {
   SKOPEO_TLS=(--tls-verify=false --no-creds)
 }
 # sk SUBCOMMAND ARGS...: skopeo with the private environment and plain-HTTP/no-auth flags.
+# Global options (--override-arch arm64, ...) may come before SUBCOMMAND.
 sk() {
+  local glob=("${SKOPEO_GLOBAL[@]}")
+  while [ $# -gt 0 ] && [ "${1#--}" != "$1" ]; do
+    case $1 in *=*) glob+=("$1"); shift ;; *) glob+=("$1" "$2"); shift 2 ;; esac
+  done
   local sub=$1; shift
   local -x REGISTRY_AUTH_FILE=$SKOPEO_AUTH_FILE
   case $sub in
-    copy) timeout 180 skopeo "${SKOPEO_GLOBAL[@]}" copy "${SKOPEO_COPY[@]}" "$@" ;;
-    inspect|list-tags|delete) timeout 60 skopeo "${SKOPEO_GLOBAL[@]}" "$sub" "${SKOPEO_TLS[@]}" "$@" ;;
-    *) timeout 180 skopeo "${SKOPEO_GLOBAL[@]}" "$sub" "$@" ;;
+    copy) timeout 180 skopeo "${glob[@]}" copy "${SKOPEO_COPY[@]}" "$@" ;;
+    inspect|list-tags|delete) timeout 60 skopeo "${glob[@]}" "$sub" "${SKOPEO_TLS[@]}" "$@" ;;
+    *) timeout 180 skopeo "${glob[@]}" "$sub" "$@" ;;
   esac
 }
 
@@ -294,14 +300,24 @@ oci_index_digest() {
 }
 
 # same_oci_image A B TAG: the two OCI layouts hold byte-identical manifests (for TAG) and every
-# blob the manifest references (config + layers) is present in both with identical bytes.
+# blob the manifest references (config + layers; for an image index, every child manifest and
+# its blobs) is present in both with identical bytes.
 same_oci_image() {
-  local a=$1 b=$2 tag=$3 da db h
+  local a=$1 b=$2 tag=$3 da db
   da=$(oci_index_digest "$a" "$tag"); db=$(oci_index_digest "$b" "$tag")
   [ -n "$da" ] || { echo "no $tag in $a/index.json"; return 1; }
   [ "$da" = "$db" ] || { echo "manifest digest differs: $da vs $db"; return 1; }
-  cmp "$a/blobs/sha256/${da#sha256:}" "$b/blobs/sha256/${db#sha256:}" || return 1
-  for h in $(jq -r '.config.digest, .layers[].digest' "$a/blobs/sha256/${da#sha256:}"); do
+  _same_oci_tree "$a" "$b" "$da"
+}
+_same_oci_tree() {
+  local a=$1 b=$2 d=$3 h f
+  f=$a/blobs/sha256/${d#sha256:}
+  cmp "$f" "$b/blobs/sha256/${d#sha256:}" || return 1
+  [ "$(sha256_file "$f")" = "$d" ] || { echo "manifest $d: bad content"; return 1; }
+  for h in $(jq -r '.manifests[]?.digest' "$f"); do
+    _same_oci_tree "$a" "$b" "$h" || return 1
+  done
+  for h in $(jq -r '.config.digest // empty, .layers[]?.digest' "$f"); do
     h=${h#sha256:}
     cmp "$a/blobs/sha256/$h" "$b/blobs/sha256/$h" || return 1
     [ "$(sha256_file "$b/blobs/sha256/$h")" = "sha256:$h" ] || { echo "blob $h: bad content"; return 1; }

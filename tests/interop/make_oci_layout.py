@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes a deterministic OCI image layout (python3 stdlib only).
 
-    make_oci_layout.py DIR --layers N --layer-size BYTES --tag TAG [--seed S]
+    make_oci_layout.py DIR --layers N --layer-size BYTES --tag TAG [--seed S] [--platforms P,...]
 
 DIR gets oci-layout, index.json and blobs/sha256/<hex> for a multi-layer linux/amd64 image:
 each layer is a gzip'd tar (gzip mtime 0, tar mtimes/owners fixed) of pseudo-random files
 totalling about BYTES of content; the config's rootfs.diff_ids are the sha256 of the
 uncompressed tars. The same arguments always give the same bytes (hence the same digests).
+With --platforms (os/arch,...), TAG names an OCI image index with one such image per platform.
 If DIR already holds a layout, the image is added to its index.json (an entry with the same
 tag is replaced), so one layout can hold several tags. Prints the manifest digest.
 """
@@ -71,21 +72,8 @@ def make_layer(rng, index, size):
     return buf.getvalue()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dir")
-    ap.add_argument("--layers", type=int, required=True)
-    ap.add_argument("--layer-size", type=int, required=True)
-    ap.add_argument("--tag", required=True)
-    ap.add_argument("--seed", default="0")
-    args = ap.parse_args()
-    if args.layers < 1 or args.layer_size < 0:
-        ap.error("--layers must be >= 1 and --layer-size >= 0")
-
-    rng = random.Random("onsen-interop:" + str(args.seed))
-    blobs = os.path.join(args.dir, "blobs", "sha256")
-    os.makedirs(blobs, exist_ok=True)
-
+def build_image(blobs, rng, args, os_name, arch):
+    """Writes the layers, config and manifest of one image; returns (manifest digest, size)."""
     layers, diff_ids, history = [], [], []
     for i in range(args.layers):
         tar = make_layer(rng, i, args.layer_size)
@@ -93,11 +81,10 @@ def main():
         gz = gzip.compress(tar, compresslevel=6, mtime=0)
         layers.append({"mediaType": OCI_LAYER_GZIP, "digest": write_blob(blobs, gz), "size": len(gz)})
         history.append({"created": "1970-01-01T00:00:00Z", "created_by": "make_oci_layout.py layer %d" % i})
-
     config = {
         "created": "1970-01-01T00:00:00Z",
-        "architecture": "amd64",
-        "os": "linux",
+        "architecture": arch,
+        "os": os_name,
         "config": {
             "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             "Cmd": ["/bin/sh"],
@@ -115,7 +102,40 @@ def main():
     }
     # Indented like most tools write it: the registry must keep these exact bytes.
     manifest_bytes = json.dumps(manifest, indent=3).encode()
-    mdigest = write_blob(blobs, manifest_bytes)
+    return write_blob(blobs, manifest_bytes), len(manifest_bytes)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dir")
+    ap.add_argument("--layers", type=int, required=True)
+    ap.add_argument("--layer-size", type=int, required=True)
+    ap.add_argument("--tag", required=True)
+    ap.add_argument("--seed", default="0")
+    ap.add_argument("--platforms", default="",
+                    help="e.g. linux/amd64,linux/arm64: TAG names an image index of one image per platform")
+    args = ap.parse_args()
+    if args.layers < 1 or args.layer_size < 0:
+        ap.error("--layers must be >= 1 and --layer-size >= 0")
+
+    blobs = os.path.join(args.dir, "blobs", "sha256")
+    os.makedirs(blobs, exist_ok=True)
+    if args.platforms:
+        # An image index of one image per platform, each with its own layers.
+        entries = []
+        for plat in args.platforms.split(","):
+            os_name, arch = plat.split("/", 1)
+            rng = random.Random("onsen-interop:%s:%s" % (args.seed, plat))
+            digest, size = build_image(blobs, rng, args, os_name, arch)
+            entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": size,
+                            "platform": {"architecture": arch, "os": os_name}})
+        index_bytes = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries},
+                                 indent=3).encode()
+        top_type, mdigest, msize = OCI_INDEX, write_blob(blobs, index_bytes), len(index_bytes)
+    else:
+        rng = random.Random("onsen-interop:" + str(args.seed))
+        mdigest, msize = build_image(blobs, rng, args, "linux", "amd64")
+        top_type = OCI_MANIFEST
 
     with open(os.path.join(args.dir, "oci-layout"), "w") as f:
         f.write('{"imageLayoutVersion":"1.0.0"}')
@@ -127,9 +147,9 @@ def main():
     index["manifests"] = [m for m in index.get("manifests", [])
                           if m.get("annotations", {}).get(REF_NAME) != args.tag]
     index["manifests"].append({
-        "mediaType": OCI_MANIFEST,
+        "mediaType": top_type,
         "digest": mdigest,
-        "size": len(manifest_bytes),
+        "size": msize,
         "annotations": {REF_NAME: args.tag},
     })
     with open(index_path, "wb") as f:

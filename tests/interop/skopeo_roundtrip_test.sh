@@ -9,6 +9,8 @@ interop_init "$@"
 SRC=$(tmpdir src)
 python3 "$INTEROP_DIR/make_oci_layout.py" "$SRC" --layers 4 --layer-size 1500000 --tag v1 --seed roundtrip >/dev/null ||
   abort "generate the OCI layout"
+python3 "$INTEROP_DIR/make_oci_layout.py" "$SRC" --layers 2 --layer-size 400000 --tag multi --seed roundtrip-multi \
+  --platforms linux/amd64,linux/arm64 >/dev/null || abort "generate the multi-platform OCI layout"
 SRC_DIGEST=$(oci_index_digest "$SRC" v1)
 W=$(tmpdir work)
 
@@ -96,5 +98,23 @@ fi
 check_eq "c: HEAD manifest by digest after delete" 404 "$(http_code HEAD "$URL/interop/oci/manifests/$SRC_DIGEST")"
 check_eq "c: other repository untouched (docker:v1 digest)" "$D1" \
   "$(sk inspect --raw "docker://$REG/interop/docker:v1" | sha256_stdin)"
+
+# ---------------------------------------------------------------- (d) image index
+MULTI=$(oci_index_digest "$SRC" multi)
+echo "# (d) OCI image index (linux/amd64 + linux/arm64) $MULTI"
+check "d: skopeo copy --all oci:SRC:multi -> docker://…/interop/multi:v1" \
+  sk copy --all "oci:$SRC:multi" "docker://$REG/interop/multi:v1"
+check_eq "d: skopeo inspect --raw digest is the index's" "$MULTI" \
+  "$(sk inspect --raw "docker://$REG/interop/multi:v1" | sha256_stdin)"
+check_eq "d: GET index by tag: Content-Type" "$MT_OCI_INDEX" \
+  "$(http_header GET "$URL/interop/multi/manifests/v1" Content-Type)"
+ARM=$(jq -r '.manifests[] | select(.platform.architecture == "arm64") | .digest' "$SRC/blobs/sha256/${MULTI#sha256:}")
+check_eq "d: HEAD child manifest (arm64) by digest" 200 "$(http_code HEAD "$URL/interop/multi/manifests/$ARM")"
+check_eq "d: skopeo --override-arch arm64 inspect picks the arm64 image" "linux arm64" \
+  "$(sk --override-arch arm64 inspect "docker://$REG/interop/multi:v1" 2>&1 | jq -r '"\(.Os) \(.Architecture)"' 2>&1)"
+MOUT=$(tmpdir multi-out)
+check "d: skopeo copy --all docker://…/interop/multi:v1 -> oci:OUT:multi" \
+  sk copy --all "docker://$REG/interop/multi:v1" "oci:$MOUT:multi"
+check "d: index, both images and all their blobs byte-identical to the source" same_oci_image "$SRC" "$MOUT" multi
 
 summary
