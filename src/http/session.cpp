@@ -77,6 +77,21 @@ bool is_parse_error(const beast::error_code& ec) {
   return ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
+// path = target before '?', query = after it. An absolute-form target
+// ("http://host/v2/?x") yields the path of its URL ("/v2/").
+void split_target(std::string_view target, std::string& path, std::string& query) {
+  auto q = target.find('?');
+  std::string_view p = target.substr(0, q);
+  query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  if (!p.empty() && p.front() != '/') {
+    if (auto scheme = p.find("://"); scheme != std::string_view::npos) {
+      auto slash = p.find('/', scheme + 3);
+      p = slash == std::string_view::npos ? std::string_view("/") : p.substr(slash);
+    }
+  }
+  path = p;
+}
+
 std::string format_remote(const tcp::endpoint& ep) {
   auto a = ep.address();
   if (a.is_v6()) {
@@ -265,12 +280,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
-    if (auto q = req.target.find('?'); q != std::string::npos) {
-      req.path = req.target.substr(0, q);
-      req.query = req.target.substr(q + 1);
-    } else {
-      req.path = req.target;
-    }
+    split_target(req.target, req.path, req.query);
     for (const auto& f : msg) {
       req.headers.add(std::string(f.name_string()), std::string(f.value()));
     }
@@ -624,10 +634,34 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         if (co_await wait_writable()) co_return WriteResult{false, f.length - left};
         continue;
       }
+      if ((errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) && left == f.length) {
+        // A descriptor sendfile cannot read from: copy through user space instead.
+        co_return co_await pread_rest(f);
+      }
       spdlog::debug("{}: sendfile: {}", remote_, std::strerror(errno));
       co_return WriteResult{false, f.length - left};
     }
     co_return WriteResult{true, f.length};
+  }
+
+  // The whole file body, head already sent, through pread and ordinary writes.
+  net::awaitable<WriteResult> pread_rest(const FileBody& f) {
+    char* buf = io_buffer();
+    uint64_t done = 0;
+    while (done < f.length) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(f.length - done, kIoBufferSize));
+      ssize_t n = ::pread(f.fd, buf, want, static_cast<off_t>(f.offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        spdlog::error("pread: {}", n == 0 ? "file shorter than announced" : std::strerror(errno));
+        co_return WriteResult{false, done};
+      }
+      if (co_await write_all(net::buffer(buf, static_cast<size_t>(n)))) {
+        co_return WriteResult{false, done};
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    co_return WriteResult{true, done};
   }
 
   // Waits until the socket is writable, at most read_timeout.

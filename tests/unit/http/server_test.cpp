@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -105,6 +106,17 @@ TEST(ServerTest, PlainGet) {
   EXPECT_EQ(seen.headers.get("x-custom"), "Value");
   EXPECT_EQ(seen.headers.get("HOST"), "x");
   EXPECT_FALSE(seen.headers.get("missing"));
+}
+
+TEST(ServerTest, AbsoluteFormTargetYieldsPath) {
+  TestServer srv([](Request& req) -> net::awaitable<Response> {
+    co_return text(req.path + "|" + req.query + "|" + req.target);
+  });
+  RawClient c(srv.port());
+  c.send(get("http://example.com:5000/v2/a/b?x=1"));
+  EXPECT_EQ(c.read_response().body(), "/v2/a/b|x=1|http://example.com:5000/v2/a/b?x=1");
+  c.send(get("http://example.com"));
+  EXPECT_EQ(c.read_response().body(), "/||http://example.com");
 }
 
 TEST(ServerTest, HeadAnnouncesHeadLengthWithoutBody) {
@@ -579,6 +591,50 @@ TEST(ServerTest, StartFailsClearly) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/cert.pem"), std::string::npos) << e.what();
   }
+}
+
+TEST(ServerTest, ConcurrentClients) {
+  std::atomic<int> calls{0};
+  TestServer srv([&](Request& req) -> net::awaitable<Response> {
+    ++calls;
+    auto body = co_await read_all(*req.body, 4096);
+    co_return text(req.path + ":" + std::to_string(body.size()));
+  });
+  std::vector<std::thread> clients;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 16; ++t) {
+    clients.emplace_back([&, t] {
+      RawClient c(srv.port());
+      for (int i = 0; i < 20; ++i) {
+        std::string body(static_cast<size_t>(t * 1000 + i), 'x');
+        c.send(fmt::format("POST /{}/{} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", t, i,
+                           body.size()) +
+               body);
+        if (c.read_response().body() == fmt::format("/{}/{}:{}", t, i, body.size())) ++good;
+      }
+    });
+  }
+  for (auto& th : clients) th.join();
+  EXPECT_EQ(good, 16 * 20);
+  EXPECT_EQ(calls, 16 * 20);
+}
+
+TEST(ServerTest, SigtermStopsGracefully) {
+  ServerOptions opts;
+  opts.addr = "127.0.0.1:0";
+  opts.threads = 1;
+  Server server(opts, [](Request&) -> net::awaitable<Response> { co_return text("ok"); });
+  server.start();
+  server.stop_on_signals();
+  std::thread runner([&] { server.run(); });
+  {
+    RawClient c(server.port());
+    c.send(get("/"));
+    EXPECT_EQ(c.read_response().body(), "ok");
+  }
+  ::kill(::getpid(), SIGTERM);
+  runner.join();  // returns: the signal stopped it
+  SUCCEED();
 }
 
 }  // namespace
