@@ -651,6 +651,32 @@ TEST_F(ManifestTest, DeleteUnknownManifestIs404) {
   EXPECT_TRUE(IsOciClientError(t));
 }
 
+TEST_F(ManifestTest, ManifestCanBeDeletedAfterItsBlobs) {
+  // The conformance suite's teardown with OCI_DELETE_MANIFEST_BEFORE_BLOBS=0 deletes the config
+  // and layer blobs first and then requires 2xx for the manifest delete.
+  const std::string name = repo();
+  Image img = push_image(c(), name, "tagtest0", 147);
+  ASSERT_EQ(c().del(blob_path(name, img.config_digest)).status, 202u);
+  ASSERT_EQ(c().del(blob_path(name, img.layer_digest)).status, 202u);
+  auto d = c().del(manifest_path(name, img.digest));
+  EXPECT_EQ(d.status, 202u) << d.describe();
+  EXPECT_EQ(get_manifest(c(), name, img.digest).status, 404u);
+  EXPECT_EQ(get_manifest(c(), name, "tagtest0").status, 404u);
+}
+
+TEST_F(ManifestTest, TagsAreCaseSensitive) {
+  const std::string name = repo();
+  Image lower = make_image(c(), name, 148);
+  Image mixed = make_image(c(), name, 149);
+  put_ok(name, "tagtest0", mt::kOciManifest, lower.manifest);
+  put_ok(name, "tagTest0", mt::kOciManifest, mixed.manifest);
+  expect_manifest(name, "tagtest0", mt::kOciManifest, lower.manifest);
+  expect_manifest(name, "tagTest0", mt::kOciManifest, mixed.manifest);
+  ASSERT_EQ(c().del(manifest_path(name, "tagTest0")).status, 202u);
+  EXPECT_EQ(get_manifest(c(), name, "tagTest0").status, 404u);
+  expect_manifest(name, "tagtest0", mt::kOciManifest, lower.manifest);
+}
+
 TEST_F(ManifestTest, DeletedManifestCanBePushedAgain) {
   const std::string name = repo();
   Image img = push_image(c(), name, "back", 145);

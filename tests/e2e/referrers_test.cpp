@@ -280,6 +280,21 @@ TEST_F(ReferrersTest, ReferrerOfAReferrer) {
   expect_referrers(index_of(referrers(name, sbom.digest)), {sig});
 }
 
+TEST_F(ReferrersTest, PlainImageReferrerReportsConfigMediaTypeAsArtifactType) {
+  // Spec: "If the artifactType is empty or missing in the image manifest, the value of
+  // artifactType MUST be set to the config descriptor mediaType value" - also for a standard
+  // image config (the newest conformance suite pushes such a referrer with an annotation).
+  const std::string name = repo();
+  Image subject = push_image(c(), name, "latest", 415);
+  Image img = make_image(c(), name, 416);
+  json m = json::parse(img.manifest);
+  m["subject"] = descriptor_of(mt::kOciManifest, subject.manifest);
+  m["annotations"] = {{kAnnotation, "test copying of annotation"}};
+  Referrer r =
+      put_referrer(name, m, mt::kOciManifest, mt::kOciConfig, "test copying of annotation");
+  expect_referrers(index_of(referrers(name, subject.digest)), {r});
+}
+
 TEST_F(ReferrersTest, UnknownRepositoryIsEmptyOrNameUnknown) {
   auto r = referrers(repo("never"), sha256_digest("x"));
   if (r.status == 404) {

@@ -160,9 +160,10 @@ bool OnsenServer::stop() {
     int status = 0;
     pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_ || r < 0) {
+      const bool exited = (r == pid_);
       exit_status_ = status;
       pid_ = -1;
-      return r == pid_;
+      return exited;
     }
     std::this_thread::sleep_for(20ms);
   }
