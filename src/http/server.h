@@ -12,7 +12,8 @@
 //    read the body, no 100 is sent and the connection is closed after the response.
 //  - Content-Length is computed from the body. For HEAD no body is sent and Content-Length is
 //    Response.head_length, else the body's length. 204, 304 and 1xx get neither. The transport
-//    also owns Transfer-Encoding, Connection (handler values dropped) and Date (added if absent).
+//    also owns Transfer-Encoding and Connection (handler values dropped; a handler's
+//    "Connection: close" does close the connection after the response) and adds Date if absent.
 //  - An exception from the handler becomes 500 {"errors":[{"code":"UNKNOWN",...}]} and is logged.
 //  - Options.extra_headers are added to every response unless the handler set the same name.
 //

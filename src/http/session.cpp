@@ -329,7 +329,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (!body_complete()) {
       if (expect_continue_ && !continue_sent_) {
         close = true;  // the client is still waiting for our go-ahead: it sent no body
-      } else if (!co_await drain()) {
+      } else if (!close && !co_await drain()) {  // closing anyway: linger instead
         if (body_failed_) co_return Next::abort;
         close = true;
       }

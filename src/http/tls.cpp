@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <cctype>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -19,10 +20,11 @@ namespace ssl = boost::asio::ssl;
 namespace {
 
 int parse_min_version(const std::string& v) {
+  if (v.empty()) return TLS1_2_VERSION;
   std::string s;
   for (char c : v) {
     if (c != '.' && c != '_' && c != 'v' && c != 'V')
-      s.push_back(static_cast<char>(std::tolower(c)));
+      s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
   if (s.rfind("tls", 0) == 0) s = s.substr(3);
   if (s == "10") return TLS1_VERSION;
