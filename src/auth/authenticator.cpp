@@ -1,0 +1,377 @@
+#include "auth/authenticator.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include "auth/basic_credentials.h"
+#include "auth/log_text.h"
+
+namespace onsen::auth {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::uint64_t kMaxFileSize = 64 << 20;  // far beyond any real htpasswd file
+constexpr std::chrono::seconds kRacyWindow{2};    // see "racy" in authenticator.h
+
+// Go's %q for the bytes a realm may hold: '"' and '\' escaped, control characters as \n, \t, ...
+// or \xNN. Bytes >= 0x80 pass through (HTTP allows them in header values as obs-text).
+std::string make_challenge(std::string_view realm) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "Basic realm=\"";
+  for (unsigned char c : realm) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::int64_t to_ns(const struct timespec& ts) {
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string sha256(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  return std::string(reinterpret_cast<char*>(digest), length);
+}
+
+// Reads a whole regular file. On failure returns false and sets `error`.
+bool read_file(const std::string& path, std::string& bytes, struct stat& st, std::string& error) {
+  // O_NONBLOCK: a FIFO at the path must not hang the request that triggered the reload.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return false;
+  }
+  bool ok = false;
+  if (::fstat(fd, &st) != 0) {
+    error = std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    error = "not a regular file";
+  } else if (static_cast<std::uint64_t>(st.st_size) > kMaxFileSize) {
+    error = "file too large";
+  } else {
+    bytes.clear();
+    char buffer[16384];
+    for (;;) {
+      ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        error = std::strerror(errno);
+        break;
+      }
+      if (n == 0) {
+        ok = true;
+        break;
+      }
+      bytes.append(buffer, static_cast<std::size_t>(n));
+      if (bytes.size() > kMaxFileSize) {
+        error = "file too large";
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+struct BasicAuthenticator::Flight {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;  // guarded by mu
+  bool ok = false;    // guarded by mu
+};
+
+BasicAuthenticator::BasicAuthenticator(std::string realm, std::string htpasswd_path,
+                                       AuthenticatorOptions options)
+    : realm_(std::move(realm)),
+      challenge_(make_challenge(realm_)),
+      path_(std::move(htpasswd_path)),
+      options_(std::move(options)),
+      cache_(options_.cache_capacity),
+      throttle_(options_.throttle) {
+  std::lock_guard lock(reload_mu_);
+  reload_locked(/*initial=*/true);  // throws if unreadable
+  next_check_ns_.store((now() + options_.reload_interval).time_since_epoch().count());
+}
+
+BasicAuthenticator::~BasicAuthenticator() = default;
+
+SteadyClock::time_point BasicAuthenticator::now() const {
+  return options_.clock ? options_.clock() : SteadyClock::now();
+}
+
+std::shared_ptr<const BasicAuthenticator::Snapshot> BasicAuthenticator::snapshot() const {
+  std::shared_lock lock(snapshot_mu_);
+  return snapshot_;
+}
+
+void BasicAuthenticator::maybe_reload(SteadyClock::time_point at) {
+  std::int64_t t =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count();
+  std::int64_t next = next_check_ns_.load(std::memory_order_relaxed);
+  if (t < next) return;
+  std::int64_t interval =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.reload_interval).count();
+  // One request wins the check; the others go on with the current contents.
+  if (!next_check_ns_.compare_exchange_strong(next, t + interval)) return;
+  std::unique_lock lock(reload_mu_, std::try_to_lock);
+  if (lock.owns_lock()) reload_locked(/*initial=*/false);
+}
+
+bool BasicAuthenticator::reload() {
+  std::lock_guard lock(reload_mu_);
+  return reload_locked(/*initial=*/false);
+}
+
+bool BasicAuthenticator::reload_locked(bool initial) {
+  try {
+    return load_locked(initial);
+  } catch (const std::exception& e) {
+    if (initial) throw;
+    spdlog::warn("auth: reloading htpasswd file {} failed: {}; keeping the last good contents",
+                 path_, e.what());
+    return false;
+  }
+}
+
+bool BasicAuthenticator::load_locked(bool initial) {
+  auto fail = [&](const std::string& error) {
+    if (initial) throw std::runtime_error("htpasswd file " + path_ + ": " + error);
+    if (error != last_error_) {
+      spdlog::warn("auth: cannot read htpasswd file {}: {}; keeping the last good contents", path_,
+                   error);
+      last_error_ = error;
+    }
+    return false;
+  };
+
+  struct stat st {};
+  if (!initial) {
+    if (::stat(path_.c_str(), &st) != 0) return fail(std::strerror(errno));
+    FileIdentity seen{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                      static_cast<std::uint64_t>(st.st_size), to_ns(st.st_mtim), to_ns(st.st_ctim)};
+    if (seen == identity_ && !racy_) {
+      last_error_.clear();
+      return false;
+    }
+  }
+
+  std::string bytes;
+  std::string error;
+  bool ok = read_file(path_, bytes, st, error);
+  if (!ok) return fail(error);
+  if (!last_error_.empty()) {
+    spdlog::info("auth: htpasswd file {} is readable again", path_);
+    last_error_.clear();
+  }
+  FileIdentity identity{
+      static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+      static_cast<std::uint64_t>(st.st_size), to_ns(st.st_mtim), to_ns(st.st_ctim)};
+  std::int64_t wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::int64_t racy_ns = std::chrono::nanoseconds(kRacyWindow).count();
+  bool racy = wall_ns - identity.mtime_ns < racy_ns || wall_ns - identity.ctime_ns < racy_ns;
+
+  std::string digest = sha256(bytes);
+  if (!initial && digest == content_digest_) {  // touched, not changed
+    identity_ = identity;
+    racy_ = racy;
+    return false;
+  }
+
+  auto next = std::make_shared<Snapshot>();
+  next->file = HtpasswdFile::parse(bytes);
+  secure_wipe(bytes);
+  next->dummy_setting = bcrypt_setting(next->file.typical_cost());
+  for (const auto& warning : next->file.warnings()) {
+    spdlog::warn("auth: htpasswd file {}: {}", path_, warning);
+  }
+  if (next->file.size() == 0) {
+    spdlog::warn("auth: htpasswd file {} has no usable (bcrypt) entries; every login will fail",
+                 path_);
+  }
+  {
+    std::unique_lock lock(snapshot_mu_);
+    next->generation = snapshot_ ? snapshot_->generation + 1 : 1;
+    snapshot_ = next;
+    generation_.store(next->generation, std::memory_order_release);
+  }
+  // Only now that the new contents are live: a failure above leaves the old identity, so the
+  // next check tries again.
+  identity_ = identity;
+  racy_ = racy;
+  content_digest_ = std::move(digest);
+  cache_.clear();  // entries of older generations can no longer hit; free them
+  spdlog::info("auth: {} htpasswd file {}: {} user(s)", initial ? "loaded" : "reloaded", path_,
+               next->file.size());
+  return true;
+}
+
+Decision BasicAuthenticator::check(std::string_view authorization_header,
+                                   std::string_view client_key) {
+  auto at = now();
+  maybe_reload(at);
+  if (authorization_header.empty()) return {};
+
+  auto credentials = parse_basic_authorization(authorization_header);
+  if (!credentials) {
+    spdlog::debug("auth: malformed Authorization header from client '{}'", loggable(client_key));
+    return {};
+  }
+  if (auto wait = throttle_.blocked(client_key, at)) {
+    return Decision{Verdict::kTooManyRequests, {}, *wait};
+  }
+
+  VerificationCache::Key key = cache_.key_for(credentials->user, credentials->password);
+  auto cached = cache_.lookup(key, generation_.load(std::memory_order_acquire));
+  if (cached && *cached == credentials->user) {
+    cache_hits_.fetch_add(1, std::memory_order_relaxed);
+    throttle_.record(client_key, true, at);
+    return Decision{Verdict::kAllowed, std::move(*cached), {}};
+  }
+  return verify(credentials->user, credentials->password, key, client_key);
+}
+
+Decision BasicAuthenticator::verify(const std::string& user, const std::string& password,
+                                    const VerificationCache::Key& key,
+                                    std::string_view client_key) {
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
+    std::lock_guard lock(flights_mu_);
+    auto it = flights_.find(key);
+    if (it != flights_.end()) {
+      flight = it->second;
+    } else {
+      if (auto wait = throttle_.begin(client_key, now())) {
+        return Decision{Verdict::kTooManyRequests, {}, *wait};
+      }
+      flight = std::make_shared<Flight>();
+      flights_.emplace(key, flight);
+      leader = true;
+    }
+  }
+
+  bool ok = false;
+  if (leader) {
+    // Whatever happens (even an exception), the flight is finished and the slot released.
+    struct Finish {
+      BasicAuthenticator& self;
+      const VerificationCache::Key& key;
+      Flight& flight;
+      std::string_view client_key;
+      bool& ok;
+      ~Finish() {
+        {
+          std::lock_guard lock(self.flights_mu_);
+          self.flights_.erase(key);
+        }
+        {
+          std::lock_guard lock(flight.mu);
+          flight.done = true;
+          flight.ok = ok;
+        }
+        flight.cv.notify_all();
+        self.throttle_.end(client_key, ok, self.now());
+      }
+    } finish{*this, key, *flight, client_key, ok};
+
+    auto current = snapshot();
+    const HtpasswdFile::Entry* entry = current->file.find(user);
+    if (entry != nullptr) {
+      ok = verify_bcrypt(password, entry->hash);
+    } else {
+      verify_bcrypt(password, current->dummy_setting);  // same cost, always false
+    }
+    bcrypt_runs_.fetch_add(1, std::memory_order_relaxed);
+    if (ok) cache_.insert(key, user, current->generation);
+    if (ok) {
+      spdlog::debug("auth: user '{}' authenticated from client '{}'", loggable(user),
+                    loggable(client_key));
+    } else {
+      spdlog::info("auth: authentication failed for {} user '{}' from client '{}'",
+                   entry != nullptr ? "known" : "unknown", loggable(user), loggable(client_key));
+    }
+  } else {
+    {
+      std::unique_lock lock(flight->mu);
+      flight->cv.wait(lock, [&] { return flight->done; });
+      ok = flight->ok;
+    }
+    throttle_.record(client_key, ok, now());
+    if (!ok) {
+      spdlog::info("auth: authentication failed for user '{}' from client '{}'", loggable(user),
+                   loggable(client_key));
+    }
+  }
+  if (!ok) return {};
+  return Decision{Verdict::kAllowed, user, {}};
+}
+
+BasicAuthenticator::Stats BasicAuthenticator::stats() const {
+  Stats stats;
+  stats.bcrypt_runs = bcrypt_runs_.load(std::memory_order_relaxed);
+  stats.cache_hits = cache_hits_.load(std::memory_order_relaxed);
+  stats.cache_entries = cache_.size();
+  stats.throttled_clients = throttle_.size();
+  auto current = snapshot();
+  stats.generation = current->generation;
+  stats.users = current->file.size();
+  return stats;
+}
+
+}  // namespace onsen::auth
