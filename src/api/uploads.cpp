@@ -77,9 +77,10 @@ Reply start_upload(Context& ctx) {
   auto mount = ctx.query.get("mount");
   auto from = ctx.query.get("from");
   if (mount && from) {
-    auto digest = parse_digest(*mount);
-    if (ctx.registry.mount_blob(name, *from, digest)) co_return blob_created(name, digest);
-    // Not mountable: fall back to an ordinary upload session, as the spec allows.
+    // Anything not mountable, a malformed digest included, falls back to an ordinary upload
+    // session, as the spec allows (and its conformance suite expects).
+    auto digest = registry::Digest::parse(*mount);
+    if (digest && ctx.registry.mount_blob(name, *from, *digest)) co_return blob_created(name, *digest);
   }
   std::optional<registry::Digest> digest;
   if (auto text = ctx.query.get("digest")) digest = parse_digest(*text);

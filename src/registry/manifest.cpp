@@ -290,11 +290,8 @@ Manifest parse_manifest(std::string_view body, std::string_view content_type) {
       m.artifact_type = optional_type_string(doc, "artifactType", "");
       m.subject = parse_subject(doc);
     }
-    // OCI 1.1 referrers rule: without artifactType, a non-image config type names the artifact.
-    if (m.artifact_type.empty() && m.config->media_type != kOciImageConfig &&
-        m.config->media_type != kDockerImageConfig) {
-      m.artifact_type = m.config->media_type;
-    }
+    // OCI 1.1 referrers rule: without artifactType, the config's media type names the artifact.
+    if (m.artifact_type.empty()) m.artifact_type = m.config->media_type;
   }
   m.annotations_json = annotations_of(doc, "");
   return m;

@@ -36,8 +36,8 @@ enum class ManifestKind { kImage, kIndex, kArtifact };
 struct Manifest {
   ManifestKind kind = ManifestKind::kImage;
   std::string media_type;           // resolved media type (see parse_manifest)
-  std::string artifact_type;        // OCI artifactType, or for images the config media type when
-                                    // it is not a standard image config; "" otherwise
+  std::string artifact_type;        // OCI artifactType, or for images without one the config's
+                                    // media type (the referrers rule); "" for indexes without one
   std::optional<Descriptor> config;  // images
   std::vector<Descriptor> blobs;     // image layers, or artifact "blobs"
   std::vector<Descriptor> manifests;  // index / manifest list children

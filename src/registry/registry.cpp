@@ -22,6 +22,15 @@ std::variant<std::string, Digest> parse_reference(const std::string& reference) 
   return reference;
 }
 
+// For reads, a reference that cannot name anything is simply not there (404, as the conformance
+// suite expects); a malformed digest stays DIGEST_INVALID.
+std::variant<std::string, Digest> parse_reference_for_read(const std::string& reference) {
+  if (reference.find(':') == std::string::npos && !valid_tag(reference)) {
+    throw Error(ErrorCode::kManifestUnknown, "manifest unknown to registry");
+  }
+  return parse_reference(reference);
+}
+
 [[noreturn]] void manifest_unknown() {
   throw Error(ErrorCode::kManifestUnknown, "manifest unknown to registry");
 }
@@ -112,7 +121,7 @@ bool Registry::mount_blob(const std::string& repo, const std::string& from, cons
 
 ManifestContent Registry::get_manifest(const std::string& repo, const std::string& reference) {
   check_name(repo);
-  auto ref = parse_reference(reference);
+  auto ref = parse_reference_for_read(reference);
   std::optional<Digest> digest;
   if (auto* tag = std::get_if<std::string>(&ref)) {
     digest = tags_.resolve(repo, *tag);

@@ -90,7 +90,7 @@ TEST(ParseManifest, OciImage) {
   EXPECT_FALSE(m.blobs[0].has_urls);
   EXPECT_TRUE(m.manifests.empty());
   EXPECT_FALSE(m.subject.has_value());
-  EXPECT_EQ(m.artifact_type, "");
+  EXPECT_EQ(m.artifact_type, m.config->media_type);
   EXPECT_EQ(m.annotations_json, "");
 }
 
@@ -101,7 +101,7 @@ TEST(ParseManifest, DockerImage) {
   ASSERT_TRUE(m.config.has_value());
   EXPECT_EQ(m.config->size, 1469);
   ASSERT_EQ(m.blobs.size(), 1u);
-  EXPECT_EQ(m.artifact_type, "");
+  EXPECT_EQ(m.artifact_type, m.config->media_type);
 }
 
 TEST(ParseManifest, DockerImageRequiresBodyMediaType) {
@@ -239,11 +239,10 @@ TEST(ParseManifest, ArtifactTypeRules) {
   j["config"]["mediaType"] = "application/vnd.cncf.helm.config.v1+json";
   EXPECT_EQ(parse_manifest(j.dump(), mt::kOciManifest).artifact_type,
             "application/vnd.cncf.helm.config.v1+json");
-  // Standard image configs are not artifacts.
+  // Standard image configs too: the spec says config.mediaType, whatever it is.
   j["config"]["mediaType"] = "application/vnd.oci.image.config.v1+json";
-  EXPECT_EQ(parse_manifest(j.dump(), mt::kOciManifest).artifact_type, "");
-  j["config"]["mediaType"] = "application/vnd.docker.container.image.v1+json";
-  EXPECT_EQ(parse_manifest(j.dump(), mt::kOciManifest).artifact_type, "");
+  EXPECT_EQ(parse_manifest(j.dump(), mt::kOciManifest).artifact_type,
+            "application/vnd.oci.image.config.v1+json");
   // artifactType must be a string.
   j["artifactType"] = 7;
   expect_invalid(j.dump(), mt::kOciManifest, "artifactType");
