@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # functions are called via check/abort, which shellcheck cannot follow
 # Onsen and CNCF Distribution (docker-registry) on the SAME storage directory, both directions:
 #   (a) docker-registry writes dir D, Onsen serves it;
 #   (b) Onsen writes dir E, docker-registry serves it (and E's files match D's);
@@ -7,6 +8,7 @@
 # Usage: distribution_interop_test.sh ONSEN_BINARY (ONSEN_UNDER_TEST=distribution: both roles
 # are played by docker-registry, to validate the test itself).
 set -uo pipefail
+# shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
 interop_init "$@"
 

@@ -280,8 +280,8 @@ http_header() {
   local how=(-X "$method")
   [ "$method" = HEAD ] && how=(-I)
   curl -s -o /dev/null -D - -m 30 "${how[@]}" -H "Accept: $accept" "$url" 2>/dev/null |
-    tr -d '\r' | awk -v n="$(echo "$name" | tr 'A-Z' 'a-z')" -F': ' \
-      'tolower($1) == n { sub(/^[^:]*: */, ""); v = $0 } END { print v }'
+    tr -d '\r' | awk -v n="$name" -F': ' \
+      'tolower($1) == tolower(n) { sub(/^[^:]*: */, ""); v = $0 } END { print v }'
 }
 # http_code METHOD URL [ACCEPT]
 http_code() {

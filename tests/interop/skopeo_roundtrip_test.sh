@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # functions are called via check/abort, which shellcheck cannot follow
 # skopeo <-> Onsen round trips: an OCI image and its Docker schema2 conversion pushed, pulled
 # back byte for byte, re-tagged, listed and deleted. Usage: skopeo_roundtrip_test.sh ONSEN_BINARY
 # (ONSEN_UNDER_TEST=distribution runs the same checks against docker-registry.)
 set -uo pipefail
+# shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
 interop_init "$@"
 
