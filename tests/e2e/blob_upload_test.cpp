@@ -544,6 +544,16 @@ TEST_F(BlobUploadTest, MountFromRepositoryLackingTheBlobFallsBackToUpload) {
   EXPECT_EQ(c().get(blob_path(b, digest)).status, 404u);
 }
 
+TEST_F(BlobUploadTest, MountOfBlobDeletedFromSourceFallsBackToUpload) {
+  const std::string a = repo("a");
+  const std::string b = repo("b");
+  const std::string digest = push_blob(c(), a, "deleted before the mount");
+  ASSERT_EQ(c().del(blob_path(a, digest)).status, 202u);
+  auto r = c().post(add_query(add_query(uploads_path(b), "mount", digest), "from", a));
+  EXPECT_EQ(r.status, 202u) << r.describe();
+  EXPECT_EQ(c().get(blob_path(b, digest)).status, 404u);
+}
+
 TEST_F(BlobUploadTest, MountWithoutFromYieldsUploadSession) {
   // Conformance: "Cross-mounting of a blob without the from argument should yield session id".
   const std::string b = repo();

@@ -482,6 +482,18 @@ TEST_F(ManifestTest, OversizedManifestIsRejected) {
   EXPECT_EQ(get_manifest(c(), name, "huge").status, 404u);
 }
 
+TEST_F(ManifestTest, ManifestJustUnderFourMebibytesIsAccepted) {
+  // Registries should accept manifests up to 4 MiB.
+  const std::string name = repo();
+  Image img = make_image(c(), name, 150);
+  json m = json::parse(img.manifest);
+  m["annotations"] = {{"padding", std::string(4 * 1024 * 1024 - 4096, 'x')}};
+  const std::string body = to_body(m);
+  ASSERT_LT(body.size(), 4u * 1024 * 1024);
+  put_ok(name, "almost4mib", mt::kOciManifest, body);
+  expect_manifest(name, "almost4mib", mt::kOciManifest, body);
+}
+
 TEST_F(ManifestTest, InvalidTagIsTagInvalid) {
   const std::string name = repo();
   Image img = make_image(c(), name, 129);

@@ -152,6 +152,15 @@ TEST_F(TagsTest, ConformanceStylePaging) {
   EXPECT_EQ(second["tags"], json::array({"test2", "test3"}));
 }
 
+TEST_F(TagsTest, LastAfterEveryTagGivesEmptyPage) {
+  const std::string name = repo();
+  push_tags(name, {"a", "b"});
+  HttpResponse r;
+  json j = list(name, "?n=5&last=zzz", &r);
+  EXPECT_TRUE(j["tags"].is_array() && j["tags"].empty()) << r.body;
+  EXPECT_FALSE(r.has_header("Link")) << r.describe();
+}
+
 TEST_F(TagsTest, InvalidNumberIsRejected) {
   const std::string name = repo();
   push_tags(name, {"a"});

@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -108,6 +109,77 @@ TEST_F(TransportTest, ConcurrentPushesOfTheSameTag) {
   bool matches_one = false;
   for (const auto& img : images) matches_one = matches_one || r.body == img.manifest;
   EXPECT_TRUE(matches_one) << "tag points at a manifest nobody pushed";
+}
+
+TEST_F(TransportTest, ConcurrentUploadsOfTheSameBlob) {
+  const std::string name = repo();
+  const std::string data = random_bytes(300000, 650);
+  const std::string digest = sha256_digest(data);
+  constexpr int kThreads = 4;
+  std::vector<unsigned> statuses(kThreads);
+  std::vector<std::thread> threads;
+  const uint16_t port = server()->port();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient client("127.0.0.1", port);
+      auto s = client.post(uploads_path(name));
+      auto p =
+          client.put(add_query(relative_target(s.header_or_empty("Location")), "digest", digest),
+                     data, {{"Content-Type", "application/octet-stream"}});
+      statuses[t] = p.status;
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (auto s : statuses) EXPECT_EQ(s, 201u);
+  auto g = c().get(blob_path(name, digest));
+  ASSERT_EQ(g.status, 200u) << g.describe();
+  EXPECT_TRUE(g.body == data);
+}
+
+TEST_F(TransportTest, ConcurrentPatchesOfOneSessionAcceptOnlyOne) {
+  const std::string name = repo();
+  auto s = start_upload(c(), name);
+  ASSERT_EQ(s.status, 202u);
+  const std::string target = relative_target(s.header_or_empty("Location"));
+  const std::string chunk = random_bytes(200000, 660);
+  constexpr int kThreads = 3;
+  std::vector<unsigned> statuses(kThreads);
+  std::vector<std::thread> threads;
+  const uint16_t port = server()->port();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient client("127.0.0.1", port);
+      statuses[t] = client
+                        .patch(target, chunk,
+                               {{"Content-Type", "application/octet-stream"},
+                                {"Content-Range", "0-" + std::to_string(chunk.size() - 1)}})
+                        .status;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 202u), 1)
+      << statuses[0] << " " << statuses[1] << " " << statuses[2];
+  for (auto st : statuses) EXPECT_TRUE(st == 202 || (st >= 400 && st < 500)) << st;
+  auto status = c().get(target);
+  ASSERT_EQ(status.status, 204u) << status.describe();
+  EXPECT_TRUE(HeaderIs(status, "Range", "0-" + std::to_string(chunk.size() - 1)));
+  auto put = c().put(add_query(target, "digest", sha256_digest(chunk)), "",
+                     {{"Content-Type", "application/octet-stream"}});
+  ASSERT_EQ(put.status, 201u) << put.describe();
+  auto g = c().get(blob_path(name, sha256_digest(chunk)));
+  EXPECT_TRUE(g.body == chunk);
+}
+
+TEST_F(TransportTest, ExpectContinueRejectedEarlyKeepsClientWorking) {
+  const std::string name = repo();
+  Image img = make_image(c(), name, 670);
+  auto req = make_request("PUT", manifest_path(name, "-bad"), {{"Content-Type", mt::kOciManifest}},
+                          img.manifest);
+  req.expect_continue = true;
+  auto r = c().send(req);
+  EXPECT_TRUE(IsOciError(r, 400, "TAG_INVALID"));
+  auto ok = c().get("/v2/");
+  EXPECT_EQ(ok.status, 200u) << ok.describe();
 }
 
 TEST_F(TransportTest, MalformedRequestDoesNotKillTheServer) {
