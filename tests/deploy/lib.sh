@@ -1,0 +1,408 @@
+# Shared helpers for the deployment tests (sourced, not run; safe under `set -euo pipefail`).
+# A test script does:
+#
+#   #!/usr/bin/env bash
+#   set -euo pipefail
+#   source "$(dirname "$0")/lib.sh"
+#   deploy_init "$@"                      # $1 = path to the onsen binary; traps, temp dir
+#   deploy_install_deps podman            # base tools + extras, only the missing ones
+#   start_onsen_classic "$ONSEN_BIN" "$(tmpdir onsen)" "$(free_port)"
+#   check "catalog answers" curl -sf -u "$DEPLOY_USER:$DEPLOY_PASS" --cacert "$ONSEN_CA" "$ONSEN_URL/v2/_catalog"
+#   ...
+#   summary                               # prints "N passed, M failed", exits non-zero if M > 0
+#
+# Stable API (other scripts source this file; do not rename):
+#   deploy_init ONSEN_BIN            sets ONSEN_BIN (absolute), TMP_ROOT, EXIT/INT/TERM traps
+#   deploy_install_deps [PKG...]     apt-get install of the missing ones among the base set + PKG...
+#   deploy_on_exit CMD [ARG...]      registers a cleanup command (run in reverse order on exit)
+#   tmpdir [NAME]                    a fresh directory under TMP_ROOT
+#   make_tls DIR NAME                self-signed RSA 4096 cert -> DIR/NAME.crt, DIR/NAME.key
+#   make_htpasswd FILE USER PASS     appends a bcrypt entry (htpasswd -Bbn)
+#   hosts_add NAME / hosts_remove NAME   "127.0.0.1 NAME" in /etc/hosts (removed on exit)
+#   free_port                        a free TCP port on 127.0.0.1
+#   start_onsen_classic BIN WORKDIR PORT   env-only start (htpasswd + TLS, 6 classic variables +
+#                                    storage root); sets ONSEN_PID ONSEN_PORT ONSEN_URL ONSEN_CA
+#                                    ONSEN_HTPASSWD ONSEN_LOG ONSEN_ROOT ONSEN_HOSTPORT
+#   stop_onsen [PID]                 SIGTERM, wait (15 s), SIGKILL
+#   start_bg NAME LOG CMD...         any background process, killed on exit; sets LAST_PID
+#   clean_env_run [VAR=VAL...] -- CMD...   CMD with an empty environment (+PATH, HOME) + VARs
+#   make_image LAYOUT TAG [make_oci_layout.py options...]   deterministic OCI layout (no network)
+#   make_oci_archive LAYOUT TAR      tar of a layout (oci-archive for podman load / ctr import)
+#   pass / fail / skip / check / check_fail / check_eq / check_contains / abort / summary
+# Variables: REGISTRY_NAME (registry.test), DEPLOY_USER, DEPLOY_PASS, DEPLOY_REALM.
+# Knob: DEPLOY_KEEP=1 keeps the temp dir for a post-mortem.
+
+DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$DEPLOY_DIR/../.." && pwd)
+if git_root=$(git -C "$DEPLOY_DIR" rev-parse --show-toplevel 2>/dev/null) && [ -f "$git_root/CMakeLists.txt" ]; then
+  REPO_ROOT=$git_root
+fi
+unset git_root
+OCI_GEN=$REPO_ROOT/tests/interop/make_oci_layout.py
+
+REGISTRY_NAME=${REGISTRY_NAME_OVERRIDE:-registry.test}
+DEPLOY_USER=${DEPLOY_USER:-onsenuser}
+DEPLOY_PASS=${DEPLOY_PASS:-Onsen-Pa55word}
+# As it arrives from a compose list entry: the double quotes are part of the value.
+DEPLOY_REALM='"Onsen Registry"'
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+STARTED_PIDS=()
+EXIT_HOOKS=()
+declare -A PID_LOG=()
+declare -A PID_NAME=()
+HOSTS_MARK="# onsen-deploy-$$"
+HOSTS_LOCK=/tmp/onsen-deploy-hosts.lock
+TMP_ROOT=${TMP_ROOT:-}
+ONSEN_BIN=${ONSEN_BIN:-}
+ONSEN_PID="" ONSEN_PORT="" ONSEN_URL="" ONSEN_CA="" ONSEN_KEY="" ONSEN_HTPASSWD="" ONSEN_LOG=""
+ONSEN_ROOT="" ONSEN_HOSTPORT="" ONSEN_V2_STATUS=""
+LAST_PID=""
+DEPLOY_BASE_PKGS=(curl openssl apache2-utils jq python3 ca-certificates)
+
+log() { printf '%s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- checks and results
+pass() { PASSED=$((PASSED + 1)); printf 'ok   - %s\n' "$1"; }
+# fail NAME [DETAIL...]
+fail() {
+  FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1")
+  printf 'FAIL - %s\n' "$1"
+  shift
+  local line
+  if [ $# -gt 0 ]; then
+    printf '%s\n' "$@" | while IFS= read -r line; do printf '       %s\n' "$line"; done
+  fi
+  return 0
+}
+# skip NAME REASON: not counted.
+skip() { printf 'skip - %s (%s)\n' "$1" "${2:-}"; }
+# check NAME CMD...: passes when CMD exits 0 (its output is shown only on failure).
+check() {
+  local name=$1; shift
+  local out
+  if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "command: $*" "$(printf '%s' "$out" | tail -n 15)"; fi
+}
+# check_fail NAME CMD...: passes when CMD exits non-zero.
+check_fail() {
+  local name=$1; shift
+  local out
+  if out=$("$@" 2>&1); then fail "$name" "command unexpectedly succeeded: $*" "$(printf '%s' "$out" | tail -n 8)"; else pass "$name"; fi
+}
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
+}
+# check_contains NAME NEEDLE HAYSTACK (fixed string, case-sensitive)
+check_contains() {
+  case $3 in
+    *"$2"*) pass "$1" ;;
+    *) fail "$1" "expected to contain: $2" "got: $(printf '%s' "$3" | tail -n 12 | cut -c1-400)" ;;
+  esac
+}
+# check_not_contains NAME NEEDLE HAYSTACK
+check_not_contains() {
+  case $3 in
+    *"$2"*) fail "$1" "expected NOT to contain: $2" "got: $(printf '%s' "$3" | tail -n 12 | cut -c1-400)" ;;
+    *) pass "$1" ;;
+  esac
+}
+# summary: prints "N passed, M failed" (last line) and exits 0 only when nothing failed.
+summary() {
+  if [ "$FAILED" -gt 0 ]; then
+    log ""
+    log "failed checks:"
+    local n; for n in "${FAILED_NAMES[@]}"; do log "  - $n"; done
+    dump_server_logs
+  fi
+  echo "$PASSED passed, $FAILED failed"
+  if [ "$FAILED" -eq 0 ]; then exit 0; else exit 1; fi
+}
+# abort NAME [DETAIL...]: a fatal error; counts as a failure and ends the script.
+abort() {
+  fail "$@"
+  summary
+}
+
+dump_server_logs() {
+  local pid
+  for pid in "${!PID_LOG[@]}"; do
+    [ -s "${PID_LOG[$pid]}" ] || continue
+    log "---- last lines of ${PID_NAME[$pid]} log (pid $pid): ${PID_LOG[$pid]}"
+    tail -n 12 "${PID_LOG[$pid]}" | cut -c1-400 >&2
+  done
+}
+
+# ---------------------------------------------------------------- setup and cleanup
+deploy_on_exit() {
+  local q="" a
+  for a in "$@"; do q+=" $(printf '%q' "$a")"; done
+  EXIT_HOOKS+=("${q# }")
+}
+
+deploy_cleanup() {
+  local rc=$? pid i
+  set +e
+  for ((i = ${#EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+    eval "${EXIT_HOOKS[$i]}" >/dev/null 2>&1
+  done
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+  done
+  for pid in "${STARTED_PIDS[@]}"; do
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  _hosts_remove_marked
+  if [ -n "$TMP_ROOT" ] && [ -d "$TMP_ROOT" ]; then
+    if [ "${DEPLOY_KEEP:-0}" = 1 ]; then log "kept $TMP_ROOT"; else rm -rf "$TMP_ROOT"; fi
+  fi
+  return $rc
+}
+
+# deploy_init ONSEN_BIN: validates the binary, makes TMP_ROOT, installs the traps.
+deploy_init() {
+  ONSEN_BIN=${1:-}
+  if [ -z "$ONSEN_BIN" ] || [ ! -x "$ONSEN_BIN" ]; then
+    echo "usage: $0 PATH-TO-ONSEN-BINARY (got '${ONSEN_BIN}': not an executable)" >&2
+    echo "0 passed, 1 failed"; exit 1
+  fi
+  ONSEN_BIN=$(cd "$(dirname "$ONSEN_BIN")" && pwd)/$(basename "$ONSEN_BIN")
+  if [ "$(id -u)" != 0 ]; then
+    echo "deploy tests need root (/etc/hosts, apt, podman, containerd)" >&2
+    echo "0 passed, 1 failed"; exit 1
+  fi
+  TMP_ROOT=$(mktemp -d /tmp/onsen-deploy.XXXXXX)
+  chmod 755 "$TMP_ROOT"
+  trap deploy_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+  export NO_PROXY='*' no_proxy='*'
+  log "deploy: onsen $ONSEN_BIN; temp dir $TMP_ROOT"
+}
+
+# deploy_install_deps [PKG...]: installs (apt, Debian 12) whichever of the base packages and
+# PKG... are missing; nothing runs when all are present. Returns non-zero if it cannot.
+deploy_install_deps() {
+  local pkgs=("${DEPLOY_BASE_PKGS[@]}" "$@") missing=() p
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "deploy: installing ${missing[*]}"
+  local -x DEBIAN_FRONTEND=noninteractive
+  _deploy_apt_install "${missing[@]}" ||
+    { apt-get update -q -o DPkg::Lock::Timeout=600 >&2 && _deploy_apt_install "${missing[@]}"; }
+}
+_deploy_apt_install() { apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "$@" >&2; }
+
+# A fresh directory under the script's temp dir.
+tmpdir() { local n=${1:-d}; mktemp -d "$TMP_ROOT/${n//\//-}.XXXXXX"; }
+
+# ---------------------------------------------------------------- TLS, htpasswd, /etc/hosts
+# make_tls DIR NAME: a self-signed RSA 4096 certificate for DNS:NAME, made exactly as the
+# usual deployment guides do -> DIR/NAME.crt and DIR/NAME.key.
+make_tls() {
+  local dir=$1 name=$2
+  mkdir -p "$dir"
+  openssl req -newkey rsa:4096 -nodes -sha256 -x509 -days 365 \
+    -keyout "$dir/$name.key" -out "$dir/$name.crt" \
+    -subj "/CN=$name" -addext "subjectAltName=DNS:$name" >/dev/null 2>&1 || {
+    log "make_tls: openssl failed for $name"; return 1; }
+}
+
+# make_htpasswd FILE USER PASS: appends a bcrypt entry.
+make_htpasswd() {
+  local file=$1 user=$2 pass=$3
+  mkdir -p "$(dirname "$file")"
+  htpasswd -Bbn "$user" "$pass" | sed '/^$/d' >>"$file"
+}
+
+# /etc/hosts is edited in place (it is often a bind mount) under a lock, and only the lines this
+# process added (they carry a marker comment) are removed.
+_hosts_edit() {
+  local tmp
+  tmp=$(mktemp /tmp/onsen-deploy-hosts.XXXXXX)
+  (
+    flock -w 30 9 || exit 1
+    "$@" </etc/hosts >"$tmp" && cat "$tmp" >/etc/hosts
+  ) 9>"$HOSTS_LOCK"
+  local rc=$?
+  rm -f "$tmp"
+  return $rc
+}
+_hosts_filter_add() { cat; printf '127.0.0.1 %s %s\n' "$1" "$HOSTS_MARK"; }
+_hosts_filter_del() { grep -v -F -x "127.0.0.1 $1 $HOSTS_MARK" || true; }
+_hosts_filter_marked() { grep -v -F -e "$HOSTS_MARK" || true; }
+# hosts_add NAME: resolves NAME to 127.0.0.1 until the script exits (idempotent).
+hosts_add() {
+  local name=$1
+  grep -q -F -x "127.0.0.1 $name $HOSTS_MARK" /etc/hosts 2>/dev/null && return 0
+  _hosts_edit _hosts_filter_add "$name" || { log "hosts_add: cannot edit /etc/hosts"; return 1; }
+}
+hosts_remove() { _hosts_edit _hosts_filter_del "$1"; }
+_hosts_remove_marked() {
+  grep -q -F -e "$HOSTS_MARK" /etc/hosts 2>/dev/null || return 0
+  _hosts_edit _hosts_filter_marked
+}
+
+# ---------------------------------------------------------------- processes
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# clean_env_run [VAR=VAL...] -- CMD [ARG...]: CMD with an empty environment except PATH, HOME,
+# LANG=C and the given VARs (onsen reads every REGISTRY_* variable as configuration).
+CLEAN_ENV=(env -i "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/root LANG=C)
+clean_env_run() {
+  local vars=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do vars+=("$1"); shift; done
+  [ "${1:-}" = -- ] && shift
+  "${CLEAN_ENV[@]}" "${vars[@]}" "$@"
+}
+
+# start_bg NAME LOG CMD...: CMD (an executable, not a shell function, so that LAST_PID is the
+# process itself) in the background (stdin /dev/null, stdout+stderr to LOG), killed on exit;
+# sets LAST_PID.
+start_bg() {
+  local name=$1 logf=$2; shift 2
+  "$@" >"$logf" 2>&1 </dev/null &
+  LAST_PID=$!
+  STARTED_PIDS+=("$LAST_PID")
+  PID_LOG[$LAST_PID]=$logf
+  PID_NAME[$LAST_PID]=$name
+}
+
+# start_onsen_env WORKDIR PORT [VAR=VAL...] [-- ARG...]: `onsen serve [ARG...]` with a clean
+# environment holding only the given variables; logs to WORKDIR/onsen.log; sets ONSEN_PID,
+# ONSEN_LOG (does not wait).
+start_onsen_env() {
+  local workdir=$1 port=$2; shift 2
+  local vars=() args=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do vars+=("$1"); shift; done
+  [ "${1:-}" = -- ] && { shift; args=("$@"); }
+  mkdir -p "$workdir"
+  ONSEN_LOG=$workdir/onsen.log
+  ONSEN_PORT=$port
+  start_bg "onsen:$port" "$ONSEN_LOG" "${CLEAN_ENV[@]}" "${vars[@]}" "$ONSEN_BIN" serve "${args[@]}"
+  ONSEN_PID=$LAST_PID
+}
+
+# wait_http URL PID [TIMEOUT_S] [CURL-OPTS...]: until URL answers any HTTP status; prints it.
+# Fails when PID exits first or on timeout.
+wait_http() {
+  local url=$1 pid=$2 timeout=${3:-30} code i
+  shift 3 || shift $#
+  for ((i = 0; i < timeout * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$@" "$url" 2>/dev/null) || true
+    if [ -n "$code" ] && [ "$code" != 000 ]; then echo "$code"; return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_onsen_classic BIN WORKDIR PORT [EXTRA-VAR=VAL...]: the classic env-only deployment:
+#   REGISTRY_AUTH=htpasswd REGISTRY_AUTH_HTPASSWD_REALM="Onsen Registry" (quotes included)
+#   REGISTRY_AUTH_HTPASSWD_PATH REGISTRY_HTTP_ADDR=127.0.0.1:PORT REGISTRY_HTTP_TLS_CERTIFICATE
+#   REGISTRY_HTTP_TLS_KEY + REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=WORKDIR/data
+# `onsen serve` without a config argument. Uses WORKDIR/certs/$REGISTRY_NAME.{crt,key} and
+# WORKDIR/auth/htpasswd, creating them when missing (user $DEPLOY_USER, password $DEPLOY_PASS).
+# Adds $REGISTRY_NAME to /etc/hosts. Waits until https://$REGISTRY_NAME:PORT/v2/ answers (401
+# expected; the status is left in ONSEN_V2_STATUS). Sets ONSEN_PID ONSEN_PORT ONSEN_URL ONSEN_CA
+# ONSEN_KEY ONSEN_HTPASSWD ONSEN_LOG ONSEN_ROOT ONSEN_HOSTPORT.
+start_onsen_classic() {
+  local bin=$1 workdir=$2 port=$3; shift 3
+  [ -n "$bin" ] && ONSEN_BIN=$bin
+  mkdir -p "$workdir/certs" "$workdir/auth" "$workdir/data"
+  [ -s "$workdir/certs/$REGISTRY_NAME.crt" ] || make_tls "$workdir/certs" "$REGISTRY_NAME" || return 1
+  [ -s "$workdir/auth/htpasswd" ] || make_htpasswd "$workdir/auth/htpasswd" "$DEPLOY_USER" "$DEPLOY_PASS"
+  hosts_add "$REGISTRY_NAME" || return 1
+  ONSEN_CA=$workdir/certs/$REGISTRY_NAME.crt
+  ONSEN_KEY=$workdir/certs/$REGISTRY_NAME.key
+  ONSEN_HTPASSWD=$workdir/auth/htpasswd
+  ONSEN_ROOT=$workdir/data
+  ONSEN_HOSTPORT=$REGISTRY_NAME:$port
+  ONSEN_URL=https://$ONSEN_HOSTPORT
+  start_onsen_env "$workdir" "$port" \
+    REGISTRY_AUTH=htpasswd \
+    "REGISTRY_AUTH_HTPASSWD_REALM=$DEPLOY_REALM" \
+    "REGISTRY_AUTH_HTPASSWD_PATH=$ONSEN_HTPASSWD" \
+    "REGISTRY_HTTP_ADDR=127.0.0.1:$port" \
+    "REGISTRY_HTTP_TLS_CERTIFICATE=$ONSEN_CA" \
+    "REGISTRY_HTTP_TLS_KEY=$ONSEN_KEY" \
+    "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$ONSEN_ROOT" \
+    "$@"
+  if ! ONSEN_V2_STATUS=$(wait_http "$ONSEN_URL/v2/" "$ONSEN_PID" 30 --cacert "$ONSEN_CA"); then
+    log "onsen did not answer on $ONSEN_URL/v2/; log:"; tail -n 30 "$ONSEN_LOG" >&2
+    return 1
+  fi
+  [ "$ONSEN_V2_STATUS" = 401 ] || log "start_onsen_classic: warning: GET /v2/ without credentials answered $ONSEN_V2_STATUS (expected 401)"
+  return 0
+}
+
+# stop_onsen [PID]: SIGTERM, wait up to 15 s, then SIGKILL. Non-zero when it had to kill.
+stop_onsen() {
+  local pid=${1:-$ONSEN_PID} i
+  [ -n "$pid" ] || return 0
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  log "pid $pid ignored SIGTERM for 15 s: killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  return 1
+}
+
+# ---------------------------------------------------------------- HTTP helpers
+# ocurl ARGS...: curl trusting the test CA, with the test credentials, bounded.
+ocurl() { curl -s -m 30 --cacert "$ONSEN_CA" -u "$DEPLOY_USER:$DEPLOY_PASS" "$@"; }
+# http_req PREFIX CURL-ARGS...: runs curl, writes PREFIX.headers (CR stripped) and PREFIX.body,
+# prints the status code (000 when no HTTP answer), returns curl's exit code.
+http_req() {
+  local prefix=$1; shift
+  local code rc=0
+  code=$(curl -s -m 30 -o "$prefix.body" -D "$prefix.raw" -w '%{http_code}' "$@" 2>"$prefix.err") || rc=$?
+  tr -d '\r' <"$prefix.raw" >"$prefix.headers" 2>/dev/null || : >"$prefix.headers"
+  echo "${code:-000}"
+  return $rc
+}
+# header_value HEADERS-FILE NAME: the last value of header NAME (case-insensitive).
+header_value() {
+  awk -v n="$2" 'index($0, ":") { k = substr($0, 1, index($0, ":") - 1); if (tolower(k) == tolower(n)) { v = substr($0, index($0, ":") + 1); sub(/^[ \t]+/, "", v); r = v } } END { print r }' "$1"
+}
+
+# ---------------------------------------------------------------- images (no network)
+# make_image LAYOUT TAG [OPTS...]: adds a deterministic image tagged TAG to the OCI layout
+# LAYOUT (created if needed); OPTS go to tests/interop/make_oci_layout.py (--seed S,
+# --platforms linux/amd64,linux/arm64, --layers N, --layer-size B; defaults 2 layers of 32 KiB).
+# Prints the manifest (or index) digest.
+make_image() {
+  local layout=$1 tag=$2; shift 2
+  local have_layers=0 have_size=0 a
+  for a in "$@"; do
+    case $a in --layers|--layers=*) have_layers=1 ;; --layer-size|--layer-size=*) have_size=1 ;; esac
+  done
+  local extra=()
+  [ $have_layers = 1 ] || extra+=(--layers 2)
+  [ $have_size = 1 ] || extra+=(--layer-size 32768)
+  python3 "$OCI_GEN" "$layout" --tag "$tag" "${extra[@]}" "$@"
+}
+# make_oci_archive LAYOUT TAR: the layout as a tar (an oci-archive).
+make_oci_archive() { tar -C "$1" -cf "$2" oci-layout index.json blobs; }
+
+# oci_index_digest LAYOUT TAG: the manifest digest index.json gives for TAG.
+oci_index_digest() {
+  jq -r --arg t "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' \
+    "$1/index.json"
+}
+sha256_file() { echo "sha256:$(sha256sum <"$1" | cut -d' ' -f1)"; }
