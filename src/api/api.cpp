@@ -13,16 +13,27 @@ namespace {
 
 using Kind = Route::Kind;
 
+// The client's address without the port: "1.2.3.4:5" -> "1.2.3.4", "[::1]:5" -> "::1".
+std::string client_address(std::string_view remote) {
+  if (!remote.empty() && remote.front() == '[') {
+    auto end = remote.find(']');
+    return std::string(remote.substr(1, end == std::string_view::npos ? end : end - 1));
+  }
+  auto colon = remote.rfind(':');
+  return std::string(colon == std::string_view::npos ? remote : remote.substr(0, colon));
+}
+
 http::Response method_not_allowed() {
   return error_response(registry::ErrorCode::kUnsupported, "method not allowed on this route");
 }
 
 }  // namespace
 
-boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req) {
-  Route route = parse_route(req.path);
+boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string_view path) {
+  Route route = parse_route(path);
   Query query(req.query);
-  Context ctx{req, registry_, route, query};
+  std::string base_url = options_.host + options_.prefix;
+  Context ctx{req, registry_, route, query, base_url};
   const std::string& m = req.method;
   const bool read = m == "GET" || m == "HEAD";
 
@@ -63,11 +74,48 @@ boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req) {
   co_return method_not_allowed();
 }
 
+std::optional<http::Response> Api::authenticate(const http::Request& req) {
+  if (!authenticator_) return std::nullopt;
+  auto decision = authenticator_->check(req.headers.get("Authorization").value_or(""),
+                                        client_address(req.remote));
+  switch (decision.verdict) {
+    case auth::Verdict::kAllowed:
+      return std::nullopt;
+    case auth::Verdict::kUnauthorized: {
+      auto res = error_response(registry::ErrorCode::kUnauthorized, "authentication required");
+      res.headers.set("WWW-Authenticate", authenticator_->challenge());
+      return res;
+    }
+    case auth::Verdict::kTooManyRequests: {
+      auto res = error_response(registry::ErrorCode::kTooManyRequests,
+                                "too many failed authentication attempts");
+      res.headers.set("Retry-After", std::to_string(decision.retry_after.count()));
+      return res;
+    }
+  }
+  return std::nullopt;
+}
+
 boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
   http::Response res;
   std::optional<registry::Error> failure;
+  std::string_view path = req.path;
+  if (!options_.prefix.empty()) {
+    // Outside the prefix nothing is served; inside, the rest is an ordinary /v2/ path.
+    if (path.substr(0, options_.prefix.size()) == options_.prefix) {
+      path.remove_prefix(options_.prefix.size());
+    } else {
+      path = "/";
+    }
+  }
+  if (auto denied = authenticate(req)) {
+    res = std::move(*denied);
+    if (req.method == "HEAD") res.body = std::string();
+    res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+    co_return res;
+  }
   try {
-    res = co_await dispatch(req);
+    res = co_await dispatch(req, path);
   } catch (const registry::Error& e) {
     failure = e;
   } catch (const storage::Error& e) {

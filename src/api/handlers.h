@@ -17,6 +17,10 @@ struct Context {
   registry::Registry& registry;
   const Route& route;
   const Query& query;
+  const std::string& base_url;  // host + prefix, prepended to every URL the API hands out
+
+  // A URL for a path under /v2/ as clients must see it.
+  std::string url(std::string_view path) const { return base_url + std::string(path); }
 };
 
 using Reply = boost::asio::awaitable<http::Response>;

@@ -58,7 +58,8 @@ Reply list_tags(Context& ctx) {
   auto page = paginate(ctx.registry.tags(ctx.route.name), ctx.query.get("last"), n);
   nlohmann::json body = {{"name", ctx.route.name}, {"tags", page.items}};
   auto res = json_response(200, body.dump());
-  if (page.more) add_next_link(res, fmt::format("/v2/{}/tags/list", ctx.route.name), *n, page.items.back());
+  if (page.more) add_next_link(res, ctx.url(fmt::format("/v2/{}/tags/list", ctx.route.name)), *n,
+                  page.items.back());
   co_return res;
 }
 
@@ -70,7 +71,7 @@ Reply list_catalog(Context& ctx) {
   auto page = paginate(ctx.registry.repositories(), ctx.query.get("last"), n);
   nlohmann::json body = {{"repositories", page.items}};
   auto res = json_response(200, body.dump());
-  if (page.more) add_next_link(res, "/v2/_catalog", n, page.items.back());
+  if (page.more) add_next_link(res, ctx.url("/v2/_catalog"), n, page.items.back());
   co_return res;
 }
 

@@ -27,7 +27,8 @@ Reply put_manifest(Context& ctx) {
   auto content_type = ctx.req.headers.get("Content-Type").value_or("");
   auto result = ctx.registry.put_manifest(ctx.route.name, ctx.route.arg, content_type, body);
   auto res = empty_response(201);
-  res.headers.set("Location", fmt::format("/v2/{}/manifests/{}", ctx.route.name, result.digest.str()));
+  res.headers.set("Location",
+                  ctx.url(fmt::format("/v2/{}/manifests/{}", ctx.route.name, result.digest.str())));
   res.headers.set("Docker-Content-Digest", result.digest.str());
   if (result.subject) res.headers.set("OCI-Subject", result.subject->str());
   co_return res;

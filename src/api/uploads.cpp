@@ -16,25 +16,25 @@ namespace {
 
 constexpr size_t kChunkBuffer = 256 * 1024;
 
-std::string upload_location(const std::string& name, const std::string& id) {
-  return fmt::format("/v2/{}/blobs/uploads/{}", name, id);
+std::string upload_location(const Context& ctx, const std::string& id) {
+  return ctx.url(fmt::format("/v2/{}/blobs/uploads/{}", ctx.route.name, id));
 }
 
 // Range of bytes received so far, as Distribution reports it ("0-0" when none).
 std::string received_range(uint64_t size) { return fmt::format("0-{}", size == 0 ? 0 : size - 1); }
 
-http::Response upload_progress(unsigned status, const std::string& name, const std::string& id,
+http::Response upload_progress(unsigned status, const Context& ctx, const std::string& id,
                                uint64_t size) {
   auto res = empty_response(status);
-  res.headers.set("Location", upload_location(name, id));
+  res.headers.set("Location", upload_location(ctx, id));
   res.headers.set("Docker-Upload-UUID", id);
   res.headers.set("Range", received_range(size));
   return res;
 }
 
-http::Response blob_created(const std::string& name, const registry::Digest& digest) {
+http::Response blob_created(const Context& ctx, const registry::Digest& digest) {
   auto res = empty_response(201);
-  res.headers.set("Location", fmt::format("/v2/{}/blobs/{}", name, digest.str()));
+  res.headers.set("Location", ctx.url(fmt::format("/v2/{}/blobs/{}", ctx.route.name, digest.str())));
   res.headers.set("Docker-Content-Digest", digest.str());
   return res;
 }
@@ -63,7 +63,7 @@ boost::asio::awaitable<void> append_body(Context& ctx, registry::UploadSession& 
 // A 416 that still tells the client where the upload stands, so it can resume.
 http::Response range_invalid(Context& ctx, const registry::Error& e, uint64_t offset) {
   auto res = error_response(e);
-  res.headers.set("Location", upload_location(ctx.route.name, ctx.route.arg));
+  res.headers.set("Location", upload_location(ctx, ctx.route.arg));
   res.headers.set("Docker-Upload-UUID", ctx.route.arg);
   res.headers.set("Range", received_range(offset));
   return res;
@@ -80,23 +80,23 @@ Reply start_upload(Context& ctx) {
     // Anything not mountable, a malformed digest included, falls back to an ordinary upload
     // session, as the spec allows (and its conformance suite expects).
     auto digest = registry::Digest::parse(*mount);
-    if (digest && ctx.registry.mount_blob(name, *from, *digest)) co_return blob_created(name, *digest);
+    if (digest && ctx.registry.mount_blob(name, *from, *digest)) co_return blob_created(ctx, *digest);
   }
   std::optional<registry::Digest> digest;
   if (auto text = ctx.query.get("digest")) digest = parse_digest(*text);
 
   auto id = ctx.registry.start_upload(name);
-  if (!digest) co_return upload_progress(202, name, id, 0);
+  if (!digest) co_return upload_progress(202, ctx, id, 0);
 
   auto session = ctx.registry.open_upload(name, id);
   co_await append_body(ctx, *session);
   session->finish(*digest);
-  co_return blob_created(name, *digest);
+  co_return blob_created(ctx, *digest);
 }
 
 Reply upload_status(Context& ctx) {
   uint64_t size = ctx.registry.upload_size(ctx.route.name, ctx.route.arg);
-  co_return upload_progress(204, ctx.route.name, ctx.route.arg, size);
+  co_return upload_progress(204, ctx, ctx.route.arg, size);
 }
 
 Reply patch_upload(Context& ctx) {
@@ -109,7 +109,7 @@ Reply patch_upload(Context& ctx) {
   co_await append_body(ctx, *session);
   uint64_t size = session->offset();
   session.reset();
-  co_return upload_progress(202, ctx.route.name, ctx.route.arg, size);
+  co_return upload_progress(202, ctx, ctx.route.arg, size);
 }
 
 Reply put_upload(Context& ctx) {
@@ -124,7 +124,7 @@ Reply put_upload(Context& ctx) {
   }
   co_await append_body(ctx, *session);
   session->finish(digest);
-  co_return blob_created(ctx.route.name, digest);
+  co_return blob_created(ctx, digest);
 }
 
 Reply cancel_upload(Context& ctx) {

@@ -1,6 +1,7 @@
 #include "cli/serve.h"
 
 #include "api/api.h"
+#include "auth/authenticator.h"
 #include "config/config.h"
 #include "http/server.h"
 #include "registry/registry.h"
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 extern char** environ;
 
@@ -55,6 +57,18 @@ http::ServerOptions server_options(const config::HttpConfig& http) {
   return options;
 }
 
+api::ApiOptions api_options(const config::HttpConfig& http) {
+  api::ApiOptions options;
+  options.prefix = http.prefix;
+  while (!options.prefix.empty() && options.prefix.back() == '/') options.prefix.pop_back();
+  if (!options.prefix.empty() && options.prefix.front() != '/') options.prefix.insert(0, "/");
+  if (!http.relative_urls) {
+    options.host = http.host;
+    while (!options.host.empty() && options.host.back() == '/') options.host.pop_back();
+  }
+  return options;
+}
+
 }  // namespace
 
 int serve(const std::string& config_arg) {
@@ -73,14 +87,20 @@ int serve(const std::string& config_arg) {
     auto driver = storage::make_driver(cfg.storage.driver,
                                        {{"rootdirectory", cfg.storage.root_directory}});
     registry::Registry registry(driver, {cfg.storage.delete_enabled, cfg.storage.read_only});
-    api::Api api(registry);
+    std::unique_ptr<auth::BasicAuthenticator> authenticator;
+    if (cfg.auth.htpasswd) {
+      authenticator = std::make_unique<auth::BasicAuthenticator>(cfg.auth.htpasswd->realm,
+                                                                 cfg.auth.htpasswd->path);
+    }
+    api::Api api(registry, api_options(cfg.http), authenticator.get());
     http::Server server(server_options(cfg.http),
                         [&api](http::Request& req) { return api.handle(req); });
     server.start();
     server.stop_on_signals();
-    spdlog::info("onsen listening on {} ({}), storage {} at {}", cfg.http.addr,
-                 cfg.http.tls.certificate.empty() ? "http" : "https", cfg.storage.driver,
-                 cfg.storage.root_directory);
+    spdlog::info("onsen serving {} on {}, storage {} at {}, auth {}",
+                 cfg.http.tls.certificate.empty() ? "http" : "https", cfg.http.addr,
+                 cfg.storage.driver, cfg.storage.root_directory,
+                 authenticator ? "htpasswd" : "none");
     server.run();
     spdlog::info("onsen stopped");
     return 0;
