@@ -272,16 +272,18 @@ Decision BasicAuthenticator::check(std::string_view authorization_header,
     spdlog::debug("auth: malformed Authorization header from client '{}'", loggable(client_key));
     return {};
   }
-  if (auto wait = throttle_.blocked(client_key, at)) {
-    return Decision{Verdict::kTooManyRequests, {}, *wait};
-  }
-
+  // Credentials that already verified under this file are let through even while the client is
+  // throttled: a guesser behind the same address (a NAT, a CI runner) must not lock out the
+  // clients that are logged in, and a cache hit costs no bcrypt and reveals nothing new. Hits do
+  // not reset the throttle either, so they cannot launder a guesser's failures.
   VerificationCache::Key key = cache_.key_for(credentials->user, credentials->password);
   auto cached = cache_.lookup(key, generation_.load(std::memory_order_acquire));
   if (cached && *cached == credentials->user) {
     cache_hits_.fetch_add(1, std::memory_order_relaxed);
-    throttle_.record(client_key, true, at);
     return Decision{Verdict::kAllowed, std::move(*cached), {}};
+  }
+  if (auto wait = throttle_.blocked(client_key, at)) {
+    return Decision{Verdict::kTooManyRequests, {}, *wait};
   }
   return verify(credentials->user, credentials->password, key, client_key);
 }

@@ -372,11 +372,24 @@ TEST_F(AuthenticatorTest, ThrottlesFailuresPerClient) {
   // Another client is unaffected.
   EXPECT_TRUE(auth->check(basic("alice", "alice-pw"), "10.0.0.7").allowed());
 
-  // After the backoff, a success resets the client.
-  clock_.advance(1s);
+  // Credentials verified before (now cached) pass even from the throttled address, so a guesser
+  // behind a shared address cannot lock out logged-in clients...
   EXPECT_TRUE(auth->check(basic("alice", "alice-pw"), "10.0.0.66").allowed());
+  EXPECT_EQ(auth->stats().bcrypt_runs, runs + 1);
+  // ...and they do not reset its failures: after the backoff, one more miss blocks again.
+  clock_.advance(1s);
   EXPECT_EQ(auth->check(basic("alice", "guess6"), "10.0.0.66").verdict, Verdict::kUnauthorized);
-  EXPECT_EQ(auth->check(basic("alice", "guess7"), "10.0.0.66").verdict, Verdict::kUnauthorized);
+  EXPECT_EQ(auth->check(basic("alice", "guess7"), "10.0.0.66").verdict, Verdict::kTooManyRequests);
+}
+
+TEST_F(AuthenticatorTest, VerifiedSuccessResetsTheClient) {
+  auto auth = make();
+  for (int i = 0; i < 5; ++i) auth->check(basic("alice", "guess" + std::to_string(i)), "c");
+  clock_.advance(1s);
+  // Not cached yet: this runs bcrypt, succeeds, and clears the client's record.
+  EXPECT_TRUE(auth->check(basic("alice", "alice-pw"), "c").allowed());
+  EXPECT_EQ(auth->check(basic("alice", "guess5"), "c").verdict, Verdict::kUnauthorized);
+  EXPECT_EQ(auth->check(basic("alice", "guess6"), "c").verdict, Verdict::kUnauthorized);
 }
 
 TEST_F(AuthenticatorTest, BackoffDoublesWhileGuessingContinues) {
