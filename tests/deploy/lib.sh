@@ -26,6 +26,10 @@
 #   stop_onsen [PID]                 SIGTERM, wait (15 s), SIGKILL
 #   start_bg NAME LOG CMD...         any background process, killed on exit; sets LAST_PID
 #   clean_env_run [VAR=VAL...] -- CMD...   CMD with an empty environment (+PATH, HOME) + VARs
+#   start_onsen_env WORKDIR PORT [VAR=VAL...] [-- ARG...]   any onsen start, clean env (no wait)
+#   onsen_cmd [VAR=VAL...] [-- ARG...]    sets ONSEN_CMD (array) for a foreground run
+#   wait_http URL PID [TIMEOUT] [CURL-OPTS...]   prints the first HTTP status URL answers
+#   DEPLOY_ETC_CONFIG=hide|host|FILE  what onsen sees at /etc/docker/registry/config.yml
 #   make_image LAYOUT TAG [make_oci_layout.py options...]   deterministic OCI layout (no network)
 #   make_oci_archive LAYOUT TAR      tar of a layout (oci-archive for podman load / ctr import)
 #   pass / fail / skip / check / check_fail / check_eq / check_contains / abort / summary
@@ -279,18 +283,56 @@ start_bg() {
   PID_NAME[$LAST_PID]=$name
 }
 
-# start_onsen_env WORKDIR PORT [VAR=VAL...] [-- ARG...]: `onsen serve [ARG...]` with a clean
-# environment holding only the given variables; logs to WORKDIR/onsen.log; sets ONSEN_PID,
-# ONSEN_LOG (does not wait).
-start_onsen_env() {
-  local workdir=$1 port=$2; shift 2
+# What onsen sees at /etc/docker/registry/config.yml, the file `onsen serve` reads when it gets no
+# argument and REGISTRY_CONFIGURATION_PATH is unset. Debian's docker-registry package installs one
+# (htpasswd path /etc/docker/registry, deletes on, ...), which would leak into every env-only
+# start. DEPLOY_ETC_CONFIG:
+#   hide (default)  hidden (a private tmpfs over /etc/docker/registry in a private mount
+#                   namespace, only for onsen) when the file exists: the "no file" deployment
+#   host            left alone
+#   FILE            FILE is shown there instead (private mount namespace; the directory must exist)
+# The host's /etc is never modified.
+DEPLOY_ETC_CONFIG=${DEPLOY_ETC_CONFIG:-hide}
+ETC_REGISTRY_DIR=/etc/docker/registry
+# _etc_config_wrapper: prints nothing; sets ETC_WRAP to the command prefix that applies
+# DEPLOY_ETC_CONFIG (empty when nothing needs doing).
+_etc_config_wrapper() {
+  ETC_WRAP=()
+  # shellcheck disable=SC2016  # the sh -c scripts expand their own positional parameters
+  case $DEPLOY_ETC_CONFIG in
+    host) return 0 ;;
+    hide) [ -e "$ETC_REGISTRY_DIR/config.yml" ] || return 0
+          ETC_WRAP=(unshare -m --propagation private sh -c \
+            'mount -t tmpfs -o size=1m,mode=755 onsen-test-hide "$0" || echo "deploy: warning: cannot hide $0/config.yml" >&2; exec "$@"' \
+            "$ETC_REGISTRY_DIR") ;;
+    *)    ETC_WRAP=(unshare -m --propagation private sh -c \
+            'f=$1; shift; mount -t tmpfs -o size=1m,mode=755 onsen-test-etc "$0" && cp "$f" "$0/config.yml" || { echo "deploy: cannot place $f at $0/config.yml" >&2; exit 97; }; exec "$@"' \
+            "$ETC_REGISTRY_DIR" "$DEPLOY_ETC_CONFIG") ;;
+  esac
+}
+
+# onsen_cmd [VAR=VAL...] [-- ARG...]: sets ONSEN_CMD to the full command line that runs
+# `onsen serve [ARG...]` with a clean environment holding only the given variables (and
+# DEPLOY_ETC_CONFIG applied).
+onsen_cmd() {
   local vars=() args=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do vars+=("$1"); shift; done
   [ "${1:-}" = -- ] && { shift; args=("$@"); }
+  _etc_config_wrapper
+  ONSEN_CMD=("${ETC_WRAP[@]}" "${CLEAN_ENV[@]}" "${vars[@]}" "$ONSEN_BIN" serve "${args[@]}")
+}
+
+# start_onsen_env WORKDIR PORT [VAR=VAL...] [-- ARG...]: `onsen serve [ARG...]` with a clean
+# environment holding only the given variables; logs to WORKDIR/onsen.log; sets ONSEN_PID,
+# ONSEN_LOG, ONSEN_PORT (does not wait).
+start_onsen_env() {
+  local workdir=$1 port=$2; shift 2
   mkdir -p "$workdir"
   ONSEN_LOG=$workdir/onsen.log
+  # shellcheck disable=SC2034  # for the scripts that source this file
   ONSEN_PORT=$port
-  start_bg "onsen:$port" "$ONSEN_LOG" "${CLEAN_ENV[@]}" "${vars[@]}" "$ONSEN_BIN" serve "${args[@]}"
+  onsen_cmd "$@"
+  start_bg "onsen:$port" "$ONSEN_LOG" "${ONSEN_CMD[@]}"
   ONSEN_PID=$LAST_PID
 }
 
