@@ -72,6 +72,7 @@ struct Server::Impl {
         strand(net::make_strand(ioc)),
         acceptor(strand),
         drain_timer(strand),
+        reload_timer(strand),
         ctx(std::make_shared<detail::ServerContext>()) {
     ctx->options = std::move(o);
     ctx->handler = std::move(h);
@@ -88,7 +89,10 @@ struct Server::Impl {
     if (started) throw std::runtime_error("server already started");
     std::signal(SIGPIPE, SIG_IGN);
     if (!opts().tls_certificate.empty() || !opts().tls_key.empty()) {
-      ctx->tls = detail::make_tls_context(opts());
+      // Stamped before loading: a change made while loading is seen by the first check.
+      tls_stamp = detail::stamp_tls_files(opts());
+      ctx->set_tls_context(detail::make_tls_context(opts()));
+      ctx->tls = true;
     }
     auto ep = parse_addr(ioc, opts().addr);
     boost::system::error_code ec;
@@ -110,6 +114,7 @@ struct Server::Impl {
     started = true;
     ctx->set_on_drained([this] { net::post(strand, [this] { finish_stop(); }); });
     net::co_spawn(strand, accept_loop(), net::detached);
+    if (ctx->tls && opts().tls_reload_interval.count() > 0) schedule_tls_check();
     spdlog::info("listening on {}:{}{}", ep.address().to_string(), bound_port,
                  ctx->tls ? " (TLS)" : "");
   }
@@ -143,12 +148,45 @@ struct Server::Impl {
     }
   }
 
+  // ---- certificate rotation (on the strand) ----
+
+  void schedule_tls_check() {
+    reload_timer.expires_after(opts().tls_reload_interval);
+    reload_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec || ctx->stopping) return;
+      check_tls_files();
+      schedule_tls_check();
+    });
+  }
+
+  void check_tls_files() {
+    auto stamp = detail::stamp_tls_files(opts());
+    if (stamp == tls_stamp) return;
+    try {
+      ctx->set_tls_context(detail::make_tls_context(opts()));
+    } catch (const std::exception& e) {
+      if (stamp != tls_failed_stamp) {
+        spdlog::warn(
+            "TLS files changed but cannot be loaded (still serving the previous "
+            "certificate; will retry): {}",
+            e.what());
+        tls_failed_stamp = std::move(stamp);
+      }
+      return;
+    }
+    spdlog::info("TLS: reloaded certificate '{}' and key '{}' for new connections",
+                 opts().tls_certificate, opts().tls_key);
+    tls_stamp = std::move(stamp);
+    tls_failed_stamp.clear();
+  }
+
   // On the strand.
   void do_stop() {
     if (ctx->stopping.exchange(true)) return;
     spdlog::info("stopping: draining {} connection(s)", ctx->active.load());
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    reload_timer.cancel();
     ctx->shutdown_all(false);
     if (ctx->active.load() == 0) {
       finish_stop();
@@ -219,6 +257,9 @@ struct Server::Impl {
   net::strand<net::io_context::executor_type> strand;  // acceptor, stop, signals
   tcp::acceptor acceptor;
   net::steady_timer drain_timer;
+  net::steady_timer reload_timer;                   // TLS file checks
+  std::vector<detail::FileStamp> tls_stamp;         // files of the context in use
+  std::vector<detail::FileStamp> tls_failed_stamp;  // files that last failed to load (warned)
   std::optional<net::signal_set> signals;
   std::shared_ptr<detail::ServerContext> ctx;
   bool started = false;

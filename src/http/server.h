@@ -46,7 +46,13 @@ struct ServerOptions {
   std::string tls_certificate, tls_key;     // PEM paths (certificate may be a chain); empty = TCP
   std::string tls_min_version = "tls1.2";   // tls1.0 | tls1.1 | tls1.2 | tls1.3
   std::vector<std::string> tls_client_cas;  // PEM CA files; non-empty => client certs required
-  size_t max_connections = 20000;           // beyond: accepted then closed at once
+  // Certificate rotation: this often, the certificate, key and client CA files are stat()ed
+  // (device, inode, size, mtime, ctime). When any changed, a new TLS context is built from them
+  // and used for the connections accepted from then on; established connections keep theirs. If
+  // the files do not load (e.g. half-written), the current context stays, a warning is logged
+  // (once per state of the files) and the load is retried at every check. 0 = never re-read.
+  std::chrono::milliseconds tls_reload_interval{2000};
+  size_t max_connections = 20000;  // beyond: accepted then closed at once
   std::vector<std::pair<std::string, std::string>> extra_headers;  // added to every response
 };
 

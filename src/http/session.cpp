@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -130,6 +131,20 @@ void ServerContext::remove(Connection* c) {
   if (notify) notify();
 }
 
+std::shared_ptr<net::ssl::context> ServerContext::tls_context() const {
+  std::lock_guard lock(tls_mu_);
+  return tls_context_;
+}
+
+void ServerContext::set_tls_context(std::shared_ptr<net::ssl::context> c) {
+  std::shared_ptr<net::ssl::context> old;
+  {
+    std::lock_guard lock(tls_mu_);
+    old = std::exchange(tls_context_, std::move(c));
+  }
+  // `old` is released outside the lock (it may be the last reference).
+}
+
 void ServerContext::shutdown_all(bool force) {
   std::vector<std::shared_ptr<Connection>> live;
   {
@@ -154,10 +169,12 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
  public:
-  Session(std::shared_ptr<ServerContext> ctx, tcp::socket socket, std::string remote)
+  Session(std::shared_ptr<ServerContext> ctx, tcp::socket socket, std::string remote,
+          std::shared_ptr<net::ssl::context> tls)
       : ctx_(std::move(ctx)),
         opts_(ctx_->options),
-        stream_(make_stream(*ctx_, std::move(socket))),
+        tls_(std::move(tls)),
+        stream_(make_stream(tls_.get(), std::move(socket))),
         remote_(std::move(remote)),
         watchdog_(stream_.get_executor()),
         body_(*this) {
@@ -190,9 +207,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     Session& s_;
   };
 
-  static Stream make_stream(ServerContext& ctx, tcp::socket&& socket) {
+  static Stream make_stream(net::ssl::context* tls, tcp::socket&& socket) {
     if constexpr (kTls) {
-      return Stream(std::move(socket), *ctx.tls);
+      return Stream(std::move(socket), *tls);
     } else {
       return Stream(std::move(socket));
     }
@@ -686,6 +703,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   std::shared_ptr<ServerContext> ctx_;
   const ServerOptions& opts_;
+  std::shared_ptr<net::ssl::context> tls_;  // TLS only: this session's context, kept alive
   Stream stream_;
   std::string remote_;
   net::steady_timer watchdog_;
@@ -712,9 +730,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 };
 
 template <class Stream>
-void spawn(std::shared_ptr<ServerContext> ctx, tcp::socket socket, std::string remote) {
+void spawn(std::shared_ptr<ServerContext> ctx, tcp::socket socket, std::string remote,
+           std::shared_ptr<net::ssl::context> tls = nullptr) {
   auto exec = socket.get_executor();
-  auto session = std::make_shared<Session<Stream>>(ctx, std::move(socket), remote);
+  auto session = std::make_shared<Session<Stream>>(ctx, std::move(socket), remote, std::move(tls));
   ctx->add(session);
   net::co_spawn(exec, Session<Stream>::run(std::move(session)),
                 [remote = std::move(remote)](std::exception_ptr e) {
@@ -736,8 +755,9 @@ void start_session(std::shared_ptr<ServerContext> ctx, tcp::socket socket) {
   socket.set_option(tcp::no_delay(true), ec);
   std::string remote = format_remote(ep);
   if (ctx->tls) {
+    auto tls = ctx->tls_context();
     spawn<beast::ssl_stream<beast::tcp_stream>>(std::move(ctx), std::move(socket),
-                                                std::move(remote));
+                                                std::move(remote), std::move(tls));
   } else {
     spawn<beast::tcp_stream>(std::move(ctx), std::move(socket), std::move(remote));
   }

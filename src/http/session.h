@@ -32,7 +32,7 @@ class Connection {
 struct ServerContext {
   ServerOptions options;
   Handler handler;
-  std::shared_ptr<boost::asio::ssl::context> tls;  // null for plain TCP
+  bool tls = false;  // set before the first session starts; constant afterwards
   std::atomic<bool> stopping{false};
   std::atomic<size_t> active{0};  // live connections (accepted, not yet destroyed)
 
@@ -46,7 +46,14 @@ struct ServerContext {
   // Calls shutdown(force) on every live connection.
   void shutdown_all(bool force);
 
+  // The TLS context new connections use (null without TLS). A session keeps the one it started
+  // with for its whole life, so replacing it (certificate rotation) leaves live sessions alone.
+  std::shared_ptr<boost::asio::ssl::context> tls_context() const;
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> c);
+
  private:
+  mutable std::mutex tls_mu_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::mutex mu_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> conns_;
   std::function<void()> on_drained_;

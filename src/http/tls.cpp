@@ -1,10 +1,12 @@
-// make_tls_context (see tls.h).
+// make_tls_context and stamp_tls_files (see tls.h).
 #include "http/tls.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/stat.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -61,9 +63,38 @@ std::string openssl_error() {
   return buf;
 }
 
+FileStamp stamp_file(const std::string& path) {
+  FileStamp s;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    s.error = errno;
+    return s;
+  }
+  auto ns = [](const timespec& t) {
+    return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + static_cast<int64_t>(t.tv_nsec);
+  };
+  s.dev = static_cast<int64_t>(st.st_dev);
+  s.ino = static_cast<int64_t>(st.st_ino);
+  s.size = static_cast<int64_t>(st.st_size);
+  s.mtime_ns = ns(st.st_mtim);
+  s.ctime_ns = ns(st.st_ctim);
+  return s;
+}
+
 }  // namespace
 
-std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& o) {
+std::vector<FileStamp> stamp_tls_files(const ServerOptions& o) {
+  std::vector<FileStamp> stamps;
+  stamps.reserve(2 + o.tls_client_cas.size());
+  stamps.push_back(stamp_file(o.tls_certificate));
+  stamps.push_back(stamp_file(o.tls_key));
+  for (const auto& ca : o.tls_client_cas) stamps.push_back(stamp_file(ca));
+  return stamps;
+}
+
+namespace {
+
+std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o) {
   if (o.tls_certificate.empty() || o.tls_key.empty()) {
     throw std::runtime_error("TLS: both a certificate and a key are required");
   }
@@ -110,6 +141,19 @@ std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& o) {
     ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   }
   return ctx;
+}
+
+}  // namespace
+
+std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& o) {
+  try {
+    return build_tls_context(o);
+  } catch (...) {
+    // Leave no error behind in this thread's queue: a later TLS operation on the same thread
+    // would read it as its own.
+    ERR_clear_error();
+    throw;
+  }
 }
 
 }  // namespace onsen::http::detail
