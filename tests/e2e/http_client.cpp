@@ -148,6 +148,9 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
     head += "Host: " + host_ + ":" + std::to_string(port_) + "\r\n";
   }
   for (const auto& [k, v] : request.headers) head += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : default_headers_) {
+    if (!has_header(request.headers, k)) head += k + ": " + v + "\r\n";
+  }
   std::string payload;
   if (request.chunks) {
     head += "Transfer-Encoding: chunked\r\n";

@@ -80,10 +80,16 @@ class HttpClient {
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
 
+  // A header sent with every request that does not set it itself (e.g. Authorization).
+  void set_default_header(std::string name, std::string value) {
+    default_headers_.emplace_back(std::move(name), std::move(value));
+  }
+
  private:
   struct Impl;
   std::string host_;
   uint16_t port_;
+  HeaderList default_headers_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -94,6 +94,10 @@ bool OnsenServer::launch() {
         << "  filesystem: {rootdirectory: " << storage << "}\n"
         << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
         << "http: {addr: 127.0.0.1:" << port_ << "}\n";
+    if (!options_.htpasswd_path.empty()) {
+      cfg << "auth:\n  htpasswd: {realm: \"" << options_.realm << "\", path: "
+          << options_.htpasswd_path << "}\n";
+    }
   }
 
   // The environment minus REGISTRY_* (they would override the configuration).
@@ -140,7 +144,7 @@ bool OnsenServer::launch() {
     }
     HttpClient probe("127.0.0.1", port_, 1s);
     auto r = probe.get("/v2/");
-    if (r.status == 200) {
+    if (r.status == (options_.htpasswd_path.empty() ? 200u : 401u)) {
       ready_ = true;
       return true;
     }

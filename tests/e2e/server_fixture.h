@@ -15,6 +15,10 @@ namespace onsen::e2e {
 
 struct ServerOptions {
   bool delete_enabled = true;
+  // When set, htpasswd auth is configured with this file and realm; readiness then means GET /v2/
+  // answers 401.
+  std::string htpasswd_path;
+  std::string realm = "Onsen Registry";
 };
 
 class OnsenServer {
