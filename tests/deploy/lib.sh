@@ -179,7 +179,8 @@ deploy_init() {
     echo "deploy tests need root (/etc/hosts, apt, podman, containerd)" >&2
     echo "0 passed, 1 failed"; exit 1
   fi
-  TMP_ROOT=$(mktemp -d /tmp/onsen-deploy.XXXXXX)
+  # Lowercase only: podman and docker derive image names from paths (oci:DIR).
+  TMP_ROOT=$(_mkdir_unique /tmp/onsen-deploy) || { echo "cannot make a temp dir" >&2; echo "0 passed, 1 failed"; exit 1; }
   chmod 755 "$TMP_ROOT"
   trap deploy_cleanup EXIT
   trap 'exit 130' INT
@@ -204,8 +205,17 @@ deploy_install_deps() {
 }
 _deploy_apt_install() { apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "$@" >&2; }
 
-# A fresh directory under the script's temp dir.
-tmpdir() { local n=${1:-d}; mktemp -d "$TMP_ROOT/${n//\//-}.XXXXXX"; }
+# _mkdir_unique PREFIX: makes and prints PREFIX.<digits> (new, mode 700).
+_mkdir_unique() {
+  local d i
+  for ((i = 0; i < 100; i++)); do
+    d=$1.$$$RANDOM
+    mkdir -m 700 "$d" 2>/dev/null && { printf '%s\n' "$d"; return 0; }
+  done
+  return 1
+}
+# tmpdir [NAME]: a fresh directory under the script's temp dir (lowercase path if NAME is).
+tmpdir() { local n=${1:-d}; _mkdir_unique "$TMP_ROOT/${n//\//-}"; }
 
 # ---------------------------------------------------------------- TLS, htpasswd, /etc/hosts
 # make_tls DIR NAME: a self-signed RSA 4096 certificate for DNS:NAME, made exactly as the
