@@ -88,7 +88,16 @@ struct Server::Impl {
   void start() {
     if (started) throw std::runtime_error("server already started");
     std::signal(SIGPIPE, SIG_IGN);
-    if (!opts().tls_certificate.empty() || !opts().tls_key.empty()) {
+    // A typo fails even without TLS.
+    auto suites = detail::resolve_cipher_suites(opts().tls_cipher_suites);
+    const bool tls = !opts().tls_certificate.empty() || !opts().tls_key.empty();
+    for (const auto& suite : suites.suites) {
+      if (tls && !suite.available) {
+        spdlog::warn("TLS cipher suite {} is not available in this OpenSSL build: ignored",
+                     suite.name);
+      }
+    }
+    if (tls) {
       // Stamped before loading: a change made while loading is seen by the first check.
       tls_stamp = detail::stamp_tls_files(opts());
       ctx->set_tls_context(detail::make_tls_context(opts()));

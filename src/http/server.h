@@ -46,6 +46,14 @@ struct ServerOptions {
   std::string tls_certificate, tls_key;     // PEM paths (certificate may be a chain); empty = TCP
   std::string tls_min_version = "tls1.2";   // tls1.0 | tls1.1 | tls1.2 | tls1.3
   std::vector<std::string> tls_client_cas;  // PEM CA files; non-empty => client certs required
+  // Allowed cipher suites in preference order, by the names Distribution's http.tls.ciphersuites
+  // accepts (Go's: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256...). Empty =
+  // OpenSSL's defaults. TLS 1.0-1.2 names restrict TLS <= 1.2, TLS 1.3 names restrict TLS 1.3;
+  // with no TLS 1.3 name, TLS 1.3 keeps its defaults (Go does not let them be configured either);
+  // with only TLS 1.3 names, TLS 1.2 and below are refused (they could negotiate nothing). An
+  // unknown name makes start() throw, naming it (even without TLS); a known suite this OpenSSL
+  // lacks (the 3DES ones on Debian 12) is skipped with a warning.
+  std::vector<std::string> tls_cipher_suites;
   // Certificate rotation: this often, the certificate, key and client CA files are stat()ed
   // (device, inode, size, mtime, ctime). When any changed, a new TLS context is built from them
   // and used for the connections accepted from then on; established connections keep theirs. If

@@ -1,13 +1,15 @@
-// make_tls_context and stamp_tls_files (see tls.h).
+// make_tls_context, resolve_cipher_suites and stamp_tls_files (see tls.h).
 #include "http/tls.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -63,6 +65,71 @@ std::string openssl_error() {
   return buf;
 }
 
+struct KnownSuite {
+  const char* name;
+  const char* openssl;
+  bool tls13;
+};
+
+// The names Distribution accepts (registry/registry.go: cipherSuites), mapped to OpenSSL's.
+constexpr KnownSuite kKnownSuites[] = {
+    {"TLS_RSA_WITH_3DES_EDE_CBC_SHA", "DES-CBC3-SHA", false},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA", false},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA", false},
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256", false},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384", false},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA", false},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA", false},
+    {"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA-DES-CBC3-SHA", false},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA", false},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA", false},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", false},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", false},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", false},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", false},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305", false},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", false},
+    {"TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", true},
+    {"TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", true},
+    {"TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", true},
+};
+
+// Names of every TLS cipher suite this OpenSSL build has (whatever the security level).
+const std::vector<std::string>& available_suites() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> probe(SSL_CTX_new(TLS_server_method()),
+                                                            SSL_CTX_free);
+    if (probe && SSL_CTX_set_cipher_list(probe.get(), "ALL:COMPLEMENTOFALL:@SECLEVEL=0") == 1) {
+      STACK_OF(SSL_CIPHER)* all = SSL_CTX_get_ciphers(probe.get());
+      for (int i = 0; all && i < sk_SSL_CIPHER_num(all); ++i) {
+        out.emplace_back(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(all, i)));
+      }
+    }
+    ERR_clear_error();
+    return out;
+  }();
+  return names;
+}
+
+// Restricts the context to the configured suites.
+void apply_cipher_suites(SSL_CTX* native, const CipherSuites& cs) {
+  if (cs.suites.empty()) return;
+  if (cs.tls12_list.empty()) {
+    // Nothing usable below TLS 1.3: refuse those versions outright.
+    if (SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION) != 1) {
+      throw std::runtime_error(fmt::format("TLS: cannot require TLS 1.3: {}", openssl_error()));
+    }
+  } else if (SSL_CTX_set_cipher_list(native, cs.tls12_list.c_str()) != 1) {
+    throw std::runtime_error(
+        fmt::format("TLS: cannot set cipher suites '{}': {}", cs.tls12_list, openssl_error()));
+  }
+  if (!cs.tls13_list.empty() && SSL_CTX_set_ciphersuites(native, cs.tls13_list.c_str()) != 1) {
+    throw std::runtime_error(
+        fmt::format("TLS: cannot set cipher suites '{}': {}", cs.tls13_list, openssl_error()));
+  }
+}
+
 FileStamp stamp_file(const std::string& path) {
   FileStamp s;
   struct stat st {};
@@ -82,6 +149,33 @@ FileStamp stamp_file(const std::string& path) {
 }
 
 }  // namespace
+
+CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
+  CipherSuites cs;
+  for (const auto& name : names) {
+    const KnownSuite* known = nullptr;
+    for (const auto& k : kKnownSuites) {
+      if (name == k.name) known = &k;
+    }
+    if (!known) {
+      throw std::runtime_error(
+          fmt::format("TLS: unknown cipher suite '{}' (expected a Go/IANA name such as "
+                      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 or TLS_AES_128_GCM_SHA256)",
+                      name));
+    }
+    bool seen = false;
+    for (const auto& s : cs.suites) seen = seen || s.name == name;
+    if (seen) continue;
+    const auto& avail = available_suites();
+    bool available = std::find(avail.begin(), avail.end(), known->openssl) != avail.end();
+    cs.suites.push_back({known->name, known->openssl, known->tls13, available});
+    if (!available) continue;
+    std::string& list = known->tls13 ? cs.tls13_list : cs.tls12_list;
+    if (!list.empty()) list += ':';
+    list += known->openssl;
+  }
+  return cs;
+}
 
 std::vector<FileStamp> stamp_tls_files(const ServerOptions& o) {
   std::vector<FileStamp> stamps;
@@ -107,6 +201,7 @@ std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o) {
     throw std::runtime_error(fmt::format("TLS: cannot set minimum version '{}': {}",
                                          o.tls_min_version, openssl_error()));
   }
+  apply_cipher_suites(native, resolve_cipher_suites(o.tls_cipher_suites));
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(o.tls_certificate, ec);
   if (ec) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "http/server.h"
@@ -14,6 +15,25 @@ namespace onsen::http::detail {
 
 // Throws std::runtime_error naming the file or setting at fault.
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const ServerOptions& options);
+
+// ServerOptions::tls_cipher_suites resolved to OpenSSL names.
+struct CipherSuites {
+  struct Suite {
+    std::string name;     // as configured (Go/IANA)
+    std::string openssl;  // OpenSSL's name
+    bool tls13 = false;
+    bool available = true;  // false: this OpenSSL build lacks it (3DES on Debian 12): skipped
+  };
+  std::vector<Suite> suites;  // in the configured order, duplicates dropped
+  std::string tls12_list;     // available TLS <= 1.2 suites, for SSL_CTX_set_cipher_list
+  std::string tls13_list;     // available TLS 1.3 suites, for SSL_CTX_set_ciphersuites
+};
+
+// Accepts exactly the names Distribution accepts (Go's crypto/tls constant names). Throws
+// std::runtime_error naming the first unknown one. A known suite this OpenSSL lacks is not an
+// error (Distribution would accept the configuration): it is marked unavailable and left out.
+// When suites are listed but no TLS <= 1.2 one is available, those versions are refused.
+CipherSuites resolve_cipher_suites(const std::vector<std::string>& names);
 
 // A cheap identity of one file: stat(2) (following symlinks, so a Kubernetes-style "..data"
 // symlink swap counts) of device, inode, size, mtime and ctime; or the errno when stat fails.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "http/server.h"
+#include "http/tls.h"
 #include "test_client.h"
 #include "tls_util.h"
 
@@ -21,6 +22,7 @@ namespace bhttp = boost::beast::http;
 using test::SelfSigned;
 using test::TestServer;
 using test::TlsClient;
+using test::TlsClientOptions;
 
 std::string pattern(size_t n) {
   std::string s(n, '\0');
@@ -125,6 +127,150 @@ TEST_F(TlsTest, BadVersionOrKeyFailsAtStart) {
   opts.tls_key = cert_.cert();  // not a key
   Server s2(opts, [](Request&) -> net::awaitable<Response> { co_return Response{}; });
   EXPECT_THROW(s2.start(), std::runtime_error);
+}
+
+// ---- cipher suites ------------------------------------------------------------------------
+
+Handler empty_handler() {
+  return [](Request&) -> net::awaitable<Response> { co_return Response{}; };
+}
+
+std::string start_error(ServerOptions opts) {
+  opts.addr = "127.0.0.1:0";
+  Server s(std::move(opts), empty_handler());
+  try {
+    s.start();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_F(TlsTest, UnknownCipherSuiteFailsAtStartNamingIt) {
+  ServerOptions opts;
+  opts.tls_certificate = cert_.cert();
+  opts.tls_key = cert_.key();
+  opts.tls_cipher_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_BOGUS_WITH_NOTHING"};
+  EXPECT_NE(start_error(opts).find("'TLS_BOGUS_WITH_NOTHING'"), std::string::npos)
+      << start_error(opts);
+  // OpenSSL's own names are not what Distribution accepts.
+  opts.tls_cipher_suites = {"ECDHE-ECDSA-AES128-GCM-SHA256"};
+  EXPECT_NE(start_error(opts).find("'ECDHE-ECDSA-AES128-GCM-SHA256'"), std::string::npos);
+  // Checked without TLS too: the configuration is wrong either way.
+  ServerOptions plain;
+  plain.tls_cipher_suites = {"TLS_NOPE"};
+  EXPECT_NE(start_error(plain).find("'TLS_NOPE'"), std::string::npos);
+}
+
+TEST_F(TlsTest, EveryDistributionCipherSuiteNameIsAccepted) {
+  const std::vector<std::string> all = {
+      "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+      "TLS_RSA_WITH_AES_128_CBC_SHA",
+      "TLS_RSA_WITH_AES_256_CBC_SHA",
+      "TLS_RSA_WITH_AES_128_GCM_SHA256",
+      "TLS_RSA_WITH_AES_256_GCM_SHA384",
+      "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+      "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+      "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+      "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+      "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+      "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+      "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+      "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+      "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+      "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+      "TLS_AES_128_GCM_SHA256",
+      "TLS_AES_256_GCM_SHA384",
+      "TLS_CHACHA20_POLY1305_SHA256",
+  };
+  auto cs = detail::resolve_cipher_suites(all);
+  ASSERT_EQ(cs.suites.size(), all.size());
+  for (const auto& s : cs.suites) {
+    // Only the 3DES suites may be missing from a modern OpenSSL.
+    if (s.name.find("3DES") == std::string::npos) {
+      EXPECT_TRUE(s.available) << s.name;
+    }
+  }
+  EXPECT_NE(cs.tls12_list.find("ECDHE-RSA-AES128-GCM-SHA256"), std::string::npos);
+  EXPECT_EQ(cs.tls13_list,
+            "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+            "TLS_CHACHA20_POLY1305_SHA256");
+
+  ServerOptions opts;
+  opts.tls_certificate = cert_.cert();
+  opts.tls_key = cert_.key();
+  opts.tls_cipher_suites = all;
+  TestServer srv(empty_handler(), opts);
+  TlsClient c(srv.port(), cert_);
+  EXPECT_EQ(c.request("GET", "/").result_int(), 200);
+}
+
+TEST_F(TlsTest, Tls12CipherSuitesAreEnforcedInServerOrder) {
+  ServerOptions opts;
+  opts.tls_certificate = cert_.cert();  // an ECDSA certificate
+  opts.tls_key = cert_.key();
+  opts.tls_cipher_suites = {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"};
+  TestServer srv(empty_handler(), opts);
+
+  TlsClientOptions tls12;
+  tls12.verify_with = &cert_;
+  tls12.max_version = TLS1_2_VERSION;
+  {
+    TlsClient c(srv.port(), tls12);
+    EXPECT_EQ(c.version(), "TLSv1.2");
+    EXPECT_EQ(c.cipher(), "ECDHE-ECDSA-CHACHA20-POLY1305");  // the server's first choice
+    EXPECT_EQ(c.request("GET", "/").result_int(), 200);
+  }
+  tls12.cipher_list = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256";
+  EXPECT_EQ(TlsClient(srv.port(), tls12).cipher(), "ECDHE-ECDSA-AES256-GCM-SHA384");
+  tls12.cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256";  // not allowed by the server
+  EXPECT_ANY_THROW(TlsClient(srv.port(), tls12));
+
+  // TLS 1.3 was not restricted: its defaults remain.
+  TlsClientOptions tls13;
+  tls13.verify_with = &cert_;
+  tls13.ciphersuites = "TLS_AES_128_GCM_SHA256";
+  TlsClient c13(srv.port(), tls13);
+  EXPECT_EQ(c13.version(), "TLSv1.3");
+  EXPECT_EQ(c13.cipher(), "TLS_AES_128_GCM_SHA256");
+}
+
+TEST_F(TlsTest, Tls13CipherSuitesAreEnforced) {
+  ServerOptions opts;
+  opts.tls_certificate = cert_.cert();
+  opts.tls_key = cert_.key();
+  opts.tls_cipher_suites = {"TLS_CHACHA20_POLY1305_SHA256",
+                            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
+  TestServer srv(empty_handler(), opts);
+
+  TlsClientOptions o;
+  o.verify_with = &cert_;
+  {
+    TlsClient c(srv.port(), o);
+    EXPECT_EQ(c.version(), "TLSv1.3");
+    EXPECT_EQ(c.cipher(), "TLS_CHACHA20_POLY1305_SHA256");
+    EXPECT_EQ(c.request("GET", "/").result_int(), 200);
+  }
+  o.ciphersuites = "TLS_AES_256_GCM_SHA384";
+  EXPECT_ANY_THROW(TlsClient(srv.port(), o));
+  o.ciphersuites.clear();
+  o.max_version = TLS1_2_VERSION;
+  EXPECT_EQ(TlsClient(srv.port(), o).cipher(), "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
+TEST_F(TlsTest, OnlyTls13CipherSuitesRefuseTls12) {
+  ServerOptions opts;
+  opts.tls_certificate = cert_.cert();
+  opts.tls_key = cert_.key();
+  opts.tls_cipher_suites = {"TLS_AES_256_GCM_SHA384"};
+  TestServer srv(empty_handler(), opts);
+  TlsClientOptions o;
+  o.verify_with = &cert_;
+  EXPECT_EQ(TlsClient(srv.port(), o).cipher(), "TLS_AES_256_GCM_SHA384");
+  o.max_version = TLS1_2_VERSION;
+  EXPECT_ANY_THROW(TlsClient(srv.port(), o));
 }
 
 }  // namespace
