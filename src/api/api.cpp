@@ -120,8 +120,9 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
     failure = e;
   } catch (const storage::Error& e) {
     spdlog::error("storage error on {} {}: {}", req.method, req.path, e.what());
-    failure = registry::Error(e.no_space() ? registry::ErrorCode::kStorageFull : registry::ErrorCode::kInternal,
-                              e.no_space() ? "storage is full" : "storage error");
+    failure = registry::Error(
+        e.no_space() ? registry::ErrorCode::kStorageFull : registry::ErrorCode::kInternal,
+        e.no_space() ? "storage is full" : "storage error");
   }
   if (failure) {
     res = error_response(*failure);

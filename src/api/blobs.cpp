@@ -30,7 +30,8 @@ Reply get_blob(Context& ctx) {
         break;
       case RangeResult::kPartial:
         res.status = 206;
-        res.headers.set("Content-Range", fmt::format("bytes {}-{}/{}", range.first, range.last, size));
+        res.headers.set("Content-Range",
+                        fmt::format("bytes {}-{}/{}", range.first, range.last, size));
         break;
       case RangeResult::kUnsatisfiable: {
         http::Response unsatisfiable;
@@ -47,12 +48,14 @@ Reply get_blob(Context& ctx) {
   }
   if (length == 0) co_return res;
 
-  std::shared_ptr<storage::Reader> reader = ctx.registry.open_blob(ctx.route.name, digest, range.first);
+  std::shared_ptr<storage::Reader> reader =
+      ctx.registry.open_blob(ctx.route.name, digest, range.first);
   if (int fd = reader->native_fd(); fd >= 0) {
     res.body = http::FileBody{reader, fd, range.first, length};
   } else {
     auto* raw = reader.get();
-    res.body = http::StreamBody{reader, [raw](char* buf, size_t n) { return raw->read(buf, n); }, length};
+    res.body =
+        http::StreamBody{reader, [raw](char* buf, size_t n) { return raw->read(buf, n); }, length};
   }
   co_return res;
 }

@@ -55,8 +55,10 @@ RangeResult parse_range(std::string_view header, uint64_t size, ByteRange* out) 
 
 std::optional<ByteRange> parse_content_range(std::string_view header) {
   header = trim(header);
-  if (header.substr(0, 6) == "bytes " || header.substr(0, 6) == "bytes=") header = trim(header.substr(6));
-  if (size_t slash = header.find('/'); slash != std::string_view::npos) header = header.substr(0, slash);
+  if (header.substr(0, 6) == "bytes " || header.substr(0, 6) == "bytes=")
+    header = trim(header.substr(6));
+  if (size_t slash = header.find('/'); slash != std::string_view::npos)
+    header = header.substr(0, slash);
   size_t dash = header.find('-');
   if (dash == std::string_view::npos) return std::nullopt;
   auto first = parse_number(header.substr(0, dash));

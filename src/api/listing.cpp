@@ -4,9 +4,9 @@
 #include "api/responses.h"
 #include "registry/error.h"
 
+#include <fmt/format.h>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -46,7 +46,8 @@ Page paginate(std::vector<std::string> sorted, const std::optional<std::string>&
   return page;
 }
 
-void add_next_link(http::Response& res, const std::string& path, size_t n, const std::string& last) {
+void add_next_link(http::Response& res, const std::string& path, size_t n,
+                   const std::string& last) {
   auto encoded = boost::urls::encode(last, boost::urls::unreserved_chars);
   res.headers.set("Link", fmt::format("<{}?n={}&last={}>; rel=\"next\"", path, n, encoded));
 }
@@ -58,7 +59,8 @@ Reply list_tags(Context& ctx) {
   auto page = paginate(ctx.registry.tags(ctx.route.name), ctx.query.get("last"), n);
   nlohmann::json body = {{"name", ctx.route.name}, {"tags", page.items}};
   auto res = json_response(200, body.dump());
-  if (page.more) add_next_link(res, ctx.url(fmt::format("/v2/{}/tags/list", ctx.route.name)), *n,
+  if (page.more)
+    add_next_link(res, ctx.url(fmt::format("/v2/{}/tags/list", ctx.route.name)), *n,
                   page.items.back());
   co_return res;
 }

@@ -15,9 +15,11 @@ Reply list_referrers(Context& ctx) {
 
   auto manifests = nlohmann::json::array();
   for (auto& d : referrers) {
-    nlohmann::json entry = {{"mediaType", d.media_type}, {"digest", d.digest.str()}, {"size", d.size}};
+    nlohmann::json entry = {
+        {"mediaType", d.media_type}, {"digest", d.digest.str()}, {"size", d.size}};
     if (!d.artifact_type.empty()) entry["artifactType"] = d.artifact_type;
-    if (!d.annotations_json.empty()) entry["annotations"] = nlohmann::json::parse(d.annotations_json);
+    if (!d.annotations_json.empty())
+      entry["annotations"] = nlohmann::json::parse(d.annotations_json);
     manifests.push_back(std::move(entry));
   }
   nlohmann::json index = {{"schemaVersion", 2},

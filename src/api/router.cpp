@@ -41,7 +41,8 @@ Route parse_route(std::string_view path) {
   auto name_until = [&](size_t end) { return join(seg, 0, end); };
   auto at = [&](size_t from_end) { return seg[n - from_end]; };
 
-  if (n >= 3 && at(2) == "blobs" && at(1) == "uploads") return {Kind::kUploads, name_until(n - 2), ""};
+  if (n >= 3 && at(2) == "blobs" && at(1) == "uploads")
+    return {Kind::kUploads, name_until(n - 2), ""};
   if (n >= 4 && at(3) == "blobs" && at(2) == "uploads" && at(1).empty()) {
     return {Kind::kUploads, name_until(n - 3), ""};
   }
@@ -49,9 +50,11 @@ Route parse_route(std::string_view path) {
     return {Kind::kUpload, name_until(n - 3), std::string(at(1))};
   }
   if (n >= 3 && at(2) == "tags" && at(1) == "list") return {Kind::kTags, name_until(n - 2), ""};
-  if (n >= 3 && at(2) == "manifests") return {Kind::kManifest, name_until(n - 2), std::string(at(1))};
+  if (n >= 3 && at(2) == "manifests")
+    return {Kind::kManifest, name_until(n - 2), std::string(at(1))};
   if (n >= 3 && at(2) == "blobs") return {Kind::kBlob, name_until(n - 2), std::string(at(1))};
-  if (n >= 3 && at(2) == "referrers") return {Kind::kReferrers, name_until(n - 2), std::string(at(1))};
+  if (n >= 3 && at(2) == "referrers")
+    return {Kind::kReferrers, name_until(n - 2), std::string(at(1))};
   return {};
 }
 

@@ -21,7 +21,9 @@ std::string upload_location(const Context& ctx, const std::string& id) {
 }
 
 // Range of bytes received so far, as Distribution reports it ("0-0" when none).
-std::string received_range(uint64_t size) { return fmt::format("0-{}", size == 0 ? 0 : size - 1); }
+std::string received_range(uint64_t size) {
+  return fmt::format("0-{}", size == 0 ? 0 : size - 1);
+}
 
 http::Response upload_progress(unsigned status, const Context& ctx, const std::string& id,
                                uint64_t size) {
@@ -34,7 +36,8 @@ http::Response upload_progress(unsigned status, const Context& ctx, const std::s
 
 http::Response blob_created(const Context& ctx, const registry::Digest& digest) {
   auto res = empty_response(201);
-  res.headers.set("Location", ctx.url(fmt::format("/v2/{}/blobs/{}", ctx.route.name, digest.str())));
+  res.headers.set("Location",
+                  ctx.url(fmt::format("/v2/{}/blobs/{}", ctx.route.name, digest.str())));
   res.headers.set("Docker-Content-Digest", digest.str());
   return res;
 }
@@ -80,7 +83,8 @@ Reply start_upload(Context& ctx) {
     // Anything not mountable, a malformed digest included, falls back to an ordinary upload
     // session, as the spec allows (and its conformance suite expects).
     auto digest = registry::Digest::parse(*mount);
-    if (digest && ctx.registry.mount_blob(name, *from, *digest)) co_return blob_created(ctx, *digest);
+    if (digest && ctx.registry.mount_blob(name, *from, *digest))
+      co_return blob_created(ctx, *digest);
   }
   std::optional<registry::Digest> digest;
   if (auto text = ctx.query.get("digest")) digest = parse_digest(*text);

@@ -2,6 +2,7 @@
 
 #include "api/api.h"
 #include "auth/authenticator.h"
+#include "cli/upload_purger.h"
 #include "config/config.h"
 #include "http/server.h"
 #include "registry/registry.h"
@@ -84,13 +85,19 @@ int serve(const std::string& config_arg) {
   }
 
   try {
-    auto driver = storage::make_driver(cfg.storage.driver,
-                                       {{"rootdirectory", cfg.storage.root_directory}});
+    auto driver =
+        storage::make_driver(cfg.storage.driver, {{"rootdirectory", cfg.storage.root_directory}});
     registry::Registry registry(driver, {cfg.storage.delete_enabled, cfg.storage.read_only});
     std::unique_ptr<auth::BasicAuthenticator> authenticator;
     if (cfg.auth.htpasswd) {
       authenticator = std::make_unique<auth::BasicAuthenticator>(cfg.auth.htpasswd->realm,
                                                                  cfg.auth.htpasswd->path);
+    }
+    std::unique_ptr<UploadPurger> purger;
+    if (cfg.storage.upload_purging_enabled && !cfg.storage.read_only) {
+      purger = std::make_unique<UploadPurger>(registry, cfg.storage.upload_purging_age_exact,
+                                              cfg.storage.upload_purging_interval_exact,
+                                              cfg.storage.upload_purging_dry_run);
     }
     api::Api api(registry, api_options(cfg.http), authenticator.get());
     http::Server server(server_options(cfg.http),

@@ -67,7 +67,8 @@ bool Registry::repository_exists(const std::string& repo) {
 
 uint64_t Registry::blob_size(const std::string& repo, const Digest& digest) {
   check_name(repo);
-  if (!blobs_.linked(repo, digest)) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
+  if (!blobs_.linked(repo, digest))
+    throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
   auto size = blobs_.size(digest);
   if (!size) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
   return *size;
@@ -76,7 +77,8 @@ uint64_t Registry::blob_size(const std::string& repo, const Digest& digest) {
 std::unique_ptr<storage::Reader> Registry::open_blob(const std::string& repo, const Digest& digest,
                                                      uint64_t offset) {
   check_name(repo);
-  if (!blobs_.linked(repo, digest)) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
+  if (!blobs_.linked(repo, digest))
+    throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
   auto reader = blobs_.open(digest, offset);
   if (!reader) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
   return reader;
@@ -85,7 +87,8 @@ std::unique_ptr<storage::Reader> Registry::open_blob(const std::string& repo, co
 void Registry::delete_blob(const std::string& repo, const Digest& digest) {
   check_name(repo);
   check_delete_enabled();
-  if (!blobs_.unlink(repo, digest)) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
+  if (!blobs_.unlink(repo, digest))
+    throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
 }
 
 std::string Registry::start_upload(const std::string& repo) {
@@ -206,18 +209,19 @@ std::vector<std::string> Registry::tags(const std::string& repo) {
 }
 
 void Registry::list_repositories(const std::string& key, const std::string& prefix,
+                                 const std::vector<std::string_view>& markers,
                                  std::vector<std::string>& out) {
   auto children = driver_->list(key);
   if (!children) return;
   bool is_repository = false;
   for (auto& child : *children) {
-    if (child == "_manifests" || child == "_layers") {
-      // Distribution counts a directory holding _layers as a repository; manifests too.
+    if (std::find(markers.begin(), markers.end(), child) != markers.end()) {
       is_repository = true;
     } else if (!child.empty() && child[0] != '_' && child[0] != '.') {
       auto info = driver_->stat(key + "/" + child);
       if (info && info->is_dir) {
-        list_repositories(key + "/" + child, prefix.empty() ? child : prefix + "/" + child, out);
+        list_repositories(key + "/" + child, prefix.empty() ? child : prefix + "/" + child, markers,
+                          out);
       }
     }
   }
@@ -225,10 +229,29 @@ void Registry::list_repositories(const std::string& key, const std::string& pref
 }
 
 std::vector<std::string> Registry::repositories() {
+  // Distribution counts a directory holding _layers as a repository; manifests too.
   std::vector<std::string> names;
-  list_repositories(layout::repositories_root(), "", names);
+  list_repositories(layout::repositories_root(), "", {"_layers", "_manifests"}, names);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+size_t Registry::purge_uploads(std::chrono::system_clock::time_point cutoff, bool dry_run) {
+  std::vector<std::string> repos;
+  list_repositories(layout::repositories_root(), "", {"_uploads"}, repos);
+  size_t purged = 0;
+  for (auto& repo : repos) {
+    for (auto& id : driver_->list(layout::uploads_dir(repo)).value_or(std::vector<std::string>{})) {
+      // The startedat file is written when the upload starts; its age is the upload's age.
+      auto started = driver_->stat(layout::upload_started_at(repo, id));
+      auto dir = driver_->stat(layout::upload_dir(repo, id));
+      auto when = started ? started->mod_time : (dir ? dir->mod_time : cutoff);
+      if (when >= cutoff) continue;
+      ++purged;
+      if (!dry_run) driver_->remove(layout::upload_dir(repo, id));
+    }
+  }
+  return purged;
 }
 
 std::vector<Descriptor> Registry::referrers(const std::string& repo, const Digest& digest,

@@ -13,6 +13,7 @@
 #include "registry/upload_store.h"
 #include "storage/driver.h"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,11 +77,18 @@ class Registry {
   std::vector<Descriptor> referrers(const std::string& repo, const Digest& digest,
                                     const std::string& artifact_type);
 
+  // Removes uploads started before `cutoff` in every repository (Distribution's upload purging:
+  // abandoned uploads otherwise hold disk forever). With dry_run, only counts them.
+  size_t purge_uploads(std::chrono::system_clock::time_point cutoff, bool dry_run);
+
  private:
   void check_writable() const;
   void check_delete_enabled() const;
   bool repository_exists(const std::string& repo);
+  // Names of the repositories under `key` that hold any of the given marker directories
+  // (e.g. "_layers"), walking nested names.
   void list_repositories(const std::string& key, const std::string& prefix,
+                         const std::vector<std::string_view>& markers,
                          std::vector<std::string>& out);
 
   std::shared_ptr<storage::Driver> driver_;

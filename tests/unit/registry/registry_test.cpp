@@ -179,6 +179,17 @@ TEST_F(RegistryTest, ReferrersFollowSubjects) {
   EXPECT_TRUE(reg.referrers("r", referrer.digest, "").empty());
 }
 
+TEST_F(RegistryTest, PurgeRemovesOnlyOldUploads) {
+  auto old_id = reg.start_upload("a/b");
+  auto now = std::chrono::system_clock::now();
+  EXPECT_EQ(reg.purge_uploads(now - std::chrono::hours(1), false), 0u);
+  EXPECT_EQ(reg.upload_size("a/b", old_id), 0u);
+  EXPECT_EQ(reg.purge_uploads(now + std::chrono::seconds(5), true), 1u);  // dry run
+  EXPECT_EQ(reg.upload_size("a/b", old_id), 0u);
+  EXPECT_EQ(reg.purge_uploads(now + std::chrono::seconds(5), false), 1u);
+  EXPECT_EQ(code_of([&] { reg.upload_size("a/b", old_id); }), ErrorCode::kBlobUploadUnknown);
+}
+
 TEST_F(RegistryTest, InvalidNamesAndTags) {
   EXPECT_EQ(code_of([&] { reg.start_upload("UPPER"); }), ErrorCode::kNameInvalid);
   EXPECT_EQ(code_of([&] { reg.put_manifest("r", "-bad", "", "{}"); }), ErrorCode::kTagInvalid);
