@@ -8,13 +8,22 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -28,6 +37,7 @@ namespace onsen::http {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using local = net::local::stream_protocol;
 
 namespace {
 
@@ -64,6 +74,37 @@ tcp::endpoint parse_addr(net::io_context& ioc, const std::string& addr) {
   return results.begin()->endpoint();
 }
 
+// A unix socket file nobody listens on any more (a crashed server's) is removed; a live one, or a
+// path that is not a socket, is an error.
+void remove_stale_socket(const std::string& path) {
+  auto fail = [&](const std::string& why) {
+    throw std::runtime_error(fmt::format("cannot listen on unix socket '{}': {}", path, why));
+  };
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    fail(std::strerror(errno));
+  }
+  if (!S_ISSOCK(st.st_mode)) fail("the path exists and is not a socket");
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) fail("path too long");
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) fail(std::strerror(errno));
+  int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+  int err = errno;
+  ::close(fd);
+  if (r == 0 || err == EAGAIN) fail("another server is listening on it");
+  if (err != ECONNREFUSED)
+    fail(fmt::format("cannot tell whether it is in use: {}", std::strerror(err)));
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    fail(fmt::format("cannot remove the stale socket: {}", std::strerror(errno)));
+  }
+}
+
+constexpr mode_t kSocketMode = 0660;
+
 }  // namespace
 
 struct Server::Impl {
@@ -71,6 +112,7 @@ struct Server::Impl {
       : ioc(static_cast<int>(std::max<size_t>(1, o.threads))),
         strand(net::make_strand(ioc)),
         acceptor(strand),
+        unix_acceptor(strand),
         drain_timer(strand),
         reload_timer(strand),
         ctx(std::make_shared<detail::ServerContext>()) {
@@ -81,6 +123,7 @@ struct Server::Impl {
   ~Impl() {
     ctx->set_on_drained(nullptr);
     ioc.stop();
+    remove_socket_file();
   }
 
   const ServerOptions& opts() const { return ctx->options; }
@@ -88,6 +131,12 @@ struct Server::Impl {
   void start() {
     if (started) throw std::runtime_error("server already started");
     std::signal(SIGPIPE, SIG_IGN);
+    if (opts().net == "unix") {
+      unix_socket = true;
+    } else if (!opts().net.empty() && opts().net != "tcp") {
+      throw std::runtime_error(
+          fmt::format("unsupported network '{}' (expected tcp or unix)", opts().net));
+    }
     // A typo fails even without TLS.
     auto suites = detail::resolve_cipher_suites(opts().tls_cipher_suites);
     const bool tls = !opts().tls_certificate.empty() || !opts().tls_key.empty();
@@ -103,6 +152,22 @@ struct Server::Impl {
       ctx->set_tls_context(detail::make_tls_context(opts()));
       ctx->tls = true;
     }
+    if (unix_socket) {
+      listen_unix();
+    } else {
+      listen_tcp();
+    }
+    started = true;
+    ctx->set_on_drained([this] { net::post(strand, [this] { finish_stop(); }); });
+    if (unix_socket) {
+      net::co_spawn(strand, accept_loop(unix_acceptor), net::detached);
+    } else {
+      net::co_spawn(strand, accept_loop(acceptor), net::detached);
+    }
+    if (ctx->tls && opts().tls_reload_interval.count() > 0) schedule_tls_check();
+  }
+
+  void listen_tcp() {
     auto ep = parse_addr(ioc, opts().addr);
     boost::system::error_code ec;
     auto fail = [&](const char* what) {
@@ -120,22 +185,69 @@ struct Server::Impl {
     acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec) fail("listen");
     bound_port = acceptor.local_endpoint(ec).port();
-    started = true;
-    ctx->set_on_drained([this] { net::post(strand, [this] { finish_stop(); }); });
-    net::co_spawn(strand, accept_loop(), net::detached);
-    if (ctx->tls && opts().tls_reload_interval.count() > 0) schedule_tls_check();
     spdlog::info("listening on {}:{}{}", ep.address().to_string(), bound_port,
                  ctx->tls ? " (TLS)" : "");
   }
 
-  net::awaitable<void> accept_loop() {
+  void listen_unix() {
+    const std::string& path = opts().addr;
+    boost::system::error_code ec;
+    auto fail = [&](const std::string& what) {
+      throw std::runtime_error(fmt::format("cannot listen on unix socket '{}': {}", path, what));
+    };
+    if (path.empty()) fail("empty path");
+    const bool abstract = path.front() == '@';  // Linux abstract namespace: no file
+    local::endpoint ep;
+    try {
+      std::string name = path;
+      if (abstract) name.front() = '\0';
+      ep = local::endpoint(name);
+    } catch (const boost::system::system_error& e) {
+      fail(e.code().message());
+    }
+    if (!abstract) remove_stale_socket(path);
+    unix_acceptor.open(ep.protocol(), ec);
+    if (ec) fail("socket: " + ec.message());
+    unix_acceptor.bind(ep, ec);
+    if (ec) fail("bind: " + ec.message());
+    if (!abstract) {
+      // Before listen(): nobody can connect while the file still has the umask's mode.
+      socket_path = path;
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0) socket_file = {st.st_dev, st.st_ino};
+      if (::chmod(path.c_str(), kSocketMode) != 0) {
+        spdlog::warn("unix socket '{}': chmod {:o}: {}", path, kSocketMode, std::strerror(errno));
+      }
+    }
+    unix_acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      unix_acceptor.close(ec);
+      remove_socket_file();
+      fail("listen: " + ec.message());
+    }
+    spdlog::info("listening on unix socket {}{}", path, ctx->tls ? " (TLS)" : "");
+  }
+
+  // Removes the socket file we created, unless someone replaced it since.
+  void remove_socket_file() {
+    if (socket_path.empty()) return;
+    struct stat st {};
+    if (::lstat(socket_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+        std::pair(st.st_dev, st.st_ino) == socket_file) {
+      ::unlink(socket_path.c_str());
+    }
+    socket_path.clear();
+  }
+
+  template <class Acceptor>
+  net::awaitable<void> accept_loop(Acceptor& acc) {
     net::steady_timer backoff(strand);
     for (;;) {
       net::any_io_executor session_exec = net::make_strand(ioc);
       auto [ec, socket] =
-          co_await acceptor.async_accept(session_exec, net::as_tuple(net::use_awaitable));
+          co_await acc.async_accept(session_exec, net::as_tuple(net::use_awaitable));
       if (ec) {
-        if (ec == net::error::operation_aborted || !acceptor.is_open() || ctx->stopping) co_return;
+        if (ec == net::error::operation_aborted || !acc.is_open() || ctx->stopping) co_return;
         spdlog::warn("accept: {}", ec.message());
         // Out of descriptors or memory: back off instead of spinning.
         backoff.expires_after(std::chrono::milliseconds(50));
@@ -195,6 +307,8 @@ struct Server::Impl {
     spdlog::info("stopping: draining {} connection(s)", ctx->active.load());
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    unix_acceptor.close(ignored);
+    remove_socket_file();
     reload_timer.cancel();
     ctx->shutdown_all(false);
     if (ctx->active.load() == 0) {
@@ -264,7 +378,11 @@ struct Server::Impl {
 
   net::io_context ioc;
   net::strand<net::io_context::executor_type> strand;  // acceptor, stop, signals
-  tcp::acceptor acceptor;
+  tcp::acceptor acceptor;                              // net "tcp"
+  local::acceptor unix_acceptor;                       // net "unix"
+  bool unix_socket = false;
+  std::string socket_path;  // the socket file to remove at stop; empty: none
+  std::pair<dev_t, ino_t> socket_file{};
   net::steady_timer drain_timer;
   net::steady_timer reload_timer;                   // TLS file checks
   std::vector<detail::FileStamp> tls_stamp;         // files of the context in use

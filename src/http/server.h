@@ -35,9 +35,13 @@
 namespace onsen::http {
 
 struct ServerOptions {
-  // "host:port"; ":5000" means 0.0.0.0:5000, "[::]:5000" all IPv6 (and IPv4) addresses; port 0
-  // picks an ephemeral port (see Server::port()).
+  // net "tcp": "host:port"; ":5000" means 0.0.0.0:5000, "[::]:5000" all IPv6 (and IPv4)
+  // addresses; port 0 picks an ephemeral port (see Server::port()).
+  // net "unix": the socket's path ("@name": Linux abstract namespace, no file). A socket file
+  // nobody listens on (left by a crash) is replaced; a live socket or a file of another kind is an
+  // error. The socket is made mode 0660 and removed at stop() (unless replaced meanwhile).
   std::string addr = ":5000";
+  std::string net = "tcp";  // "tcp" | "unix" (TLS works over both); "" = "tcp"
   size_t threads = std::max(1u, std::thread::hardware_concurrency());
   size_t header_limit = 64 * 1024;          // request line + headers, bytes; beyond => 431
   std::chrono::seconds idle_timeout{120};   // keep-alive connection waiting for a request
@@ -75,7 +79,7 @@ class Server {
   // failure (bad address, port in use, unreadable certificate...). Ignores SIGPIPE process-wide
   // (sendfile(2) cannot be told not to raise it).
   void start();
-  // The bound port (useful with port 0). Valid after start().
+  // The bound port (useful with port 0); 0 for a unix socket. Valid after start().
   unsigned short port() const;
   // Runs the I/O loop on `threads` threads (the caller's included) until stopped and drained.
   void run();

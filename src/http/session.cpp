@@ -1,6 +1,7 @@
 // One HTTP/1.1 connection: a coroutine that reads a request, calls the handler, writes the
 // response, and loops while the connection is kept alive. The same code serves plain TCP
-// (beast::tcp_stream, with sendfile for file bodies) and TLS (beast::ssl_stream<tcp_stream>).
+// (beast::tcp_stream, with sendfile for file bodies), TLS (beast::ssl_stream<tcp_stream>), and both
+// again over unix-domain stream sockets (Session is templated on the protocol and on TLS).
 //
 // Timeouts: every socket operation gets a deadline through the lowest layer's expires_after
 // (idle_timeout while waiting for a request, read_timeout for each read/write step). Waits for
@@ -41,6 +42,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
+using local = net::local::stream_protocol;
 using std::chrono::steady_clock;
 
 namespace {
@@ -164,12 +166,16 @@ void ServerContext::shutdown_all(bool force) {
 
 namespace {
 
-template <class Stream>
-class Session final : public Connection, public std::enable_shared_from_this<Session<Stream>> {
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+template <class Protocol, bool Tls>
+class Session final : public Connection,
+                      public std::enable_shared_from_this<Session<Protocol, Tls>> {
+  static constexpr bool kTls = Tls;
+  using Socket = typename Protocol::socket;
+  using Plain = beast::basic_stream<Protocol, net::any_io_executor, beast::unlimited_rate_policy>;
+  using Stream = std::conditional_t<Tls, beast::ssl_stream<Plain>, Plain>;
 
  public:
-  Session(std::shared_ptr<ServerContext> ctx, tcp::socket socket, std::string remote,
+  Session(std::shared_ptr<ServerContext> ctx, Socket socket, std::string remote,
           std::shared_ptr<net::ssl::context> tls)
       : ctx_(std::move(ctx)),
         opts_(ctx_->options),
@@ -207,7 +213,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     Session& s_;
   };
 
-  static Stream make_stream(net::ssl::context* tls, tcp::socket&& socket) {
+  static Stream make_stream(net::ssl::context* tls, Socket&& socket) {
     if constexpr (kTls) {
       return Stream(std::move(socket), *tls);
     } else {
@@ -215,7 +221,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     }
   }
 
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  Plain& lowest() { return beast::get_lowest_layer(stream_); }
 
   void on_shutdown(bool force) {
     if (force || idle_) lowest().close();
@@ -387,7 +393,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       // Half-close, then read and discard what the client may still be sending, so that our
       // close does not reset the connection before the client has read the response.
       beast::error_code ec;
-      low.socket().shutdown(tcp::socket::shutdown_send, ec);
+      low.socket().shutdown(net::socket_base::shutdown_send, ec);
       if (!ec && !linger_) linger_ = buffer_.size() > 0 || low.socket().available(ec) > 0;
       if (!ec && linger_) {
         low.expires_after(kLingerTime);
@@ -692,7 +698,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       beast::error_code ignored;
       self->lowest().socket().cancel(ignored);
     });
-    auto [ec] = co_await lowest().socket().async_wait(tcp::socket::wait_write, kTuple);
+    auto [ec] = co_await lowest().socket().async_wait(net::socket_base::wait_write, kTuple);
     ++wait_gen_;
     watchdog_.cancel();
     if (timed_out_) co_return beast::error_code(beast::error::timeout);
@@ -729,13 +735,14 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   beast::error_code body_error_;
 };
 
-template <class Stream>
-void spawn(std::shared_ptr<ServerContext> ctx, tcp::socket socket, std::string remote,
-           std::shared_ptr<net::ssl::context> tls = nullptr) {
+template <class Protocol, bool Tls>
+void spawn(std::shared_ptr<ServerContext> ctx, typename Protocol::socket socket, std::string remote,
+           std::shared_ptr<net::ssl::context> tls) {
+  using S = Session<Protocol, Tls>;
   auto exec = socket.get_executor();
-  auto session = std::make_shared<Session<Stream>>(ctx, std::move(socket), remote, std::move(tls));
+  auto session = std::make_shared<S>(ctx, std::move(socket), remote, std::move(tls));
   ctx->add(session);
-  net::co_spawn(exec, Session<Stream>::run(std::move(session)),
+  net::co_spawn(exec, S::run(std::move(session)),
                 [remote = std::move(remote)](std::exception_ptr e) {
                   if (!e) return;
                   try {
@@ -746,6 +753,17 @@ void spawn(std::shared_ptr<ServerContext> ctx, tcp::socket socket, std::string r
                 });
 }
 
+template <class Protocol>
+void start(std::shared_ptr<ServerContext> ctx, typename Protocol::socket socket,
+           std::string remote) {
+  if (ctx->tls) {
+    auto tls = ctx->tls_context();
+    spawn<Protocol, true>(std::move(ctx), std::move(socket), std::move(remote), std::move(tls));
+  } else {
+    spawn<Protocol, false>(std::move(ctx), std::move(socket), std::move(remote), nullptr);
+  }
+}
+
 }  // namespace
 
 void start_session(std::shared_ptr<ServerContext> ctx, tcp::socket socket) {
@@ -753,14 +771,11 @@ void start_session(std::shared_ptr<ServerContext> ctx, tcp::socket socket) {
   auto ep = socket.remote_endpoint(ec);
   if (ec) return;  // already gone; the socket closes here
   socket.set_option(tcp::no_delay(true), ec);
-  std::string remote = format_remote(ep);
-  if (ctx->tls) {
-    auto tls = ctx->tls_context();
-    spawn<beast::ssl_stream<beast::tcp_stream>>(std::move(ctx), std::move(socket),
-                                                std::move(remote), std::move(tls));
-  } else {
-    spawn<beast::tcp_stream>(std::move(ctx), std::move(socket), std::move(remote));
-  }
+  start<tcp>(std::move(ctx), std::move(socket), format_remote(ep));
+}
+
+void start_session(std::shared_ptr<ServerContext> ctx, local::socket socket) {
+  start<local>(std::move(ctx), std::move(socket), "unix");
 }
 
 }  // namespace onsen::http::detail

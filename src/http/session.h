@@ -1,11 +1,13 @@
 // Internal to the transport: the state a server shares with its sessions, and the entry points
-// that start one session (one coroutine per connection) on plain TCP or TLS.
+// that start one session (one coroutine per connection) on plain TCP, TLS, or either over a unix
+// socket.
 //
 // Thread safety: ServerContext is shared by all sessions; its mutable parts are atomics or guarded
 // by its mutex. A session runs on its own strand; shutdown() may be called from any thread.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
@@ -59,8 +61,10 @@ struct ServerContext {
   std::function<void()> on_drained_;
 };
 
-// Starts the session coroutine of an accepted socket on the socket's executor (a strand). The
-// caller has already counted it in ctx->active.
+// Starts the session coroutine of an accepted socket on the socket's executor (a strand).
+// Request.remote is "ip:port" ("[ip]:port" for IPv6) over TCP, "unix" over a unix socket.
 void start_session(std::shared_ptr<ServerContext> ctx, boost::asio::ip::tcp::socket socket);
+void start_session(std::shared_ptr<ServerContext> ctx,
+                   boost::asio::local::stream_protocol::socket socket);
 
 }  // namespace onsen::http::detail

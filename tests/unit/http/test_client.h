@@ -1,5 +1,5 @@
-// Test helpers: a server running on a background thread, and a raw blocking socket client (with
-// receive timeouts, so a broken server fails a test instead of hanging it).
+// Test helpers: a server running on a background thread, and a raw blocking socket client over TCP
+// or a unix socket (with receive timeouts, so a broken server fails a test instead of hanging it).
 #pragma once
 
 #include <arpa/inet.h>
@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/asio/buffer.hpp>
@@ -14,6 +15,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -54,27 +56,35 @@ class TestServer {
   std::thread thread_;
 };
 
+// Where a RawClient connects to besides 127.0.0.1:port.
+struct UnixPath {
+  std::string path;  // "@name": abstract namespace
+};
+
 class RawClient {
  public:
   explicit RawClient(unsigned short port,
                      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0) throw std::runtime_error("socket");
-    timeval tv{};
-    tv.tv_sec = timeout.count() / 1000;
-    tv.tv_usec = (timeout.count() % 1000) * 1000;
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    open(AF_INET, timeout);
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-      ::close(fd_);
-      throw std::runtime_error("connect failed");
-    }
+    connect(reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  explicit RawClient(const UnixPath& where,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    open(AF_UNIX, timeout);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (where.path.size() >= sizeof sa.sun_path) throw std::runtime_error("path too long");
+    std::memcpy(sa.sun_path, where.path.data(), where.path.size());
+    if (!where.path.empty() && where.path[0] == '@') sa.sun_path[0] = '\0';
+    connect(reinterpret_cast<sockaddr*>(&sa),
+            static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + where.path.size() +
+                                   (where.path[0] == '@' ? 0 : 1)));
   }
   ~RawClient() {
     if (fd_ >= 0) ::close(fd_);
@@ -154,6 +164,24 @@ class RawClient {
   int fd() const { return fd_; }
 
  private:
+  void open(int family, std::chrono::milliseconds timeout) {
+    fd_ = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::runtime_error("socket");
+    timeval tv{};
+    tv.tv_sec = timeout.count() / 1000;
+    tv.tv_usec = (timeout.count() % 1000) * 1000;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  void connect(const sockaddr* sa, socklen_t len) {
+    if (::connect(fd_, sa, len) != 0) {
+      int err = errno;
+      ::close(fd_);
+      fd_ = -1;
+      throw std::runtime_error(std::string("connect failed: ") + std::strerror(err));
+    }
+  }
+
   int fd_ = -1;
   std::string pending_;
 };
