@@ -48,7 +48,11 @@ struct Request {
   std::string path;    // target before '?', not decoded
   std::string query;   // target after '?', without it, not decoded
   Headers headers;
-  std::string remote;  // peer address, for logs
+  // The peer, for logs and per-client limits: "ip:port" over IPv4 ("127.0.0.1:51234"; IPv4
+  // clients of a dual-stack "[::]" listener too), "[ip]:port" over IPv6 ("[::1]:51234",
+  // "[fe80::1%eth0]:51234"), "unix" over a unix socket (no port). Over TCP the host is what
+  // precedes the last ':', brackets removed.
+  std::string remote;
   BodyReader* body = nullptr;  // never null while the handler runs
 };
 

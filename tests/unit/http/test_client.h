@@ -60,6 +60,9 @@ class TestServer {
 struct UnixPath {
   std::string path;  // "@name": abstract namespace
 };
+struct Ipv6Loopback {
+  unsigned short port;  // [::1]:port
+};
 
 class RawClient {
  public:
@@ -72,6 +75,15 @@ class RawClient {
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connect(reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  explicit RawClient(const Ipv6Loopback& where,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    open(AF_INET6, timeout);
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(where.port);
+    sa.sin6_addr = in6addr_loopback;
     connect(reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   }
   explicit RawClient(const UnixPath& where,

@@ -1,0 +1,121 @@
+// Request.remote: "ip:port" over IPv4, "[ip]:port" over IPv6 (IPv4-mapped addresses shown as
+// IPv4), "unix" over a unix socket (see message.h).
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "http/server.h"
+#include "test_client.h"
+
+namespace onsen::http {
+namespace {
+
+namespace net = boost::asio;
+using test::RawClient;
+using test::TestServer;
+
+// Records the remote of each request.
+class RemoteRecorder {
+ public:
+  Handler handler() {
+    return [this](Request& req) -> net::awaitable<Response> {
+      {
+        std::lock_guard lock(mu_);
+        last_ = req.remote;
+      }
+      co_return Response{};
+    };
+  }
+  std::string last() {
+    std::lock_guard lock(mu_);
+    return last_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string last_;
+};
+
+// The client's own address as the server should print it.
+std::string local_name(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &sa->sin_addr, host, sizeof host);
+    return fmt::format("{}:{}", host, ntohs(sa->sin_port));
+  }
+  auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+  ::inet_ntop(AF_INET6, &sa->sin6_addr, host, sizeof host);
+  return fmt::format("[{}]:{}", host, ntohs(sa->sin6_port));
+}
+
+std::string remote_of(RemoteRecorder& rec, RawClient& c) {
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(c.read_response().result_int(), 200);
+  return rec.last();
+}
+
+TEST(RemoteTest, Ipv4IsAddressColonPort) {
+  RemoteRecorder rec;
+  TestServer srv(rec.handler());  // 127.0.0.1:0
+  RawClient c(srv.port());
+  std::string remote = remote_of(rec, c);
+  EXPECT_EQ(remote, local_name(c.fd()));
+  EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+}
+
+TEST(RemoteTest, Ipv6IsBracketed) {
+  RemoteRecorder rec;
+  ServerOptions opts;
+  opts.addr = "[::1]:0";
+  std::unique_ptr<TestServer> srv;
+  try {
+    srv = std::make_unique<TestServer>(rec.handler(), opts);
+  } catch (const std::runtime_error& e) {
+    GTEST_SKIP() << "no IPv6 loopback: " << e.what();
+  }
+  RawClient c(test::Ipv6Loopback{srv->port()});
+  std::string remote = remote_of(rec, c);
+  EXPECT_EQ(remote, local_name(c.fd()));
+  EXPECT_EQ(remote.rfind("[::1]:", 0), 0u) << remote;
+}
+
+TEST(RemoteTest, Ipv4OnDualStackListenerIsPlainIpv4) {
+  RemoteRecorder rec;
+  ServerOptions opts;
+  opts.addr = "[::]:0";  // IPv6 socket accepting IPv4 too: peers arrive as ::ffff:a.b.c.d
+  std::unique_ptr<TestServer> srv;
+  try {
+    srv = std::make_unique<TestServer>(rec.handler(), opts);
+  } catch (const std::runtime_error& e) {
+    GTEST_SKIP() << "no IPv6: " << e.what();
+  }
+  RawClient c(srv->port());
+  std::string remote = remote_of(rec, c);
+  EXPECT_EQ(remote, local_name(c.fd()));
+  EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+}
+
+TEST(RemoteTest, UnixSocketIsUnix) {
+  RemoteRecorder rec;
+  ServerOptions opts;
+  opts.net = "unix";
+  opts.addr = fmt::format("@onsen-remote-test-{}", ::getpid());
+  TestServer srv(rec.handler(), opts);
+  RawClient c(test::UnixPath{opts.addr});
+  EXPECT_EQ(remote_of(rec, c), "unix");
+}
+
+}  // namespace
+}  // namespace onsen::http
