@@ -47,6 +47,8 @@ void configure_logging(const config::LogConfig& log) {
 http::ServerOptions server_options(const config::HttpConfig& http) {
   http::ServerOptions options;
   options.addr = http.addr;
+  options.net = http.net;
+  options.tls_cipher_suites = http.tls.cipher_suites;
   options.drain_timeout = http.drain_timeout;
   options.tls_certificate = http.tls.certificate;
   options.tls_key = http.tls.key;
