@@ -47,7 +47,7 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{120};   // keep-alive connection waiting for a request
   std::chrono::seconds read_timeout{60};    // per read/write progress, not total
   std::chrono::seconds drain_timeout{10};   // stop(): in-flight requests get this long
-  std::string tls_certificate, tls_key;     // PEM paths (certificate may be a chain); empty = no TLS
+  std::string tls_certificate, tls_key;     // PEM paths (cert may be a chain); empty = no TLS
   std::string tls_min_version = "tls1.2";   // tls1.0 | tls1.1 | tls1.2 | tls1.3
   std::vector<std::string> tls_client_cas;  // PEM CA files; non-empty => client certs required
   // Allowed cipher suites in preference order, by the names Distribution's http.tls.ciphersuites
