@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CONFIG ?= config/dev.yml
 
-.PHONY: all deps test-deps build run test check format clean
+.PHONY: all deps test-deps build run test check bench image format clean
 
 all: build
 
@@ -25,6 +25,14 @@ test: test-deps build
 
 check: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j 2 -L 'unit|e2e'
+
+bench:
+	bench/run.sh
+
+# The container image (FROM scratch, no network needed): see deploy/README.md.
+image: build
+	scripts/stage-image.sh $(BUILD)/onsen $(BUILD)/image
+	docker build -t onsen:latest $(BUILD)/image
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h')
