@@ -106,6 +106,38 @@ check_eq "the unauthenticated PUT/DELETE changed nothing" "v1" "$(jq -r '.tags |
 unauth_check "wrong password -> 401" --interface 127.0.0.2 "${NOAUTH[@]}" -u "$DEPLOY_USER:not-the-password" "$ONSEN_URL/v2/_catalog"
 unauth_check "unknown user -> 401"   --interface 127.0.0.2 "${NOAUTH[@]}" -u "nobody:$DEPLOY_PASS" "$ONSEN_URL/v2/_catalog"
 
+# ---------------------------------------------------------------- htpasswd file edits while running
+# Users are added the usual way (htpasswd -Bbn >> file) and the file is re-read without a restart.
+# Each negative probe comes from its own loopback address and at most twice, below the throttle.
+# code_as ADDR USER PASS: status of GET /v2/_catalog from source address ADDR.
+code_as() { curl -s -o /dev/null -m 30 --interface "$1" --cacert "$ONSEN_CA" -u "$2:$3" -w '%{http_code}' "$ONSEN_URL/v2/_catalog" || true; }
+# eventually_code ADDR USER PASS EXPECTED: the status after the file change (2 tries, 2.5 s apart).
+eventually_code() {
+  local c t
+  for t in 1 2; do
+    sleep 2.5
+    c=$(code_as "$1" "$2" "$3" "$4")
+    [ "$c" = "$4" ] && break
+  done
+  echo "$c"
+}
+COLON_PASS='pa:ss wörd:with colons'
+make_htpasswd "$ONSEN_HTPASSWD" second-user "$COLON_PASS"
+check_eq "user added to the htpasswd file while running can log in (password with ':' and UTF-8)" 200 \
+  "$(eventually_code 127.0.0.5 second-user "$COLON_PASS" 200)"
+htpasswd -bm -n md5-user md5-password | sed '/^$/d' >>"$ONSEN_HTPASSWD"
+sleep 2.5
+check_eq "an MD5 (non-bcrypt) htpasswd entry is not accepted" 401 "$(code_as 127.0.0.6 md5-user md5-password)"
+check_eq "the other users still work after the MD5 line" 200 "$(code_as 127.0.0.1 "$DEPLOY_USER" "$DEPLOY_PASS")"
+# Remove the original user: write a new file and rename it over the old one (as editors and
+# Kubernetes secrets do). Its credentials were verified (cached) before: they must stop working.
+grep -v "^$DEPLOY_USER:" "$ONSEN_HTPASSWD" >"$ONSEN_HTPASSWD.new" && mv "$ONSEN_HTPASSWD.new" "$ONSEN_HTPASSWD"
+check_eq "user removed from the htpasswd file (rename) is refused, cached credentials included" 401 \
+  "$(eventually_code 127.0.0.7 "$DEPLOY_USER" "$DEPLOY_PASS" 401)"
+check_eq "the remaining user still works" 200 "$(code_as 127.0.0.5 second-user "$COLON_PASS")"
+make_htpasswd "$ONSEN_HTPASSWD" "$DEPLOY_USER" "$DEPLOY_PASS"
+check_eq "user added back works again" 200 "$(eventually_code 127.0.0.1 "$DEPLOY_USER" "$DEPLOY_PASS" 200)"
+
 # ---------------------------------------------------------------- TLS
 OTHER=$(tmpdir otherca)
 make_tls "$OTHER" "$REGISTRY_NAME" || abort "make a second self-signed certificate"
