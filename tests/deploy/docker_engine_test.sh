@@ -109,7 +109,7 @@ EOF
 # shims (found by OUR containerd socket in their command line, killed by pid) and mounts.
 docker_engine_stop() {
   [ -n "$DKD_DIR" ] || return 0
-  local d=$DKD_DIR i p ids
+  local d=$DKD_DIR i p ids gw_left=0
   if [ -n "$DKD_PID" ] && kill -0 "$DKD_PID" 2>/dev/null; then
     ids=$(timeout 30 "$DOCKER_BIN" ps -aq 2>/dev/null) || ids=""
     # shellcheck disable=SC2086
@@ -117,7 +117,11 @@ docker_engine_stop() {
     if [ "$(timeout 30 "$DOCKER_BIN" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; then
       timeout 60 "$DOCKER_BIN" swarm leave --force >/dev/null 2>&1 || true
     fi
-    timeout 30 "$DOCKER_BIN" network rm docker_gwbridge >/dev/null 2>&1 || true
+    # docker_gwbridge (made by swarm) is a host-wide bridge name: remove it only when OUR daemon
+    # has it, never one that another engine made.
+    if [ -n "$(timeout 30 "$DOCKER_BIN" network ls -q --filter name=^docker_gwbridge$ 2>/dev/null)" ]; then
+      timeout 30 "$DOCKER_BIN" network rm docker_gwbridge >/dev/null 2>&1 || gw_left=1
+    fi
     kill -TERM "$DKD_PID" 2>/dev/null || true
     for ((i = 0; i < 200; i++)); do kill -0 "$DKD_PID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$DKD_PID" 2>/dev/null || true
@@ -135,7 +139,7 @@ docker_engine_stop() {
   # Mounts left under our directories (netns files, overlay, secrets tmpfs), deepest first.
   awk -v d="$d/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
     while read -r p; do umount -l "$p" 2>/dev/null || true; done
-  if [ "$DKD_GWBRIDGE_BEFORE" = 0 ] && ip link show docker_gwbridge >/dev/null 2>&1; then
+  if [ "$gw_left" = 1 ] && [ "$DKD_GWBRIDGE_BEFORE" = 0 ] && ip link show docker_gwbridge >/dev/null 2>&1; then
     ip link del docker_gwbridge 2>/dev/null || true
   fi
   DKD_PID="" CTD_PID=""

@@ -138,7 +138,8 @@ else
     sleep 0.25
   done
   if [ -z "$cid" ]; then
-    fail "swarm: the onsen_registry task runs" "$(dk service ps --no-trunc onsen_registry 2>&1 | cut -c1-300)"
+    fail "swarm: the onsen_registry task runs" \
+      "$(dk service ps --no-trunc --format '{{.CurrentState}}: {{.Error}}' onsen_registry 2>&1 | head -n 3)"
   else
     pass "swarm: the onsen_registry task runs (placement constraint node.labels.registry == true met)"
     pid=$(dk inspect -f '{{.State.Pid}}' "$cid")
