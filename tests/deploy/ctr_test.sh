@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 deploy_init "$@"
 deploy_install_deps containerd || abort "install dependencies"
-command -v containerd >/dev/null && command -v ctr >/dev/null || abort "containerd and ctr installed"
+if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then abort "containerd and ctr installed"; fi
 
 W=$(tmpdir onsen)
 PORT=$(free_port)

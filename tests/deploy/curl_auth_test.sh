@@ -113,8 +113,8 @@ unauth_check "unknown user -> 401"   --interface 127.0.0.2 "${NOAUTH[@]}" -u "no
 code_as() { curl -s -o /dev/null -m 30 --interface "$1" --cacert "$ONSEN_CA" -u "$2:$3" -w '%{http_code}' "$ONSEN_URL/v2/_catalog" || true; }
 # eventually_code ADDR USER PASS EXPECTED: the status after the file change (2 tries, 2.5 s apart).
 eventually_code() {
-  local c t
-  for t in 1 2; do
+  local c _
+  for _ in 1 2; do
     sleep 2.5
     c=$(code_as "$1" "$2" "$3" "$4")
     [ "$c" = "$4" ] && break

@@ -39,6 +39,7 @@ cleanup_images() {
 }
 deploy_on_exit cleanup_images
 CREATED_IDS=()
+# shellcheck disable=SC2016  # expanded at exit
 deploy_on_exit eval 'for i in "${CREATED_IDS[@]}"; do podman rmi -f "$i"; done'
 # load_layout_image TAG [--arch A]: pulls oci:$L:TAG into podman's storage, drops the name podman
 # derives from the layout path, prints the image id.
@@ -106,8 +107,9 @@ for arch in amd64 arm64; do
   id=$(load_layout_image multi --arch "$arch" 2>&1) || { ok=0; fail "load the linux/$arch image from the layout" "$id"; continue; }
   got=$(podman image inspect --format '{{.Architecture}}' "$id" 2>&1)
   [ "$got" = "$arch" ] || { ok=0; fail "loaded image is $arch" "got $got"; }
-  pm tag "$id" "$HP/deploy/multi:$arch" && pm push -q "$HP/deploy/multi:$arch" >/dev/null 2>&1 ||
-    { ok=0; fail "push the $arch image"; }
+  if ! { pm tag "$id" "$HP/deploy/multi:$arch" && pm push -q "$HP/deploy/multi:$arch" >/dev/null 2>&1; }; then
+    ok=0; fail "push the $arch image"
+  fi
   ARCH_ID[$arch]=$id
 done
 [ $ok = 1 ] && pass "pushed one image per platform (amd64, arm64)"
