@@ -275,7 +275,7 @@ run_wrk() {
 
 # ---------------------------------------------------------------- blob push / pull
 BLOB=""
-declare -A PULL_DIGEST
+declare -A PULL_DIGEST PUSHED
 # stamp_blob ID: makes the blob file unique to this push (first 64 bytes) and prints its digest,
 # so no push is ever a duplicate of an earlier one.
 stamp_blob() {
@@ -303,6 +303,7 @@ push_monolithic() {
   t1=$(now_ns)
   if [ "$code" != 201 ]; then note "$CFG" push_monolithic "$srv" "$ROUND" "PUT upload with body answered $code"; return 0; fi
   PULL_DIGEST[$srv]=$digest
+  PUSHED[$srv]="${PUSHED[$srv]:-} $digest"
   local v; v=$(mbps "$BLOB_BYTES" $((t1 - t0)))
   rec "$CFG" push_monolithic MB/s MB/s "$srv" "$ROUND" "$v"
   log "$CFG r$ROUND push_monolithic $srv: $v MB/s"
@@ -317,6 +318,7 @@ push_chunked() {
     note "$CFG" push_chunked "$srv" "$ROUND" "$(tail -n 2 <<<"$out" | tr '\n' ' ')"
     return 0
   fi
+  PUSHED[$srv]="${PUSHED[$srv]:-} $digest"
   local v; v=$(jq -r --argjson b "$BLOB_BYTES" '($b / 1e6 / .seconds * 10 | round) / 10' <<<"$out")
   rec "$CFG" push_chunked MB/s MB/s "$srv" "$ROUND" "$v"
   log "$CFG r$ROUND push_chunked $srv: $v MB/s"
@@ -343,6 +345,21 @@ pull() {
   local v; v=$(mbps $((BLOB_BYTES * n)) $((t1 - t0)))
   rec "$CFG" "$fig" MB/s MB/s "$srv" "$ROUND" "$v"
   log "$CFG r$ROUND $fig $srv: $v MB/s"
+}
+
+# drop_pushed_blobs: deletes this round's pushed blobs from both storages (the same layout for
+# both servers; nothing reads them again: every push has new bytes). Untimed, identical for both;
+# it keeps GiBs of dirty pages and disk space from piling up over the rounds.
+drop_pushed_blobs() {
+  local srv d hex
+  for srv in "${SERVERS[@]}"; do
+    for d in ${PUSHED[$srv]:-}; do
+      hex=${d#sha256:}
+      rm -f "$TMP/$CFG/$srv/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"
+    done
+    PUSHED[$srv]=""
+  done
+  PULL_DIGEST=()
 }
 
 # ---------------------------------------------------------------- skopeo
@@ -525,6 +542,7 @@ run_config() {
       [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
       pull "$srv" "$PULL_STREAMS" pull_n "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
     done
+    drop_pushed_blobs
     for srv in "${SERVERS[@]}"; do skopeo_roundtrip "$srv"; done
   done
 
@@ -543,11 +561,12 @@ run_config() {
     n5xx=$(grep -cE '" 5[0-9][0-9] ' "${SLOG[$srv]}" 2>/dev/null) || n5xx=0
     if [ "$n5xx" -gt 0 ]; then
       first=$(grep -m1 -E '" 5[0-9][0-9] ' "${SLOG[$srv]}" | cut -c1-240)
-      note "$CFG" server_log "$srv" 0 "$n5xx responses with a 5xx status in the access log; first: $first"
+      local hint=""
+      [ "$srv" = registry ] && hint=" (registry:2 logs a request whose client went away as 500, e.g. the ones in flight when wrk stops: compare with the wrk notes)"
+      note "$CFG" server_log "$srv" 0 "$n5xx responses with a 5xx status in the access log$hint; first: $first"
     fi
   done
   rm -rf "${TMP:?}/$CFG"
-  PULL_DIGEST=()
 }
 
 # ---------------------------------------------------------------- main
