@@ -2,6 +2,8 @@
 // Pure functions, no I/O; thread-safe (the Date cache is per thread).
 #pragma once
 
+#include <boost/beast/core/string.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -45,6 +47,6 @@ size_t append_response_head(std::string& out, const HeadOptions& o, const Header
                             const std::vector<std::pair<std::string, std::string>>& extra);
 
 // Case-insensitive ASCII comparison.
-bool iequals(std::string_view a, std::string_view b);
+using boost::beast::iequals;  // ASCII case-insensitive comparison
 
 }  // namespace onsen::http::detail

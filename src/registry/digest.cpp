@@ -55,18 +55,6 @@ size_t hex_length(std::string_view algorithm) {
   return 0;
 }
 
-// A short, printable rendering of untrusted input for error messages.
-std::string quote_for_message(std::string_view text) {
-  constexpr size_t kMax = 72;
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kMax; ++i) {
-    char c = text[i];
-    out += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? c : '?';
-  }
-  out += text.size() > kMax ? "\"..." : "\"";
-  return out;
-}
-
 const EVP_MD* md_for(std::string_view algorithm) {
   if (algorithm == "sha256") return EVP_sha256();
   if (algorithm == "sha512") return EVP_sha512();
@@ -95,7 +83,7 @@ std::optional<Digest> Digest::parse(std::string_view text) {
 
 Digest Digest::parse_or_throw(std::string_view text) {
   if (auto d = parse(text)) return std::move(*d);
-  throw Error(ErrorCode::kDigestInvalid, "invalid digest " + quote_for_message(text));
+  throw Error(ErrorCode::kDigestInvalid, "invalid digest " + quote_untrusted(text));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,7 +111,7 @@ Hasher::Hasher(std::string_view algorithm) : algorithm_(algorithm) {
   const EVP_MD* md = md_for(algorithm);
   if (md == nullptr) {
     throw Error(ErrorCode::kDigestInvalid,
-                "unsupported digest algorithm " + quote_for_message(algorithm));
+                "unsupported digest algorithm " + quote_untrusted(algorithm));
   }
   state_ = std::make_unique<State>();
   if (EVP_DigestInit_ex(state_->ctx, md, nullptr) != 1) openssl_failure("EVP_DigestInit_ex");

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace onsen::registry {
 
@@ -23,11 +24,11 @@ enum class ErrorCode {
   kDenied,
   kUnsupported,
   kTooManyRequests,
-  kRangeInvalid,            // Content-Range out of order or overlapping (416)
+  kRangeInvalid,             // Content-Range out of order or overlapping (416)
   kPaginationNumberInvalid,  // bad `n` query parameter
-  kManifestTooLarge,        // manifest body over the size limit (413)
-  kStorageFull,             // backend out of space (507)
-  kInternal,                // anything else (500)
+  kManifestTooLarge,         // manifest body over the size limit (413)
+  kStorageFull,              // backend out of space (507)
+  kInternal,                 // anything else (500)
 };
 
 class Error : public std::runtime_error {
@@ -38,5 +39,18 @@ class Error : public std::runtime_error {
  private:
   ErrorCode code_;
 };
+
+// A short, printable rendering of untrusted input for error messages: at most 72 characters,
+// quotes, backslashes and control bytes replaced by '?'.
+inline std::string quote_untrusted(std::string_view text) {
+  constexpr size_t kMax = 72;
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < kMax; ++i) {
+    char c = text[i];
+    out += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? c : '?';
+  }
+  out += text.size() > kMax ? "\"..." : "\"";
+  return out;
+}
 
 }  // namespace onsen::registry

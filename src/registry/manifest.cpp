@@ -25,18 +25,6 @@ constexpr std::string_view kDockerImageConfig = "application/vnd.docker.containe
   throw Error(ErrorCode::kManifestInvalid, message);
 }
 
-// A short, printable rendering of untrusted input for error messages.
-std::string quote(std::string_view text) {
-  constexpr size_t kMax = 72;
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kMax; ++i) {
-    char c = text[i];
-    out += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? c : '?';
-  }
-  out += text.size() > kMax ? "\"..." : "\"";
-  return out;
-}
-
 // True when the bracket nesting of `body` (outside strings) never exceeds kMaxDepth. Runs before
 // the JSON parser so hostile input costs one linear scan; for valid JSON it is exact.
 bool depth_ok(std::string_view body) {
@@ -146,7 +134,8 @@ std::string annotations_of(const json& obj, const std::string& path) {
   if (!v->is_object()) invalid(field(path, "annotations") + ": must be an object");
   for (const auto& [key, value] : v->items()) {
     if (!value.is_string()) {
-      invalid(field(path, "annotations") + ": value of " + quote(key) + " must be a string");
+      invalid(field(path, "annotations") + ": value of " + quote_untrusted(key) +
+              " must be a string");
     }
   }
   return v->dump();
@@ -251,7 +240,7 @@ Manifest parse_manifest(std::string_view body, std::string_view content_type) {
     invalid("schema1 manifests are not supported");
   }
   if (!is_supported(m.media_type))
-    invalid("unsupported manifest media type " + quote(m.media_type));
+    invalid("unsupported manifest media type " + quote_untrusted(m.media_type));
 
   const bool docker = m.media_type == media_type::kDockerManifest ||
                       m.media_type == media_type::kDockerManifestList;
