@@ -49,7 +49,9 @@ class AuthTest : public ::testing::Test {
     dir_ = tmpl;
     htpasswd_ = dir_ + "/htpasswd";
     std::ofstream(htpasswd_) << htpasswd_line("alice", "wonderland");
-    server_ = std::make_unique<OnsenServer>(ServerOptions{.htpasswd_path = htpasswd_});
+    ServerOptions options;
+    options.htpasswd_path = htpasswd_;
+    server_ = std::make_unique<OnsenServer>(options);
     ASSERT_TRUE(server_->start()) << server_->error() << "\n" << server_->log_tail();
   }
   void TearDown() override {
@@ -111,7 +113,9 @@ std::vector<Call> every_route(const std::string& repo, const Image& image,
 void expect_refused(const HttpResponse& r, const Call& call, bool throttling_allowed) {
   SCOPED_TRACE(call.method + " " + call.target);
   if (throttling_allowed && r.status == 429) {
-    if (call.method != "HEAD") EXPECT_TRUE(IsOciError(r, 429, "TOOMANYREQUESTS"));
+    if (call.method != "HEAD") {
+      EXPECT_TRUE(IsOciError(r, 429, "TOOMANYREQUESTS"));
+    }
     EXPECT_TRUE(r.header("Retry-After").has_value());
     return;
   }

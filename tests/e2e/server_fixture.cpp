@@ -213,7 +213,7 @@ OnsenServer* RegistryTest::shared_server() {
 }
 
 void RegistryTest::SetUpTestSuite() {
-  start_shared({.delete_enabled = true});
+  start_shared(ServerOptions{});
 }
 
 void RegistryTest::TearDownTestSuite() {
@@ -221,7 +221,9 @@ void RegistryTest::TearDownTestSuite() {
 }
 
 void DeleteDisabledTest::SetUpTestSuite() {
-  start_shared({.delete_enabled = false});
+  ServerOptions options;
+  options.delete_enabled = false;
+  start_shared(options);
 }
 
 void RegistryTest::SetUp() {
