@@ -218,11 +218,9 @@ void Registry::list_repositories(const std::string& key, const std::string& pref
     if (std::find(markers.begin(), markers.end(), child) != markers.end()) {
       is_repository = true;
     } else if (!child.empty() && child[0] != '_' && child[0] != '.') {
-      auto info = driver_->stat(key + "/" + child);
-      if (info && info->is_dir) {
-        list_repositories(key + "/" + child, prefix.empty() ? child : prefix + "/" + child, markers,
-                          out);
-      }
+      // No stat first: listing a non-directory just yields nothing, one system call fewer.
+      list_repositories(key + "/" + child, prefix.empty() ? child : prefix + "/" + child, markers,
+                        out);
     }
   }
   if (is_repository && !prefix.empty()) out.push_back(prefix);
