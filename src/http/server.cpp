@@ -16,11 +16,13 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -105,6 +107,26 @@ void remove_stale_socket(const std::string& path) {
 
 constexpr mode_t kSocketMode = 0660;
 
+// Every connection holds a descriptor and requests open more (blob files, uploads, temp files),
+// while the soft RLIMIT_NOFILE is often 1024: thousands of idle connections would make storage
+// fail with EMFILE (500s) and accept() spin. So the soft limit is raised to the hard one (as Go's
+// runtime does for registry:2), and the connection limit kept to half of it, leaving the other
+// half to requests in flight. Returns the connection limit to use.
+size_t fit_connections_to_descriptors(size_t max_connections) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return max_connections;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < lim.rlim_max) {
+    rlimit raised{lim.rlim_max, lim.rlim_max};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY) return max_connections;
+  const auto usable = static_cast<size_t>(std::max<rlim_t>(lim.rlim_cur / 2, 16));
+  if (max_connections <= usable) return max_connections;
+  spdlog::info("connection limit lowered from {} to {}: the descriptor limit (RLIMIT_NOFILE) is {}",
+               max_connections, usable, static_cast<uint64_t>(lim.rlim_cur));
+  return usable;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -131,6 +153,7 @@ struct Server::Impl {
   void start() {
     if (started) throw std::runtime_error("server already started");
     std::signal(SIGPIPE, SIG_IGN);
+    ctx->options.max_connections = fit_connections_to_descriptors(opts().max_connections);
     if (opts().net == "unix") {
       unix_socket = true;
     } else if (!opts().net.empty() && opts().net != "tcp") {

@@ -64,7 +64,9 @@ struct ServerOptions {
   // the files do not load (e.g. half-written), the current context stays, a warning is logged
   // (once per state of the files) and the load is retried at every check. 0 = never re-read.
   std::chrono::milliseconds tls_reload_interval{2000};
-  size_t max_connections = 20000;  // beyond: accepted then closed at once
+  // Beyond: accepted then closed at once. start() raises the soft RLIMIT_NOFILE to the hard limit
+  // and lowers this to half of it if needed (the other half is for files requests open).
+  size_t max_connections = 20000;
   std::vector<std::pair<std::string, std::string>> extra_headers;  // added to every response
 };
 
