@@ -491,6 +491,15 @@ class Converter {
         if (auto d = read_duration(v, key)) {
           http.drain_timeout = std::chrono::ceil<std::chrono::seconds>(*d);
         }
+      } else if (k == "idletimeout" || k == "readtimeout") {
+        if (auto d = read_duration(v, key)) {
+          if (d->count() == 0) fail(v, key, "expected a positive duration, got " + describe(v));
+          (k == "idletimeout" ? http.idle_timeout : http.read_timeout) =
+              std::chrono::ceil<std::chrono::seconds>(*d);
+        }
+      } else if (k == "maxconnections") {
+        read_uint(v, key, http.max_connections);
+        if (http.max_connections == 0) fail(v, key, "expected a positive integer, got 0");
       } else if (k == "headers") {
         if (!expect_map(v, key)) continue;
         http.headers.clear();

@@ -38,6 +38,10 @@ struct HttpConfig {
   TlsConfig tls;
   std::string debug_addr;
   std::chrono::seconds drain_timeout{10};
+  // Onsen extensions (registry:2 has no such keys): connection limits of the HTTP server.
+  std::chrono::seconds idle_timeout{120};  // http.idletimeout: keep-alive wait for a request
+  std::chrono::seconds read_timeout{60};   // http.readtimeout: per read/write progress, headers
+  uint64_t max_connections = 20000;        // http.maxconnections: beyond, accepted then closed
 };
 
 struct HtpasswdConfig {

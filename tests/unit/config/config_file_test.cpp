@@ -246,6 +246,22 @@ TEST(ConfigFile, UnixSocketAndMisc) {
   EXPECT_FALSE(c.auth.htpasswd.has_value());
 }
 
+TEST(ConfigFile, ConnectionLimits) {
+  Config defaults = load_yaml(std::string(kMinimal));
+  EXPECT_EQ(defaults.http.idle_timeout, 120s);
+  EXPECT_EQ(defaults.http.read_timeout, 60s);
+  EXPECT_EQ(defaults.http.max_connections, 20000u);
+  Config c = load_yaml(std::string(kMinimal) +
+                       "http:\n  idletimeout: 2s\n  readtimeout: 1500ms\n  maxconnections: 500\n");
+  EXPECT_EQ(c.http.idle_timeout, 2s);
+  EXPECT_EQ(c.http.read_timeout, 2s);  // rounded up
+  EXPECT_EQ(c.http.max_connections, 500u);
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  readtimeout: 0s\n"),
+            "http.readtimeout: expected a positive duration, got \"0s\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  maxconnections: 0\n"),
+            "http.maxconnections: expected a positive integer, got 0");
+}
+
 TEST(ConfigFile, MaxThreadsHasDistributionsMinimum) {
   Config c = load_yaml("version: 0.1\nstorage:\n  filesystem:\n    maxthreads: 5\n");
   EXPECT_EQ(c.storage.max_threads, 25u);
