@@ -37,6 +37,7 @@ CLIENTS = 32
 REPOS = ["stress/a", "stress/b", "stress/c", "stress/nested/d", "stress/nested/e", "other/f"]
 TAGS = ["latest", "stable", "v1", "v2"]
 POOL_SIZE = 24
+DUELS = 2  # pairs of clients racing DELETE against PUT-by-tag on one manifest
 
 
 class State:
@@ -285,6 +286,80 @@ class Worker(threading.Thread):
                     self.state.violation(f"tags/list {repo}: {tags}")
 
 
+class Duel(threading.Thread):
+    """Two clients race on one manifest, round after round: one deletes it by digest while the
+    other PUTs it again by tag. Whatever wins, a tag must never be left naming a manifest that
+    is gone (it must resolve, or not be listed)."""
+
+    def __init__(self, pair, role, port, state, deadline, barrier, shared):
+        super().__init__(name=f"duel-{pair}-{role}", daemon=True)
+        self.repo = f"stress/duel{pair}"
+        self.role = role
+        self.client = Client(port, timeout=60)
+        self.state = state
+        self.deadline = deadline
+        self.barrier = barrier
+        self.shared = shared
+        self.rng = random.Random(pair * 10 + role)
+
+    def run(self):
+        st = self.state
+        layer = st.pool[sorted(st.pool)[0]]
+        rounds = 0
+        try:
+            while True:
+                if self.role == 0:
+                    stop = time.monotonic() >= self.deadline
+                    self.shared["stop"] = stop
+                    if not stop:
+                        config = json.dumps({"duel": self.repo, "round": rounds}).encode()
+                        for data in (config, layer):
+                            res = push_blob_monolithic(self.client, self.repo, data)
+                            if res.status != 201:
+                                st.failure(f"{self.name} push blob: {res}")
+                        body = image_manifest(config, [layer])
+                        res = put_manifest(self.client, self.repo, sha256(body), body)
+                        if res.status != 201:
+                            st.failure(f"{self.name} push manifest: {res}")
+                        self.shared["body"] = body
+                self.barrier.wait(timeout=120)
+                if self.shared["stop"]:
+                    break
+                body = self.shared["body"]
+                time.sleep(self.rng.random() * 0.003)
+                if self.role == 0:
+                    res = self.client.request("DELETE", f"/v2/{self.repo}/manifests/{sha256(body)}")
+                    st.count("duel DELETE")
+                    if res.status not in (202, 404):
+                        st.failure(f"{self.name} DELETE: {res}")
+                else:
+                    res = put_manifest(self.client, self.repo, "duel", body)
+                    st.count("duel PUT by tag")
+                    if res.status != 201:
+                        st.failure(f"{self.name} PUT by tag: {res}")
+                self.barrier.wait(timeout=120)
+                if self.role == 0:
+                    res = self.client.request("GET", f"/v2/{self.repo}/manifests/duel")
+                    if res.status == 404:
+                        tags = self.client.request("GET", f"/v2/{self.repo}/tags/list")
+                        if tags.status == 200 and "duel" in (json.loads(tags.body)["tags"] or []):
+                            st.violation(f"{self.repo}: tag 'duel' listed but its manifest is gone "
+                                         f"after a concurrent DELETE and PUT by tag")
+                    elif res.status != 200:
+                        st.failure(f"{self.name} GET duel: {res}")
+                    self.client.request("DELETE", f"/v2/{self.repo}/manifests/duel")
+                rounds += 1
+        except threading.BrokenBarrierError:
+            st.failure(f"{self.name}: barrier broken (partner failed or hung)")
+        except Exception as e:  # noqa: BLE001
+            st.failure(f"{self.name}: {type(e).__name__}: {e}")
+            self.barrier.abort()
+        self.client.close()
+        if self.role == 0:
+            with st.lock:
+                st.counts["duel rounds"] = st.counts.get("duel rounds", 0) + rounds
+
+
 def verify_final(port, state):
     """With the load stopped: every live push pulls whole; every tag resolves."""
     c = Client(port)
@@ -300,7 +375,7 @@ def verify_final(port, state):
             if res.status != 200 or sha256(res.body) != d or res.body != data:
                 problems.append(f"push {p['repo']}@{p['digest']} blob {d}: {res.status}")
     tag_count = 0
-    for repo in REPOS:
+    for repo in REPOS + [f"stress/duel{pair}" for pair in range(DUELS)]:
         res = c.request("GET", f"/v2/{repo}/tags/list")
         if res.status == 404:
             continue
@@ -335,7 +410,11 @@ def run(binary):
     try:
         log(f"onsen pid {server.pid} port {server.port}; {CLIENTS} clients for {seconds:.0f}s")
         deadline = time.monotonic() + seconds
-        workers = [Worker(i, server.port, state, deadline) for i in range(CLIENTS)]
+        workers = [Worker(i, server.port, state, deadline) for i in range(CLIENTS - 2 * DUELS)]
+        for pair in range(DUELS):
+            barrier, shared = threading.Barrier(2), {}
+            workers += [Duel(pair, role, server.port, state, deadline, barrier, shared)
+                        for role in (0, 1)]
         started = time.monotonic()
         for w in workers:
             w.start()

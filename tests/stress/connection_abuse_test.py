@@ -241,14 +241,39 @@ def exercise(server):
                 if late:
                     problems.append(f"{len(late)} {kind} connections lived longer than "
                                     f"{limits[kind]}s (max {max(closed):.1f}s)")
+    # The never-reading clients and the pipeliners: the server must have given up on them by now
+    # (its write made no progress for readtimeout): draining their sockets ends with EOF/reset
+    # before the whole response, and the server holds only the dribblers' connections.
+    fds = open_fds(server.pid)
+    deadline = time.monotonic() + SLACK
+    while time.monotonic() < deadline and fds > base_fds + DRIBBLERS + 5:
+        time.sleep(0.2)
+        fds = open_fds(server.pid)
+    log(f"server descriptors at the end of the abuse: {fds} "
+        f"(baseline {base_fds} + {DRIBBLERS} dribblers)")
+    if fds > base_fds + DRIBBLERS + 5:
+        problems.append(f"server holds {fds} descriptors with only {DRIBBLERS} dribblers left "
+                        f"(baseline {base_fds})")
+    for kind in ("non-reader", "pipeliner"):
+        given_up, received = 0, []
+        for a in (a for a in abusers if a.kind == kind):
+            a.sock.settimeout(2)
+            total = 0
+            try:
+                while chunk := a.sock.recv(1 << 20):
+                    total += len(chunk)
+                given_up += 1
+            except ConnectionResetError:
+                given_up += 1
+            except socket.timeout:
+                pass
+            received.append(total)
+        log(f"{kind}: {given_up} of {len(received)} closed by the server, "
+            f"max {max(received) / MiB:.1f} MiB received")
+        if given_up < len(received):
+            problems.append(f"{len(received) - given_up} {kind} connections still open")
     for a in abusers:
-        if a.kind != "dribbler":
-            a.sock.close()
-    # The never-reading clients: the server must have given up on them (descriptors back to the
-    # baseline once the dribblers, still legitimately uploading, are gone).
-    for a in abusers:
-        if a.kind == "dribbler":
-            a.sock.close()
+        a.sock.close()
     deadline = time.monotonic() + READ_TIMEOUT + SLACK
     fds = open_fds(server.pid)
     while time.monotonic() < deadline and fds > base_fds + 5:
