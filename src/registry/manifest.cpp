@@ -218,6 +218,9 @@ Manifest parse_manifest(std::string_view body, std::string_view content_type) {
   } catch (const json::parse_error& e) {
     // e.what() may quote raw input bytes; report only the position.
     invalid("manifest is not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  } catch (const json::exception&) {
+    // Not a parse_error: a number beyond double range ("size": 1e400) is out_of_range.
+    invalid("manifest holds a number out of range");
   }
   if (!doc.is_object()) invalid("manifest must be a JSON object");
 
