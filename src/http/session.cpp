@@ -290,6 +290,12 @@ class Session final : public Connection,
     if (version != 10 && version != 11) {
       co_return co_await reject(505, "HTTP version not supported", start);
     }
+    // RFC 9112 3.2: an HTTP/1.1 request without Host, or any request with several, is a 400
+    // (Go's net/http, hence registry:2, answers the same).
+    if (const size_t hosts = msg.count(bhttp::field::host);
+        hosts > 1 || (version == 11 && hosts == 0)) {
+      co_return co_await reject(400, "missing or repeated Host header", start);
+    }
     // Request smuggling: a Transfer-Encoding must be exactly "chunked", once, without a
     // Content-Length (Beast already rejects some orderings; this covers all of them).
     if (msg.count(bhttp::field::transfer_encoding) > 0) {
