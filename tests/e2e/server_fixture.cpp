@@ -109,7 +109,11 @@ bool OnsenServer::launch() {
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
 
-  std::string binary = ONSEN_BINARY;
+  // ONSEN_TEST_BINARY drives another build of the same server, e.g. the sanitizer build of
+  // scripts/sanitize-e2e.sh, with this (ordinary) test binary.
+  const char* binary_override = std::getenv("ONSEN_TEST_BINARY");
+  std::string binary =
+      binary_override != nullptr && *binary_override != '\0' ? binary_override : ONSEN_BINARY;
   std::string serve = "serve";
   std::vector<char*> argv = {binary.data(), serve.data(), config_path_.data(), nullptr};
 
