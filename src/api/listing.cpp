@@ -16,9 +16,11 @@ namespace onsen::api {
 
 namespace {
 
+// The range [begin, end) of a sorted list that a request gets.
 struct Page {
-  std::vector<std::string> items;
-  bool more = false;
+  size_t begin = 0;
+  size_t end = 0;
+  bool more = false;  // entries remain after this page
 };
 
 std::optional<size_t> page_size(const Query& query) {
@@ -33,15 +35,14 @@ std::optional<size_t> page_size(const Query& query) {
   return n;
 }
 
-// `sorted` must be sorted; returns the entries after `last`, at most n of them.
-Page paginate(std::vector<std::string> sorted, const std::optional<std::string>& last,
+// The entries after `last`, at most n of them.
+Page paginate(const registry::CachedNames& names, const std::optional<std::string>& last,
               std::optional<size_t> n) {
-  auto begin = sorted.begin();
-  if (last) begin = std::upper_bound(sorted.begin(), sorted.end(), *last);
-  size_t available = static_cast<size_t>(sorted.end() - begin);
-  size_t take = n ? std::min(*n, available) : available;
   Page page;
-  page.items.assign(std::make_move_iterator(begin), std::make_move_iterator(begin + take));
+  page.begin = last ? names.after(*last) : 0;
+  size_t available = names.size() - page.begin;
+  size_t take = n ? std::min(*n, available) : available;
+  page.end = page.begin + take;
   page.more = take < available && take > 0;
   return page;
 }
@@ -56,12 +57,16 @@ void add_next_link(http::Response& res, const std::string& path, size_t n,
 
 Reply list_tags(Context& ctx) {
   auto n = page_size(ctx.query);
-  auto page = paginate(ctx.registry.tags(ctx.route.name), ctx.query.get("last"), n);
-  nlohmann::json body = {{"name", ctx.route.name}, {"tags", page.items}};
-  auto res = json_response(200, body.dump());
+  auto names = ctx.registry.tag_list(ctx.route.name);
+  auto page = paginate(*names, ctx.query.get("last"), n);
+  // {"name":...,"tags":[...]}, as nlohmann::json would write it, from the cached JSON.
+  std::string body = R"({"name":)" + nlohmann::json(ctx.route.name).dump() + R"(,"tags":)";
+  names->append_json(body, page.begin, page.end);
+  body += '}';
+  auto res = json_response(200, std::move(body));
   if (page.more)
     add_next_link(res, ctx.url(fmt::format("/v2/{}/tags/list", ctx.route.name)), *n,
-                  page.items.back());
+                  names->names()[page.end - 1]);
   co_return res;
 }
 
@@ -70,10 +75,13 @@ Reply list_catalog(Context& ctx) {
   constexpr size_t kDefaultEntries = 100;
   constexpr size_t kMaxEntries = 1000;
   size_t n = std::min(page_size(ctx.query).value_or(kDefaultEntries), kMaxEntries);
-  auto page = paginate(ctx.registry.repositories(), ctx.query.get("last"), n);
-  nlohmann::json body = {{"repositories", page.items}};
-  auto res = json_response(200, body.dump());
-  if (page.more) add_next_link(res, ctx.url("/v2/_catalog"), n, page.items.back());
+  auto names = ctx.registry.repository_list();
+  auto page = paginate(*names, ctx.query.get("last"), n);
+  std::string body = R"({"repositories":)";
+  names->append_json(body, page.begin, page.end);
+  body += '}';
+  auto res = json_response(200, std::move(body));
+  if (page.more) add_next_link(res, ctx.url("/v2/_catalog"), n, names->names()[page.end - 1]);
   co_return res;
 }
 

@@ -1,5 +1,6 @@
 #include "registry/registry.h"
 
+#include "registry/cache_invalidating_driver.h"
 #include "registry/error.h"
 #include "registry/names.h"
 #include "storage/layout.h"
@@ -38,8 +39,17 @@ std::variant<std::string, Digest> parse_reference_for_read(const std::string& re
 }  // namespace
 
 Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions options)
-    : driver_(std::move(driver)),
-      options_(options),
+    : options_(options),
+      catalog_(
+          [this] {
+            // Distribution counts a directory holding _layers as a repository; manifests too.
+            std::vector<std::string> names;
+            list_repositories(layout::repositories_root(), "", {"_layers", "_manifests"}, names);
+            return names;
+          },
+          options.catalog_max_age),
+      tag_lists_(options.max_cached_tag_lists),
+      driver_(std::make_shared<CacheInvalidatingDriver>(std::move(driver), catalog_, tag_lists_)),
       blobs_(driver_),
       uploads_(driver_, blobs_),
       manifests_(driver_, blobs_),
@@ -195,17 +205,27 @@ void Registry::delete_manifest(const std::string& repo, const std::string& refer
   manifests_.remove(repo, digest);
 }
 
-std::vector<std::string> Registry::tags(const std::string& repo) {
+std::shared_ptr<const CachedNames> Registry::tag_list(const std::string& repo) {
   check_name(repo);
+  // Generation, clock and stat before the listing: a change after any of them is either in the
+  // listing or keeps it out of the cache (see TagListCache).
+  const auto generation = tag_lists_.generation();
+  const auto now = std::chrono::system_clock::now();
+  const auto dir = driver_->stat(layout::tags_dir(repo));
+  if (dir) {
+    if (auto cached = tag_lists_.find(repo, dir->mod_time)) return cached;
+  }
   auto names = tags_.list(repo);
   if (!names) {
     if (!repository_exists(repo)) {
       throw Error(ErrorCode::kNameUnknown, "repository name not known to registry");
     }
-    return {};
+    static const auto empty = std::make_shared<const CachedNames>(std::vector<std::string>{});
+    return empty;
   }
-  std::sort(names->begin(), names->end());
-  return std::move(*names);
+  auto list = std::make_shared<const CachedNames>(std::move(*names));
+  if (dir) tag_lists_.store(repo, dir->mod_time, now, generation, list);
+  return list;
 }
 
 void Registry::list_repositories(const std::string& key, const std::string& prefix,
@@ -226,12 +246,8 @@ void Registry::list_repositories(const std::string& key, const std::string& pref
   if (is_repository && !prefix.empty()) out.push_back(prefix);
 }
 
-std::vector<std::string> Registry::repositories() {
-  // Distribution counts a directory holding _layers as a repository; manifests too.
-  std::vector<std::string> names;
-  list_repositories(layout::repositories_root(), "", {"_layers", "_manifests"}, names);
-  std::sort(names.begin(), names.end());
-  return names;
+std::shared_ptr<const CachedNames> Registry::repository_list() {
+  return catalog_.get();
 }
 
 size_t Registry::purge_uploads(std::chrono::system_clock::time_point cutoff, bool dry_run) {

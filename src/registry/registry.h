@@ -6,9 +6,12 @@
 #pragma once
 
 #include "registry/blob_store.h"
+#include "registry/cached_names.h"
+#include "registry/catalog_cache.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
 #include "registry/manifest_store.h"
+#include "registry/tag_list_cache.h"
 #include "registry/tag_store.h"
 #include "registry/upload_store.h"
 #include "storage/driver.h"
@@ -24,6 +27,11 @@ namespace onsen::registry {
 struct RegistryOptions {
   bool delete_enabled = false;
   bool read_only = false;
+  // Listing caches (docs/ARCHITECTURE.md, "Caching"): how old the cached catalog may get before
+  // a request walks the storage again (writes by other processes show within that), and how many
+  // repositories' tag lists are kept.
+  std::chrono::milliseconds catalog_max_age{1000};
+  size_t max_cached_tag_lists = 1024;
 };
 
 struct ManifestContent {
@@ -68,10 +76,13 @@ class Registry {
   // By digest: the revision and every tag pointing at it. By tag: only that tag.
   void delete_manifest(const std::string& repo, const std::string& reference);
 
-  // Sorted tag names. Throws Error(kNameUnknown).
-  std::vector<std::string> tags(const std::string& repo);
-  // Sorted repository names.
-  std::vector<std::string> repositories();
+  // Sorted tag names, from the tag list cache. Throws Error(kNameUnknown).
+  std::shared_ptr<const CachedNames> tag_list(const std::string& repo);
+  // Sorted repository names, from the catalog cache.
+  std::shared_ptr<const CachedNames> repository_list();
+  // The same, copied.
+  std::vector<std::string> tags(const std::string& repo) { return tag_list(repo)->names(); }
+  std::vector<std::string> repositories() { return repository_list()->names(); }
   // Descriptors of the repository's manifests whose subject is `digest`, optionally only those of
   // one artifact type.
   std::vector<Descriptor> referrers(const std::string& repo, const Digest& digest,
@@ -91,8 +102,11 @@ class Registry {
                          const std::vector<std::string_view>& markers,
                          std::vector<std::string>& out);
 
-  std::shared_ptr<storage::Driver> driver_;
   RegistryOptions options_;
+  // Before driver_: the driver reports every write to them.
+  CatalogCache catalog_;
+  TagListCache tag_lists_;
+  std::shared_ptr<storage::Driver> driver_;  // a CacheInvalidatingDriver
   BlobStore blobs_;
   UploadStore uploads_;
   ManifestStore manifests_;

@@ -1,0 +1,222 @@
+// The Registry's cached listings (tags, catalog) over real drivers: every write of this process is
+// in the next listing, writes of another process sharing a filesystem root show as documented in
+// tag_list_cache.h and catalog_cache.h, and concurrent writers and readers agree.
+#include "registry/registry.h"
+
+#include "registry/error.h"
+#include "storage/filesystem.h"
+#include "storage/inmemory.h"
+#include "storage/layout.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+namespace onsen::registry {
+namespace {
+
+using namespace std::chrono_literals;
+using Names = std::vector<std::string>;
+
+// Pushes small images through a Registry.
+class Pusher {
+ public:
+  explicit Pusher(Registry& reg) : reg_(reg) {}
+
+  Digest blob(const std::string& repo, const std::string& content) {
+    auto id = reg_.start_upload(repo);
+    auto session = reg_.open_upload(repo, id);
+    session->write(content.data(), content.size());
+    auto digest = digest_of(content);
+    session->finish(digest);
+    return digest;
+  }
+
+  // An image manifest (its blobs uploaded first) tagged `tag`; returns its digest.
+  Digest image(const std::string& repo, const std::string& tag, const std::string& layer = "l") {
+    auto config = blob(repo, "{}");
+    auto layer_digest = blob(repo, layer);
+    auto body =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+        R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+        config.str() +
+        R"(","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+        layer_digest.str() + R"(","size":)" + std::to_string(layer.size()) + "}]}";
+    return reg_.put_manifest(repo, tag, "", body).digest;
+  }
+
+ private:
+  Registry& reg_;
+};
+
+class TempRoot {
+ public:
+  TempRoot() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "onsen-listing-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempRoot() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Sets a directory's mtime to one fixed, old time, so the tag list cache trusts it (see
+// TagListCache::kSettle) and two changes look as if they happened in one timestamp tick.
+void age(const std::string& path) {
+  struct timespec times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+}
+
+class RegistryListingTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<storage::InMemoryDriver> driver = std::make_shared<storage::InMemoryDriver>();
+  Registry reg{driver, RegistryOptions{.delete_enabled = true, .catalog_max_age = 1h}};
+  Pusher push{reg};
+};
+
+TEST_F(RegistryListingTest, TagPutAndDeleteShowInTheNextListing) {
+  auto digest = push.image("r", "b");
+  EXPECT_EQ(reg.tag_list("r")->names(), (Names{"b"}));
+  push.image("r", "a");
+  EXPECT_EQ(reg.tag_list("r")->names(), (Names{"a", "b"}));
+  reg.delete_manifest("r", "a");
+  EXPECT_EQ(reg.tag_list("r")->names(), (Names{"b"}));
+  push.image("r", "c");
+  reg.delete_manifest("r", digest.str());  // b and c point at the same manifest
+  EXPECT_EQ(reg.tag_list("r")->size(), 0u);
+}
+
+TEST_F(RegistryListingTest, EveryWayOfMakingARepositoryShowsInTheNextCatalog) {
+  auto layer = push.blob("first", "data");
+  EXPECT_EQ(reg.repository_list()->names(), (Names{"first"}));
+  push.blob("by/upload", "x");
+  EXPECT_EQ(reg.repository_list()->names(), (Names{"by/upload", "first"}));
+  reg.mount_blob("by/mount", "first", layer);
+  push.image("by/manifest", "v1");
+  EXPECT_EQ(reg.repository_list()->names(),
+            (Names{"by/manifest", "by/mount", "by/upload", "first"}));
+  reg.start_upload("upload/only");  // an upload alone does not make a repository
+  EXPECT_FALSE(reg.repository_list()->contains("upload/only"));
+}
+
+TEST_F(RegistryListingTest, RepositoryGoneFromStorageLeavesTheCatalog) {
+  auto layer = push.blob("gone", "data");
+  push.blob("kept", "data");
+  EXPECT_EQ(reg.repository_list()->size(), 2u);
+  // The in-memory driver drops a directory with its last object: unlinking the only blob ends
+  // the repository, as a fresh walk would tell.
+  reg.delete_blob("gone", layer);
+  EXPECT_EQ(reg.repository_list()->names(), (Names{"kept"}));
+}
+
+TEST_F(RegistryListingTest, UnknownRepositoryAndEmptyTagList) {
+  EXPECT_THROW(reg.tag_list("nothing"), Error);
+  push.blob("untagged", "x");
+  EXPECT_EQ(reg.tag_list("untagged")->size(), 0u);
+}
+
+TEST_F(RegistryListingTest, ConcurrentWritersAndReaders) {
+  constexpr int kWriters = 3;
+  constexpr int kImages = 15;
+  std::atomic<int> failures{0};
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      Pusher pusher(reg);
+      for (int i = 0; i < kImages; ++i) {
+        std::string repo = "w" + std::to_string(w) + "/r" + std::to_string(i % 5);
+        std::string tag = "t" + std::to_string(i);
+        pusher.image(repo, tag, "layer" + std::to_string(w));
+        // This thread's write is in its next listing, whatever other threads do meanwhile.
+        if (!reg.tag_list(repo)->contains(tag)) ++failures;
+        if (!reg.repository_list()->contains(repo)) ++failures;
+        if (i % 4 == 3) {
+          reg.delete_manifest(repo, tag);
+          if (reg.tag_list(repo)->contains(tag)) ++failures;
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {  // a reader listing all along
+    while (!done) {
+      reg.repository_list();
+      reg.tag_list("w0/r0");
+    }
+  });
+  for (int w = 0; w < kWriters; ++w) threads[w].join();
+  done = true;
+  threads.back().join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(reg.repository_list()->size(), size_t{kWriters * 5});
+  EXPECT_EQ(reg.tag_list("w0/r3")->names(), (Names{"t13", "t8"}));  // t3 was deleted
+}
+
+// Two Registries on one filesystem root stand for two processes sharing a storage directory.
+class SharedRootTest : public ::testing::Test {
+ protected:
+  TempRoot root;
+  RegistryOptions options{.delete_enabled = true, .catalog_max_age = 200ms};
+  Registry ours{std::make_shared<storage::FilesystemDriver>(root.path()), options};
+  Registry theirs{std::make_shared<storage::FilesystemDriver>(root.path()), options};
+  Pusher push_ours{ours};
+  Pusher push_theirs{theirs};
+
+  std::string tags_dir(const std::string& repo) {
+    return root.path() + storage::layout::tags_dir(repo);
+  }
+};
+
+TEST_F(SharedRootTest, TagsChangedByAnotherProcessShowAtOnce) {
+  auto digest = push_theirs.image("r", "a");
+  age(tags_dir("r"));
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"a"}));
+  auto cached = ours.tag_list("r");
+  EXPECT_EQ(ours.tag_list("r"), cached);  // served from the cache: the very same list
+
+  push_theirs.image("r", "b");
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"a", "b"}));
+  age(tags_dir("r"));
+  ours.tag_list("r");
+  theirs.delete_manifest("r", "a");
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"b"}));
+  age(tags_dir("r"));
+  ours.tag_list("r");
+  theirs.delete_manifest("r", digest.str());
+  EXPECT_EQ(ours.tag_list("r")->size(), 0u);
+}
+
+TEST_F(SharedRootTest, OwnTagWritesShowAtOnceEvenWithAnUnchangedMtime) {
+  push_ours.image("r", "a");
+  age(tags_dir("r"));
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"a"}));
+  push_ours.image("r", "b");
+  age(tags_dir("r"));  // the same mtime as before: only the invalidation can tell
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"a", "b"}));
+}
+
+TEST_F(SharedRootTest, RepositoriesMadeByAnotherProcessShowWithinMaxAge) {
+  push_ours.blob("a", "x");
+  EXPECT_EQ(ours.repository_list()->names(), (Names{"a"}));
+  push_theirs.blob("b/c", "x");
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!ours.repository_list()->contains("b/c") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(ours.repository_list()->names(), (Names{"a", "b/c"}));
+}
+
+}  // namespace
+}  // namespace onsen::registry
