@@ -82,6 +82,7 @@ bool verify_bcrypt(std::string_view password, std::string_view hash) {
   bool ok = false;
   if (out != nullptr && out[0] != '*') {
     std::size_t n = std::strlen(out);
+    // Constant time: the length is public (bcrypt output is always 60 bytes), the bytes are not.
     ok = n == hash.size() && CRYPTO_memcmp(out, hash.data(), n) == 0;
   }
   OPENSSL_cleanse(data.get(), sizeof(crypt_data));

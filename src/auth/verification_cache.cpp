@@ -54,6 +54,10 @@ VerificationCache::Key VerificationCache::key_for(std::string_view user,
   return key;
 }
 
+bool VerificationCache::KeyEqual::operator()(const Key& a, const Key& b) const {
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 std::optional<std::string> VerificationCache::lookup(const Key& key,
                                                      std::uint64_t generation) const {
   std::shared_lock lock(mu_);

@@ -57,6 +57,13 @@ class VerificationCache {
       return h;
     }
   };
+  // Hash-map key equality in constant time (CRYPTO_memcmp, never memcmp or ==): no comparison in
+  // src/auth exits early on secret-derived bytes. (An HMAC under a secret the client never sees
+  // would leak little through an early exit; the rule is simpler without exceptions.) The other
+  // secret comparison, bcrypt's output against the stored hash, is in verify_bcrypt().
+  struct KeyEqual {
+    bool operator()(const Key& a, const Key& b) const;
+  };
 
  private:
   struct Entry {
@@ -70,8 +77,8 @@ class VerificationCache {
   // schedule of one-shot HMAC(). The secret itself is wiped once the template holds it.
   EVP_MAC_CTX* keyed_template_ = nullptr;
   mutable std::shared_mutex mu_;
-  std::unordered_map<Key, Entry, KeyHash> entries_;  // guarded by mu_
-  std::deque<Key> order_;                            // insertion order, guarded by mu_
+  std::unordered_map<Key, Entry, KeyHash, KeyEqual> entries_;  // guarded by mu_
+  std::deque<Key> order_;                                      // insertion order, guarded by mu_
 };
 
 }  // namespace onsen::auth
