@@ -19,6 +19,15 @@ struct ConfigNode {
   std::vector<std::pair<std::string, ConfigNode>> entries;  // Kind::Map, in document order
   std::string env;  // the REGISTRY_* variable this node came from; empty when from the file
 
+  // Defined in tree.cpp, where ConfigNode is complete: std::pair<std::string, ConfigNode> above
+  // needs a complete type, and clang with libstdc++ (the fuzz build) rejects the implicit ones.
+  ConfigNode();
+  ConfigNode(const ConfigNode&);
+  ConfigNode(ConfigNode&&) noexcept;
+  ConfigNode& operator=(const ConfigNode&);
+  ConfigNode& operator=(ConfigNode&&) noexcept;
+  ~ConfigNode();
+
   static ConfigNode make_map() {
     ConfigNode n;
     n.kind = Kind::Map;
