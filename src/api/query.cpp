@@ -6,7 +6,10 @@ namespace onsen::api {
 
 Query::Query(std::string_view raw) {
   if (raw.empty()) return;
-  auto parsed = boost::urls::parse_query(raw);
+  // Boost.URL 1.81's parse_query re-measures its input with strlen(), reading past the end of a
+  // view that is not NUL-terminated (found by tests/fuzz/query_fuzzer): give it a string.
+  const std::string terminated(raw);
+  auto parsed = boost::urls::parse_query(terminated);
   if (!parsed) return;
   for (auto param : *parsed) {
     params_.emplace(param.key.decode(), param.has_value ? param.value.decode() : std::string());
