@@ -2,8 +2,9 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CONFIG ?= config/dev.yml
+FUZZ_SECONDS ?= 45
 
-.PHONY: all deps test-deps build run test check bench image format clean
+.PHONY: all deps test-deps build run test check sanitize fuzz bench image format clean
 
 all: build
 
@@ -20,11 +21,22 @@ build: deps
 run: build
 	$(BUILD)/onsen serve $(CONFIG)
 
+# ctest (unit, e2e, interop, deploy), then the e2e suite against an ASan/UBSan server, then the
+# fuzz targets (bounded: FUZZ_SECONDS per target). Each stage fails the run.
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
+	@$(MAKE) --no-print-directory sanitize fuzz
 
 check: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j 2 -L 'unit|e2e'
+
+# The whole e2e suite against onsen built with -DONSEN_SANITIZE=ON ($(BUILD)/asan).
+sanitize: test-deps build
+	SANITIZE_BUILD_DIR=$(BUILD)/asan scripts/sanitize-e2e.sh $(BUILD)/tests/e2e_tests
+
+# libFuzzer targets of tests/fuzz, clang + ASan/UBSan ($(BUILD)/fuzz), two at a time.
+fuzz: test-deps
+	FUZZ_BUILD_DIR=$(BUILD)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 bench:
 	bench/run.sh

@@ -7,6 +7,8 @@ pkgs=(g++ cmake make pkg-config libboost1.81-dev libboost-url1.81-dev libssl-dev
       libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev)
 if [ "$mode" = test ]; then
   pkgs+=(libgtest-dev googletest curl skopeo docker-registry apache2-utils jq python3 openssl)
+  # tests/fuzz: clang's libFuzzer and sanitizer runtimes (only recommended by clang-14).
+  pkgs+=(clang-14 libclang-rt-14-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

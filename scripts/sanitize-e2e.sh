@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The whole end-to-end suite against an AddressSanitizer + UndefinedBehaviorSanitizer build of the
+# server. Only `onsen` is rebuilt (-DONSEN_SANITIZE=ON, its own build directory); the ordinary
+# e2e_tests binary drives it through ONSEN_TEST_BINARY. Every sanitizer report fails the run: the
+# server stops at the first one (halt_on_error), leaks are checked when it exits, and each report is
+# written to a file of its own (log_path), so none is lost with the test's temporary directory.
+#
+# Usage: scripts/sanitize-e2e.sh [E2E_TESTS_BINARY]   (default build/tests/e2e_tests)
+# Environment: SANITIZE_BUILD_DIR (default build/asan), SANITIZE_SHARDS (parallel test processes,
+#   default 2), SANITIZE_TIMEOUT (seconds for the test run, default 1200).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+e2e=${1:-$root/build/tests/e2e_tests}
+build=${SANITIZE_BUILD_DIR:-$root/build/asan}
+shards=${SANITIZE_SHARDS:-2}
+case $build in /*) ;; *) build=$root/$build ;; esac
+[ -x "$e2e" ] || { echo "sanitize: no e2e test binary at $e2e (build the tests first)" >&2; exit 1; }
+
+start=$(date +%s)
+echo "sanitize: building onsen with ASan + UBSan in $build" >&2
+mkdir -p "$build"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONSEN_SANITIZE=ON -DONSEN_TESTS=OFF \
+  >/dev/null
+cmake --build "$build" -j "$(nproc)" --target onsen >"$build/build.log" 2>&1 || {
+  grep -E 'error|Error' "$build/build.log" | head -40 >&2
+  echo "sanitize: build failed (log: $build/build.log)" >&2
+  exit 1
+}
+built=$(date +%s)
+
+reports=$build/reports
+rm -rf "$reports" "$build/shards"
+mkdir -p "$reports" "$build/shards"
+export ONSEN_TEST_BINARY=$build/onsen
+# The test binary is not instrumented: these options only act on the server it starts.
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1:log_path=$reports/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+
+pids=()
+for ((i = 0; i < shards; i++)); do
+  GTEST_TOTAL_SHARDS=$shards GTEST_SHARD_INDEX=$i \
+    timeout --kill-after=30 "${SANITIZE_TIMEOUT:-1200}" "$e2e" --gtest_brief=1 \
+    >"$build/shards/$i.log" 2>&1 &
+  pids+=($!)
+done
+failed=0
+for ((i = 0; i < shards; i++)); do
+  if ! wait "${pids[$i]}"; then
+    failed=1
+    echo "--- sanitize: e2e shard $i failed ($build/shards/$i.log)" >&2
+    grep -E '^\[  FAILED|Failure|error:' "$build/shards/$i.log" | head -40 >&2 || true
+  fi
+done
+if [ -n "$(ls -A "$reports")" ]; then
+  failed=1
+  echo "--- sanitize: sanitizer reports from the server:" >&2
+  for f in "$reports"/*; do
+    echo "=== $f" >&2
+    head -60 "$f" >&2
+  done
+fi
+tests=$(grep -ho '^\[  PASSED  \] [0-9]*' "$build"/shards/*.log | awk '{s += $4} END {print s + 0}')
+end=$(date +%s)
+echo "sanitize: build $((built - start)) s, e2e $((end - built)) s ($tests tests passed in $shards shards)"
+[ $failed = 0 ] && echo "sanitize: no sanitizer report" >&2
+exit $failed

@@ -1,0 +1,14 @@
+// Invariant checks for the fuzz targets: a failed check prints what was violated and aborts, which
+// libFuzzer reports as a crash and saves the input as an artifact.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+#define FUZZ_CHECK(cond)                                                                  \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
+      std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                       \
+    }                                                                                     \
+  } while (0)
