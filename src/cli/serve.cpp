@@ -2,6 +2,7 @@
 
 #include "api/api.h"
 #include "auth/authenticator.h"
+#include "cli/config_source.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
 #include "http/server.h"
@@ -10,33 +11,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <memory>
-
-extern char** environ;
 
 namespace onsen::cli {
 
 namespace {
-
-// Distribution's lookup order: the argument, REGISTRY_CONFIGURATION_PATH, then the image's
-// default path; with none of them, the embedded defaults.
-std::string resolve_config_path(const std::string& arg) {
-  if (!arg.empty()) return arg;
-  if (const char* env = std::getenv("REGISTRY_CONFIGURATION_PATH"); env && *env) return env;
-  const char* image_default = "/etc/docker/registry/config.yml";
-  std::error_code ec;
-  if (std::filesystem::exists(image_default, ec)) return image_default;
-  return "";
-}
-
-std::vector<std::string> environment() {
-  std::vector<std::string> entries;
-  for (char** e = environ; e && *e; ++e) entries.emplace_back(*e);
-  return entries;
-}
 
 void configure_logging(const config::LogConfig& log) {
   auto level = spdlog::level::from_str(log.level == "warn" ? "warning" : log.level);

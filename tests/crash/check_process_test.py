@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""`onsen check` as a process: exit status 0 on a storage onsen wrote, 1 with one line naming
+each damaged object, 2 for a configuration error; the configuration is found as `onsen serve`
+finds it (argument, REGISTRY_CONFIGURATION_PATH, REGISTRY_* overrides).
+
+usage: check_process_test.py ONSEN_BINARY
+"""
+
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
+failures = []
+
+
+def check(name, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + name, flush=True)
+    if not cond:
+        failures.append(name)
+        if detail:
+            print("     " + detail.replace("\n", "\n     "), flush=True)
+
+
+def sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def run_check(*args, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env.update(env_extra or {})
+    r = subprocess.run([BINARY, "check", *args], capture_output=True, timeout=60, env=env)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def write_config(path, root):
+    with open(path, "w") as f:
+        f.write(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root}\n"
+                "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:5000\n")
+
+
+def populate(config):
+    """Runs onsen serve on config and pushes one tagged image; returns the digests."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}")
+    proc = subprocess.Popen([BINARY, "serve", config], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", "/v2/")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+        def request(method, path, body=b"", headers=None):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            r.read()
+            return r.status
+
+        config_blob, layer = b"{}", b"layer bytes"
+        for blob in (config_blob, layer):
+            assert request("POST", f"/v2/app/blobs/uploads/?digest={sha256(blob)}", blob) == 201
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": sha256(config_blob), "size": len(config_blob)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": sha256(layer), "size": len(layer)}]}).encode()
+        assert request("PUT", "/v2/app/manifests/v1", manifest,
+                       {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}) == 201
+        return sha256(layer), sha256(manifest)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="onsen-check-")
+    try:
+        root = os.path.join(work, "storage")
+        config = os.path.join(work, "config.yml")
+        write_config(config, root)
+
+        rc, out, err = run_check(config)
+        check("empty storage: exit 0", rc == 0, out + err)
+        check("empty storage: summary says 0 problems", "; 0 problems" in out, out)
+
+        layer, manifest = populate(config)
+        rc, out, err = run_check(config)
+        check("storage written by onsen serve: exit 0", rc == 0, out + err)
+        check("summary counts 3 blobs, 1 repository, 1 tag",
+              "3 blobs" in out and "1 repositories" in out and "1 tags" in out, out)
+
+        # The configuration as serve finds it: REGISTRY_CONFIGURATION_PATH, then an override.
+        rc, out, err = run_check(env_extra={"REGISTRY_CONFIGURATION_PATH": config})
+        check("REGISTRY_CONFIGURATION_PATH is honoured", rc == 0 and "3 blobs" in out, out + err)
+        empty = os.path.join(work, "empty")
+        rc, out, err = run_check(config,
+                                 env_extra={"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": empty})
+        check("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY overrides the file",
+              rc == 0 and "0 blobs" in out and empty in out, out + err)
+        check("check creates nothing", not os.path.exists(empty))
+
+        v2 = os.path.join(root, "docker/registry/v2")
+        hexd = layer.split(":")[1]
+        data = os.path.join(v2, "blobs/sha256", hexd[:2], hexd, "data")
+        with open(data, "wb") as f:
+            f.write(b"tampered")
+        rc, out, err = run_check(config)
+        key = f"/docker/registry/v2/blobs/sha256/{hexd[:2]}/{hexd}/data"
+        lines = [l for l in out.splitlines() if l.startswith("problem: ")]
+        check("a tampered blob: exit 1", rc == 1, out + err)
+        check("one problem line names the blob and its actual digest",
+              len(lines) == 1 and key in lines[0] and sha256(b"tampered") in lines[0], out)
+        check("summary says 1 problems", "; 1 problems" in out, out)
+
+        link = os.path.join(v2, "repositories/app/_manifests/tags/v1/current/link")
+        with open(link, "w") as f:
+            f.write("not a digest")
+        rc, out, err = run_check(config)
+        lines = [l for l in out.splitlines() if l.startswith("problem: ")]
+        check("a garbage tag link as well: exit 1, two problem lines",
+              rc == 1 and len(lines) == 2 and any("tags/v1/current/link" in l for l in lines),
+              out + err)
+
+        bad = os.path.join(work, "bad.yml")
+        with open(bad, "w") as f:
+            f.write("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: [1, 2]\n")
+        rc, out, err = run_check(bad)
+        check("a configuration error: exit 2, naming the key",
+              rc == 2 and "configuration error" in err and "rootdirectory" in err, out + err)
+        rc, out, err = run_check(os.path.join(work, "missing.yml"))
+        check("a missing configuration file: exit 2", rc == 2, out + err)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(failures)} failed" if failures else "all passed", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
