@@ -1,6 +1,7 @@
 #include "registry/blob_store.h"
 
 #include "registry/links.h"
+#include "registry/staging.h"
 #include "storage/layout.h"
 
 namespace onsen::registry {
@@ -23,9 +24,9 @@ std::optional<std::string> BlobStore::read_small(const Digest& digest, uint64_t 
   return driver_->get_content(layout::blob_data(digest.algorithm(), digest.hex()));
 }
 
-void BlobStore::put(const Digest& digest, std::string_view content) {
+void BlobStore::put(const std::string& repo, const Digest& digest, std::string_view content) {
   if (size(digest) == content.size()) return;
-  driver_->put_content(layout::blob_data(digest.algorithm(), digest.hex()), content);
+  staging::put(*driver_, repo, layout::blob_data(digest.algorithm(), digest.hex()), content);
 }
 
 void BlobStore::adopt(const std::string& upload_data_key, const Digest& digest) {
@@ -44,7 +45,7 @@ bool BlobStore::linked(const std::string& repo, const Digest& digest) {
 }
 
 void BlobStore::link(const std::string& repo, const Digest& digest) {
-  write_link(*driver_, layout::layer_link(repo, digest.algorithm(), digest.hex()), digest);
+  write_link(*driver_, repo, layout::layer_link(repo, digest.algorithm(), digest.hex()), digest);
 }
 
 bool BlobStore::unlink(const std::string& repo, const Digest& digest) {

@@ -23,8 +23,9 @@ class BlobStore {
   std::unique_ptr<storage::Reader> open(const Digest& digest, uint64_t offset);
   // Whole content of a blob no larger than max_size; nullopt when missing or larger.
   std::optional<std::string> read_small(const Digest& digest, uint64_t max_size);
-  // Stores content under its digest unless already there. The caller vouches for the digest.
-  void put(const Digest& digest, std::string_view content);
+  // Stores content under its digest unless already there, staged in repo's upload area. The
+  // caller vouches for the digest.
+  void put(const std::string& repo, const Digest& digest, std::string_view content);
   // Makes a completed upload's data the blob's data: moved into place when the blob is new,
   // removed when an identical blob is already stored.
   void adopt(const std::string& upload_data_key, const Digest& digest);

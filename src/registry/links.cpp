@@ -1,5 +1,7 @@
 #include "registry/links.h"
 
+#include "registry/staging.h"
+
 namespace onsen::registry {
 
 std::optional<Digest> read_link(storage::Driver& driver, const std::string& key) {
@@ -8,8 +10,9 @@ std::optional<Digest> read_link(storage::Driver& driver, const std::string& key)
   return Digest::parse(*content);
 }
 
-void write_link(storage::Driver& driver, const std::string& key, const Digest& digest) {
-  driver.put_content(key, digest.str());
+void write_link(storage::Driver& driver, const std::string& repo, const std::string& key,
+                const Digest& digest) {
+  staging::put(driver, repo, key, digest.str());
 }
 
 }  // namespace onsen::registry

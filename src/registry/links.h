@@ -14,7 +14,9 @@ namespace onsen::registry {
 // (a torn or foreign file is treated as absent rather than trusted).
 std::optional<Digest> read_link(storage::Driver& driver, const std::string& key);
 
-// Writes a link atomically (the driver's put_content is temp file + fsync + rename).
-void write_link(storage::Driver& driver, const std::string& key, const Digest& digest);
+// Writes a link of repository `repo` atomically, staged in its upload area (registry/staging.h)
+// so an interrupted write leaves no temporary file beside the link.
+void write_link(storage::Driver& driver, const std::string& repo, const std::string& key,
+                const Digest& digest);
 
 }  // namespace onsen::registry

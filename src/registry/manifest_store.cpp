@@ -19,8 +19,8 @@ std::optional<std::string> ManifestStore::get(const std::string& repo, const Dig
 }
 
 void ManifestStore::put(const std::string& repo, const Digest& digest, std::string_view content) {
-  blobs_.put(digest, content);
-  write_link(*driver_, layout::revision_link(repo, digest.algorithm(), digest.hex()), digest);
+  blobs_.put(repo, digest, content);
+  write_link(*driver_, repo, layout::revision_link(repo, digest.algorithm(), digest.hex()), digest);
 }
 
 bool ManifestStore::remove(const std::string& repo, const Digest& digest) {

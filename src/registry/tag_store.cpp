@@ -1,6 +1,7 @@
 #include "registry/tag_store.h"
 
 #include "registry/links.h"
+#include "registry/staging.h"
 #include "storage/layout.h"
 
 namespace onsen::registry {
@@ -12,14 +13,32 @@ std::optional<Digest> TagStore::resolve(const std::string& repo, const std::stri
 }
 
 void TagStore::tag(const std::string& repo, const std::string& tag, const Digest& digest) {
+  const std::string dir = layout::tag_dir(repo, tag);
+  const std::string index = layout::tag_index_link(repo, tag, digest.algorithm(), digest.hex());
+  const std::string current = layout::tag_current_link(repo, tag);
+  if (!driver_->stat(dir)) {
+    // A new tag appears whole: built in the upload area and moved into place in one rename, so
+    // no crash leaves a listed tag without a current link.
+    const std::string staged = staging::new_key(repo);
+    driver_->put_content(staged + index.substr(dir.size()), digest.str());
+    driver_->put_content(staged + current.substr(dir.size()), digest.str());
+    try {
+      driver_->move(staged, dir);
+      return;
+    } catch (const storage::Error&) {
+      driver_->remove(staged);
+      if (!driver_->stat(dir)) throw;  // else another request made the tag first: update it
+    }
+  }
   // Index entry first: a crash in between leaves an extra index entry, never a current link
   // that the index does not know.
-  write_link(*driver_, layout::tag_index_link(repo, tag, digest.algorithm(), digest.hex()), digest);
-  write_link(*driver_, layout::tag_current_link(repo, tag), digest);
+  write_link(*driver_, repo, index, digest);
+  write_link(*driver_, repo, current, digest);
 }
 
 bool TagStore::untag(const std::string& repo, const std::string& tag) {
-  return driver_->remove(layout::tag_dir(repo, tag));
+  // Moved away first: a crash never leaves the tag listed with its current link gone.
+  return staging::remove(*driver_, repo, layout::tag_dir(repo, tag));
 }
 
 std::optional<std::vector<std::string>> TagStore::list(const std::string& repo) {
