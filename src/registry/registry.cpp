@@ -169,6 +169,7 @@ PutManifestResult Registry::put_manifest(const std::string& repo, const std::str
     throw Error(ErrorCode::kDigestInvalid, "manifest digest does not match the reference");
   }
 
+  std::lock_guard lock(repository_lock(repo));
   auto require_blob = [&](const Descriptor& d) {
     if (d.has_urls || blobs_.linked(repo, d.digest)) return;
     throw Error(ErrorCode::kManifestBlobUnknown,
@@ -195,6 +196,7 @@ void Registry::delete_manifest(const std::string& repo, const std::string& refer
   check_name(repo);
   auto ref = parse_reference(reference);
   check_delete_enabled();
+  std::lock_guard lock(repository_lock(repo));
   if (auto* tag = std::get_if<std::string>(&ref)) {
     if (!tags_.untag(repo, *tag)) manifest_unknown();
     return;

@@ -16,8 +16,11 @@
 #include "registry/upload_store.h"
 #include "storage/driver.h"
 
+#include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -111,6 +114,15 @@ class Registry {
   UploadStore uploads_;
   ManifestStore manifests_;
   TagStore tags_;
+  // Serializes the manifest and tag writes of one repository (hashed onto a few mutexes). A
+  // DELETE by digest lists the tags on the revision, then removes them and the revision; a PUT by
+  // tag writes the revision, then the tag. Interleaved, they left a tag naming a deleted revision,
+  // or failed on a directory removed under them. In-process only: processes sharing a root
+  // directory can still interleave (as Distribution's can).
+  std::array<std::mutex, 64> repository_locks_;
+  std::mutex& repository_lock(const std::string& repo) {
+    return repository_locks_[std::hash<std::string>{}(repo) % repository_locks_.size()];
+  }
 };
 
 }  // namespace onsen::registry
