@@ -30,6 +30,9 @@ http::ServerOptions server_options(const config::HttpConfig& http) {
   options.net = http.net;
   options.tls_cipher_suites = http.tls.cipher_suites;
   options.drain_timeout = http.drain_timeout;
+  options.idle_timeout = http.idle_timeout;
+  options.read_timeout = http.read_timeout;
+  options.max_connections = http.max_connections;
   options.tls_certificate = http.tls.certificate;
   options.tls_key = http.tls.key;
   options.tls_min_version = http.tls.minimum_tls;
