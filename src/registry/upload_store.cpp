@@ -93,6 +93,8 @@ std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const 
 
 void UploadStore::cancel(const std::string& repo, const std::string& id) {
   if (!exists(repo, id)) unknown_upload();
+  // startedat first, so a crash leaves the upload unknown rather than present with its data gone.
+  driver_->remove(layout::upload_started_at(repo, id));
   driver_->remove(layout::upload_dir(repo, id));
   forget(session_key(repo, id));
 }
@@ -150,6 +152,9 @@ void UploadSession::finish(const Digest& expected) {
     throw Error(ErrorCode::kDigestInvalid,
                 fmt::format("provided digest did not match uploaded content (got {})", actual.str()));
   }
+  // The upload stops existing before its data moves: a crash from here on leaves it unknown
+  // (the client starts over), never present with its data gone (offset 0 after a longer one).
+  store_.driver_->remove(layout::upload_started_at(repo_, id_));
   store_.blobs_.adopt(data_key, expected);
   store_.blobs_.link(repo_, expected);
   store_.driver_->remove(layout::upload_dir(repo_, id_));
