@@ -74,39 +74,54 @@ struct Call {
   std::string target;
 };
 
-// Every route and method of the API, aimed at content that exists (so a leak would show).
+// Every route and method of the API, aimed at content that exists (so a leak would show): each
+// Route::Kind of src/api/router.h with every method Api::dispatch serves on it, both spellings
+// of the uploads route, a method a route does not serve, and a path that is no route at all.
 std::vector<Call> every_route(const std::string& repo, const Image& image,
                               const std::string& upload) {
   const std::string blob = blob_path(repo, image.layer_digest);
   const std::string by_tag = manifest_path(repo, "v1");
   const std::string by_digest = manifest_path(repo, image.digest);
+  const std::string tags = "/v2/" + repo + "/tags/list";
+  const std::string referrers = "/v2/" + repo + "/referrers/" + image.digest;
   const std::string up = "/v2/" + repo + "/blobs/uploads/" + upload;
   return {
-      {"GET", "/v2/"},
+      {"GET", "/v2/"},  // kBase
       {"HEAD", "/v2/"},
-      {"GET", "/v2/_catalog"},
+      {"GET", "/v2"},
+      {"GET", "/v2/_catalog"},  // kCatalog
+      {"HEAD", "/v2/_catalog"},
       {"GET", "/v2/_catalog?n=1"},
-      {"GET", "/v2/" + repo + "/tags/list"},
-      {"GET", "/v2/" + repo + "/referrers/" + image.digest},
-      {"GET", by_tag},
+      {"GET", tags},  // kTags
+      {"HEAD", tags},
+      {"GET", tags + "?n=1&last=a"},
+      {"GET", referrers},  // kReferrers
+      {"HEAD", referrers},
+      {"GET", referrers + "?artifactType=application%2Fx"},
+      {"GET", by_tag},  // kManifest
       {"HEAD", by_tag},
       {"GET", by_digest},
       {"HEAD", by_digest},
       {"PUT", manifest_path(repo, "v2")},
+      {"PUT", by_digest},
       {"DELETE", by_tag},
       {"DELETE", by_digest},
-      {"GET", blob},
+      {"GET", blob},  // kBlob
       {"HEAD", blob},
       {"DELETE", blob},
-      {"POST", uploads_path(repo)},
+      {"POST", uploads_path(repo)},  // kUploads
+      {"POST", "/v2/" + repo + "/blobs/uploads"},
       {"POST", uploads_path(repo) + "?digest=" + image.layer_digest},
       {"POST", uploads_path(repo) + "?mount=" + image.layer_digest + "&from=" + repo},
-      {"GET", up},
+      {"GET", up},  // kUpload
+      {"HEAD", up},
       {"PATCH", up},
       {"PUT", up + "?digest=" + image.layer_digest},
       {"DELETE", up},
-      {"GET", "/v2/nothing/here"},
+      {"PATCH", blob},  // a method the route does not serve (405 once authenticated)
       {"OPTIONS", "/v2/"},
+      {"GET", "/v2/nothing/here"},  // kNotFound
+      {"GET", "/"},
   };
 }
 
