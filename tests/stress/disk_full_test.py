@@ -12,8 +12,10 @@ cancelled, the filler file removed) the same pushes succeed and pull back byte-i
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -257,6 +259,8 @@ def exercise(server, mnt, rng):
 
 
 if __name__ == "__main__":
+    # ctest's TIMEOUT sends SIGTERM: unwind so that the filesystem is unmounted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if os.geteuid() != 0:
         skip("needs root to mount a tmpfs")
     main_wrapper(run)
