@@ -36,6 +36,9 @@ BUILD_DIR=${BENCH_BUILD_DIR:-$REPO_ROOT/build-bench}
 ONSEN_BIN=${ONSEN_BIN:-}                     # set to skip the build
 REGISTRY_BIN=${BENCH_REGISTRY_BIN:-/usr/bin/docker-registry}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH_DIR/results}
+# Figure groups to measure (comma- or space-separated): requests (wrk figures and TLS handshakes,
+# after seeding), push, pull (runs the monolithic push too: it pulls that blob), skopeo, rss.
+ONLY=${BENCH_ONLY:-requests,push,pull,skopeo,rss}
 BENCH_USER=bench
 BENCH_PASS=Bench-Pa55word
 REALM="Registry Realm"
@@ -161,6 +164,9 @@ declare -A SPID SPORT SURL SLOG
 CFG=""            # current configuration: plain | tls
 CURL_AUTH=()      # curl options for the current configuration
 AUTH_HEADER=""    # Authorization value for wrk
+
+# selected GROUP: true when BENCH_ONLY names the group.
+selected() { [[ ",${ONLY// /,}," == *",$1,"* ]]; }
 
 server_bin() { if [ "$1" = onsen ]; then echo "$ONSEN_BIN"; else echo "$REGISTRY_BIN"; fi; }
 
@@ -509,11 +515,14 @@ run_config() {
   fi
   for srv in "${SERVERS[@]}"; do start_server "$srv"; done
   sleep 2
-  for srv in "${SERVERS[@]}"; do rec "$CFG" rss_idle MiB MiB "$srv" 0 "$(rss_mib "${SPID[$srv]}")"; done
+  if selected rss; then
+    for srv in "${SERVERS[@]}"; do rec "$CFG" rss_idle MiB MiB "$srv" 0 "$(rss_mib "${SPID[$srv]}")"; done
+  fi
 
   local seed_args=(--tags "$NTAGS" --repos "$NREPOS") out digest=""
   [ "$CFG" = tls ] && seed_args+=(--user "$BENCH_USER" --password "$BENCH_PASS" --cacert "$TMP/certs/server.crt")
   for srv in "${SERVERS[@]}"; do
+    selected requests || break
     log "$CFG: seeding $srv ($NTAGS tags, $NREPOS repositories)"
     out=$(timeout 900 python3 "$BENCH_DIR/seed.py" "${SURL[$srv]}" "${seed_args[@]}" 2>&1) ||
       die "seeding $srv ($CFG) failed: $(tail -n 3 <<<"$out")"
@@ -524,30 +533,42 @@ run_config() {
 
   for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     log "$CFG: round $ROUND of $ROUNDS"
-    for srv in "${SERVERS[@]}"; do run_wrk "$srv" manifest_get GET /v2/bench/app/manifests/latest; done
-    for srv in "${SERVERS[@]}"; do run_wrk "$srv" blob_head HEAD "/v2/bench/app/blobs/$digest"; done
-    for srv in "${SERVERS[@]}"; do run_wrk "$srv" tags_list GET /v2/bench/tags/tags/list; done
-    for srv in "${SERVERS[@]}"; do run_wrk "$srv" catalog GET '/v2/_catalog?n=100'; done
-    if [ "$CFG" = tls ]; then
-      for srv in "${SERVERS[@]}"; do run_wrk "$srv" tls_handshake GET /v2/ 1; done
+    if selected requests; then
+      for srv in "${SERVERS[@]}"; do run_wrk "$srv" manifest_get GET /v2/bench/app/manifests/latest; done
+      for srv in "${SERVERS[@]}"; do run_wrk "$srv" blob_head HEAD "/v2/bench/app/blobs/$digest"; done
+      for srv in "${SERVERS[@]}"; do run_wrk "$srv" tags_list GET /v2/bench/tags/tags/list; done
+      for srv in "${SERVERS[@]}"; do run_wrk "$srv" catalog GET '/v2/_catalog?n=100'; done
+      if [ "$CFG" = tls ]; then
+        for srv in "${SERVERS[@]}"; do run_wrk "$srv" tls_handshake GET /v2/ 1; done
+      fi
     fi
-    for srv in "${SERVERS[@]}"; do push_monolithic "$srv"; done
-    for srv in "${SERVERS[@]}"; do push_chunked "$srv"; done
-    [ "$CFG" = plain ] && pull nginx 1 nginx_pull_1 "http://127.0.0.1:$NGINX_PORT/blob"
-    for srv in "${SERVERS[@]}"; do
+    if selected push || selected pull; then
+      for srv in "${SERVERS[@]}"; do push_monolithic "$srv"; done
+    fi
+    if selected push; then
+      for srv in "${SERVERS[@]}"; do push_chunked "$srv"; done
+    fi
+    if selected pull; then
+      [ "$CFG" = plain ] && pull nginx 1 nginx_pull_1 "http://127.0.0.1:$NGINX_PORT/blob"
+      for srv in "${SERVERS[@]}"; do
       [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
-      pull "$srv" 1 pull_1 "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
-    done
-    for srv in "${SERVERS[@]}"; do
-      [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
-      pull "$srv" "$PULL_STREAMS" pull_n "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
-    done
+        pull "$srv" 1 pull_1 "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
+      done
+      for srv in "${SERVERS[@]}"; do
+        [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
+        pull "$srv" "$PULL_STREAMS" pull_n "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
+      done
+    fi
     drop_pushed_blobs
-    for srv in "${SERVERS[@]}"; do skopeo_roundtrip "$srv"; done
+    if selected skopeo; then
+      for srv in "${SERVERS[@]}"; do skopeo_roundtrip "$srv"; done
+    fi
   done
 
-  for srv in "${SERVERS[@]}"; do rec "$CFG" rss_after MiB MiB "$srv" 0 "$(rss_mib "${SPID[$srv]}")"; done
-  if [ "$CFG" = plain ]; then
+  if selected rss; then
+    for srv in "${SERVERS[@]}"; do rec "$CFG" rss_after MiB MiB "$srv" 0 "$(rss_mib "${SPID[$srv]}")"; done
+  fi
+  if [ "$CFG" = plain ] && selected rss; then
     for srv in "${SERVERS[@]}"; do idle_connections "$srv"; done
   fi
   for srv in "${SERVERS[@]}"; do
@@ -581,7 +602,7 @@ finish() {
     --argjson duration "$DURATION" --argjson conns "$CONNS" --argjson threads "$THREADS" \
     --argjson tags "$NTAGS" --argjson repos "$NREPOS" --argjson blob_mib "$BLOB_MIB" \
     --argjson chunk_mib "$CHUNK_MIB" --argjson pull_streams "$PULL_STREAMS" --argjson image_mib "$IMAGE_MIB" \
-    --argjson image_layers "$IMAGE_LAYERS" --argjson idle_conns "$IDLE_CONNS" --arg log_level "$LOG_LEVEL" \
+    --argjson image_layers "$IMAGE_LAYERS" --argjson idle_conns "$IDLE_CONNS" --arg log_level "$LOG_LEVEL" --arg only "$ONLY" \
     --arg onsen "$ONSEN_BIN" --arg onsen_commit "$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
     --arg registry "$("$REGISTRY_BIN" --version 2>/dev/null | head -n 1)" \
     --arg cpus "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
@@ -591,7 +612,8 @@ finish() {
       wall_seconds:($wall | tonumber),
       settings:{wrk_seconds:$duration, connections:$conns, wrk_threads:$threads, tags:$tags, repos:$repos,
         blob_mib:$blob_mib, chunk_mib:$chunk_mib, pull_streams:$pull_streams, image_mib:$image_mib,
-        image_layers:$image_layers, idle_connections:$idle_conns, log_level:$log_level},
+        image_layers:$image_layers, idle_connections:$idle_conns, log_level:$log_level,
+        only:($only | gsub(" "; ",") | split(","))},
       onsen:{binary:$onsen, commit:$onsen_commit}, registry:$registry,
       host:{cpus:($cpus | tonumber), cpu:$cpu, kernel:$kernel, loadavg_start:$load_start, loadavg_end:$load_end}}' \
     >"$TMP/meta.json"
@@ -625,7 +647,11 @@ main() {
   STARTED=$(date -u +%Y%m%dT%H%M%SZ)
   T_START=$(now_ns)
   log "onsen $ONSEN_BIN vs $REGISTRY_BIN ($("$REGISTRY_BIN" --version 2>/dev/null | head -n 1)); temp $TMP"
-  log "rounds $ROUNDS, configs '$CONFIGS', wrk ${DURATION}s x $CONNS conns, blob $BLOB_MIB MiB, $NTAGS tags, $NREPOS repos"
+  local g
+  for g in ${ONLY//,/ }; do
+    case $g in requests | push | pull | skopeo | rss) ;; *) die "unknown group '$g' in BENCH_ONLY" ;; esac
+  done
+  log "rounds $ROUNDS, configs '$CONFIGS', only '$ONLY', wrk ${DURATION}s x $CONNS conns, blob $BLOB_MIB MiB, $NTAGS tags, $NREPOS repos"
 
   # Shared material: TLS certificate, htpasswd, the blob file, the skopeo image.
   openssl req -newkey rsa:4096 -nodes -sha256 -x509 -days 365 -keyout "$TMP/certs/server.key" \
@@ -635,13 +661,15 @@ main() {
   BLOB=$TMP/blob.bin
   BLOB_BYTES=$((BLOB_MIB * 1048576))
   head -c "$BLOB_BYTES" /dev/urandom >"$BLOB"
-  log "generating the ${IMAGE_LAYERS}-layer ${IMAGE_MIB} MiB OCI image"
-  timeout 600 python3 "$REPO_ROOT/tests/interop/make_oci_layout.py" "$TMP/image" --layers "$IMAGE_LAYERS" \
-    --layer-size $((IMAGE_MIB * 1048576 / IMAGE_LAYERS)) --tag v1 --seed onsen-bench >/dev/null ||
-    die "make_oci_layout.py failed"
-  setup_skopeo
+  if selected skopeo; then
+    log "generating the ${IMAGE_LAYERS}-layer ${IMAGE_MIB} MiB OCI image"
+    timeout 600 python3 "$REPO_ROOT/tests/interop/make_oci_layout.py" "$TMP/image" --layers "$IMAGE_LAYERS" \
+      --layer-size $((IMAGE_MIB * 1048576 / IMAGE_LAYERS)) --tag v1 --seed onsen-bench >/dev/null ||
+      die "make_oci_layout.py failed"
+    setup_skopeo
+  fi
   machine_context
-  start_nginx
+  selected pull && start_nginx
 
   LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
   local c
