@@ -34,6 +34,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "http/tls_records.h"
 #include "http/wire.h"
 
 namespace onsen::http::detail {
@@ -599,7 +600,11 @@ class Session final : public Connection,
         co_return WriteResult{false, 0};  // closes the connection either way
       }
       beast::error_code ec;
-      if (!head_sent) {
+      if constexpr (kTls) {
+        ec = co_await write_sealed(head_sent ? std::string_view() : std::string_view(head_),
+                                   std::string_view(buf, n));
+        head_sent = true;
+      } else if (!head_sent) {
         std::array<net::const_buffer, 2> bufs{net::buffer(head_), net::buffer(buf, n)};
         ec = co_await write_all(bufs);
         head_sent = true;
@@ -609,7 +614,32 @@ class Session final : public Connection,
       if (ec) co_return WriteResult{false, done};
       done += n;
     }
+    if constexpr (kTls) std::string().swap(sealed_);
     co_return WriteResult{true, done};
+  }
+
+  // TLS: encrypts head + body into one batch of records and writes it to the socket under the
+  // TLS layer in one go (see tls_records.h); through the TLS stream when that is not possible.
+  net::awaitable<beast::error_code> write_sealed(std::string_view head, std::string_view body) {
+    SSL* ssl = stream_.native_handle();
+    if (!can_seal(ssl)) {
+      std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
+      co_return co_await write_all(bufs);
+    }
+    sealed_.clear();
+    const std::array<std::string_view, 2> pieces{head, body};
+    if (!seal_records(ssl, pieces, sealed_)) {
+      co_return beast::error_code(static_cast<int>(boost::system::errc::protocol_error),
+                                  boost::system::generic_category());
+    }
+    net::const_buffer rest = net::buffer(sealed_);
+    while (rest.size() > 0) {
+      lowest().expires_after(opts_.read_timeout);
+      auto [ec, n] = co_await lowest().async_write_some(rest, kTuple);
+      if (ec) co_return ec;
+      rest += n;
+    }
+    co_return beast::error_code{};
   }
 
   // Plain TCP: the head (sent with MSG_MORE so it leaves with the first file bytes), then
@@ -728,6 +758,7 @@ class Session final : public Connection,
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
   std::string head_;                // response head, reused
   std::unique_ptr<char[]> io_buf_;  // kIoBufferSize, allocated on first use
+  std::string sealed_;              // TLS: records of the body chunk being written
 
   // Current request body.
   Body body_;
