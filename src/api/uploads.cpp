@@ -7,14 +7,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
-#include <vector>
 
 namespace onsen::api {
 
 namespace {
 
-constexpr size_t kChunkBuffer = 256 * 1024;
+constexpr size_t kChunkBuffer = 1 << 20;
 
 std::string upload_location(const Context& ctx, const std::string& id) {
   return ctx.url(fmt::format("/v2/{}/blobs/uploads/{}", ctx.route.name, id));
@@ -55,11 +55,24 @@ void check_chunk_range(Context& ctx, uint64_t offset) {
   }
 }
 
-// Streams the request body into the upload, hashing as it goes.
+// Streams the request body into the upload, hashing as it goes. A socket read returns what has
+// arrived so far (often some tens of KiB): the buffer is filled before each write, so the file
+// write and the hash update get large pieces.
 boost::asio::awaitable<void> append_body(Context& ctx, registry::UploadSession& session) {
-  std::vector<char> buf(kChunkBuffer);
-  while (size_t n = co_await ctx.req.body->read_some(buf.data(), buf.size())) {
-    session.write(buf.data(), n);
+  auto declared = ctx.req.body->content_length();
+  const size_t size =
+      declared ? static_cast<size_t>(std::min<uint64_t>(*declared, kChunkBuffer)) : kChunkBuffer;
+  if (size == 0) co_return;
+  auto buf = std::make_unique_for_overwrite<char[]>(size);
+  size_t filled = 0;
+  for (;;) {
+    size_t n = co_await ctx.req.body->read_some(buf.get() + filled, size - filled);
+    filled += n;
+    if (filled > 0 && (n == 0 || filled == size)) {
+      session.write(buf.get(), filled);
+      filled = 0;
+    }
+    if (n == 0) break;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <future>
 #include <vector>
 
 namespace onsen::registry {
@@ -22,15 +23,19 @@ std::string new_uuid() {
   if (RAND_bytes(b, sizeof b) != 1) throw Error(ErrorCode::kInternal, "random source failed");
   b[6] = (b[6] & 0x0f) | 0x40;  // version 4
   b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
-                     "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-                     b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-                     b[12], b[13], b[14], b[15]);
+  return fmt::format(
+      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
+      "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+      b[15]);
 }
 
 std::string session_key(const std::string& repo, const std::string& id) {
   return repo + "/" + id;
 }
+
+// Pieces this large are hashed on another thread while they are written (UploadSession::write).
+constexpr size_t kParallelHashMin = 256 * 1024;
 
 [[noreturn]] void unknown_upload() {
   throw Error(ErrorCode::kBlobUploadUnknown, "blob upload unknown to registry");
@@ -41,9 +46,13 @@ std::string session_key(const std::string& repo, const std::string& id) {
 std::string UploadStore::start(const std::string& repo) {
   auto id = new_uuid();
   // startedat first: its presence is what makes an upload exist (as in Distribution).
+  // Neither file is synced: an upload that has only started holds nothing acknowledged. A process
+  // crash keeps both (the page cache survives it); a power loss may take the upload with it and
+  // the client starts again on BLOB_UPLOAD_UNKNOWN.
   auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  driver_->put_content(layout::upload_started_at(repo, id), fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now));
-  driver_->writer(layout::upload_data(repo, id), false)->commit();
+  driver_->put_content_volatile(layout::upload_started_at(repo, id),
+                                fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now));
+  driver_->writer(layout::upload_data(repo, id), false)->close();
   return id;
 }
 
@@ -73,15 +82,16 @@ std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const 
   std::optional<Checkpoint> checkpoint;
   {
     std::lock_guard lock(mutex_);
-    if (busy_[key]) throw Error(ErrorCode::kBlobUploadInvalid, "upload is in use by another request");
+    if (busy_[key])
+      throw Error(ErrorCode::kBlobUploadInvalid, "upload is in use by another request");
     busy_[key] = true;
     if (auto it = checkpoints_.find(key); it != checkpoints_.end()) checkpoint = it->second;
   }
   try {
     auto data_key = layout::upload_data(repo, id);
     auto writer = driver_->writer(data_key, true);
-    Hasher hasher = checkpoint && checkpoint->offset == writer->size() ? checkpoint->hasher
-                                                                       : rehash(data_key);
+    Hasher hasher =
+        checkpoint && checkpoint->offset == writer->size() ? checkpoint->hasher : rehash(data_key);
     return std::unique_ptr<UploadSession>(
         new UploadSession(*this, repo, id, std::move(writer), std::move(hasher)));
   } catch (...) {
@@ -124,6 +134,11 @@ void UploadSession::release() {
   auto key = session_key(repo_, id_);
   if (!done_) {
     done_ = true;
+    // Closed, not committed: a PATCH is acknowledged (202) without an fsync. A process crash keeps
+    // the bytes (they are in the page cache); a power loss may lose the unfinished upload's tail,
+    // which the client sees as a shorter upload (GET status, 416 on a mismatched Content-Range)
+    // or an unknown one; whatever a power loss leaves, finish() rehashes after a restart and
+    // checks the digest. Only finish() makes content durable, before its 201.
     writer_->close();
     std::lock_guard lock(store_.mutex_);
     store_.checkpoints_.insert_or_assign(key, UploadStore::Checkpoint{hasher_, writer_->size()});
@@ -133,8 +148,17 @@ void UploadSession::release() {
 }
 
 void UploadSession::write(const char* buf, size_t n) {
+  if (n < kParallelHashMin) {
+    writer_->write(buf, n);
+    hasher_.update(buf, n);
+    return;
+  }
+  // Hashing and writing a large piece take about as long as each other: done at once, on two
+  // cores, the piece costs the slower of the two instead of their sum. Both only read buf; the
+  // future's destructor waits for the hash even when the write throws.
+  auto hashing = std::async(std::launch::async, [this, buf, n] { hasher_.update(buf, n); });
   writer_->write(buf, n);
-  hasher_.update(buf, n);
+  hashing.get();
 }
 
 void UploadSession::finish(const Digest& expected) {
@@ -149,8 +173,9 @@ void UploadSession::finish(const Digest& expected) {
   if (actual != expected) {
     store_.driver_->remove(layout::upload_dir(repo_, id_));
     store_.forget(key);
-    throw Error(ErrorCode::kDigestInvalid,
-                fmt::format("provided digest did not match uploaded content (got {})", actual.str()));
+    throw Error(
+        ErrorCode::kDigestInvalid,
+        fmt::format("provided digest did not match uploaded content (got {})", actual.str()));
   }
   // The upload stops existing before its data moves: a crash from here on leaves it unknown
   // (the client starts over), never present with its data gone (offset 0 after a longer one).

@@ -107,6 +107,12 @@ class Driver {
   // Stores content atomically and durably (temp file, fsync, rename): readers see the old
   // content or the new, never a mix. Creates parent "directories" as needed.
   virtual void put_content(const std::string& key, std::string_view content) = 0;
+  // put_content, atomic but not necessarily durable: a power loss may lose it (a process crash does
+  // not). For state that may be lost, such as an unfinished upload's start time, where waiting for
+  // the disk would only slow the request down. By default the same as put_content.
+  virtual void put_content_volatile(const std::string& key, std::string_view content) {
+    put_content(key, content);
+  }
   // Reader positioned at offset; nullptr when there is no such object.
   virtual std::unique_ptr<Reader> reader(const std::string& key, uint64_t offset) = 0;
   virtual std::unique_ptr<Writer> writer(const std::string& key, bool append) = 0;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -142,6 +143,8 @@ class FileReader final : public Reader {
   std::string key_;
 };
 
+constexpr size_t kWritePiece = 64 * 1024;  // see FileWriter::write
+
 class FileWriter final : public Writer {
  public:
   FileWriter(int fd, uint64_t size, std::string path, std::string key)
@@ -149,8 +152,16 @@ class FileWriter final : public Writer {
 
   void write(const char* buf, size_t n) override {
     require_open("write");
-    write_all(fd_.get(), buf, n, size_, "write", key_);
-    size_ += n;
+    // In pieces of kWritePiece: the page cache sizes its folios after the write, and large folios
+    // proved several times more expensive to fill (bench machine, Linux 6.18 in a VM: 1 GiB in
+    // 64 KiB writes took 0.25-0.45 s of CPU, in 256 KiB or 1 MiB writes 2.3-2.9 s).
+    while (n > 0) {
+      size_t piece = std::min(n, kWritePiece);
+      write_all(fd_.get(), buf, piece, size_, "write", key_);
+      size_ += piece;
+      buf += piece;
+      n -= piece;
+    }
   }
 
   uint64_t size() const override { return size_; }
@@ -228,6 +239,14 @@ std::optional<std::string> FilesystemDriver::get_content(const std::string& key)
 }
 
 void FilesystemDriver::put_content(const std::string& key, std::string_view content) {
+  store(key, content, true);
+}
+
+void FilesystemDriver::put_content_volatile(const std::string& key, std::string_view content) {
+  store(key, content, false);
+}
+
+void FilesystemDriver::store(const std::string& key, std::string_view content, bool durable) {
   reject_root("put_content", key);
   const std::string target = path(key);
   const std::string dir = parent_dir(target);
@@ -239,20 +258,22 @@ void FilesystemDriver::put_content(const std::string& key, std::string_view cont
     if (raw >= 0) break;
     // ENOENT: the directory is missing, or was removed concurrently after we created it.
     if (errno != ENOENT || attempt >= 3) fail("put_content", key, errno);
+    // Always durable, even for a volatile put: a durable write may later rely on a directory
+    // made here (a new repository's directory, first made for its first upload).
     make_dirs(dir, key);
   }
   UniqueFd fd(raw);
   try {
     if (::fchmod(fd.get(), 0644) != 0) fail("put_content", key, errno);
     write_all(fd.get(), content.data(), content.size(), 0, "put_content", key);
-    if (::fsync(fd.get()) != 0) fail("put_content", key, errno);
+    if (durable && ::fsync(fd.get()) != 0) fail("put_content", key, errno);
     if (int err = fd.close()) fail("put_content", key, err);
     if (::rename(temp.c_str(), target.c_str()) != 0) fail("put_content", key, errno);
   } catch (...) {
     ::unlink(temp.c_str());
     throw;
   }
-  fsync_dir(dir, key);
+  if (durable) fsync_dir(dir, key);
 }
 
 std::unique_ptr<Reader> FilesystemDriver::reader(const std::string& key, uint64_t offset) {
