@@ -73,8 +73,8 @@ for t in "${targets[@]}"; do
   work=$build/run/$t
   rc=$(cat "$work/rc" 2>/dev/null || echo 1)
   done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$work/log" | tail -1 || true)
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | awk '{print $2}' || true)
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$work/log" | awk '{print $2}' || true)
+  execs=$(awk '/^stat::number_of_executed_units:/ {print $2}' "$work/log")
+  rate=$(awk '/^stat::average_exec_per_sec:/ {print $2}' "$work/log")
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$done_line")
   corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$done_line")
