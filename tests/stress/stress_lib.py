@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,6 +48,9 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+_workdirs = []  # servers' temporary directories: removed when the test passes, kept otherwise
+
+
 class Server:
     """`onsen serve` on 127.0.0.1:<free port>, filesystem storage, deletes enabled.
 
@@ -75,6 +79,7 @@ class Server:
         self.env.update(env or {})
         self.preexec = preexec
         self.proc = None
+        _workdirs.append(self.workdir)
 
     def start(self, timeout=20):
         self.logfile = open(self.log_path, "ab")
@@ -314,6 +319,8 @@ def main_wrapper(fn):
         log(f"FAILED after {time.monotonic() - started:.1f}s: {e}")
         sys.exit(1)
     log(f"PASSED in {time.monotonic() - started:.1f}s")
+    for d in _workdirs:
+        shutil.rmtree(d, ignore_errors=True)
     sys.exit(0)
 
 
