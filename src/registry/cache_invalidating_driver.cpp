@@ -97,6 +97,12 @@ void CacheInvalidatingDriver::put_content(const std::string& key, std::string_vi
   stored(key);
 }
 
+void CacheInvalidatingDriver::put_content_volatile(const std::string& key,
+                                                   std::string_view content) {
+  driver_->put_content_volatile(key, content);
+  stored(key);
+}
+
 std::unique_ptr<storage::Reader> CacheInvalidatingDriver::reader(const std::string& key,
                                                                  uint64_t offset) {
   return driver_->reader(key, offset);

@@ -26,6 +26,7 @@ class CacheInvalidatingDriver final : public storage::Driver {
   std::string name() const override { return driver_->name(); }
   std::optional<std::string> get_content(const std::string& key) override;
   void put_content(const std::string& key, std::string_view content) override;
+  void put_content_volatile(const std::string& key, std::string_view content) override;
   std::unique_ptr<storage::Reader> reader(const std::string& key, uint64_t offset) override;
   std::unique_ptr<storage::Writer> writer(const std::string& key, bool append) override;
   std::optional<storage::FileInfo> stat(const std::string& key) override;
