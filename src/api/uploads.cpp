@@ -106,8 +106,20 @@ Reply start_upload(Context& ctx) {
   if (!digest) co_return upload_progress(202, ctx, id, 0);
 
   auto session = ctx.registry.open_upload(name, id);
-  co_await append_body(ctx, *session);
-  session->finish(*digest);
+  try {
+    co_await append_body(ctx, *session);
+    session->finish(*digest);
+  } catch (...) {
+    // The client never learnt this upload's id, so it can neither resume nor cancel it: its
+    // partial data (on a full disk, all the space there was) would stay until the purger runs.
+    session.reset();
+    try {
+      ctx.registry.cancel_upload(name, id);
+    } catch (...) {
+      // Already gone (a digest mismatch removes it), or storage failing: the purger's job.
+    }
+    throw;
+  }
   co_return blob_created(ctx, *digest);
 }
 
