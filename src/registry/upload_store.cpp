@@ -60,7 +60,9 @@ bool UploadStore::exists(const std::string& repo, const std::string& id) {
 uint64_t UploadStore::size(const std::string& repo, const std::string& id) {
   if (!exists(repo, id)) unknown_upload();
   auto info = driver_->stat(layout::upload_data(repo, id));
-  return info ? info->size : 0;
+  // No data: the upload finished and a crash came before its directory went (see finish()).
+  if (!info) unknown_upload();
+  return info->size;
 }
 
 Hasher UploadStore::rehash(const std::string& data_key, std::string_view algorithm) {
@@ -85,6 +87,8 @@ std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const 
   }
   try {
     auto data_key = layout::upload_data(repo, id);
+    // As in size(): an upload whose data has become a blob is over (the writer would recreate it).
+    if (!driver_->stat(data_key)) unknown_upload();
     auto writer = driver_->writer(data_key, true);
     Hasher hasher =
         checkpoint && checkpoint->offset == writer->size() ? checkpoint->hasher : rehash(data_key);
@@ -167,9 +171,10 @@ void UploadSession::finish(const Digest& expected) {
         ErrorCode::kDigestInvalid,
         fmt::format("provided digest did not match uploaded content (got {})", actual.str()));
   }
-  // The upload stops existing before its data moves: a crash from here on leaves it unknown
-  // (the client starts over), never present with its data gone (offset 0 after a longer one).
-  store_.driver_->remove(layout::upload_started_at(repo_, id_));
+  // Once the data has moved, the upload reads as unknown (size(), open()): a crash before the
+  // directory goes leaves it unknown, never present with its data gone. (Removing startedat first
+  // would do too, but leaves a new repository without any object until the link is written, which
+  // the in-memory driver shows as the repository vanishing.)
   store_.blobs_.adopt(data_key, expected);
   store_.blobs_.link(repo_, expected);
   store_.driver_->remove(layout::upload_dir(repo_, id_));
