@@ -103,10 +103,30 @@ std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const 
 
 void UploadStore::cancel(const std::string& repo, const std::string& id) {
   if (!exists(repo, id)) unknown_upload();
-  // startedat first, so a crash leaves the upload unknown rather than present with its data gone.
-  driver_->remove(layout::upload_started_at(repo, id));
-  driver_->remove(layout::upload_dir(repo, id));
-  forget(session_key(repo, id));
+  auto key = session_key(repo, id);
+  {
+    // A request streaming into the upload holds it: removing its files under it made that
+    // request fail late (500 on the final PUT, a 202 for a gone upload on PATCH). Refused like a
+    // second writer; the slot is held while removing, so open() cannot start on half-gone files.
+    std::lock_guard lock(mutex_);
+    if (busy_[key]) {
+      throw Error(ErrorCode::kBlobUploadInvalid, "upload is in use by another request");
+    }
+    busy_[key] = true;
+  }
+  try {
+    // startedat first, so a crash leaves the upload unknown rather than present with its data
+    // gone.
+    driver_->remove(layout::upload_started_at(repo, id));
+    driver_->remove(layout::upload_dir(repo, id));
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    busy_.erase(key);
+    throw;
+  }
+  std::lock_guard lock(mutex_);
+  busy_.erase(key);
+  checkpoints_.erase(key);
 }
 
 void UploadStore::forget(const std::string& key) {

@@ -408,6 +408,8 @@ def names_and_paths():
              lambda c: simple(GET, "/v2/%s/blobs/uploads/%s" % (OTHER, c.other_upload)), 204),
         Case("upload id: in use by a stalled writer", stalled_writer, (400, 416),
              ("BLOB_UPLOAD_INVALID",), check=stalled_writer_released),
+        Case("upload id: DELETE while a PUT streams into it", cancel_during_put, 400,
+             "BLOB_UPLOAD_INVALID", check=racing_put_completes),
         Case("upload id: finished twice",
              lambda c: finished_twice(c), 404, "BLOB_UPLOAD_UNKNOWN"),
         Case("upload id: cancelled then used",
@@ -444,6 +446,41 @@ def stalled_writer_released(ctx, ex):
                 return None
         time.sleep(0.1)
     return "the upload stays locked after the stalled writer went away: %r" % r
+
+
+def cancel_during_put(ctx):
+    """Starts a final PUT that sends half its body, then DELETEs the upload from another
+    connection (the spec is silent; the answer below is the same as for a second writer)."""
+    path = ctx.upload_path()
+    data = b"cancelled while streaming"
+    ctx.racing = socket.create_connection((HOST, ctx.port), timeout=10)
+    ctx.racing.sendall(simple(PUT, path + "?digest=" + sha256(data),
+                              [("Content-Length", str(len(data)))]) + data[:10])
+    ctx.racing_rest = data[10:]
+    ctx.racing_digest = sha256(data)
+    time.sleep(0.2)
+    return simple(DELETE, path)
+
+
+def racing_put_completes(ctx, ex):
+    """The PUT that was streaming when the DELETE came finishes properly (201, the blob readable)
+    instead of failing late with a 500 on files removed under it."""
+    sock = ctx.racing
+    try:
+        sock.sendall(ctx.racing_rest)
+        sock.settimeout(10)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    finally:
+        sock.close()
+    status = got.split(b" ", 2)[1] if got.startswith(b"HTTP/") else b"none"
+    if status != b"201":
+        return "the streaming PUT got %r after a concurrent DELETE" % got[:200]
+    return None if ctx.blob_status(REPO, ctx.racing_digest) == 200 else "blob missing"
 
 
 def finished_twice(ctx):
