@@ -227,7 +227,7 @@ class Harness:
         self.large = [None] * LARGE_POOL
         self.stats = {"kills": 0, "ops": 0, "interrupted": 0, "mid_body": 0, "after_send": 0,
                       "timer": 0, "resumed_uploads": 0, "unknown_uploads": 0, "observed_applied": 0,
-                      "observed_not_applied": 0, "problems": 0}
+                      "observed_not_applied": 0}
         self.client = None
         self.killed = threading.Event()
         # Seconds, summed: restarts, storage walks, waiting for `onsen check` after the HTTP checks.
