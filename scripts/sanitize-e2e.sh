@@ -19,8 +19,10 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 start=$(date +%s)
 echo "sanitize: building onsen with ASan + UBSan in $build" >&2
 mkdir -p "$build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONSEN_SANITIZE=ON -DONSEN_TESTS=OFF \
-  >/dev/null
+# -O1 -g1: what the sanitizers recommend, line tables for the reports, and a build that takes a
+# fraction of RelWithDebInfo's time (Beast's coroutines under ASan are costly to compile).
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" -DONSEN_SANITIZE=ON \
+  -DONSEN_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" --target onsen >"$build/build.log" 2>&1 || {
   grep -E 'error|Error' "$build/build.log" | head -40 >&2
   echo "sanitize: build failed (log: $build/build.log)" >&2
