@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -319,8 +318,10 @@ def main_wrapper(fn):
         log(f"FAILED after {time.monotonic() - started:.1f}s: {e}")
         sys.exit(1)
     log(f"PASSED in {time.monotonic() - started:.1f}s")
-    for d in _workdirs:
-        shutil.rmtree(d, ignore_errors=True)
+    if _workdirs:
+        # Thousands of small files: removed in the background, not on the test's clock.
+        subprocess.Popen(["rm", "-rf", "--", *_workdirs], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sys.exit(0)
 
 
