@@ -551,11 +551,16 @@ class Session final : public Connection,
       if constexpr (!kTls) {
         co_return co_await send_file(*f);
       } else {
-        const FileBody fb = *f;
+        // The pull function captures only plain values (res keeps the file open): g++ 12 can
+        // destroy a by-value argument of a coroutine call twice, and a captured FileBody copy
+        // then released its owner's shared_ptr once too often (heap use-after-free under ASan,
+        // heap corruption in Release, with parallel TLS blob GETs).
+        const int fd = f->fd;
+        const uint64_t offset = f->offset;
         co_return co_await write_pulled(
-            res, version, fb.length, [fb](char* buf, size_t n, uint64_t done) -> size_t {
+            res, version, f->length, [fd, offset](char* buf, size_t n, uint64_t done) -> size_t {
               for (;;) {
-                ssize_t r = ::pread(fb.fd, buf, n, static_cast<off_t>(fb.offset + done));
+                ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(offset + done));
                 if (r >= 0) return static_cast<size_t>(r);
                 if (errno != EINTR) {
                   throw std::runtime_error(std::string("pread: ") + std::strerror(errno));
