@@ -87,8 +87,13 @@ std::optional<http::Response> Api::authenticate(const http::Request& req) {
       return res;
     }
     case auth::Verdict::kTooManyRequests: {
-      auto res = error_response(registry::ErrorCode::kTooManyRequests,
-                                "too many failed authentication attempts");
+      // Said so that the person reading the client's error knows whom it concerns and when to
+      // come back (the Retry-After header says the same to programs).
+      std::string message = decision.throttled == auth::ThrottleScope::kAddress
+                                ? "too many failed logins from this address"
+                                : "too many failed logins for this user from this address";
+      message += "; retry after " + std::to_string(decision.retry_after.count()) + " s";
+      auto res = error_response(registry::ErrorCode::kTooManyRequests, message);
       res.headers.set("Retry-After", std::to_string(decision.retry_after.count()));
       return res;
     }

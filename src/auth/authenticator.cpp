@@ -72,6 +72,10 @@ std::string make_challenge(std::string_view realm) {
   return out;
 }
 
+Decision refused_by(const ThrottleBlock& block) {
+  return Decision{Verdict::kTooManyRequests, {}, block.retry_after, block.scope};
+}
+
 std::int64_t to_ns(const struct timespec& ts) {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
@@ -277,13 +281,21 @@ Decision BasicAuthenticator::check(std::string_view authorization_header,
   // clients that are logged in, and a cache hit costs no bcrypt and reveals nothing new. Hits do
   // not reset the throttle either, so they cannot launder a guesser's failures.
   VerificationCache::Key key = cache_.key_for(credentials->user, credentials->password);
-  auto cached = cache_.lookup(key, generation_.load(std::memory_order_acquire));
+  const std::uint64_t generation = generation_.load(std::memory_order_acquire);
+  auto cached = cache_.lookup(key, generation);
   if (cached && *cached == credentials->user) {
     cache_hits_.fetch_add(1, std::memory_order_relaxed);
     return Decision{Verdict::kAllowed, std::move(*cached), {}};
   }
-  if (auto wait = throttle_.blocked(client_key, at)) {
-    return Decision{Verdict::kTooManyRequests, {}, *wait};
+  // A password refused before under this file: the same answer, no bcrypt, and not counted as a
+  // new guess (it tells the client nothing it did not know). Clients configured with a stale
+  // password repeat it on every request and retry; counting each would block them for nothing.
+  if (cache_.refused(key, generation)) {
+    cache_hits_.fetch_add(1, std::memory_order_relaxed);
+    return {};
+  }
+  if (auto block = throttle_.blocked(client_key, credentials->user, at)) {
+    return refused_by(*block);
   }
   return verify(credentials->user, credentials->password, key, client_key);
 }
@@ -299,8 +311,8 @@ Decision BasicAuthenticator::verify(const std::string& user, const std::string& 
     if (it != flights_.end()) {
       flight = it->second;
     } else {
-      if (auto wait = throttle_.begin(client_key, now())) {
-        return Decision{Verdict::kTooManyRequests, {}, *wait};
+      if (auto block = throttle_.begin(client_key, user, now())) {
+        return refused_by(*block);
       }
       flight = std::make_shared<Flight>();
       flights_.emplace(key, flight);
@@ -316,6 +328,7 @@ Decision BasicAuthenticator::verify(const std::string& user, const std::string& 
       const VerificationCache::Key& key;
       Flight& flight;
       std::string_view client_key;
+      const std::string& user;
       bool& ok;
       ~Finish() {
         {
@@ -328,9 +341,9 @@ Decision BasicAuthenticator::verify(const std::string& user, const std::string& 
           flight.ok = ok;
         }
         flight.cv.notify_all();
-        self.throttle_.end(client_key, ok, self.now());
+        self.throttle_.end(client_key, user, ok, self.now());
       }
-    } finish{*this, key, *flight, client_key, ok};
+    } finish{*this, key, *flight, client_key, user, ok};
 
     auto current = snapshot();
     const HtpasswdFile::Entry* entry = current->file.find(user);
@@ -340,7 +353,11 @@ Decision BasicAuthenticator::verify(const std::string& user, const std::string& 
       verify_bcrypt(password, current->dummy_setting);  // same cost, always false
     }
     bcrypt_runs_.fetch_add(1, std::memory_order_relaxed);
-    if (ok) cache_.insert(key, user, current->generation);
+    if (ok) {
+      cache_.insert(key, user, current->generation);
+    } else {
+      cache_.insert_refused(key, current->generation);
+    }
     if (ok) {
       spdlog::debug("auth: user '{}' authenticated from client '{}'", loggable(user),
                     loggable(client_key));
@@ -354,7 +371,7 @@ Decision BasicAuthenticator::verify(const std::string& user, const std::string& 
       flight->cv.wait(lock, [&] { return flight->done; });
       ok = flight->ok;
     }
-    throttle_.record(client_key, ok, now());
+    if (ok) throttle_.record_success(client_key, user);
     if (!ok) {
       spdlog::info("auth: authentication failed for user '{}' from client '{}'", loggable(user),
                    loggable(client_key));

@@ -14,13 +14,17 @@
 //      becomes unreadable or vanishes keeps the last good contents (warning logged once).
 //   2. Parse the header (basic_credentials.h). Missing or malformed: kUnauthorized, not counted
 //      as a failure (clients probe without credentials first).
-//   3. A blocked client (failure_throttle.h) gets kTooManyRequests; no bcrypt runs.
-//   4. Cache (verification_cache.h): HMAC of the credentials, one shared-locked lookup. A hit for
-//      the current generation is kAllowed.
+//   3. Cache (verification_cache.h): HMAC of the credentials, one shared-locked lookup. A hit for
+//      the current generation is kAllowed — even for a throttled client (see check()). A password
+//      refused before under the current file is kUnauthorized again, neither verified nor counted.
+//   4. A blocked user name from this address, or a blocked address (failure_throttle.h), gets
+//      kTooManyRequests; no bcrypt runs.
 //   5. Otherwise bcrypt. Identical credentials being verified concurrently share one bcrypt (a
 //      client opening several connections at once costs one). Unknown users run a bcrypt against
 //      a dummy setting of the file's typical cost, so response time does not tell which users
-//      exist. Successes are cached; failures are counted against the client.
+//      exist. Outcomes are cached; failures are counted against the client's address and the user
+//      name it claimed (a concurrent identical request shares the leader's outcome, and its
+//      failure is not counted twice).
 // Logs name users and client keys (escaped), never passwords or hashes.
 //
 // Deliberate differences from registry:2: a missing file is a startup error (Distribution 2.7+
@@ -56,8 +60,9 @@ enum class Verdict {
 
 struct Decision {
   Verdict verdict = Verdict::kUnauthorized;
-  std::string user;                     // set for kAllowed
-  std::chrono::seconds retry_after{0};  // set (>= 1 s) for kTooManyRequests
+  std::string user;                                // set for kAllowed
+  std::chrono::seconds retry_after{0};             // set (>= 1 s) for kTooManyRequests
+  ThrottleScope throttled = ThrottleScope::kUser;  // for kTooManyRequests: what is blocked
 
   bool allowed() const { return verdict == Verdict::kAllowed; }
 };
@@ -82,7 +87,7 @@ class BasicAuthenticator {
   BasicAuthenticator& operator=(const BasicAuthenticator&) = delete;
 
   // Decides on one request. `authorization_header` is the Authorization header value (empty if
-  // absent); `client_key` identifies the client for throttling (e.g. its IP address). Never
+  // absent); `client_key` identifies the client's address for throttling (e.g. its IP). Never
   // throws on anything a client can send.
   Decision check(std::string_view authorization_header, std::string_view client_key);
 
@@ -100,7 +105,7 @@ class BasicAuthenticator {
     std::uint64_t bcrypt_runs = 0;  // verifications that ran bcrypt (dummy ones included)
     std::uint64_t cache_hits = 0;
     std::size_t cache_entries = 0;
-    std::size_t throttled_clients = 0;  // clients with failures on record
+    std::size_t throttled_clients = 0;  // throttle keys with failures on record
     std::uint64_t generation = 0;       // bumped on every change of the file's contents
     std::size_t users = 0;              // usable entries in the current contents
   };

@@ -61,34 +61,49 @@ bool VerificationCache::KeyEqual::operator()(const Key& a, const Key& b) const {
 std::optional<std::string> VerificationCache::lookup(const Key& key,
                                                      std::uint64_t generation) const {
   std::shared_lock lock(mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end() || it->second.generation != generation) return std::nullopt;
+  auto it = verified_.entries.find(key);
+  if (it == verified_.entries.end() || it->second.generation != generation) return std::nullopt;
   return it->second.user;
+}
+
+bool VerificationCache::refused(const Key& key, std::uint64_t generation) const {
+  std::shared_lock lock(mu_);
+  auto it = refused_.entries.find(key);
+  return it != refused_.entries.end() && it->second.generation == generation;
 }
 
 void VerificationCache::insert(const Key& key, std::string_view user, std::uint64_t generation) {
   std::unique_lock lock(mu_);
-  auto [it, inserted] = entries_.try_emplace(key, Entry{std::string(user), generation});
+  insert_into(verified_, key, Entry{std::string(user), generation});
+}
+
+void VerificationCache::insert_refused(const Key& key, std::uint64_t generation) {
+  std::unique_lock lock(mu_);
+  insert_into(refused_, key, Entry{{}, generation});
+}
+
+void VerificationCache::insert_into(Pool& pool, const Key& key, Entry entry) {
+  auto [it, inserted] = pool.entries.try_emplace(key, entry);
   if (!inserted) {
-    it->second = Entry{std::string(user), generation};
+    it->second = std::move(entry);
     return;
   }
-  order_.push_back(key);
-  while (entries_.size() > capacity_ && !order_.empty()) {
-    entries_.erase(order_.front());
-    order_.pop_front();
+  pool.order.push_back(key);
+  while (pool.entries.size() > capacity_ && !pool.order.empty()) {
+    pool.entries.erase(pool.order.front());
+    pool.order.pop_front();
   }
 }
 
 void VerificationCache::clear() {
   std::unique_lock lock(mu_);
-  entries_.clear();
-  order_.clear();
+  verified_ = {};
+  refused_ = {};
 }
 
 std::size_t VerificationCache::size() const {
   std::shared_lock lock(mu_);
-  return entries_.size();
+  return verified_.entries.size() + refused_.entries.size();
 }
 
 }  // namespace onsen::auth

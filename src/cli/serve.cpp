@@ -55,6 +55,14 @@ api::ApiOptions api_options(const config::HttpConfig& http) {
   return options;
 }
 
+auth::AuthenticatorOptions authenticator_options(const config::ThrottleConfig& throttle) {
+  auth::AuthenticatorOptions options;
+  options.throttle.max_failures = throttle.failures;
+  options.throttle.max_address_failures = throttle.address_failures;
+  options.throttle.window = throttle.window;
+  return options;
+}
+
 }  // namespace
 
 int serve(const std::string& config_arg) {
@@ -75,8 +83,9 @@ int serve(const std::string& config_arg) {
     registry::Registry registry(driver, {cfg.storage.delete_enabled, cfg.storage.read_only});
     std::unique_ptr<auth::BasicAuthenticator> authenticator;
     if (cfg.auth.htpasswd) {
-      authenticator = std::make_unique<auth::BasicAuthenticator>(cfg.auth.htpasswd->realm,
-                                                                 cfg.auth.htpasswd->path);
+      authenticator = std::make_unique<auth::BasicAuthenticator>(
+          cfg.auth.htpasswd->realm, cfg.auth.htpasswd->path,
+          authenticator_options(cfg.auth.htpasswd->throttle));
     }
     std::unique_ptr<UploadPurger> purger;
     if (cfg.storage.upload_purging_enabled && !cfg.storage.read_only) {

@@ -602,6 +602,8 @@ class Converter {
           read_string(v, key + ".realm", htpasswd.realm);
         } else if (k == "path") {
           read_string(v, key + ".path", htpasswd.path);
+        } else if (k == "throttle") {
+          read_throttle(v, key + ".throttle", htpasswd.throttle);
         } else {
           unknown(key + "." + k, v);
         }
@@ -610,6 +612,27 @@ class Converter {
     if (htpasswd.realm.empty()) throw ConfigError(key + ".realm: required");
     if (htpasswd.path.empty()) throw ConfigError(key + ".path: required");
     auth.htpasswd = std::move(htpasswd);
+  }
+
+  void read_throttle(const ConfigNode& node, const std::string& key, ThrottleConfig& throttle) {
+    if (!expect_map(node, key)) return;
+    for (const auto& [k, v] : node.entries) {
+      std::string tkey = key + "." + k;
+      if (k == "failures") {
+        read_uint(v, tkey, throttle.failures);
+      } else if (k == "addressfailures") {
+        read_uint(v, tkey, throttle.address_failures);
+      } else if (k == "window") {
+        if (auto d = read_duration(v, tkey)) {
+          if (*d < std::chrono::seconds(1)) {
+            fail(v, tkey, "expected a duration of at least 1s, got " + describe(v));
+          }
+          throttle.window = std::chrono::ceil<std::chrono::seconds>(*d);
+        }
+      } else {
+        unknown(tkey, v);
+      }
+    }
   }
 
   std::vector<std::string>& warnings_;

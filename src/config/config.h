@@ -44,9 +44,18 @@ struct HttpConfig {
   uint64_t max_connections = 20000;        // http.maxconnections: beyond, accepted then closed
 };
 
+// auth.htpasswd.throttle (an Onsen extension; registry:2's htpasswd provider ignores keys it does
+// not know): failed-login throttling, see src/auth/failure_throttle.h.
+struct ThrottleConfig {
+  uint64_t failures = 30;           // per client address and user name within `window`; 0: off
+  uint64_t address_failures = 100;  // per client address, all user names; 0: no per-address cap
+  std::chrono::seconds window{180};
+};
+
 struct HtpasswdConfig {
   std::string realm;
   std::string path;
+  ThrottleConfig throttle;
 };
 
 struct AuthConfig {

@@ -273,11 +273,13 @@ TEST_F(AuthenticatorTest, CacheHitsSkipBcrypt) {
               std::chrono::duration<double, std::milli>(one_bcrypt).count(),
               std::chrono::duration<double, std::milli>(cached).count());
 
-  // Failures are never cached: each one runs bcrypt.
+  // A refusal is cached too: repeating a wrong password runs no bcrypt, a new one does.
   EXPECT_FALSE(auth->check(basic("slow", "nope"), "10.0.0.2").allowed());
   EXPECT_FALSE(auth->check(basic("slow", "nope"), "10.0.0.2").allowed());
+  EXPECT_EQ(auth->stats().bcrypt_runs, 2u);
+  EXPECT_FALSE(auth->check(basic("slow", "nope2"), "10.0.0.2").allowed());
   EXPECT_EQ(auth->stats().bcrypt_runs, 3u);
-  EXPECT_EQ(auth->stats().cache_entries, 1u);
+  EXPECT_EQ(auth->stats().cache_entries, 3u);
 }
 
 TEST_F(AuthenticatorTest, PasswordChangeInvalidatesCache) {
@@ -353,47 +355,94 @@ TEST_F(AuthenticatorTest, UnreadableFileKeepsLastGoodContents) {
   EXPECT_NE(log.text().find("readable again"), std::string::npos);
 }
 
-TEST_F(AuthenticatorTest, ThrottlesFailuresPerClient) {
+// One user's wrong passwords block that user from that address only, and only at 30 (in 3 min).
+TEST_F(AuthenticatorTest, ThrottlesFailuresPerAddressAndUser) {
   auto auth = make();
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 30; ++i) {
     ASSERT_EQ(auth->check(basic("alice", "guess" + std::to_string(i)), "10.0.0.66").verdict,
-              Verdict::kUnauthorized);
+              Verdict::kUnauthorized)
+        << i;
   }
   auto runs = auth->stats().bcrypt_runs;
-  auto d = auth->check(basic("alice", "guess5"), "10.0.0.66");
+  auto d = auth->check(basic("alice", "guess30"), "10.0.0.66");
   EXPECT_EQ(d.verdict, Verdict::kTooManyRequests);
   EXPECT_EQ(d.retry_after, 1s);
+  EXPECT_EQ(d.throttled, ThrottleScope::kUser);
   // Even the right password is not tried while blocked, and no bcrypt runs.
   EXPECT_EQ(auth->check(basic("alice", "alice-pw"), "10.0.0.66").verdict,
             Verdict::kTooManyRequests);
   EXPECT_EQ(auth->stats().bcrypt_runs, runs);
   // Probing without credentials still gets the challenge.
   EXPECT_EQ(auth->check("", "10.0.0.66").verdict, Verdict::kUnauthorized);
-  // Another client is unaffected.
+  // Another user from the same address, and alice from another address, are unaffected.
+  EXPECT_TRUE(auth->check(basic("bob", "bob-pw"), "10.0.0.66").allowed());
+  EXPECT_EQ(auth->check(basic("bob", "typo"), "10.0.0.66").verdict, Verdict::kUnauthorized);
   EXPECT_TRUE(auth->check(basic("alice", "alice-pw"), "10.0.0.7").allowed());
 
-  // Credentials verified before (now cached) pass even from the throttled address, so a guesser
-  // behind a shared address cannot lock out logged-in clients...
+  // Credentials verified before (now cached) pass even for the throttled user and address, so a
+  // guesser behind a shared address cannot lock out logged-in clients...
   EXPECT_TRUE(auth->check(basic("alice", "alice-pw"), "10.0.0.66").allowed());
-  EXPECT_EQ(auth->stats().bcrypt_runs, runs + 1);
   // ...and they do not reset its failures: after the backoff, one more miss blocks again.
   clock_.advance(1s);
-  EXPECT_EQ(auth->check(basic("alice", "guess6"), "10.0.0.66").verdict, Verdict::kUnauthorized);
-  EXPECT_EQ(auth->check(basic("alice", "guess7"), "10.0.0.66").verdict, Verdict::kTooManyRequests);
+  EXPECT_EQ(auth->check(basic("alice", "guess31"), "10.0.0.66").verdict, Verdict::kUnauthorized);
+  EXPECT_EQ(auth->check(basic("alice", "guess32"), "10.0.0.66").retry_after, 2s);
 }
 
-TEST_F(AuthenticatorTest, VerifiedSuccessResetsTheClient) {
-  auto auth = make();
+TEST_F(AuthenticatorTest, DistinctUserNamesFromOneAddressHitTheAddressCap) {
+  AuthenticatorOptions o = options();
+  o.throttle.max_address_failures = 10;
+  auto auth = make(std::move(o));
+  ASSERT_TRUE(auth->check(basic("alice", "alice-pw"), "10.6.6.6").allowed());  // cached
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(auth->check(basic("random" + std::to_string(i), "x"), "10.6.6.6").verdict,
+              Verdict::kUnauthorized);
+  }
+  auto runs = auth->stats().bcrypt_runs;
+  auto d = auth->check(basic("random10", "x"), "10.6.6.6");
+  EXPECT_EQ(d.verdict, Verdict::kTooManyRequests);
+  EXPECT_EQ(d.throttled, ThrottleScope::kAddress);
+  EXPECT_EQ(auth->check(basic("bob", "bob-pw"), "10.6.6.6").throttled, ThrottleScope::kAddress);
+  EXPECT_EQ(auth->stats().bcrypt_runs, runs);
+  EXPECT_TRUE(auth->check(basic("alice", "alice-pw"), "10.6.6.6").allowed());  // cached: served
+  EXPECT_TRUE(auth->check(basic("bob", "bob-pw"), "10.0.0.1").allowed());      // other address
+}
+
+// A client configured with a wrong password repeats it on every request and retry: the same
+// answer each time, one bcrypt, never a block — until the file changes.
+TEST_F(AuthenticatorTest, RepeatedWrongPasswordIsNeitherVerifiedNorCountedAgain) {
+  AuthenticatorOptions o = options();
+  o.throttle.max_failures = 3;
+  auto auth = make(std::move(o));
+  auto runs = auth->stats().bcrypt_runs;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(auth->check(basic("alice", "stale-pw"), "10.0.0.1").verdict, Verdict::kUnauthorized)
+        << i;
+  }
+  EXPECT_EQ(auth->stats().bcrypt_runs, runs + 1);
+  EXPECT_TRUE(auth->check(basic("alice", "alice-pw"), "10.0.0.1").allowed());
+  // The password becomes the right one: the refusal, made under the old file, no longer answers.
+  clock_.advance(2s);
+  write_in_place(path_, "alice:" + hash_password("stale-pw") + "\n");
+  auth->reload();
+  EXPECT_TRUE(auth->check(basic("alice", "stale-pw"), "10.0.0.1").allowed());
+}
+
+TEST_F(AuthenticatorTest, VerifiedSuccessResetsTheUser) {
+  AuthenticatorOptions o = options();
+  o.throttle.max_failures = 5;
+  auto auth = make(std::move(o));
   for (int i = 0; i < 5; ++i) auth->check(basic("alice", "guess" + std::to_string(i)), "c");
   clock_.advance(1s);
-  // Not cached yet: this runs bcrypt, succeeds, and clears the client's record.
+  // Not cached yet: this runs bcrypt, succeeds, and clears the user's record.
   EXPECT_TRUE(auth->check(basic("alice", "alice-pw"), "c").allowed());
   EXPECT_EQ(auth->check(basic("alice", "guess5"), "c").verdict, Verdict::kUnauthorized);
   EXPECT_EQ(auth->check(basic("alice", "guess6"), "c").verdict, Verdict::kUnauthorized);
 }
 
 TEST_F(AuthenticatorTest, BackoffDoublesWhileGuessingContinues) {
-  auto auth = make();
+  AuthenticatorOptions o = options();
+  o.throttle.max_failures = 5;
+  auto auth = make(std::move(o));
   for (int i = 0; i < 5; ++i) auth->check(basic("bob", "x" + std::to_string(i)), "c");
   std::chrono::seconds expected = 1s;
   for (int i = 0; i < 4; ++i) {
@@ -408,10 +457,37 @@ TEST_F(AuthenticatorTest, BackoffDoublesWhileGuessingContinues) {
   EXPECT_EQ(auth->check(basic("bob", "y"), "c").retry_after, 16s);
 }
 
-TEST_F(AuthenticatorTest, ParallelGuessesFromOneClientRunAtMostFiveBcrypts) {
-  std::string slow = hash_password("slow-pw", 9);
+// docker, podman and ctr open several connections at once; with a wrong password every one of
+// them must be told 401 (the client then prints "unauthorized"), never 429.
+TEST_F(AuthenticatorTest, ParallelWrongPasswordsOfOneClientAllGet401) {
+  std::string slow = hash_password("slow-pw", 8);
   write_in_place(path_, "slow:" + slow + "\n");
   auto auth = make();
+  constexpr int kThreads = 20;
+  std::barrier start(kThreads);
+  std::atomic<int> unauthorized{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      // Half send the same stale password, half each a different one.
+      std::string password = t % 2 == 0 ? "stale" : "typo" + std::to_string(t);
+      if (auth->check(basic("slow", password), "10.0.0.5").verdict == Verdict::kUnauthorized) {
+        ++unauthorized;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(unauthorized.load(), kThreads);
+  EXPECT_TRUE(auth->check(basic("slow", "slow-pw"), "10.0.0.5").allowed());
+}
+
+TEST_F(AuthenticatorTest, ParallelGuessesCannotOutrunTheLimit) {
+  std::string slow = hash_password("slow-pw", 9);
+  write_in_place(path_, "slow:" + slow + "\n");
+  AuthenticatorOptions o = options();
+  o.throttle.max_failures = 5;
+  auto auth = make(std::move(o));
   constexpr int kThreads = 12;
   std::barrier start(kThreads);
   std::atomic<int> unauthorized{0}, throttled{0};

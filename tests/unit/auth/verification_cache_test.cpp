@@ -1,4 +1,4 @@
-// The cache of successful verifications.
+// The cache of verifications: successes and refusals.
 #include <gtest/gtest.h>
 
 #include "auth/verification_cache.h"
@@ -42,6 +42,25 @@ TEST(VerificationCache, BoundedOldestEvicted) {
   cache.insert(cache.key_for("u9", "pw"), "u9", 2);  // re-insert replaces, no growth
   EXPECT_EQ(cache.size(), 3u);
   EXPECT_TRUE(cache.lookup(cache.key_for("u9", "pw"), 2));
+}
+
+TEST(VerificationCache, RefusalsAreKeptApartFromSuccesses) {
+  VerificationCache cache(3);
+  auto good = cache.key_for("alice", "pw");
+  cache.insert(good, "alice", 1);
+  auto wrong = cache.key_for("alice", "typo");
+  cache.insert_refused(wrong, 1);
+  EXPECT_TRUE(cache.refused(wrong, 1));
+  EXPECT_FALSE(cache.refused(wrong, 2));  // refused under an older file
+  EXPECT_FALSE(cache.lookup(wrong, 1));
+  EXPECT_FALSE(cache.refused(good, 1));
+  // A flood of wrong passwords evicts older refusals, never the verified credentials.
+  for (int i = 0; i < 100; ++i) cache.insert_refused(cache.key_for("x", std::to_string(i)), 1);
+  EXPECT_EQ(cache.lookup(good, 1), "alice");
+  EXPECT_FALSE(cache.refused(wrong, 1));
+  EXPECT_EQ(cache.size(), 4u);
+  cache.clear();
+  EXPECT_EQ(cache.size(), 0u);
 }
 
 }  // namespace
