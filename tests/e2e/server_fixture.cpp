@@ -95,8 +95,10 @@ bool OnsenServer::launch() {
         << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
         << "http: {addr: 127.0.0.1:" << port_ << "}\n";
     if (!options_.htpasswd_path.empty()) {
-      cfg << "auth:\n  htpasswd: {realm: \"" << options_.realm << "\", path: "
-          << options_.htpasswd_path << "}\n";
+      cfg << "auth:\n  htpasswd: {realm: \"" << options_.realm
+          << "\", path: " << options_.htpasswd_path;
+      if (!options_.throttle.empty()) cfg << ", throttle: " << options_.throttle;
+      cfg << "}\n";
     }
   }
 

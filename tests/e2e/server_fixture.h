@@ -19,6 +19,8 @@ struct ServerOptions {
   // answers 401.
   std::string htpasswd_path;
   std::string realm = "Onsen Registry";
+  // auth.htpasswd.throttle as a YAML flow map ("{failures: 3}"); empty: the defaults.
+  std::string throttle;
 };
 
 class OnsenServer {
