@@ -6,8 +6,8 @@
 Runs the server with an htpasswd file (bcrypt, made by the real `htpasswd -B`) at DEBUG log
 level. Every case sends one request with a malformed, hostile or wrong Authorization header and
 states what must come back (401 UNAUTHORIZED with the Basic challenge and nothing of the
-registry's content; 429 where throttling may kick in; 400/431 where the transport refuses); after
-each one the right credentials must still work. Then the secrets check: neither the server's log
+registry's content, never 429: the cases stay below the failed-login throttle; 400/431 where the
+transport refuses); after each one the right credentials must still work. Then the secrets check: neither the server's log
 (debug level) nor any byte of any response may contain a password used (right or wrong), the
 base64 of any credentials sent, or the bcrypt hash (or its salt+checksum part), and no client-
 supplied text may start a forged log line. Exit status 0 when everything passed.
@@ -44,8 +44,9 @@ class Case:
         self.method, self.target = method, target
 
 
+# Well-formed wrong credentials are 401 too: the table holds far fewer distinct wrong passwords
+# per user than the throttle's 30 (and a repeated one is not counted again), so no 429 is expected.
 REFUSED = (401,)
-THROTTLED_OK = (401, 429)  # well-formed wrong credentials start bcrypt runs: may be throttled
 
 
 def cases():
@@ -61,19 +62,19 @@ def cases():
              REFUSED),
         Case("no colon", [("Authorization", "Basic " + b64(NOCOLON))], REFUSED),
         Case("empty user", [("Authorization", "Basic " + b64(":" + WRONG))], REFUSED),
-        Case("empty password", [("Authorization", "Basic " + b64(USER + ":"))], THROTTLED_OK),
+        Case("empty password", [("Authorization", "Basic " + b64(USER + ":"))], REFUSED),
         Case("NUL after the password", [("Authorization", "Basic " + b64(
-            "%s:%s\x00" % (USER, PASSWORD)))], THROTTLED_OK),
+            "%s:%s\x00" % (USER, PASSWORD)))], REFUSED),
         Case("NUL in the user", [("Authorization", "Basic " + b64(
-            "ali\x00ce:%s" % PASSWORD))], THROTTLED_OK),
+            "ali\x00ce:%s" % PASSWORD))], REFUSED),
         Case("CRLF in the user (log forging)", [("Authorization", "Basic " + b64(
-            "x\r\nFORGED LOG LINE [error] pwned:" + WRONG))], THROTTLED_OK),
+            "x\r\nFORGED LOG LINE [error] pwned:" + WRONG))], REFUSED),
         Case("control bytes and quotes in the user", [("Authorization", "Basic " + b64(
-            "\x1b[31m'\"\\:" + WRONG))], THROTTLED_OK),
+            "\x1b[31m'\"\\:" + WRONG))], REFUSED),
         Case("non-UTF-8 user", [("Authorization", "Basic " + b64(b"\xff\xfe:" + b(WRONG)))],
-             THROTTLED_OK),
+             REFUSED),
         Case("4 KB user", [("Authorization", "Basic " + b64("u" * 3000 + ":" + WRONG))],
-             THROTTLED_OK),
+             REFUSED),
         Case("huge header (40 KB)", [("Authorization", "Basic " + "QUFB" * 10000)], REFUSED),
         Case("header beyond the limit (100 KB)", [("Authorization", "Basic " + "QUFB" * 25000)],
              (431,), code=None),
@@ -87,20 +88,20 @@ def cases():
         Case("right credentials in Proxy-Authorization only",
              [("Proxy-Authorization", GOOD)], REFUSED),
         Case("right credentials in a Cookie only", [("Cookie", "auth=" + GOOD[6:])], REFUSED),
-        Case("wrong password", [("Authorization", WRONG_HEADER)], THROTTLED_OK),
+        Case("wrong password", [("Authorization", WRONG_HEADER)], REFUSED),
         Case("unknown user", [("Authorization", "Basic " + b64("mallory:" + PASSWORD))],
-             THROTTLED_OK),
+             REFUSED),
         Case("user differing in case", [("Authorization", "Basic " + b64("Alice:" + PASSWORD))],
-             THROTTLED_OK),
+             REFUSED),
         Case("password with a trailing space", [("Authorization", "Basic " + b64(
-            "%s:%s " % (USER, PASSWORD)))], THROTTLED_OK),
+            "%s:%s " % (USER, PASSWORD)))], REFUSED),
         Case("password prefix", [("Authorization", "Basic " + b64(
-            "%s:%s" % (USER, PASSWORD[:-1])))], THROTTLED_OK),
+            "%s:%s" % (USER, PASSWORD[:-1])))], REFUSED),
         Case("lowercase scheme is still Basic", [("Authorization", "basic " + GOOD[6:])], (200,),
              code=None),
         Case("right credentials", [("Authorization", GOOD)], (200,), code=None),
         Case("wrong then right header", [("Authorization", WRONG_HEADER),
-                                         ("Authorization", GOOD)], (400, 401, 429)),
+                                         ("Authorization", GOOD)], (400, 401)),
     ]
     # The same refusals on routes that would otherwise return content.
     for target, method in (("/v2/_catalog", "GET"), ("/v2/%s/tags/list" % REPO, "GET"),
@@ -111,7 +112,7 @@ def cases():
                                ("wrong password", [("Authorization", WRONG_HEADER)]),
                                ("Bearer", [("Authorization", "Bearer x.y.z")])):
             out.append(Case("%s on %s %s" % (label, method, target.split("/")[-1] or target),
-                            headers, REFUSED if "wrong" not in label else THROTTLED_OK,
+                            headers, REFUSED,
                             method=method, target=target))
     return out
 
