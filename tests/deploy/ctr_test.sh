@@ -2,8 +2,9 @@
 # containerd's ctr against the classic env-only deployment (htpasswd + TLS). A private containerd
 # (own root, state, socket; no CRI plugin) imports an OCI archive of a generated image, pushes it
 # with --user and a hosts.toml that trusts the CA, removes it, pulls it back and compares digests;
-# also a two-platform index (pull --platform linux/arm64), and the refusals: no credentials, wrong
-# password, untrusted CA. Usage: bash ctr_test.sh PATH-TO-ONSEN
+# also a two-platform index (pull --platform linux/arm64), and the refusals: a wrong password
+# (tried before the right one: 401, never 429), no credentials, untrusted CA.
+# Usage: bash ctr_test.sh PATH-TO-ONSEN
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 deploy_init "$@"
@@ -82,23 +83,15 @@ check_eq "imported v1 has the layout's digest" "$D1" "$(printf '%s\n' "$list" | 
 check_eq "imported multi has the layout's index digest" "$DM" "$(printf '%s\n' "$list" | awk -v r="$REF:multi" '$1 == r { print $3 }')"
 
 # ---------------------------------------------------------------- refusals
-# The right credentials are verified once first. A single `ctr push` with a wrong password sends
-# several requests in parallel, enough failures to get this address (127.0.0.1, all clients
-# here) throttled for a while; credentials onsen has already verified keep working meanwhile.
-check_eq "the test user's credentials work (verified before the refusals)" 200 \
+# One wrong password first, before the right one has ever been verified (issue 9: ctr reported
+# 429 Too Many Requests here). A single `ctr push` sends several requests in parallel with it;
+# every one must be a plain 401, so ctr reports the authentication error.
+out=$(ctr_ images push --hosts-dir "$C/hosts" --user "$DEPLOY_USER:wrong-password" "$REF:v1" 2>&1) && rc=0 || rc=$?
+check_auth_refused "push with a wrong password: ctr reports 401 Unauthorized" "$rc" "$out" '401 Unauthorized'
+check_eq "the right password works right after, from the same address" 200 \
   "$(ocurl -o /dev/null -w '%{http_code}' "$ONSEN_URL/v2/")"
 out=$(ctr_ images push --hosts-dir "$C/hosts" "$REF:v1" 2>&1) && rc=0 || rc=$?
-if [ $rc != 0 ]; then pass "push without --user is refused"; else fail "push without --user is refused" "$out"; fi
-check_contains "no credentials: 401 Unauthorized" "401 Unauthorized" "$out"
-out=$(ctr_ images push --hosts-dir "$C/hosts" --user "$DEPLOY_USER:wrong-password" "$REF:v1" 2>&1) && rc=0 || rc=$?
-if [ $rc != 0 ]; then pass "push with a wrong password is refused"; else fail "push with a wrong password is refused" "$out"; fi
-# ctr sends several requests at once with the wrong password: past the 5th failure the address
-# is throttled, so ctr may report the 429 instead of the 401.
-case $out in
-  *"401 Unauthorized"*) pass "wrong password: ctr reports 401 Unauthorized" ;;
-  *"429 Too Many Requests"*) pass "wrong password: ctr reports 429 Too Many Requests (parallel failures tripped the throttle)" ;;
-  *) fail "wrong password: ctr reports 401 or 429" "$(printf '%s' "$out" | tail -n 3)" ;;
-esac
+check_auth_refused "push without --user: ctr reports 401 Unauthorized" "$rc" "$out" '401 Unauthorized'
 out=$(ctr_ images push --hosts-dir "$C/hosts-untrusted" --user "$DEPLOY_USER:$DEPLOY_PASS" "$REF:v1" 2>&1) && rc=0 || rc=$?
 if [ $rc != 0 ]; then pass "push without trusting the CA is refused"; else fail "push without trusting the CA is refused" "$out"; fi
 check_contains "untrusted CA: x509 error" "x509: certificate signed by unknown authority" "$out"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The classic env-only deployment (htpasswd + TLS, six REGISTRY_* variables) driven with curl:
 # authenticated reads, 401 + challenge + UNAUTHORIZED without (or with wrong) credentials on every
-# /v2/ route, certificate verification, TLS version floor, throttling of password guessing (429),
-# plain HTTP on the TLS port.  Usage: bash curl_auth_test.sh PATH-TO-ONSEN
+# /v2/ route (wrong passwords, parallel ones too, stay 401 and the right one works right after),
+# certificate verification, TLS version floor, throttling of password guessing (429 after 30
+# failures of one user from one address), plain HTTP on the TLS port.  Usage: bash curl_auth_test.sh PATH-TO-ONSEN
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 deploy_init "$@"
@@ -101,10 +102,22 @@ unauth_check "malformed Basic credentials -> 401"                      "${NOAUTH
 code=$(http_req "$R/chk" "${AUTH[@]}" "$ONSEN_URL/v2/$REPO/tags/list") || true
 check_eq "the unauthenticated PUT/DELETE changed nothing" "v1" "$(jq -r '.tags | join(",")' "$R/chk.body" 2>&1)"
 
-# Wrong password and unknown user (from 127.0.0.2: these count as failures, keep them off the
-# address the other checks use). Two failures, below the throttling threshold (5).
-unauth_check "wrong password -> 401" --interface 127.0.0.2 "${NOAUTH[@]}" -u "$DEPLOY_USER:not-the-password" "$ONSEN_URL/v2/_catalog"
-unauth_check "unknown user -> 401"   --interface 127.0.0.2 "${NOAUTH[@]}" -u "nobody:$DEPLOY_PASS" "$ONSEN_URL/v2/_catalog"
+# Wrong password and unknown user, from the address every other check uses (127.0.0.1): each is
+# a plain 401 with the challenge, and the right password works right after.
+unauth_check "wrong password -> 401" "${NOAUTH[@]}" -u "$DEPLOY_USER:not-the-password" "$ONSEN_URL/v2/_catalog"
+unauth_check "unknown user -> 401"   "${NOAUTH[@]}" -u "nobody:$DEPLOY_PASS" "$ONSEN_URL/v2/_catalog"
+# A client with a stale password fires several requests at once (docker, ctr and podman do): all
+# are 401, none 429, and the right password is served right after.
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  curl -s -o /dev/null -m 30 -w '%{http_code}\n' "${NOAUTH[@]}" -u "$DEPLOY_USER:stale-$((i % 2))" \
+    "$ONSEN_URL/v2/_catalog" >"$R/par$i" &
+done
+wait
+check_eq "10 parallel requests with wrong passwords -> 10 x 401" "401 401 401 401 401 401 401 401 401 401" \
+  "$(cat "$R"/par{1,2,3,4,5,6,7,8,9,10} | tr '\n' ' ' | sed 's/ $//')"
+unauth_check "wrong password after the parallel ones -> still 401" "${NOAUTH[@]}" -u "$DEPLOY_USER:not-the-password" "$ONSEN_URL/v2/_catalog"
+code=$(http_req "$R/right" "${AUTH[@]}" "$ONSEN_URL/v2/_catalog") || true
+check_eq "the right password from the same address right after -> 200" 200 "$code"
 
 # ---------------------------------------------------------------- htpasswd file edits while running
 # Users are added the usual way (htpasswd -Bbn >> file) and the file is re-read without a restart.
@@ -178,31 +191,36 @@ code=$(curl -s -o /dev/null -m 30 "${AUTH[@]}" -w '%{http_code}' "$ONSEN_URL/v2/
 check_eq "server still serves TLS after the plain-HTTP and TLS 1.x attempts" 200 "$code"
 
 # ---------------------------------------------------------------- throttling (client 127.0.0.3)
+# The default figures: 30 failed logins of one user from one address within 3 minutes are 401s;
+# the 31st distinct wrong password is a 429.
 GUESSER=(--interface 127.0.0.3 "${NOAUTH[@]}")
 codes=() retry_after="" got429=0
-for i in 1 2 3 4 5 6 7; do
+for i in $(seq 1 32); do
   code=$(http_req "$R/g$i" "${GUESSER[@]}" -u "$DEPLOY_USER:guess-$i" "$ONSEN_URL/v2/_catalog") || true
   codes+=("$code")
   if [ "$code" = 429 ] && [ $got429 = 0 ]; then
     got429=$i
     retry_after=$(header_value "$R/g$i.headers" Retry-After)
-    t429=$(jq -r '.errors[0].code' "$R/g$i.body" 2>/dev/null || true)
+    t429=$(jq -r '.errors[0].code + ": " + .errors[0].message' "$R/g$i.body" 2>/dev/null || true)
   fi
 done
-if [ $got429 -ge 5 ]; then
-  pass "rapid wrong passwords -> 429 from attempt $got429 (codes: ${codes[*]})"
+if [ $got429 = 31 ]; then
+  pass "wrong passwords -> 401 thirty times, then 429 (codes: ${codes[*]})"
 else
-  fail "rapid wrong passwords -> 429 after 5 failures" "codes: ${codes[*]}"
+  fail "wrong passwords -> 401 thirty times, then 429" "codes: ${codes[*]}"
 fi
 if [ $got429 -gt 0 ]; then
   case $retry_after in
     ''|*[!0-9]*) fail "429 carries a numeric Retry-After" "Retry-After: '$retry_after'" ;;
     *) pass "429 carries Retry-After: $retry_after" ;;
   esac
-  check_eq "429 body error code" TOOMANYREQUESTS "${t429:-}"
-  # While 127.0.0.3 is blocked, another client (127.0.0.1) logs in normally.
+  check_eq "429 body: the error code and a message a person understands" \
+    "TOOMANYREQUESTS: too many failed logins for this user from this address; retry after $retry_after s" "${t429:-}"
+  # While that user is blocked from 127.0.0.3, other users there and other addresses log in.
+  code=$(code_as 127.0.0.3 second-user "$COLON_PASS")
+  check_eq "another user from the throttled address is not throttled (200)" 200 "$code"
   code=$(curl -s -o /dev/null -m 30 "${AUTH[@]}" -w '%{http_code}' "$ONSEN_URL/v2/_catalog") || true
-  check_eq "another client is not throttled (200)" 200 "$code"
+  check_eq "the same user from another client address is not throttled (200)" 200 "$code"
   code=$(curl -s -o /dev/null -m 30 --interface 127.0.0.4 "${AUTH[@]}" -w '%{http_code}' "$ONSEN_URL/v2/_catalog") || true
   check_eq "a third client address is not throttled (200)" 200 "$code"
   # The blocked client itself gets in with the right password once Retry-After has passed.

@@ -4,8 +4,8 @@
 # REGISTRY_* variables, started by lib.sh): a PRIVATE dockerd (its own containerd, data root, exec
 # root, socket and daemon.json; no iptables, no bridge) trusts the test CA through
 # /etc/docker/certs.d/<host>:<port>/ca.crt, then docker login / tag / push / rmi / pull / logout,
-# curl -su _catalog and tags/list, a wrong password, pull and push after logout, a wrong CA and no
-# CA (x509). Usage: bash docker_engine_test.sh PATH-TO-ONSEN
+# curl -su _catalog and tags/list, a wrong password and a stale stored one (an authentication
+# error, never 429), pull and push after logout, a wrong CA and no CA (x509). Usage: bash docker_engine_test.sh PATH-TO-ONSEN
 #
 # The private containerd and dockerd run in a mount namespace of their own in which /etc/hosts and
 # /etc/docker are files of this test (bind mounts): dockerd finds the CA at the usual
@@ -243,12 +243,9 @@ docker_client_suite() {
   echo "# $label: docker client against https://$hp (image $src, $id)"
 
   # -------- login
+  # A wrong password first (issue 9): "unauthorized", never 429; the right one follows.
   rc=0; out=$(printf '%s' "not-$DEPLOY_PASS" | dk login "$hp" -u "$DEPLOY_USER" --password-stdin 2>&1) || rc=$?
-  if [ "$rc" -ne 0 ] && grep -qi 'unauthorized' <<<"$out"; then
-    pass "$label: docker login with a wrong password fails: $(tail -n1 <<<"$out" | cut -c1-160)"
-  else
-    fail "$label: docker login with a wrong password fails (unauthorized)" "exit $rc" "$out"
-  fi
+  check_auth_refused "$label: docker login with a wrong password fails (unauthorized)" "$rc" "$out" 'unauthorized'
   check_eq "$label: no credentials stored after the failed login" "" "$(auth_entry "$hp")"
   rc=0; out=$(printf '%s' "$DEPLOY_PASS" | dk login "$hp" -u "$DEPLOY_USER" --password-stdin 2>&1) || rc=$?
   if [ "$rc" -eq 0 ] && grep -q 'Login Succeeded' <<<"$out"; then
@@ -258,6 +255,17 @@ docker_client_suite() {
   fi
   check_eq "$label: credentials stored in config.json" "$(printf '%s:%s' "$DEPLOY_USER" "$DEPLOY_PASS" | base64 -w0)" \
     "$(auth_entry "$hp")"
+
+  # -------- stale credentials (issue 9): the password in config.json no longer matches. A push
+  # fires several requests at once with it; docker must report "unauthorized", never 429.
+  local good_config=$DOCKER_CONFIG/config.json.good
+  cp "$DOCKER_CONFIG/config.json" "$good_config"
+  jq --arg h "$hp" --arg a "$(printf '%s:stale-%s' "$DEPLOY_USER" "$DEPLOY_PASS" | base64 -w0)" \
+    '.auths[$h].auth = $a' "$good_config" >"$DOCKER_CONFIG/config.json"
+  dk tag "$src" "$ref" >/dev/null 2>&1 || true
+  rc=0; out=$(dk push "$ref" 2>&1) || rc=$?
+  check_auth_refused "$label: docker push with a stale stored password fails (unauthorized)" "$rc" "$out" 'unauthorized'
+  mv "$good_config" "$DOCKER_CONFIG/config.json"
 
   # -------- tag, push
   check "$label: docker tag $src $ref" dk tag "$src" "$ref"

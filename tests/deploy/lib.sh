@@ -458,3 +458,27 @@ oci_index_digest() {
     "$1/index.json"
 }
 sha256_file() { echo "sha256:$(sha256sum <"$1" | cut -d' ' -f1)"; }
+
+# --- wrong-password checks (issue 9) ---
+# Each client tries one wrong password before the right one and must report an authentication
+# error, never 429 Too Many Requests: Onsen throttles failed logins per client address and user
+# name, from 30 failures in 3 minutes (README "Authentication"), far above what a client's retries
+# and parallel requests with one stale password produce.
+# check_auth_refused NAME RC OUTPUT [PATTERN]: RC (the client's exit status) is non-zero, OUTPUT
+# (its messages) matches PATTERN (extended regexp, case-insensitive; default: unauthorized, 401,
+# invalid username/password, authentication required) and mentions no 429 / too many requests.
+check_auth_refused() {
+  local name=$1 rc=$2 out=$3
+  local pattern=${4:-'unauthorized|(^|[^[:alnum:]])401([^[:alnum:]]|$)|invalid username/password|authentication required'}
+  local tail_out
+  tail_out=$(printf '%s' "$out" | tail -n 5 | cut -c1-400)
+  if [ "$rc" -eq 0 ]; then
+    fail "$name" "the client succeeded with a wrong password" "$tail_out"
+  elif grep -qiE '(^|[^[:alnum:]])429([^[:alnum:]]|$)|too many (failed|requests)|toomanyrequests' <<<"$out"; then
+    fail "$name" "the client reports throttling instead of an authentication error" "$tail_out"
+  elif grep -qiE "$pattern" <<<"$out"; then
+    pass "$name: $(grep -iE "$pattern" <<<"$out" | tail -n 1 | cut -c1-160)"
+  else
+    fail "$name" "no authentication error in the client's output" "$tail_out"
+  fi
+}

@@ -2,7 +2,8 @@
 # podman (as root, its default storage) against the classic env-only deployment (htpasswd + TLS):
 # CA trusted through /etc/containers/certs.d/<host:port>/ca.crt; login, push, rmi, pull, search,
 # logout; a two-platform manifest list (manifest create/add/push --all) pulled back with
-# --platform linux/arm64; wrong password, no login and an untrusted CA are refused.
+# --platform linux/arm64; wrong password (tried first: an authentication error, not 429), no
+# login and an untrusted CA are refused.
 # Everything this script adds to /etc/containers and to podman's storage is removed on exit.
 # Usage: bash podman_test.sh PATH-TO-ONSEN
 set -euo pipefail
@@ -60,9 +61,9 @@ CONFIG1=$(jq -r .config.digest "$L/blobs/sha256/$(oci_index_digest "$L" v1 | cut
 IMG=$HP/deploy/podman
 
 # ---------------------------------------------------------------- refusals
+# A wrong password first (issue 9): an authentication error, never 429; the right one follows.
 out=$(pm login -u "$DEPLOY_USER" -p wrong-password "$HP" 2>&1) && rc=0 || rc=$?
-if [ $rc != 0 ]; then pass "podman login with a wrong password is refused"; else fail "podman login with a wrong password is refused" "$out"; fi
-check_contains "wrong password: podman says invalid username/password" "invalid username/password" "$out"
+check_auth_refused "podman login with a wrong password: invalid username/password" "$rc" "$out" 'invalid username/password'
 mkdir -p "$E/other-ca"
 make_tls "$E/other-ca" "$REGISTRY_NAME" && rm -f "$E/other-ca/$REGISTRY_NAME.key"
 out=$(pm login --cert-dir "$E/other-ca" -u "$DEPLOY_USER" -p "$DEPLOY_PASS" "$HP" 2>&1) && rc=0 || rc=$?
@@ -78,6 +79,9 @@ echo '{"auths":{}}' >"$E/empty-auth.json"
 out=$(pm push --authfile "$E/empty-auth.json" "$IMG:v1" 2>&1) && rc=0 || rc=$?
 if [ $rc != 0 ]; then pass "push without login is refused"; else fail "push without login is refused" "$out"; fi
 check_contains "no login: authentication required" "authentication required" "$out"
+# A push sends several requests at once (config and layers) with the same wrong password.
+out=$(pm push --authfile "$E/empty-auth.json" --creds "$DEPLOY_USER:wrong-password" "$IMG:v1" 2>&1) && rc=0 || rc=$?
+check_auth_refused "push with --creds and a wrong password: authentication error" "$rc" "$out"
 
 # ---------------------------------------------------------------- login, push, pull
 out=$(printf '%s\n' "$DEPLOY_PASS" | pm login -u "$DEPLOY_USER" --password-stdin "$HP" 2>&1) && rc=0 || rc=$?

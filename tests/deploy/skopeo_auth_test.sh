@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # skopeo against the classic env-only deployment (htpasswd + TLS): login with a private CA
 # directory and a private auth file, copy an OCI image (and a two-platform index) in, inspect,
-# list-tags, copy back out byte-identically, delete, logout; wrong password, no credentials and
-# an untrusted certificate are refused. skopeo reads nothing from /etc/containers or $HOME here.
+# list-tags, copy back out byte-identically, delete, logout; wrong password (tried first: an
+# authentication error, not 429), no credentials and an untrusted certificate are refused. skopeo reads nothing from /etc/containers or $HOME here.
 # Usage: bash skopeo_auth_test.sh PATH-TO-ONSEN
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -42,10 +42,15 @@ mkdir -p "$E/other-ca"
 make_tls "$E/other-ca" "$REGISTRY_NAME" && mv "$E/other-ca/$REGISTRY_NAME.key" "$E/other.key"
 
 # ---------------------------------------------------------------- refusals before login
+# A wrong password first (issue 9): an authentication error, never 429, and the right password
+# works afterwards (below) from the same address.
 out=$(sk login --authfile "$AUTHFILE" --cert-dir "$E/certs" -u "$DEPLOY_USER" -p wrong-password "$HP" 2>&1) && rc=0 || rc=$?
-if [ $rc != 0 ]; then pass "skopeo login with a wrong password is refused"; else fail "skopeo login with a wrong password is refused" "$out"; fi
-check_contains "wrong password: skopeo reports invalid credentials" "invalid username/password" "$out"
+check_auth_refused "skopeo login with a wrong password: invalid username/password" "$rc" "$out" 'invalid username/password'
 check_not_contains "wrong password: nothing stored in the auth file" "$HP" "$(cat "$AUTHFILE" 2>/dev/null)"
+# A copy sends several requests at once (the config and the layers) with the same wrong password.
+out=$(sk copy --dest-authfile "$E/empty-auth.json" --dest-creds "$DEPLOY_USER:wrong-password" --dest-cert-dir "$E/certs" \
+  --retry-times 0 "oci:$L:v1" "$IMG:wrong" 2>&1) && rc=0 || rc=$?
+check_auth_refused "copy with --dest-creds and a wrong password: authentication error" "$rc" "$out"
 
 out=$(sk copy --authfile "$AUTHFILE" --dest-cert-dir "$E/certs" --retry-times 0 "oci:$L:v1" "$IMG:v1" 2>&1) && rc=0 || rc=$?
 if [ $rc != 0 ]; then pass "copy without credentials is refused"; else fail "copy without credentials is refused" "$out"; fi
