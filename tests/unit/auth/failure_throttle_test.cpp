@@ -13,6 +13,16 @@ using TimePoint = FailureThrottle::TimePoint;
 
 const TimePoint kT0 = TimePoint{} + 1000h;
 
+// Options with these limits and the default window and backoff.
+ThrottleOptions limits(std::size_t failures, std::size_t address_failures = 100,
+                       std::size_t max_clients = 10000) {
+  ThrottleOptions o;
+  o.max_failures = failures;
+  o.max_address_failures = address_failures;
+  o.max_clients = max_clients;
+  return o;
+}
+
 ThrottleBlock user_block(std::chrono::seconds s) {
   return {s, ThrottleScope::kUser};
 }
@@ -61,9 +71,7 @@ TEST(FailureThrottle, UserNamesCannotCollideWithAddresses) {
 }
 
 TEST(FailureThrottle, DistinctUserNamesFromOneAddressAreCappedPerAddress) {
-  ThrottleOptions o;
-  o.max_address_failures = 100;
-  FailureThrottle t(o);
+  FailureThrottle t;  // 30 per user, 100 per address
   for (int i = 0; i < 100; ++i) {
     ASSERT_FALSE(t.blocked("10.6.6.6", "random-" + std::to_string(i), kT0)) << i;
     fail(t, "10.6.6.6", "random-" + std::to_string(i), kT0);
@@ -76,10 +84,7 @@ TEST(FailureThrottle, DistinctUserNamesFromOneAddressAreCappedPerAddress) {
 }
 
 TEST(FailureThrottle, SuccessDoesNotLaunderTheAddressCount) {
-  ThrottleOptions o;
-  o.max_failures = 5;
-  o.max_address_failures = 8;
-  FailureThrottle t(o);
+  FailureThrottle t(limits(5, 8));
   fail_n(t, 4, "a", "alice", kT0);
   ASSERT_FALSE(t.begin("a", "mallory", kT0));  // the attacker's own account logs in
   t.end("a", "mallory", true, kT0);
@@ -90,19 +95,14 @@ TEST(FailureThrottle, SuccessDoesNotLaunderTheAddressCount) {
 }
 
 TEST(FailureThrottle, ZeroFailuresTurnsItOff) {
-  ThrottleOptions o;
-  o.max_failures = 0;
-  FailureThrottle t(o);
+  FailureThrottle t(limits(0));
   fail_n(t, 1000, "a", "alice", kT0);
   EXPECT_FALSE(t.blocked("a", "alice", kT0));
   EXPECT_EQ(t.size(), 0u);
 }
 
 TEST(FailureThrottle, ZeroAddressFailuresDropsOnlyTheAddressCap) {
-  ThrottleOptions o;
-  o.max_failures = 3;
-  o.max_address_failures = 0;
-  FailureThrottle t(o);
+  FailureThrottle t(limits(3, 0));
   for (int i = 0; i < 500; ++i) fail(t, "a", "u" + std::to_string(i), kT0);
   EXPECT_FALSE(t.blocked("a", "u500", kT0));
   fail_n(t, 3, "a", "alice", kT0);
@@ -110,9 +110,7 @@ TEST(FailureThrottle, ZeroAddressFailuresDropsOnlyTheAddressCap) {
 }
 
 TEST(FailureThrottle, BackoffDoublesUpToTheCap) {
-  ThrottleOptions o;
-  o.max_failures = 5;
-  FailureThrottle t(o);
+  FailureThrottle t(limits(5));
   TimePoint now = kT0;
   fail_n(t, 5, "c", "u", now);
   std::chrono::seconds expected = 1s;
@@ -128,9 +126,7 @@ TEST(FailureThrottle, BackoffDoublesUpToTheCap) {
 }
 
 TEST(FailureThrottle, RetryAfterIsRoundedUp) {
-  ThrottleOptions o;
-  o.max_failures = 5;
-  FailureThrottle t(o);
+  FailureThrottle t(limits(5));
   fail_n(t, 5, "c", "u", kT0);
   EXPECT_EQ(t.blocked("c", "u", kT0 + 1ms), user_block(1s));
   for (int i = 0; i < 2; ++i) {  // 2 s, then 4 s
@@ -140,9 +136,7 @@ TEST(FailureThrottle, RetryAfterIsRoundedUp) {
 }
 
 TEST(FailureThrottle, SuccessResetsTheUserKey) {
-  ThrottleOptions o;
-  o.max_failures = 5;
-  FailureThrottle t(o);
+  FailureThrottle t(limits(5));
   fail_n(t, 5, "c", "u", kT0);
   ASSERT_TRUE(t.blocked("c", "u", kT0));
   ASSERT_FALSE(t.begin("c", "u", kT0 + 1s));
@@ -166,9 +160,7 @@ TEST(FailureThrottle, FailuresSlideOutOfTheWindow) {
 }
 
 TEST(FailureThrottle, QuietKeyIsForgotten) {
-  ThrottleOptions o;
-  o.max_failures = 5;
-  FailureThrottle t(o);
+  FailureThrottle t(limits(5));
   TimePoint now = kT0;
   fail_n(t, 5, "c", "u", now);
   for (int i = 0; i < 3; ++i) {
@@ -192,9 +184,7 @@ TEST(FailureThrottle, ParallelRequestsOfAClientAreNotRefused) {
 }
 
 TEST(FailureThrottle, ParallelGuessesCannotOutrunTheCount) {
-  ThrottleOptions o;
-  o.max_failures = 5;
-  FailureThrottle t(o);
+  FailureThrottle t(limits(5));
   for (int i = 0; i < 5; ++i) ASSERT_FALSE(t.begin("c", "u", kT0));
   EXPECT_EQ(t.begin("c", "u", kT0), user_block(1s));  // a sixth concurrent one is refused
   t.end("c", "u", false, kT0);
@@ -207,17 +197,13 @@ TEST(FailureThrottle, ParallelGuessesCannotOutrunTheCount) {
   t.end("c", "u", false, kT0 + 1s);
   EXPECT_EQ(t.blocked("c", "u", kT0 + 1s), user_block(2s));
   // The per-address count is bounded the same way across user names.
-  o.max_address_failures = 6;
-  FailureThrottle a(o);
+  FailureThrottle a(limits(5, 6));
   for (int i = 0; i < 6; ++i) ASSERT_FALSE(a.begin("c", "u" + std::to_string(i), kT0));
   EXPECT_EQ(a.begin("c", "u6", kT0), address_block(1s));
 }
 
 TEST(FailureThrottle, TablesAreBounded) {
-  ThrottleOptions options;
-  options.max_failures = 5;
-  options.max_clients = 3;
-  FailureThrottle t(options);
+  FailureThrottle t(limits(5, 100, 3));
   for (int i = 0; i < 100; ++i) {
     fail(t, "client-" + std::to_string(i), "u", kT0 + std::chrono::seconds(i));
     EXPECT_LE(t.size(), 6u);  // 3 per table
@@ -229,10 +215,7 @@ TEST(FailureThrottle, TablesAreBounded) {
 }
 
 TEST(FailureThrottle, StaleEntriesAreSweptWhenFull) {
-  ThrottleOptions options;
-  options.max_failures = 5;
-  options.max_clients = 2;
-  FailureThrottle t(options);
+  FailureThrottle t(limits(5, 100, 2));
   fail(t, "old-1", "u", kT0);
   fail(t, "old-2", "u", kT0);
   fail_n(t, 5, "new", "u", kT0 + 400s);  // both old entries are stale by now
