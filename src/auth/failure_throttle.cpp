@@ -11,10 +11,15 @@ namespace onsen::auth {
 
 namespace {
 
+// A Basic header may carry a user name of kilobytes: only its first bytes go into the key, so that
+// a table of max_clients keys stays small. Longer names that share them share a key, which only
+// makes their throttling stricter (real user names are far shorter).
+constexpr std::size_t kMaxUserBytes = 256;
+
 std::string user_key(std::string_view address, std::string_view user) {
   std::string key(address);
   key += '\0';
-  key += user;
+  key += user.substr(0, kMaxUserBytes);
   return key;
 }
 

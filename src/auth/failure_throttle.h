@@ -35,7 +35,8 @@
 //
 // Memory: each table (per address and user; per address) holds at most max_clients entries (plus,
 // transiently, keys with verifications in flight); when full, stale entries are swept and then
-// the least recently failing key is dropped.
+// the least recently failing key is dropped. Only the first 256 bytes of a user name go into a
+// key.
 //
 // Thread-safety: all members are thread-safe (one shared_mutex; the common path — a key with no
 // entry — takes it shared).

@@ -70,6 +70,14 @@ TEST(FailureThrottle, UserNamesCannotCollideWithAddresses) {
   EXPECT_TRUE(t.blocked("10.0.0.1", "x", kT0));
 }
 
+TEST(FailureThrottle, LongUserNamesShareAKeyByTheirFirst256Bytes) {
+  FailureThrottle t(limits(3));
+  const std::string prefix(256, 'u');
+  for (int i = 0; i < 3; ++i) fail(t, "a", prefix + std::string(4000, char('a' + i)), kT0);
+  EXPECT_TRUE(t.blocked("a", prefix + "zzz", kT0));
+  EXPECT_FALSE(t.blocked("a", prefix.substr(1), kT0));
+}
+
 TEST(FailureThrottle, DistinctUserNamesFromOneAddressAreCappedPerAddress) {
   FailureThrottle t;  // 30 per user, 100 per address
   for (int i = 0; i < 100; ++i) {
