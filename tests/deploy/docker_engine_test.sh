@@ -5,7 +5,8 @@
 # root, socket and daemon.json; no iptables, no bridge) trusts the test CA through
 # /etc/docker/certs.d/<host>:<port>/ca.crt, then docker login / tag / push / rmi / pull / logout,
 # curl -su _catalog and tags/list, a wrong password and a stale stored one (an authentication
-# error, never 429), pull and push after logout, a wrong CA and no CA (x509). Usage: bash docker_engine_test.sh PATH-TO-ONSEN
+# error, never 429), pull and push after logout, a wrong CA and no CA (x509).
+# Usage: bash docker_engine_test.sh PATH-TO-ONSEN
 #
 # The private containerd and dockerd run in a mount namespace of their own in which /etc/hosts and
 # /etc/docker are files of this test (bind mounts): dockerd finds the CA at the usual
