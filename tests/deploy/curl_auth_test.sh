@@ -206,7 +206,8 @@ for i in $(seq 1 32); do
     t429=$(jq -r '.errors[0].code + ": " + .errors[0].message' "$R/g$i.body" 2>/dev/null || true)
   fi
 done
-if [ $got429 = 31 ]; then
+# (The 32nd when the machine is so slow that the first block, 1 s, ran out before the 31st.)
+if [ "$got429" -ge 31 ] && [ "$got429" -le 32 ]; then
   pass "wrong passwords -> 401 thirty times, then 429 (codes: ${codes[*]})"
 else
   fail "wrong passwords -> 401 thirty times, then 429" "codes: ${codes[*]}"

@@ -6,8 +6,10 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -65,6 +67,37 @@ class AuthTest : public ::testing::Test {
   }
   unsigned status_as(const std::string& user, const std::string& password) {
     return server_->client()->get("/v2/", {{"Authorization", basic(user, password)}}).status;
+  }
+  // New wrong passwords for `user` until one is answered 429 (at most 5): on a loaded machine the
+  // first block (1 s) may run out between two requests.
+  HttpResponse guess_until_throttled(const std::string& user) {
+    HttpResponse r;
+    for (int i = 0; i < 5 && r.status != 429; ++i) {
+      r = server_->client()->get("/v2/_catalog",
+                                 {{"Authorization", basic(user, "more-" + std::to_string(i))}});
+    }
+    return r;
+  }
+  // The status of a login with `password` once every Retry-After it is told has passed (10 s).
+  unsigned status_after_retry(const std::string& user, const std::string& password) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (;;) {
+      auto r = server_->client()->get("/v2/", {{"Authorization", basic(user, password)}});
+      if (r.status != 429 || std::chrono::steady_clock::now() > deadline) return r.status;
+      std::this_thread::sleep_for(
+          std::chrono::seconds(std::max(1, std::atoi(r.header_or_empty("Retry-After").c_str()))));
+    }
+  }
+  // A 429 as issue 9 wants it: the spec's JSON error, Retry-After, and `message` with the same
+  // number of seconds.
+  static void expect_throttled(const HttpResponse& r, const std::string& message) {
+    ASSERT_EQ(r.status, 429u) << r.body;
+    EXPECT_TRUE(IsOciError(r, 429, "TOOMANYREQUESTS"));
+    std::string retry_after = r.header_or_empty("Retry-After");
+    EXPECT_FALSE(retry_after.empty());
+    EXPECT_NE(r.body.find(message + "; retry after " + retry_after + " s"), std::string::npos)
+        << r.body;
+    EXPECT_TRUE(HasApiVersionHeader(r));
   }
   void TearDown() override {
     if (HasFailure() && server_) std::cerr << "--- onsen log ---\n" << server_->log_tail() << "\n";
@@ -231,22 +264,15 @@ TEST_F(AuthTest, ThrottledLoginGets429WithRetryAfterAndAMessage) {
   auto good = authed();
   ASSERT_EQ(good->get("/v2/").status, 200u);  // verified once: now cached
   for (int i = 0; i < 3; ++i) EXPECT_EQ(status_as("alice", "guess" + std::to_string(i)), 401u);
-  auto r = server_->client()->get("/v2/_catalog", {{"Authorization", basic("alice", "guess3")}});
-  ASSERT_EQ(r.status, 429u) << r.body;
-  EXPECT_TRUE(IsOciError(r, 429, "TOOMANYREQUESTS"));
-  EXPECT_NE(r.body.find("too many failed logins for this user from this address; retry after 1 s"),
-            std::string::npos)
-      << r.body;
-  EXPECT_TRUE(HeaderIs(r, "Retry-After", "1"));
-  EXPECT_TRUE(HasApiVersionHeader(r));
+  expect_throttled(guess_until_throttled("alice"),
+                   "too many failed logins for this user from this address");
   EXPECT_TRUE(
       server_->client()->head("/v2/", {{"Authorization", basic("alice", "g")}}).body.empty());
   // Same address (127.0.0.1): already-verified credentials and another user are still served.
   EXPECT_EQ(good->get("/v2/_catalog").status, 200u);
   EXPECT_EQ(status_as("carol", "cheshire"), 200u);
   // And alice herself once Retry-After has passed.
-  std::this_thread::sleep_for(1100ms);
-  EXPECT_EQ(status_as("alice", "wonderland"), 200u);
+  EXPECT_EQ(status_after_retry("alice", "wonderland"), 200u);
 }
 
 TEST_F(AuthTest, DistinctUserNamesFromOneAddressHitThePerAddressCap) {
@@ -254,12 +280,7 @@ TEST_F(AuthTest, DistinctUserNamesFromOneAddressHitThePerAddressCap) {
   auto good = authed();
   ASSERT_EQ(good->get("/v2/").status, 200u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(status_as("random" + std::to_string(i), "x"), 401u);
-  auto r = server_->client()->get("/v2/", {{"Authorization", basic("random4", "x")}});
-  ASSERT_EQ(r.status, 429u) << r.body;
-  EXPECT_TRUE(IsOciError(r, 429, "TOOMANYREQUESTS"));
-  EXPECT_NE(r.body.find("too many failed logins from this address; retry after 1 s"),
-            std::string::npos)
-      << r.body;
+  expect_throttled(guess_until_throttled("random4"), "too many failed logins from this address");
   EXPECT_EQ(good->get("/v2/").status, 200u);  // logged-in clients are still served
 }
 
