@@ -71,10 +71,12 @@ std::optional<std::string> prompt_password(const char* prompt) {
   termios quiet = g_saved_termios;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   quiet.c_lflag |= ECHONL;  // the Enter key still moves to the next line
-  write_stderr(prompt);
+  // Echo goes off (dropping what was typed ahead, as getpass does) before the prompt shows, so
+  // nothing typed after the prompt is echoed or dropped.
   tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  write_stderr(prompt);
   auto line = read_line(STDIN_FILENO);
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved_termios);
+  tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
   if (!line) write_stderr("\n");  // Ctrl-D: ECHONL printed nothing
 
   for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &previous[i], nullptr);
