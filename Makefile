@@ -15,10 +15,14 @@ test-deps:
 	@scripts/install-deps.sh test
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONSEN_TESTS=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Only the server, with only the build packages: the tests are neither configured (GoogleTest
+# comes with the test packages) nor compiled; `make test` / `make check` turn them back on.
+run: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONSEN_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target onsen
 	$(BUILD)/onsen serve $(CONFIG)
 
 # ctest (unit, e2e, interop, deploy), then the e2e suite against an ASan/UBSan server, then the
