@@ -24,20 +24,14 @@ import tempfile
 import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, finish  # noqa: E402
+
 BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
 APACHE = shutil.which("htpasswd") or sys.exit("htpasswd (apache2-utils) is not installed")
 # Servers read REGISTRY_* variables as configuration overrides: none leak in.
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
 LINE = re.compile(r"^([^:]+):(\$2y\$(\d\d)\$[./A-Za-z0-9]{53})\n$")
-failures = []
-
-
-def check(name, cond, detail=""):
-    print(("ok   " if cond else "FAIL ") + name, flush=True)
-    if not cond:
-        failures.append(name)
-        if detail:
-            print("     " + str(detail).replace("\n", "\n     "), flush=True)
 
 
 def htpasswd(*args, stdin=b""):
@@ -151,8 +145,7 @@ def main():
         run(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{len(failures)} failed" if failures else "all passed")
-    return 1 if failures else 0
+    return finish()
 
 
 def run(tmp):
