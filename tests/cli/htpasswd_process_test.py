@@ -166,6 +166,9 @@ def run(tmp):
         lines.append(out)
     rc2, out2, _ = htpasswd("-b", "alice", "s3cret pass")
     check("a fresh salt each run", rc2 == 0 and out2 != out)
+    rc, out, err = htpasswd("-b", "alice", "--", "-dash-first")
+    check("a password starting with '-' after --",
+          rc == 0 and apache_verifies(out, "alice", "-dash-first", tmp), f"rc {rc} {err!r}")
 
     # ------------------------------------------------------------ Apache's spelling, -C
     rc, out, err = htpasswd("-Bbn", "dave", "pw-dave")
