@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -78,9 +79,6 @@ std::string obtain_password(const HtpasswdOptions& options) {
 int htpasswd(const HtpasswdOptions& options) {
   std::string password;
   try {
-    if (options.cost < 4 || options.cost > 31) {
-      throw Failure{2, fmt::format("bcrypt cost {} is out of range (4 to 31)", options.cost)};
-    }
     if (options.user.size() > kMaxUser) {
       throw Failure{5, fmt::format("username longer than {} bytes", kMaxUser)};
     }
@@ -100,7 +98,9 @@ int htpasswd(const HtpasswdOptions& options) {
     auth::secure_wipe(password);
     fmt::print(stderr, "onsen htpasswd: {}\n", f.message);
     return f.status;
-  } catch (const std::exception& e) {  // NUL in the password (invalid_argument), libcrypt failure
+  } catch (const std::exception& e) {
+    // invalid_argument from bcrypt_hash: a cost out of range, a NUL in the password (usage, 2);
+    // anything else: libcrypt or stdout failed (1).
     auth::secure_wipe(password);
     fmt::print(stderr, "onsen htpasswd: {}\n", e.what());
     return dynamic_cast<const std::invalid_argument*>(&e) ? 2 : 1;
