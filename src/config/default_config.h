@@ -1,6 +1,6 @@
 // The configuration used when no file is given or found: what Distribution's registry:2 image
 // ships as /etc/docker/registry/config.yml. The text is config/registry-default.yml, embedded at
-// build time (CMakeLists.txt); the container image and the benchmark copy that same file.
+// build time (cmake/default_config.cmake); the container image and the benchmark copy that file.
 #pragma once
 
 #include <string_view>
