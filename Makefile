@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= config/dev.yml
 FUZZ_SECONDS ?= 45
 
-.PHONY: all deps test-deps build run test check sanitize fuzz bench image format clean
+.PHONY: all deps test-deps build server run test check sanitize fuzz bench image format clean
 
 all: build
 
@@ -15,10 +15,16 @@ test-deps:
 	@scripts/install-deps.sh test
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONSEN_TESTS=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Only the server, with only the build packages: the tests are neither configured (GoogleTest
+# comes with the test packages) nor compiled; `make build`, `make test`, `make check` turn them on.
+server: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONSEN_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target onsen
+
+run: server
 	$(BUILD)/onsen serve $(CONFIG)
 
 # ctest (unit, e2e, interop, deploy), then the e2e suite against an ASan/UBSan server, then the
@@ -42,7 +48,7 @@ bench:
 	bench/run.sh
 
 # The container image (FROM scratch, no network needed): see deploy/README.md.
-image: build
+image: server
 	scripts/stage-image.sh $(BUILD)/onsen $(BUILD)/image
 	docker build -t onsen:latest $(BUILD)/image
 

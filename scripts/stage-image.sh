@@ -91,28 +91,9 @@ passwd: files
 group: files
 hosts: files dns
 EOF
-# Exactly what the registry:2 image ships (distribution-library's config-example.yml); REGISTRY_*
-# variables override it, as with registry:2.
-cat >"$root/etc/docker/registry/config.yml" <<'EOF'
-version: 0.1
-log:
-  fields:
-    service: registry
-storage:
-  cache:
-    blobdescriptor: inmemory
-  filesystem:
-    rootdirectory: /var/lib/registry
-http:
-  addr: :5000
-  headers:
-    X-Content-Type-Options: [nosniff]
-health:
-  storagedriver:
-    enabled: true
-    interval: 10s
-    threshold: 3
-EOF
+# Exactly what the registry:2 image ships (config/registry-default.yml, also onsen's embedded
+# defaults); REGISTRY_* variables override it, as with registry:2.
+cp "$repo/config/registry-default.yml" "$root/etc/docker/registry/config.yml"
 chmod 0644 "$root/etc/passwd" "$root/etc/group" "$root/etc/nsswitch.conf" "$root/etc/docker/registry/config.yml"
 
 # ---------------------------------------------------------------- build context

@@ -1,8 +1,23 @@
 // onsen: a container registry, drop-in compatible with CNCF Distribution (registry:2).
+#include <CLI/CLI.hpp>
+
+#include <string_view>
+#include <vector>
+
 #include "cli/check.h"
+#include "cli/htpasswd.h"
 #include "cli/serve.h"
 
-#include <CLI/CLI.hpp>
+namespace {
+
+// registry:2's entrypoint runs `registry serve "$@"` when its first argument is a .yml/.yaml path
+// (compose files say `command: ["/etc/my.yml"]`), so `onsen CONFIG.yml` means `onsen serve
+// CONFIG.yml`.
+bool is_config_path(std::string_view arg) {
+  return !arg.starts_with('-') && (arg.ends_with(".yml") || arg.ends_with(".yaml"));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Onsen: an OCI container registry, drop-in compatible with registry:2"};
@@ -20,8 +35,43 @@ int main(int argc, char** argv) {
   check->add_option("config", config_path,
                     "Configuration file, looked up as for serve (the storage it names is checked)");
 
-  CLI11_PARSE(app, argc, argv);
+  onsen::cli::HtpasswdOptions htpasswd_options;
+  auto* htpasswd = app.add_subcommand(
+      "htpasswd",
+      "Print a USER:bcrypt line for an htpasswd file (as `htpasswd -Bbn`); without -b the "
+      "password is read from standard input, or prompted for twice on a terminal");
+  htpasswd->add_flag("-b", htpasswd_options.batch, "Take the password from the command line");
+  htpasswd->add_option("-C", htpasswd_options.cost, "bcrypt cost, 4 to 31")
+      ->default_val(10)
+      ->check(CLI::Range(4, 31));
+  // Apache's -B (bcrypt), -n (print, do not update a file) and -i (read standard input) are what
+  // this command always does: accepted so that `htpasswd -Bbn USER PASS` works verbatim.
+  htpasswd->add_flag("-B,-n,-i")
+      ->description("Accepted for Apache htpasswd compatibility (always so)");
+  htpasswd->add_option("user", htpasswd_options.user, "User name")->required();
+  auto* password =
+      htpasswd->add_option("password", htpasswd_options.password, "Password (with -b)");
+
+  // Set after the subcommands, which would inherit it.
+  app.footer(
+      "onsen CONFIG.yml (a first argument ending in .yml or .yaml) is onsen serve CONFIG.yml");
+
+  std::vector<std::string> args(argv, argv + argc);
+  if (args.size() >= 2 && is_config_path(args[1])) args.insert(args.begin() + 1, "serve");
+  std::vector<char*> arg_pointers;
+  for (auto& a : args) arg_pointers.push_back(a.data());
+  try {
+    app.parse(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+  } catch (const CLI::ParseError& e) {
+    // Usage errors exit 2, as in Apache's htpasswd and most Unix tools (CLI11's own codes are
+    // above 100); --help and --version exit 0.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (*serve) return onsen::cli::serve(config_path);
   if (*check) return onsen::cli::check(config_path);
+  if (*htpasswd) {
+    htpasswd_options.password_given = password->count() > 0;
+    return onsen::cli::htpasswd(htpasswd_options);
+  }
   return 0;
 }

@@ -50,6 +50,17 @@ std::string_view describe_format(std::string_view hash) {
   return "plain text or unknown";
 }
 
+// A fresh bcrypt setting ("<prefix><cost>$<22 salt chars>") from crypt_gensalt_rn, which takes its
+// randomness from the OS (getrandom).
+std::string gensalt(const char* prefix, int cost) {
+  std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> out{};
+  if (crypt_gensalt_rn(prefix, static_cast<unsigned long>(cost), nullptr, 0, out.data(),
+                       static_cast<int>(out.size())) == nullptr) {
+    throw std::runtime_error(fmt::format("crypt_gensalt_rn failed for bcrypt cost {}", cost));
+  }
+  return out.data();
+}
+
 }  // namespace
 
 bool is_bcrypt_hash(std::string_view hash) {
@@ -91,12 +102,29 @@ bool verify_bcrypt(std::string_view password, std::string_view hash) {
 }
 
 std::string bcrypt_setting(int cost) {
-  std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> out{};
-  if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, out.data(),
-                       static_cast<int>(out.size())) == nullptr) {
-    throw std::runtime_error(fmt::format("crypt_gensalt_rn failed for bcrypt cost {}", cost));
+  return gensalt("$2b$", cost);
+}
+
+std::string bcrypt_hash(std::string_view password, int cost) {
+  if (cost < 4 || cost > 31) {
+    throw std::invalid_argument(fmt::format("bcrypt cost {} is out of range (4 to 31)", cost));
   }
-  return out.data();
+  if (password.size() > kBcryptMaxPassword) {
+    throw std::invalid_argument(
+        fmt::format("password too long: bcrypt uses only the first {} bytes", kBcryptMaxPassword));
+  }
+  if (password.find('\0') != std::string_view::npos) {
+    throw std::invalid_argument("password contains a NUL byte");
+  }
+  std::string setting = gensalt("$2y$", cost);
+  std::string phrase(password);
+  auto data = std::make_unique<crypt_data>();  // value-initialized: all zero, as crypt_rn requires
+  const char* out = crypt_rn(phrase.c_str(), setting.c_str(), data.get(), sizeof(crypt_data));
+  std::string hash = out != nullptr && out[0] != '*' ? out : "";
+  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  secure_wipe(phrase);
+  if (!is_bcrypt_hash(hash)) throw std::runtime_error("crypt_rn failed to produce a bcrypt hash");
+  return hash;
 }
 
 HtpasswdFile HtpasswdFile::parse(std::string_view text) {

@@ -41,6 +41,16 @@ bool verify_bcrypt(std::string_view password, std::string_view hash);
 // Throws std::runtime_error if libcrypt cannot produce one.
 std::string bcrypt_setting(int cost);
 
+// The longest password bcrypt reads: it ignores every byte after the 72nd.
+inline constexpr std::size_t kBcryptMaxPassword = 72;
+
+// A fresh "$2y$" bcrypt hash of `password` at `cost` (4..31) with a random salt: what
+// `htpasswd -B` writes, accepted by Apache, Distribution (Go's x/crypto/bcrypt) and
+// verify_bcrypt(). Throws std::invalid_argument for a cost out of range, a password longer than
+// kBcryptMaxPassword (bcrypt would silently ignore the rest) or one containing a NUL byte, and
+// std::runtime_error if libcrypt fails.
+std::string bcrypt_hash(std::string_view password, int cost);
+
 class HtpasswdFile {
  public:
   struct Entry {

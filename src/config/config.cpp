@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "config/default_config.h"
 #include "config/duration.h"
 #include "config/env_overrides.h"
 #include "config/keys.h"
@@ -22,28 +23,6 @@
 namespace onsen::config {
 
 namespace {
-
-// What Distribution's registry:2 image ships as /etc/docker/registry/config.yml.
-constexpr const char* kDefaultConfig = R"(version: 0.1
-log:
-  level: info
-  fields:
-    service: registry
-storage:
-  cache:
-    blobdescriptor: inmemory
-  filesystem:
-    rootdirectory: /var/lib/registry
-http:
-  addr: :5000
-  headers:
-    X-Content-Type-Options: [nosniff]
-health:
-  storagedriver:
-    enabled: true
-    interval: 10s
-    threshold: 3
-)";
 
 constexpr std::array<std::string_view, 25> kCipherSuites = {
     "TLS_RSA_WITH_RC4_128_SHA",
@@ -665,7 +644,7 @@ Config load(const std::string& path, const std::vector<std::string>& environ_ent
   std::vector<std::string> local_warnings;
   std::vector<std::string>& out = warnings ? *warnings : local_warnings;
 
-  ConfigNode root = path.empty() ? parse_yaml(kDefaultConfig) : read_file(path);
+  ConfigNode root = path.empty() ? parse_yaml(std::string(default_config_text())) : read_file(path);
   if (root.is_null()) root = ConfigNode::make_map();
   if (!root.is_map()) {
     throw ConfigError((path.empty() ? std::string("configuration") : path) +

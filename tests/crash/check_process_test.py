@@ -18,16 +18,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, finish  # noqa: E402
+
 BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
-failures = []
-
-
-def check(name, cond, detail=""):
-    print(("ok   " if cond else "FAIL ") + name, flush=True)
-    if not cond:
-        failures.append(name)
-        if detail:
-            print("     " + detail.replace("\n", "\n     "), flush=True)
 
 
 def sha256(data):
@@ -151,8 +145,7 @@ def main():
         check("a missing configuration file: exit 2", rc == 2, out + err)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{len(failures)} failed" if failures else "all passed", flush=True)
-    return 1 if failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

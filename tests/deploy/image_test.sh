@@ -77,6 +77,22 @@ check "image files: onsen, loader, config.yml, /var/lib/registry, /tmp; no shell
 out=$(dk run --rm --network none onsen:latest --version 2>&1) || true
 check_contains "docker run onsen:latest --version (the staged libraries are complete)" "onsen " "$out"
 check_fail "no /bin/sh in the image" dk run --rm --network none --entrypoint /bin/sh onsen:latest -c true
+# The guides' `docker run --entrypoint htpasswd registry:2 -Bbn USER PASS`, with the image's own.
+dk run --rm --network none onsen:latest htpasswd -Bbn "$DEPLOY_USER" "$DEPLOY_PASS" >"$TMP_ROOT/image-htpasswd" 2>&1 || true
+check "docker run onsen:latest htpasswd -Bbn USER PASS: a line Apache's htpasswd -vb accepts" \
+  htpasswd -vb "$TMP_ROOT/image-htpasswd" "$DEPLOY_USER" "$DEPLOY_PASS"
+# registry:2's bare configuration path as the command (`command: ["/etc/my.yml"]`).
+printf 'version: 0.1\nstorage: inmemory\nhttp:\n  addr: :5001\n' >"$TMP_ROOT/my.yml"
+cid=$(dk run -d --network none -v "$TMP_ROOT/my.yml:/etc/my.yml:ro" onsen:latest /etc/my.yml 2>&1) || true
+pid=$(dk inspect -f '{{.State.Pid}}' "$cid" 2>/dev/null) || pid=0
+code=000
+for ((i = 0; i < 100; i++)); do
+  code=$(nsenter -t "$pid" -n curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:5001/v2/ 2>/dev/null) || true
+  [ "$code" = 200 ] && break
+  sleep 0.1
+done
+check_eq "docker run onsen:latest /etc/my.yml serves that file (:5001 -> 200)" 200 "$code"
+dk rm -f -v "$cid" >/dev/null 2>&1 || true
 
 # The image's default configuration (Distribution's config.yml), with no environment at all.
 cid=$(dk run -d --network none onsen:latest 2>&1) || abort "docker run -d onsen:latest (default config)" "$cid"

@@ -43,6 +43,10 @@ if git_root=$(git -C "$DEPLOY_DIR" rev-parse --show-toplevel 2>/dev/null) && [ -
 fi
 unset git_root
 OCI_GEN=$REPO_ROOT/tests/interop/make_oci_layout.py
+# pass/fail/check*, summary, abort, free_port, stop_pid, sha256_file, oci_index_digest, the result
+# and process state (shared with tests/interop).
+# shellcheck source=tests/lib/common.sh
+source "$DEPLOY_DIR/../lib/common.sh"
 
 REGISTRY_NAME=${REGISTRY_NAME_OVERRIDE:-registry.test}
 DEPLOY_USER=${DEPLOY_USER:-onsenuser}
@@ -50,94 +54,14 @@ DEPLOY_PASS=${DEPLOY_PASS:-Onsen-Pa55word}
 # As it arrives from a compose list entry: the double quotes are part of the value.
 DEPLOY_REALM='"Onsen Registry"'
 
-PASSED=0
-FAILED=0
-FAILED_NAMES=()
-STARTED_PIDS=()
 EXIT_HOOKS=()
-declare -A PID_LOG=()
-declare -A PID_NAME=()
 HOSTS_MARK="# onsen-deploy-$$"
 HOSTS_LOCK=/tmp/onsen-deploy-hosts.lock
 TMP_ROOT=${TMP_ROOT:-}
 ONSEN_BIN=${ONSEN_BIN:-}
 ONSEN_PID="" ONSEN_PORT="" ONSEN_URL="" ONSEN_CA="" ONSEN_KEY="" ONSEN_HTPASSWD="" ONSEN_LOG=""
 ONSEN_ROOT="" ONSEN_HOSTPORT="" ONSEN_V2_STATUS=""
-LAST_PID=""
 DEPLOY_BASE_PKGS=(curl openssl apache2-utils jq python3 ca-certificates)
-
-log() { printf '%s\n' "$*" >&2; }
-
-# ---------------------------------------------------------------- checks and results
-pass() { PASSED=$((PASSED + 1)); printf 'ok   - %s\n' "$1"; }
-# fail NAME [DETAIL...]
-fail() {
-  FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1")
-  printf 'FAIL - %s\n' "$1"
-  shift
-  local line
-  if [ $# -gt 0 ]; then
-    printf '%s\n' "$@" | while IFS= read -r line; do printf '       %s\n' "$line"; done
-  fi
-  return 0
-}
-# skip NAME REASON: not counted.
-skip() { printf 'skip - %s (%s)\n' "$1" "${2:-}"; }
-# check NAME CMD...: passes when CMD exits 0 (its output is shown only on failure).
-check() {
-  local name=$1; shift
-  local out
-  if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "command: $*" "$(printf '%s' "$out" | tail -n 15)"; fi
-}
-# check_fail NAME CMD...: passes when CMD exits non-zero.
-check_fail() {
-  local name=$1; shift
-  local out
-  if out=$("$@" 2>&1); then fail "$name" "command unexpectedly succeeded: $*" "$(printf '%s' "$out" | tail -n 8)"; else pass "$name"; fi
-}
-# check_eq NAME EXPECTED ACTUAL
-check_eq() {
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
-}
-# check_contains NAME NEEDLE HAYSTACK (fixed string, case-sensitive)
-check_contains() {
-  case $3 in
-    *"$2"*) pass "$1" ;;
-    *) fail "$1" "expected to contain: $2" "got: $(printf '%s' "$3" | tail -n 12 | cut -c1-400)" ;;
-  esac
-}
-# check_not_contains NAME NEEDLE HAYSTACK
-check_not_contains() {
-  case $3 in
-    *"$2"*) fail "$1" "expected NOT to contain: $2" "got: $(printf '%s' "$3" | tail -n 12 | cut -c1-400)" ;;
-    *) pass "$1" ;;
-  esac
-}
-# summary: prints "N passed, M failed" (last line) and exits 0 only when nothing failed.
-summary() {
-  if [ "$FAILED" -gt 0 ]; then
-    log ""
-    log "failed checks:"
-    local n; for n in "${FAILED_NAMES[@]}"; do log "  - $n"; done
-    dump_server_logs
-  fi
-  echo "$PASSED passed, $FAILED failed"
-  if [ "$FAILED" -eq 0 ]; then exit 0; else exit 1; fi
-}
-# abort NAME [DETAIL...]: a fatal error; counts as a failure and ends the script.
-abort() {
-  fail "$@"
-  summary
-}
-
-dump_server_logs() {
-  local pid
-  for pid in "${!PID_LOG[@]}"; do
-    [ -s "${PID_LOG[$pid]}" ] || continue
-    log "---- last lines of ${PID_NAME[$pid]} log (pid $pid): ${PID_LOG[$pid]}"
-    tail -n 12 "${PID_LOG[$pid]}" | cut -c1-400 >&2
-  done
-}
 
 # ---------------------------------------------------------------- setup and cleanup
 deploy_on_exit() {
@@ -265,12 +189,6 @@ _hosts_remove_marked() {
 }
 
 # ---------------------------------------------------------------- processes
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() {
-  python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # clean_env_run [VAR=VAL...] -- CMD [ARG...]: CMD with an empty environment except PATH, HOME,
 # LANG=C and the given VARs (onsen reads every REGISTRY_* variable as configuration).
 CLEAN_ENV=(env -i "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/root LANG=C)
@@ -401,18 +319,9 @@ start_onsen_classic() {
 
 # stop_onsen [PID]: SIGTERM, wait up to 15 s, then SIGKILL. Non-zero when it had to kill.
 stop_onsen() {
-  local pid=${1:-$ONSEN_PID} i
+  local pid=${1:-$ONSEN_PID}
   [ -n "$pid" ] || return 0
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  log "pid $pid ignored SIGTERM for 15 s: killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  return 1
+  stop_pid "$pid"
 }
 
 # ---------------------------------------------------------------- HTTP helpers
@@ -451,13 +360,6 @@ make_image() {
 }
 # make_oci_archive LAYOUT TAR: the layout as a tar (an oci-archive).
 make_oci_archive() { tar -C "$1" -cf "$2" oci-layout index.json blobs; }
-
-# oci_index_digest LAYOUT TAG: the manifest digest index.json gives for TAG.
-oci_index_digest() {
-  jq -r --arg t "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' \
-    "$1/index.json"
-}
-sha256_file() { echo "sha256:$(sha256sum <"$1" | cut -d' ' -f1)"; }
 
 # --- wrong-password checks (issue 9) ---
 # Each client tries one wrong password before the right one and must report an authentication

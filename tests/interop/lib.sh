@@ -11,69 +11,15 @@
 INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$INTEROP_DIR/../.." && pwd)
 
-PASSED=0
-FAILED=0
-FAILED_NAMES=()
-STARTED_PIDS=()
-declare -A PID_LOG=()     # pid -> log file
-declare -A PID_NAME=()    # pid -> "onsen"/"distribution"
+# pass/fail/check*, summary, abort, free_port, stop_pid, sha256_file, oci_index_digest, the result
+# and process state (shared with tests/deploy; PID_NAME here: "onsen" or "distribution").
+# shellcheck source=tests/lib/common.sh
+source "$INTEROP_DIR/../lib/common.sh"
+
 TMP_ROOT=""
 ONSEN_BIN=""
 ONSEN_UNDER_TEST=${ONSEN_UNDER_TEST:-onsen}
-LAST_PID=""
 LAST_LOG=""
-
-log() { printf '%s\n' "$*" >&2; }
-
-# ---------------------------------------------------------------- checks and results
-pass() { PASSED=$((PASSED + 1)); printf 'ok   - %s\n' "$1"; }
-# fail NAME [DETAIL...]
-fail() {
-  FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1")
-  printf 'FAIL - %s\n' "$1"
-  shift
-  local line
-  if [ $# -gt 0 ]; then
-    printf '%s\n' "$@" | while IFS= read -r line; do printf '       %s\n' "$line"; done
-  fi
-}
-# check NAME CMD...: runs CMD (stdout+stderr captured) and passes when it exits 0.
-check() {
-  local name=$1; shift
-  local out
-  if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "command: $*" "$(printf '%s' "$out" | tail -n 15)"; fi
-}
-# check_eq NAME EXPECTED ACTUAL
-check_eq() {
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
-}
-# summary: prints "N passed, M failed" (last line) and exits 0 only when nothing failed.
-summary() {
-  if [ "$FAILED" -gt 0 ]; then
-    log ""
-    log "failed checks:"
-    local n; for n in "${FAILED_NAMES[@]}"; do log "  - $n"; done
-    dump_server_logs
-  fi
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" -eq 0 ]
-  exit $?
-}
-# abort REASON: a fatal setup error; counts as a failure and ends the script.
-abort() {
-  fail "$1" "${@:2}"
-  summary
-}
-
-dump_server_logs() {
-  local pid
-  for pid in "${!PID_LOG[@]}"; do
-    [ -s "${PID_LOG[$pid]}" ] || continue
-    log "---- last lines of ${PID_NAME[$pid]} log (pid $pid): ${PID_LOG[$pid]}"
-    # (docker-registry logs every 404 as an error: those are expected, leave them out)
-    grep -v 'http.response.status=404' "${PID_LOG[$pid]}" | tail -n 12 | cut -c1-400 >&2
-  done
-}
 
 # ---------------------------------------------------------------- setup and cleanup
 cleanup() {
@@ -156,12 +102,6 @@ sk() {
 }
 
 # ---------------------------------------------------------------- servers
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() {
-  python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # wait_ready PID PORT [TIMEOUT_S]: until GET /v2/ answers 200; fails when PID exits first.
 wait_ready() {
   local pid=$1 port=$2 timeout=${3:-30} code i
@@ -250,19 +190,7 @@ EOF
 }
 
 # stop PID: SIGTERM, wait up to 15 s, then SIGKILL. Returns non-zero when it had to kill.
-stop() {
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-    sleep 0.1
-  done
-  log "pid $pid (${PID_NAME[$pid]:-?}) ignored SIGTERM for 15 s: killing it"
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  return 1
-}
+stop() { stop_pid "$1"; }
 
 # ---------------------------------------------------------------- small HTTP/digest helpers
 MT_OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
@@ -271,7 +199,6 @@ MT_DOCKER_MANIFEST=application/vnd.docker.distribution.manifest.v2+json
 MT_DOCKER_LIST=application/vnd.docker.distribution.manifest.list.v2+json
 ACCEPT_ALL="$MT_OCI_MANIFEST, $MT_OCI_INDEX, $MT_DOCKER_MANIFEST, $MT_DOCKER_LIST"
 
-sha256_file() { echo "sha256:$(sha256sum <"$1" | cut -d' ' -f1)"; }
 sha256_stdin() { echo "sha256:$(sha256sum | cut -d' ' -f1)"; }
 
 # http_header METHOD URL HEADER [ACCEPT]: the value of one response header (empty if none).
@@ -291,12 +218,6 @@ http_code() {
   else
     curl -s -o /dev/null -m 30 -X "$method" -H "Accept: $accept" -w '%{http_code}' "$url" 2>/dev/null
   fi
-}
-
-# oci_index_digest LAYOUT TAG: the manifest digest index.json gives for TAG.
-oci_index_digest() {
-  jq -r --arg t "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' \
-    "$1/index.json"
 }
 
 # same_oci_image A B TAG: the two OCI layouts hold byte-identical manifests (for TAG) and every

@@ -201,5 +201,25 @@ TEST(Bcrypt, VerifyRefusesOddInputs) {
   EXPECT_FALSE(verify_bcrypt("", setting));
 }
 
+TEST(Bcrypt, HashWritesWhatHtpasswdWrites) {
+  std::string h = bcrypt_hash("pass word", 4);
+  EXPECT_TRUE(h.starts_with("$2y$04$")) << h;  // `htpasswd -B` writes $2y$
+  EXPECT_TRUE(is_bcrypt_hash(h));
+  EXPECT_TRUE(verify_bcrypt("pass word", h));
+  EXPECT_FALSE(verify_bcrypt("pass Word", h));
+  EXPECT_NE(h, bcrypt_hash("pass word", 4));  // random salt
+  EXPECT_EQ(bcrypt_cost(bcrypt_hash("x", 6)), 6);
+  auto file = HtpasswdFile::parse("u:" + h + "\n");
+  ASSERT_NE(file.find("u"), nullptr);
+  EXPECT_TRUE(verify_bcrypt("pass word", file.find("u")->hash));
+
+  std::string longest(kBcryptMaxPassword, 'p');
+  EXPECT_TRUE(verify_bcrypt(longest, bcrypt_hash(longest, 4)));
+  EXPECT_THROW(bcrypt_hash(longest + "p", 4), std::invalid_argument);  // bcrypt would drop it
+  EXPECT_THROW(bcrypt_hash(std::string("a\0b", 3), 4), std::invalid_argument);
+  EXPECT_THROW(bcrypt_hash("x", 3), std::invalid_argument);
+  EXPECT_THROW(bcrypt_hash("x", 32), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace onsen::auth
