@@ -95,8 +95,8 @@ bool OnsenServer::launch() {
         << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
         << "http: {addr: 127.0.0.1:" << port_ << "}\n";
     if (!options_.htpasswd_path.empty()) {
-      cfg << "auth:\n  htpasswd: {realm: \"" << options_.realm << "\", path: "
-          << options_.htpasswd_path << "}\n";
+      cfg << "auth:\n  htpasswd: {realm: \"" << options_.realm
+          << "\", path: " << options_.htpasswd_path << "}\n";
     }
   }
 
@@ -105,6 +105,7 @@ bool OnsenServer::launch() {
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     if (std::strncmp(*e, "REGISTRY_", 9) != 0) env_strings.emplace_back(*e);
   }
+  env_strings.insert(env_strings.end(), options_.env.begin(), options_.env.end());
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

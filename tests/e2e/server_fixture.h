@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace onsen::e2e {
 
@@ -19,6 +20,9 @@ struct ServerOptions {
   // answers 401.
   std::string htpasswd_path;
   std::string realm = "Onsen Registry";
+  // Extra environment entries for the server ("REGISTRY_HTTP_AUTOMATICCROSSMOUNT=true"), on top
+  // of the test's environment without its REGISTRY_* variables.
+  std::vector<std::string> env;
 };
 
 class OnsenServer {
