@@ -33,6 +33,7 @@ http::ServerOptions server_options(const config::HttpConfig& http) {
   options.idle_timeout = http.idle_timeout;
   options.read_timeout = http.read_timeout;
   options.max_connections = http.max_connections;
+  options.min_body_rate = http.min_body_rate;
   options.tls_certificate = http.tls.certificate;
   options.tls_key = http.tls.key;
   options.tls_min_version = http.tls.minimum_tls;
@@ -80,7 +81,11 @@ int serve(const std::string& config_arg) {
   try {
     auto driver =
         storage::make_driver(cfg.storage.driver, {{"rootdirectory", cfg.storage.root_directory}});
-    registry::Registry registry(driver, {cfg.storage.delete_enabled, cfg.storage.read_only});
+    registry::RegistryOptions registry_options;
+    registry_options.delete_enabled = cfg.storage.delete_enabled;
+    registry_options.read_only = cfg.storage.read_only;
+    registry_options.automatic_cross_mount = cfg.http.automatic_cross_mount;
+    registry::Registry registry(driver, registry_options);
     std::unique_ptr<auth::BasicAuthenticator> authenticator;
     if (cfg.auth.htpasswd) {
       authenticator = std::make_unique<auth::BasicAuthenticator>(

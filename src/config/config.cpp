@@ -479,6 +479,10 @@ class Converter {
       } else if (k == "maxconnections") {
         read_uint(v, key, http.max_connections);
         if (http.max_connections == 0) fail(v, key, "expected a positive integer, got 0");
+      } else if (k == "minbodyrate") {
+        read_uint(v, key, http.min_body_rate);
+      } else if (k == "automaticcrossmount") {
+        read_bool(v, key, http.automatic_cross_mount);
       } else if (k == "headers") {
         if (!expect_map(v, key)) continue;
         http.headers.clear();

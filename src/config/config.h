@@ -42,6 +42,14 @@ struct HttpConfig {
   std::chrono::seconds idle_timeout{120};  // http.idletimeout: keep-alive wait for a request
   std::chrono::seconds read_timeout{60};   // http.readtimeout: per read/write progress, headers
   uint64_t max_connections = 20000;        // http.maxconnections: beyond, accepted then closed
+  // http.minbodyrate: bytes per second a request body must keep up, averaged over each
+  // http.readtimeout spent waiting for it; 0 = no minimum.
+  uint64_t min_body_rate = 1024;
+  // http.automaticcrossmount: POST ?mount=<digest> without `from` mounts the blob from any
+  // repository holding it. Off by default: it tells the caller the blob exists somewhere. (Under
+  // http, not storage: registry:2 rejects an unknown storage key but ignores unknown http keys, so
+  // the same file still starts it.)
+  bool automatic_cross_mount = false;
 };
 
 // auth.htpasswd.throttle (an Onsen extension; registry:2's htpasswd provider ignores keys it does

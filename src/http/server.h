@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -67,6 +68,11 @@ struct ServerOptions {
   // Beyond: accepted then closed at once. start() raises the soft RLIMIT_NOFILE to the hard limit
   // and lowers this to half of it if needed (the other half is for files requests open).
   size_t max_connections = 20000;
+  // Minimum request body rate, bytes per second; 0 = none. A body must bring
+  // min_body_rate × read_timeout bytes within each read_timeout spent waiting for it, else the
+  // connection is closed as if the read had timed out: read_timeout alone lets a body that sends a
+  // byte just before each deadline hold its connection forever.
+  uint64_t min_body_rate = 1024;
   std::vector<std::pair<std::string, std::string>> extra_headers;  // added to every response
 };
 

@@ -6,6 +6,7 @@
 // Timeouts: every socket operation gets a deadline through the lowest layer's expires_after
 // (idle_timeout while waiting for a request, read_timeout for each read/write step). Waits for
 // writability around sendfile use a watchdog timer instead. A timed-out connection is closed.
+// Request bodies must also keep a minimum rate (ServerOptions::min_body_rate, see read_body).
 #include "http/session.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -21,10 +22,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -327,6 +331,8 @@ class Session final : public Connection,
       declared_length_ = remaining_;
     }
     body_failed_ = false;
+    window_waited_ = {};
+    window_bytes_ = 0;
     continue_handled_ = false;
     continue_sent_ = false;
     expect_continue_ = version == 11 && !body_complete() &&
@@ -446,8 +452,10 @@ class Session final : public Connection,
         remaining_ -= k;
         co_return k;
       }
-      lowest().expires_after(opts_.read_timeout);
+      const auto started = steady_clock::now();
+      lowest().expires_after(body_read_timeout());
       auto [ec, k] = co_await stream_.async_read_some(net::buffer(buf, want), kTuple);
+      count_body_progress(steady_clock::now() - started, k);
       if (ec) fail_body(ec == net::error::eof ? bhttp::error::partial_message : ec);
       remaining_ -= k;
       co_return k;
@@ -457,14 +465,50 @@ class Session final : public Connection,
       b.data = buf;
       b.size = n;
       b.more = true;
-      lowest().expires_after(opts_.read_timeout);
+      const auto started = steady_clock::now();
+      lowest().expires_after(body_read_timeout());
       auto [ec, unused] = co_await bhttp::async_read_some(stream_, buffer_, *parser_, kTuple);
       (void)unused;
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) fail_body(ec);
       size_t got = n - parser_->get().body().size;
       parser_->get().body().data = nullptr;
+      count_body_progress(steady_clock::now() - started, got);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) fail_body(ec);
       if (got > 0 || parser_->is_done()) co_return got;
+    }
+  }
+
+  // Minimum body rate: a body must bring min_body_rate × read_timeout bytes (its quota) within
+  // each read_timeout of time spent waiting for it; once it has, a new window starts. Only time
+  // inside body reads counts, not the handler's own work between them (writing to disk). The
+  // per-read timeout alone never ends a body that sends a byte just before each deadline.
+  uint64_t body_quota() const {
+    const auto seconds = static_cast<uint64_t>(opts_.read_timeout.count());
+    if (opts_.min_body_rate == 0 || seconds == 0) return 0;
+    constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+    return opts_.min_body_rate > kMax / seconds ? kMax : opts_.min_body_rate * seconds;
+  }
+
+  // The deadline of the next body read: read_timeout, or the end of the window when it comes
+  // first.
+  steady_clock::duration body_read_timeout() const {
+    steady_clock::duration limit = opts_.read_timeout;
+    if (body_quota() == 0) return limit;
+    return std::max<steady_clock::duration>(limit - window_waited_, std::chrono::milliseconds(1));
+  }
+
+  void count_body_progress(steady_clock::duration waited, size_t got) {
+    const uint64_t quota = body_quota();
+    if (quota == 0) return;
+    window_waited_ += waited;
+    window_bytes_ += got;
+    if (window_bytes_ >= quota) {
+      window_waited_ = {};
+      window_bytes_ = 0;
+    } else if (window_waited_ >= opts_.read_timeout) {
+      spdlog::info("{}: request body slower than {} bytes/s ({} bytes in {} s): closing", remote_,
+                   opts_.min_body_rate, window_bytes_, opts_.read_timeout.count());
+      fail_body(beast::error::timeout);
     }
   }
 
@@ -775,6 +819,8 @@ class Session final : public Connection,
   bool continue_sent_ = false;
   bool body_failed_ = false;
   beast::error_code body_error_;
+  steady_clock::duration window_waited_{};  // minimum body rate: time waited in this window
+  uint64_t window_bytes_ = 0;               // and the bytes it brought
 };
 
 template <class Protocol, bool Tls>

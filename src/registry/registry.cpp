@@ -132,6 +132,21 @@ bool Registry::mount_blob(const std::string& repo, const std::string& from, cons
   return true;
 }
 
+bool Registry::mount_blob_from_any(const std::string& repo, const Digest& digest) {
+  check_name(repo);
+  check_writable();
+  if (!options_.automatic_cross_mount || !blobs_.size(digest)) return false;
+  if (blobs_.linked(repo, digest)) return true;
+  auto repositories = repository_list();  // held: names() refers into it
+  for (const auto& from : repositories->names()) {
+    if (from != repo && blobs_.linked(from, digest)) {
+      blobs_.link(repo, digest);
+      return true;
+    }
+  }
+  return false;
+}
+
 ManifestContent Registry::get_manifest(const std::string& repo, const std::string& reference) {
   check_name(repo);
   auto ref = parse_reference_for_read(reference);

@@ -35,6 +35,9 @@ struct RegistryOptions {
   // repositories' tag lists are kept.
   std::chrono::milliseconds catalog_max_age{1000};
   size_t max_cached_tag_lists = 1024;
+  // POST ?mount=<digest> without `from` mounts from any repository holding the blob
+  // (mount_blob_from_any); off, it starts an ordinary upload.
+  bool automatic_cross_mount = false;
 };
 
 struct ManifestContent {
@@ -70,6 +73,12 @@ class Registry {
   void cancel_upload(const std::string& repo, const std::string& id);
   // Links a blob of repository `from` into `repo`; false when `from` has no such blob.
   bool mount_blob(const std::string& repo, const std::string& from, const Digest& digest);
+  // Automatic cross-repository mount (options().automatic_cross_mount; false when it is off):
+  // links the blob into `repo` when any repository holds it linked. Data in the blob store that
+  // no repository links (deleted everywhere, awaiting garbage collection) is not mountable: that
+  // would bring back what its owners removed. One stat when the blob is not stored at all, else
+  // up to one per repository until a holder is found.
+  bool mount_blob_from_any(const std::string& repo, const Digest& digest);
 
   // Manifests by tag or digest. Throw Error(kManifestUnknown / kNameUnknown / kTagInvalid /
   // kDigestInvalid).

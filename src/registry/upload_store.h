@@ -33,7 +33,15 @@ class UploadSession {
   const std::string& id() const { return id_; }
   // Bytes in the upload so far.
   uint64_t offset() const { return writer_->size(); }
+  // Appends to the upload, or to the staged chunk while one is open.
   void write(const char* buf, size_t n);
+  // A chunk that must turn out exactly as long as announced, though its length is known only at
+  // its end (a Content-Range on a chunked body): between begin_chunk() and commit_chunk() writes
+  // go to a staging object beside the upload, and only commit_chunk() appends them. A chunk
+  // discarded (discard_chunk(), an exception, the session's end) leaves the upload as it was.
+  void begin_chunk();
+  void commit_chunk();
+  void discard_chunk();
   // Verifies the content against `expected`, then makes it the blob `expected` linked into the
   // repository and removes the upload. On a mismatch the upload is removed and
   // Error(kDigestInvalid) thrown: nothing becomes visible.
@@ -49,6 +57,7 @@ class UploadSession {
   std::string repo_;
   std::string id_;
   std::unique_ptr<storage::Writer> writer_;
+  std::unique_ptr<storage::Writer> chunk_;  // the staged chunk, when one is open
   Hasher hasher_;
   bool done_ = false;
 };

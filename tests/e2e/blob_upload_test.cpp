@@ -235,6 +235,55 @@ TEST_F(BlobUploadTest, MonolithicPutWithChunkedTransferEncoding) {
   expect_blob(name, digest, data);
 }
 
+// A Content-Range on a chunked body (no Content-Length): the body's length is known only at its
+// end, and a body shorter or longer than the range must leave the upload as it was.
+TEST_F(BlobUploadTest, ChunkedBodyDisagreeingWithContentRangeIs416AndCommitsNothing) {
+  const std::string name = repo();
+  const std::string data = random_bytes(30, 41);
+  std::string target = begin(name);
+  ASSERT_FALSE(target.empty());
+  ASSERT_EQ(patch_chunk(target, data.substr(0, 10), 0).status, 202u);
+  const HeaderList headers = {{"Content-Type", "application/octet-stream"},
+                              {"Content-Range", "10-29"}};
+  // Shorter (15 bytes for 20), then longer (25), each in several transfer chunks.
+  for (const std::string& body : {data.substr(10, 15), data.substr(10) + "extra"}) {
+    auto bad = c().send(chunked_request("PATCH", target, headers,
+                                        {body.substr(0, 4), body.substr(4, 7), body.substr(11)}));
+    EXPECT_TRUE(IsOciError(bad, 416, "BLOB_UPLOAD_INVALID"));
+    EXPECT_TRUE(HeaderIs(bad, "Range", "0-9")) << bad.describe();
+    c().disconnect();  // the refused body may be left unread
+    auto status = c().get(target);
+    ASSERT_EQ(status.status, 204u) << status.describe();
+    EXPECT_TRUE(HeaderIs(status, "Range", "0-9")) << status.describe();
+  }
+  // The right length passes, and the blob holds exactly the chunks that were accepted.
+  auto good =
+      c().send(chunked_request("PATCH", target, headers, {data.substr(10, 3), data.substr(13)}));
+  ASSERT_EQ(good.status, 202u) << good.describe();
+  EXPECT_TRUE(HeaderIs(good, "Range", "0-29"));
+  target = relative_target(good.header_or_empty("Location"));
+  auto r = finish(target, sha256_digest(data));
+  ASSERT_EQ(r.status, 201u) << r.describe();
+  expect_blob(name, sha256_digest(data), data);
+}
+
+TEST_F(BlobUploadTest, FinalChunkedPutDisagreeingWithContentRangeIs416) {
+  const std::string name = repo();
+  const std::string data = random_bytes(20, 42);
+  const std::string target = begin(name);
+  ASSERT_FALSE(target.empty());
+  ASSERT_EQ(patch_chunk(target, data.substr(0, 10), 0).status, 202u);
+  auto bad = c().send(chunked_request("PUT", add_query(target, "digest", sha256_digest(data)),
+                                      {{"Content-Range", "10-29"}}, {data.substr(10)}));
+  EXPECT_EQ(bad.status, 416u) << bad.describe();
+  EXPECT_TRUE(HeaderIs(bad, "Range", "0-9")) << bad.describe();
+  EXPECT_EQ(c().get(blob_path(name, sha256_digest(data))).status, 404u);
+  auto good = c().send(chunked_request("PUT", add_query(target, "digest", sha256_digest(data)),
+                                       {{"Content-Range", "10-19"}}, {data.substr(10)}));
+  ASSERT_EQ(good.status, 201u) << good.describe();
+  expect_blob(name, sha256_digest(data), data);
+}
+
 TEST_F(BlobUploadTest, OutOfOrderChunkIs416AndSessionSurvives) {
   const std::string name = repo();
   const std::string data = random_bytes(42, 30);
@@ -562,13 +611,15 @@ TEST_F(BlobUploadTest, MountWithoutFromYieldsUploadSession) {
   EXPECT_FALSE(r.header_or_empty("Location").empty());
 }
 
-TEST_F(BlobUploadTest, MountOfExistingBlobWithoutFromIs201Or202) {
+TEST_F(BlobUploadTest, MountWithoutFromIsAnUploadWhileAutomaticCrossMountIsOff) {
+  // Off by default: a 201 would tell anyone that the blob exists in some repository.
   const std::string a = repo("a");
   const std::string b = repo("b");
   const std::string digest = push_blob(c(), a, "mount without from");
   auto r = c().post(add_query(uploads_path(b), "mount", digest));
-  ASSERT_TRUE(r.status == 201 || r.status == 202) << r.describe();
-  EXPECT_FALSE(r.header_or_empty("Location").empty());
+  ASSERT_EQ(r.status, 202u) << r.describe();
+  EXPECT_EQ(path_of(r.header_or_empty("Location")).rfind(uploads_path(b), 0), 0u) << r.describe();
+  EXPECT_EQ(c().get(blob_path(b, digest)).status, 404u);
 }
 
 TEST_F(BlobUploadTest, MountWithInvalidArgumentsFallsBackToUpload) {
@@ -625,6 +676,51 @@ TEST_F(BlobUploadTest, PushingTheSameBlobTwiceIsFine) {
   push_blob(c(), name, data);
   push_blob(c(), name, data);
   expect_blob(name, sha256_digest(data), data);
+}
+
+// http.automaticcrossmount on (set through its REGISTRY_* variable).
+class AutomaticCrossMountTest : public BlobUploadTest {
+ protected:
+  static void SetUpTestSuite() {
+    ServerOptions options;
+    options.env.push_back("REGISTRY_HTTP_AUTOMATICCROSSMOUNT=true");
+    start_shared(options);
+  }
+};
+
+TEST_F(AutomaticCrossMountTest, MountWithoutFromFindsTheBlobInAnotherRepository) {
+  const std::string a = repo("a");
+  const std::string b = repo("b");
+  const std::string data = random_bytes(300, 43);
+  const std::string digest = push_blob(c(), a, data);
+  auto r = c().post(add_query(uploads_path(b), "mount", url_encode(digest)));
+  ASSERT_EQ(r.status, 201u) << r.describe();
+  EXPECT_EQ(relative_target(r.header_or_empty("Location")), blob_path(b, digest));
+  EXPECT_TRUE(HeaderIs(r, "Docker-Content-Digest", digest));
+  expect_blob(b, digest, data);
+  // Already there: mounted again.
+  EXPECT_EQ(c().post(add_query(uploads_path(b), "mount", digest)).status, 201u);
+}
+
+TEST_F(AutomaticCrossMountTest, UnknownOrMalformedDigestStartsAnUpload) {
+  const std::string b = repo();
+  for (const std::string& mount : {sha256_digest("never pushed"), std::string("sha256:nothex")}) {
+    auto r = c().post(add_query(uploads_path(b), "mount", url_encode(mount)));
+    ASSERT_EQ(r.status, 202u) << r.describe();
+    EXPECT_EQ(path_of(r.header_or_empty("Location")).rfind(uploads_path(b), 0), 0u);
+  }
+}
+
+TEST_F(AutomaticCrossMountTest, BlobNoRepositoryLinksIsNotMounted) {
+  // Deleted from its only repository, the data stays in the blob store until garbage collection;
+  // mounting it would bring back what its owner removed.
+  const std::string a = repo("a");
+  const std::string b = repo("b");
+  const std::string digest = push_blob(c(), a, "unlinked everywhere");
+  ASSERT_EQ(c().del(blob_path(a, digest)).status, 202u);
+  auto r = c().post(add_query(uploads_path(b), "mount", digest));
+  EXPECT_EQ(r.status, 202u) << r.describe();
+  EXPECT_EQ(c().get(blob_path(b, digest)).status, 404u);
 }
 
 }  // namespace

@@ -8,8 +8,11 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <optional>
 #include <regex>
+#include <string>
 
 namespace onsen::e2e {
 namespace {
@@ -106,8 +109,27 @@ const Fixtures& fx() {
   return f;
 }
 
+// OCI_AUTOMATIC_CROSSMOUNT as the Go suite reads it (os.LookupEnv, then strconv.ParseBool):
+// nullopt when unset; otherwise true only for a value ParseBool reads as true.
+std::optional<bool> automatic_crossmount() {
+  const char* value = std::getenv("OCI_AUTOMATIC_CROSSMOUNT");
+  if (value == nullptr) return std::nullopt;
+  const std::string v = value;
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
+}
+
 class ConformanceWorkflowTest : public RegistryTest {
  protected:
+  // With OCI_AUTOMATIC_CROSSMOUNT true the suite expects a server configured to mount without
+  // `from` (http.automaticcrossmount, set here the Distribution way, by its REGISTRY_* variable).
+  static void SetUpTestSuite() {
+    ServerOptions options;
+    if (automatic_crossmount().value_or(false)) {
+      options.env.push_back("REGISTRY_HTTP_AUTOMATICCROSSMOUNT=true");
+    }
+    start_shared(options);
+  }
+
   std::string ns() const { return kNamespace; }
 
   // POST then PUT ?digest with the body, as the suite's setup steps do.
@@ -307,6 +329,17 @@ TEST_F(ConformanceWorkflowTest, Workflow2Push) {
       EXPECT_EQ(relative_target(mount.header_or_empty("Location")),
                 "/v2/" + std::string(kCrossmount) + "/blobs/" + f.blob_a.digest);
       EXPECT_EQ(c().get(relative_target(mount.header_or_empty("Location"))).status, 200u);
+
+      // Without `from` (run only after a successful mount, as the suite does): unset, either
+      // answer; true, 201; false, 202.
+      auto automatic =
+          c().post(add_query(uploads_path(kCrossmount), "mount", url_encode(f.blob_a.digest)));
+      const auto expected = automatic_crossmount();
+      if (!expected) {
+        EXPECT_TRUE(automatic.status == 201 || automatic.status == 202) << automatic.describe();
+      } else {
+        EXPECT_EQ(automatic.status, *expected ? 201u : 202u) << automatic.describe();
+      }
     } else {
       EXPECT_EQ(relative_target(mount.header_or_empty("Location"))
                     .rfind("/v2/" + std::string(kCrossmount) + "/blobs/uploads/", 0),

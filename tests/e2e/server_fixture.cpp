@@ -107,6 +107,7 @@ bool OnsenServer::launch() {
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     if (std::strncmp(*e, "REGISTRY_", 9) != 0) env_strings.emplace_back(*e);
   }
+  env_strings.insert(env_strings.end(), options_.env.begin(), options_.env.end());
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace onsen::e2e {
 
@@ -21,6 +22,9 @@ struct ServerOptions {
   std::string realm = "Onsen Registry";
   // auth.htpasswd.throttle as a YAML flow map ("{failures: 3}"); empty: the defaults.
   std::string throttle;
+  // Extra environment entries for the server ("REGISTRY_HTTP_AUTOMATICCROSSMOUNT=true"), on top
+  // of the test's environment without its REGISTRY_* variables.
+  std::vector<std::string> env;
 };
 
 class OnsenServer {

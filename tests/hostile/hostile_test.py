@@ -635,6 +635,15 @@ def ranges():
             assert r is not None and r.status == 202, r
         return simple(PATCH, path, [("Content-Range", range_header)], body)
 
+    def chunked_patch_after(ctx, first, range_header, *pieces):
+        # No Content-Length: the range's length can only be checked at the body's end, and a body
+        # that disagrees must leave the upload as it was.
+        path = ctx.upload_path()
+        r = ctx.call(PATCH, path, [("Content-Range", "0-%d" % (len(first) - 1))], first)
+        assert r is not None and r.status == 202, r
+        return simple(PATCH, path, [("Content-Range", range_header),
+                                    ("Transfer-Encoding", "chunked")], chunked(*pieces))
+
     def upload_size_is(n):
         def check(ctx, ex):
             loc = ex.first.header("location") if ex.first else None
@@ -662,6 +671,12 @@ def ranges():
         Case("content-range: reversed", lambda c: patch_after(c, b"", "7-5", b"abc"), 416),
         Case("content-range: length disagrees with Content-Length",
              lambda c: patch_after(c, b"", "0-99", b"abc"), 416),
+        Case("content-range: chunked body shorter than the range",
+             lambda c: chunked_patch_after(c, b"0123456789", "10-29", b"abcde", b"fghij"), 416,
+             code="BLOB_UPLOAD_INVALID", check=upload_size_is(10)),
+        Case("content-range: chunked body longer than the range",
+             lambda c: chunked_patch_after(c, b"0123456789", "10-14", b"abcde", b"fghij"), 416,
+             code="BLOB_UPLOAD_INVALID", check=upload_size_is(10)),
         Case("content-range: huge end", lambda c: patch_after(c, b"", "0-18446744073709551615",
                                                               b"abc"), 416),
         Case("content-range: overflowing number",

@@ -262,6 +262,23 @@ TEST(ConfigFile, ConnectionLimits) {
             "http.maxconnections: expected a positive integer, got 0");
 }
 
+TEST(ConfigFile, MinimumBodyRateAndAutomaticCrossMount) {
+  Config defaults = load_yaml(std::string(kMinimal));
+  EXPECT_EQ(defaults.http.min_body_rate, 1024u);
+  EXPECT_FALSE(defaults.http.automatic_cross_mount);
+  Config c =
+      load_yaml(std::string(kMinimal) + "http:\n  minbodyrate: 0\n  automaticcrossmount: true\n");
+  EXPECT_EQ(c.http.min_body_rate, 0u);  // 0: no minimum
+  EXPECT_TRUE(c.http.automatic_cross_mount);
+  Config env =
+      load("", {"REGISTRY_HTTP_AUTOMATICCROSSMOUNT=true", "REGISTRY_HTTP_MINBODYRATE=50"}, nullptr);
+  EXPECT_TRUE(env.http.automatic_cross_mount);
+  EXPECT_EQ(env.http.min_body_rate, 50u);
+  EXPECT_NE(error_of(std::string(kMinimal) + "http:\n  automaticcrossmount: maybe\n")
+                .find("http.automaticcrossmount"),
+            std::string::npos);
+}
+
 TEST(ConfigFile, MaxThreadsHasDistributionsMinimum) {
   Config c = load_yaml("version: 0.1\nstorage:\n  filesystem:\n    maxthreads: 5\n");
   EXPECT_EQ(c.storage.max_threads, 25u);

@@ -28,7 +28,8 @@ class RegistryTest : public ::testing::Test {
                              const std::string& extra = "") {
     return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
            R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-           config.str() + R"(","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+           config.str() +
+           R"(","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
            layer.str() + R"(","size":5}])" + extra + "}";
   }
 
@@ -107,6 +108,42 @@ TEST_F(RegistryTest, MountLinksOnlyWhatTheSourceHas) {
   EXPECT_EQ(reg.blob_size("dst", digest), 4u);
 }
 
+TEST_F(RegistryTest, AutomaticCrossMountNeedsTheOptionAndALinkingRepository) {
+  auto digest = push_blob("src", "data");
+  EXPECT_FALSE(reg.mount_blob_from_any("dst", digest));  // the option is off
+  Registry automatic{driver,
+                     RegistryOptions{.delete_enabled = true, .automatic_cross_mount = true}};
+  EXPECT_FALSE(automatic.mount_blob_from_any("dst", digest_of("never stored")));
+  EXPECT_TRUE(automatic.mount_blob_from_any("dst", digest));
+  EXPECT_EQ(automatic.blob_size("dst", digest), 4u);
+  // Unlinked everywhere, the data waits for garbage collection: not mountable.
+  automatic.delete_blob("src", digest);
+  automatic.delete_blob("dst", digest);
+  EXPECT_FALSE(automatic.mount_blob_from_any("other", digest));
+}
+
+TEST_F(RegistryTest, StagedChunkIsAppendedOnlyWhenCommitted) {
+  auto id = reg.start_upload("r");
+  {
+    auto session = reg.open_upload("r", id);
+    session->write("abc", 3);
+    session->begin_chunk();
+    session->write("XY", 2);
+    EXPECT_EQ(session->offset(), 3u);
+    session->discard_chunk();
+    session->begin_chunk();
+    session->write("Z", 1);
+  }  // ended with a chunk open: it is dropped
+  EXPECT_EQ(reg.upload_size("r", id), 3u);
+  auto session = reg.open_upload("r", id);
+  session->begin_chunk();
+  session->write("def", 3);
+  session->commit_chunk();
+  EXPECT_EQ(session->offset(), 6u);
+  session->finish(digest_of("abcdef"));
+  EXPECT_EQ(reg.blob_size("r", digest_of("abcdef")), 6u);
+}
+
 TEST_F(RegistryTest, ManifestNeedsItsBlobs) {
   auto config = push_blob("r", "{}");
   auto layer = digest_of("layer");
@@ -166,8 +203,9 @@ TEST_F(RegistryTest, ReferrersFollowSubjects) {
   auto config = push_blob("r", "{}");
   auto layer = push_blob("r", "layer");
   auto subject = reg.put_manifest("r", "v1", "", image_manifest(config, layer)).digest;
-  auto extra = R"(,"artifactType":"application/x-sig","subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
-               subject.str() + R"(","size":10})";
+  auto extra =
+      R"(,"artifactType":"application/x-sig","subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+      subject.str() + R"(","size":10})";
   auto referrer = reg.put_manifest("r", "sig", "", image_manifest(config, layer, extra));
   ASSERT_TRUE(referrer.subject);
   EXPECT_EQ(*referrer.subject, subject);
@@ -195,7 +233,8 @@ TEST_F(RegistryTest, InvalidNamesAndTags) {
   EXPECT_EQ(code_of([&] { reg.put_manifest("r", "-bad", "", "{}"); }), ErrorCode::kTagInvalid);
   // A read of a tag that cannot exist is "unknown", as the conformance suite expects.
   EXPECT_EQ(code_of([&] { reg.get_manifest("r", "-bad"); }), ErrorCode::kManifestUnknown);
-  EXPECT_EQ(code_of([&] { reg.get_manifest("r", "sha256:totallywrong"); }), ErrorCode::kDigestInvalid);
+  EXPECT_EQ(code_of([&] { reg.get_manifest("r", "sha256:totallywrong"); }),
+            ErrorCode::kDigestInvalid);
   EXPECT_EQ(code_of([&] { reg.tags("nothing"); }), ErrorCode::kNameUnknown);
 }
 
