@@ -37,14 +37,7 @@ bool ManifestStore::remove(const std::string& repo, const Digest& digest) {
 }
 
 std::vector<Digest> ManifestStore::list(const std::string& repo) {
-  std::vector<Digest> result;
-  for (std::string alg : {"sha256", "sha512"}) {
-    for (auto& hex :
-         driver_->list(layout::revisions_dir(repo, alg)).value_or(std::vector<std::string>{})) {
-      if (auto digest = Digest::parse(alg + ":" + hex)) result.push_back(*digest);
-    }
-  }
-  return result;
+  return list_digest_dirs(*driver_, layout::manifests_root(repo) + "/revisions");
 }
 
 }  // namespace onsen::registry

@@ -57,6 +57,21 @@ std::string tag_index_link(std::string_view name, std::string_view tag, std::str
   return fmt::format("{}/index/{}/{}/link", tag_dir(name, tag), alg, hex);
 }
 
+std::string referrers_root(std::string_view name) {
+  return repository(name) + "/_referrers";
+}
+
+std::string referrers_dir(std::string_view name, std::string_view subject_alg,
+                          std::string_view subject_hex) {
+  return fmt::format("{}/{}/{}", referrers_root(name), subject_alg, subject_hex);
+}
+
+std::string referrer_link(std::string_view name, std::string_view subject_alg,
+                          std::string_view subject_hex, std::string_view alg,
+                          std::string_view hex) {
+  return fmt::format("{}/{}/{}/link", referrers_dir(name, subject_alg, subject_hex), alg, hex);
+}
+
 std::string uploads_dir(std::string_view name) {
   return repository(name) + "/_uploads";
 }
