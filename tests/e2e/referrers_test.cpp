@@ -212,6 +212,38 @@ TEST_F(ReferrersTest, DeletingAReferrerRemovesIt) {
   expect_referrers(index_of(referrers(name, subject.digest)), {keep});
 }
 
+// Another onsen process serving the same root directory (a replica) sees the referrers this one
+// writes and removes, and the other way round: the index lives in storage.
+TEST_F(ReferrersTest, AnotherProcessOnTheSameRootSeesReferrers) {
+  ServerOptions shared;
+  shared.storage_dir = server()->dir() + "/storage";
+  OnsenServer replica(shared);
+  ASSERT_TRUE(replica.start()) << replica.error();
+  auto rc = replica.client();
+  const std::string name = repo();
+  setup_blobs(name);
+  Image subject = push_image(c(), name, "latest", 407);
+  const json sd = descriptor_of(mt::kOciManifest, subject.manifest);
+  Referrer here = config_type_referrer(name, sd, kTypeA, blob_a, "here");
+  auto there = rc->get("/v2/" + name + "/referrers/" + subject.digest);
+  expect_referrers(index_of(there), {here});
+
+  json m = {{"schemaVersion", 2},
+            {"mediaType", mt::kOciManifest},
+            {"artifactType", kTypeB},
+            {"config", descriptor(mt::kOciEmpty, kEmptyJsonDigest, 2)},
+            {"layers", json::array({descriptor_of(kTypeB, blob_b)})},
+            {"subject", sd}};
+  Referrer pushed_there{to_body(m), "", mt::kOciManifest, kTypeB, ""};
+  pushed_there.digest = sha256_digest(pushed_there.body);
+  auto r = push_manifest(*rc, name, pushed_there.digest, mt::kOciManifest, pushed_there.body);
+  ASSERT_EQ(r.status, 201u) << r.describe();
+  expect_referrers(index_of(referrers(name, subject.digest)), {here, pushed_there});
+
+  ASSERT_EQ(rc->del(manifest_path(name, here.digest)).status, 202u);
+  expect_referrers(index_of(referrers(name, subject.digest)), {pushed_there});
+}
+
 TEST_F(ReferrersTest, InvalidDigestIsDigestInvalid) {
   const std::string name = repo();
   push_image(c(), name, "latest", 407);

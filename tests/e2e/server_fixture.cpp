@@ -80,7 +80,8 @@ bool OnsenServer::restart() {
 }
 
 bool OnsenServer::launch() {
-  const std::string storage = dir_ + "/storage";
+  const std::string storage =
+      options_.storage_dir.empty() ? dir_ + "/storage" : options_.storage_dir;
   port_ = free_loopback_port();
   if (port_ == 0) {
     error_ = "no free loopback port";
@@ -95,8 +96,8 @@ bool OnsenServer::launch() {
         << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
         << "http: {addr: 127.0.0.1:" << port_ << "}\n";
     if (!options_.htpasswd_path.empty()) {
-      cfg << "auth:\n  htpasswd: {realm: \"" << options_.realm << "\", path: "
-          << options_.htpasswd_path << "}\n";
+      cfg << "auth:\n  htpasswd: {realm: \"" << options_.realm
+          << "\", path: " << options_.htpasswd_path << "}\n";
     }
   }
 

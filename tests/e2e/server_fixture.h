@@ -19,6 +19,9 @@ struct ServerOptions {
   // answers 401.
   std::string htpasswd_path;
   std::string realm = "Onsen Registry";
+  // Storage root directory; empty: a "storage" directory in the server's own temporary directory.
+  // Two servers given the same root share it, as replicas do.
+  std::string storage_dir;
 };
 
 class OnsenServer {
