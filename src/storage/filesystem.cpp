@@ -75,8 +75,10 @@ class UniqueFd {
 // 10,000 of them took 3.5 s on the bench VM). Rethrows the exception of the lowest failing index.
 template <class T, class F>
 std::vector<T> batch(size_t n, F one) {
-  constexpr size_t kPerThread = 32;   // below this, a thread costs more than it overlaps
-  constexpr size_t kMaxThreads = 16;  // enough to keep a disk's queue full
+  constexpr size_t kPerThread = 32;  // below this, a thread costs more than it overlaps
+  // Measured with bench/growth.py manifest-put on 2 cores: cold, 4 threads took 1.3 s, 8 took
+  // 0.7 s and 16 or 64 no less; warm, 16 were slower than one thread and 8 were not.
+  constexpr size_t kMaxThreads = 8;
   std::vector<T> out(n);
   const size_t threads = std::min(kMaxThreads, n / kPerThread);
   if (threads <= 1) {
