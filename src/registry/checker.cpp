@@ -233,14 +233,14 @@ struct Checker::Walk {
     referrers(name, subjects);
   }
 
+  // Revisions whose manifest parsed -> that manifest's subject.
+  using Subjects = std::map<Digest, std::optional<Digest>>;
+
   // The referrers index (registry/referrers_index.h): every entry's path names a subject and a
   // referrer and its link holds the referrer; an entry whose referrer is a revision agrees with
   // that manifest's subject; every revision with a subject has its entry. An entry naming no
   // revision is what an interrupted PUT or DELETE, or a DELETE by registry:2, leaves: readers
   // ignore it, so it is not a problem.
-  // Revisions whose manifest parsed -> that manifest's subject.
-  using Subjects = std::map<Digest, std::optional<Digest>>;
-
   void referrers(const std::string& repo, const Subjects& subjects) {
     const std::string root = layout::referrers_root(repo);
     std::set<std::pair<Digest, Digest>> entries;  // (subject, referrer)

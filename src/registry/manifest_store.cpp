@@ -37,7 +37,7 @@ bool ManifestStore::remove(const std::string& repo, const Digest& digest) {
 }
 
 std::vector<Digest> ManifestStore::list(const std::string& repo) {
-  return list_digest_dirs(*driver_, layout::manifests_root(repo) + "/revisions");
+  return list_digest_dirs(*driver_, layout::revisions_root(repo));
 }
 
 }  // namespace onsen::registry

@@ -99,7 +99,11 @@ std::vector<T> batch(size_t n, F one) {
   {
     std::vector<std::jthread> pool;
     pool.reserve(threads - 1);
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    try {
+      for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    } catch (const std::system_error&) {
+      // No thread to spare (a process limit): those started, and this one, do all the work.
+    }
     work();
   }
   for (auto& error : errors) {

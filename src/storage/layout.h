@@ -31,7 +31,7 @@ std::string repositories_root();
 std::string repository(std::string_view name);
 std::string layer_link(std::string_view name, std::string_view alg, std::string_view hex);
 std::string manifests_root(std::string_view name);
-std::string revisions_dir(std::string_view name, std::string_view alg);
+std::string revisions_root(std::string_view name);
 std::string revision_link(std::string_view name, std::string_view alg, std::string_view hex);
 std::string tags_dir(std::string_view name);
 std::string tag_dir(std::string_view name, std::string_view tag);
