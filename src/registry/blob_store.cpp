@@ -44,6 +44,29 @@ bool BlobStore::linked(const std::string& repo, const Digest& digest) {
   return target && *target == digest && size(digest).has_value();
 }
 
+std::vector<bool> BlobStore::linked(const std::string& repo, const std::vector<Digest>& digests) {
+  std::vector<std::string> keys;
+  keys.reserve(digests.size());
+  for (auto& d : digests) keys.push_back(layout::layer_link(repo, d.algorithm(), d.hex()));
+  return links_hold(keys, digests);
+}
+
+std::vector<bool> BlobStore::links_hold(const std::vector<std::string>& link_keys,
+                                        const std::vector<Digest>& digests) {
+  auto contents = driver_->get_contents(link_keys);
+  std::vector<bool> held(digests.size(), false);
+  std::vector<size_t> named;  // indexes whose link names the right digest: their blobs are stat'ed
+  std::vector<std::string> blob_keys;
+  for (size_t i = 0; i < digests.size(); ++i) {
+    if (!contents[i] || Digest::parse(*contents[i]) != digests[i]) continue;
+    named.push_back(i);
+    blob_keys.push_back(layout::blob_data(digests[i].algorithm(), digests[i].hex()));
+  }
+  auto infos = driver_->stats(blob_keys);
+  for (size_t j = 0; j < named.size(); ++j) held[named[j]] = infos[j] && !infos[j]->is_dir;
+  return held;
+}
+
 void BlobStore::link(const std::string& repo, const Digest& digest) {
   write_link(*driver_, repo, layout::layer_link(repo, digest.algorithm(), digest.hex()), digest);
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace onsen::registry {
 
@@ -31,6 +32,12 @@ class BlobStore {
   void adopt(const std::string& upload_data_key, const Digest& digest);
 
   bool linked(const std::string& repo, const Digest& digest);
+  // linked() of each digest, as one batch of link reads and one of blob stats.
+  std::vector<bool> linked(const std::string& repo, const std::vector<Digest>& digests);
+  // For each i: the link at link_keys[i] names digests[i], whose blob is stored (the rule of
+  // linked() and of manifest revisions), looked up in batches (Driver::get_contents, stats).
+  std::vector<bool> links_hold(const std::vector<std::string>& link_keys,
+                               const std::vector<Digest>& digests);
   void link(const std::string& repo, const Digest& digest);
   // Returns false when there was no link.
   bool unlink(const std::string& repo, const Digest& digest);

@@ -119,6 +119,16 @@ std::optional<storage::FileInfo> CacheInvalidatingDriver::stat(const std::string
   return driver_->stat(key);
 }
 
+std::vector<std::optional<std::string>> CacheInvalidatingDriver::get_contents(
+    const std::vector<std::string>& keys) {
+  return driver_->get_contents(keys);
+}
+
+std::vector<std::optional<storage::FileInfo>> CacheInvalidatingDriver::stats(
+    const std::vector<std::string>& keys) {
+  return driver_->stats(keys);
+}
+
 std::optional<std::vector<std::string>> CacheInvalidatingDriver::list(const std::string& key) {
   return driver_->list(key);
 }

@@ -30,6 +30,10 @@ class CacheInvalidatingDriver final : public storage::Driver {
   std::unique_ptr<storage::Reader> reader(const std::string& key, uint64_t offset) override;
   std::unique_ptr<storage::Writer> writer(const std::string& key, bool append) override;
   std::optional<storage::FileInfo> stat(const std::string& key) override;
+  std::vector<std::optional<std::string>> get_contents(
+      const std::vector<std::string>& keys) override;
+  std::vector<std::optional<storage::FileInfo>> stats(
+      const std::vector<std::string>& keys) override;
   std::optional<std::vector<std::string>> list(const std::string& key) override;
   void move(const std::string& from, const std::string& to) override;
   bool remove(const std::string& key) override;

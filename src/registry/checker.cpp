@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -122,11 +123,11 @@ struct Checker::Walk {
 
   // ------------------------------------------------------------------ links
   // Checks the link file in `dir` (a "<alg>/<hex>" directory named after the digest it must hold):
-  // nothing but "link" in it, a valid digest equal to the one its path names, a stored blob.
-  // Returns the digest when the link is sound, nullopt when it is missing (an empty directory is
-  // what an interrupted delete leaves) or reported.
+  // nothing but "link" in it, a valid digest equal to the one its path names, a stored blob
+  // (unless !blob_required). Returns the digest when the link is sound, nullopt when it is missing
+  // (an empty directory is what an interrupted delete leaves) or reported.
   std::optional<Digest> digest_dir(const std::string& dir, const std::string& alg,
-                                   const std::string& hex) {
+                                   const std::string& hex, bool blob_required = true) {
     auto named = Digest::parse(alg + ":" + hex);
     if (!named) {
       problem(dir, "not a link directory (its name is not a digest)");
@@ -141,11 +142,13 @@ struct Checker::Walk {
       }
     }
     if (!has_link) return std::nullopt;
-    return link(dir + "/link", named);
+    return link(dir + "/link", named, blob_required);
   }
 
-  // Reads a link: a valid digest (equal to `named` when given) whose blob is stored.
-  std::optional<Digest> link(const std::string& key, const std::optional<Digest>& named) {
+  // Reads a link: a valid digest (equal to `named` when given) whose blob is stored (unless
+  // !blob_required).
+  std::optional<Digest> link(const std::string& key, const std::optional<Digest>& named,
+                             bool blob_required = true) {
     std::optional<std::string> content;
     try {
       content = driver.get_content(key);
@@ -167,7 +170,7 @@ struct Checker::Walk {
       problem(key, fmt::format("link holds {} but its path names {}", digest->str(), named->str()));
       return std::nullopt;
     }
-    if (!blob_exists(*digest)) {
+    if (blob_required && !blob_exists(*digest)) {
       problem(key, fmt::format("link names {}, whose blob is missing", digest->str()));
       return std::nullopt;
     }
@@ -219,12 +222,79 @@ struct Checker::Walk {
       }
     }
     std::set<Digest> revisions = digest_tree(key + "/_manifests/revisions");
-    for (auto& digest : revisions) manifest(name, digest);
+    Subjects subjects;
+    for (auto& digest : revisions) {
+      if (auto parsed = manifest(name, digest)) {
+        subjects[digest] = parsed->subject ? std::optional(parsed->subject->digest) : std::nullopt;
+      }
+    }
     const std::string tags_dir = layout::tags_dir(name);
     for (auto& tag : children(tags_dir)) this->tag(name, tag, revisions);
+    referrers(name, subjects);
   }
 
-  void manifest(const std::string& repo, const Digest& digest) {
+  // Revisions whose manifest parsed -> that manifest's subject.
+  using Subjects = std::map<Digest, std::optional<Digest>>;
+
+  // The referrers index (registry/referrers_index.h): every entry's path names a subject and a
+  // referrer and its link holds the referrer; an entry whose referrer is a revision agrees with
+  // that manifest's subject; every revision with a subject has its entry. An entry naming no
+  // revision is what an interrupted PUT or DELETE, or a DELETE by registry:2, leaves: readers
+  // ignore it, so it is not a problem.
+  void referrers(const std::string& repo, const Subjects& subjects) {
+    const std::string root = layout::referrers_root(repo);
+    std::set<std::pair<Digest, Digest>> entries;  // (subject, referrer)
+    for (auto& s_alg : children(root)) {
+      if (!known_algorithm(s_alg)) {
+        problem(root + "/" + s_alg, "unknown digest algorithm directory");
+        continue;
+      }
+      for (auto& s_hex : children(root + "/" + s_alg)) {
+        const std::string dir = root + "/" + s_alg + "/" + s_hex;
+        auto subject = Digest::parse(s_alg + ":" + s_hex);
+        if (!subject) {
+          problem(dir, "not a referrers directory (its name is not a digest)");
+          continue;
+        }
+        for (auto& alg : children(dir)) {
+          if (!known_algorithm(alg)) {
+            problem(dir + "/" + alg, "unknown digest algorithm directory");
+            continue;
+          }
+          for (auto& hex : children(dir + "/" + alg)) {
+            // Unlike other links, the blob need not be stored: a dangling entry's manifest may
+            // have been collected.
+            if (auto referrer = digest_dir(dir + "/" + alg + "/" + hex, alg, hex, false)) {
+              entries.emplace(*subject, *referrer);
+              check_entry(dir + "/" + alg + "/" + hex + "/link", *subject, *referrer, subjects);
+            }
+          }
+        }
+      }
+    }
+    for (auto& [revision, subject] : subjects) {
+      if (!subject || entries.count({*subject, revision})) continue;
+      problem(layout::revision_link(repo, revision.algorithm(), revision.hex()),
+              fmt::format("manifest {} has subject {} but no referrers index entry ({}); push it "
+                          "again to add it",
+                          revision.str(), subject->str(),
+                          layout::referrer_link(repo, subject->algorithm(), subject->hex(),
+                                                revision.algorithm(), revision.hex())));
+    }
+  }
+
+  // An entry naming a revision whose manifest did not parse is left alone (that is reported).
+  void check_entry(const std::string& key, const Digest& subject, const Digest& referrer,
+                   const Subjects& subjects) {
+    auto revision = subjects.find(referrer);
+    if (revision == subjects.end() || revision->second == subject) return;
+    problem(key, fmt::format("referrers index entry files {} under subject {}, but {}",
+                             referrer.str(), subject.str(),
+                             revision->second ? "its subject is " + revision->second->str()
+                                              : std::string("that manifest has no subject")));
+  }
+
+  std::optional<Manifest> manifest(const std::string& repo, const Digest& digest) {
     const std::string key = layout::revision_link(repo, digest.algorithm(), digest.hex());
     const std::string blob_key = layout::blob_data(digest.algorithm(), digest.hex());
     try {
@@ -232,17 +302,18 @@ struct Checker::Walk {
       if (info && info->size > ManifestStore::kMaxManifestSize) {
         problem(key, fmt::format("manifest {} is larger than {} bytes", digest.str(),
                                  ManifestStore::kMaxManifestSize));
-        return;
+        return std::nullopt;
       }
       auto bytes = driver.get_content(blob_key);
-      if (!bytes) return;  // reported by link()
+      if (!bytes) return std::nullopt;  // reported by link()
       ++summary.manifests;
-      parse_manifest(*bytes, "");
+      return parse_manifest(*bytes, "");
     } catch (const storage::Error& e) {
       problem(blob_key, fmt::format("unreadable: {}", e.what()));
     } catch (const Error& e) {
       problem(key, fmt::format("manifest {} does not parse: {}", digest.str(), e.what()));
     }
+    return std::nullopt;
   }
 
   void tag(const std::string& repo, const std::string& tag, const std::set<Digest>& revisions) {

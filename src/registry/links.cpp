@@ -15,4 +15,14 @@ void write_link(storage::Driver& driver, const std::string& repo, const std::str
   staging::put(driver, repo, key, digest.str());
 }
 
+std::vector<Digest> list_digest_dirs(storage::Driver& driver, const std::string& root) {
+  std::vector<Digest> result;
+  for (std::string alg : {"sha256", "sha512"}) {
+    for (auto& hex : driver.list(root + "/" + alg).value_or(std::vector<std::string>{})) {
+      if (auto digest = Digest::parse(alg + ":" + hex)) result.push_back(*digest);
+    }
+  }
+  return result;
+}
+
 }  // namespace onsen::registry

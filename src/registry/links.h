@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace onsen::registry {
 
@@ -18,5 +19,9 @@ std::optional<Digest> read_link(storage::Driver& driver, const std::string& key)
 // so an interrupted write leaves no temporary file beside the link.
 void write_link(storage::Driver& driver, const std::string& repo, const std::string& key,
                 const Digest& digest);
+
+// The digests named by the "<alg>/<hex>" directories under root (sha256 and sha512; entries that
+// are not a valid digest are skipped), unsorted. Reads no link.
+std::vector<Digest> list_digest_dirs(storage::Driver& driver, const std::string& root);
 
 }  // namespace onsen::registry

@@ -12,6 +12,14 @@ bool ManifestStore::exists(const std::string& repo, const Digest& digest) {
   return target && *target == digest && blobs_.size(digest).has_value();
 }
 
+std::vector<bool> ManifestStore::exists(const std::string& repo,
+                                        const std::vector<Digest>& digests) {
+  std::vector<std::string> keys;
+  keys.reserve(digests.size());
+  for (auto& d : digests) keys.push_back(layout::revision_link(repo, d.algorithm(), d.hex()));
+  return blobs_.links_hold(keys, digests);
+}
+
 std::optional<std::string> ManifestStore::get(const std::string& repo, const Digest& digest) {
   auto target = read_link(*driver_, layout::revision_link(repo, digest.algorithm(), digest.hex()));
   if (!target || *target != digest) return std::nullopt;
@@ -29,13 +37,7 @@ bool ManifestStore::remove(const std::string& repo, const Digest& digest) {
 }
 
 std::vector<Digest> ManifestStore::list(const std::string& repo) {
-  std::vector<Digest> result;
-  for (std::string alg : {"sha256", "sha512"}) {
-    for (auto& hex : driver_->list(layout::revisions_dir(repo, alg)).value_or(std::vector<std::string>{})) {
-      if (auto digest = Digest::parse(alg + ":" + hex)) result.push_back(*digest);
-    }
-  }
-  return result;
+  return list_digest_dirs(*driver_, layout::revisions_root(repo));
 }
 
 }  // namespace onsen::registry

@@ -23,6 +23,8 @@ class ManifestStore {
       : driver_(std::move(driver)), blobs_(blobs) {}
 
   bool exists(const std::string& repo, const Digest& digest);
+  // exists() of each digest, looked up in batches.
+  std::vector<bool> exists(const std::string& repo, const std::vector<Digest>& digests);
   // The manifest bytes; nullopt when the repository has no such revision.
   std::optional<std::string> get(const std::string& repo, const Digest& digest);
   // Stores the bytes (already verified to hash to digest) and links the revision.

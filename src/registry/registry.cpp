@@ -32,6 +32,24 @@ std::variant<std::string, Digest> parse_reference_for_read(const std::string& re
   return parse_reference(reference);
 }
 
+// Stored manifest bytes, parsed; nullopt without bytes or when they do not parse (stored by
+// another registry in a form we do not parse: such a manifest cannot be a referrer).
+std::optional<Manifest> parse_stored(const std::optional<std::string>& bytes) {
+  if (!bytes) return std::nullopt;
+  try {
+    return parse_manifest(*bytes, "");
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+// The subject of stored manifest bytes, if any.
+std::optional<Digest> subject_of(const std::optional<std::string>& bytes) {
+  auto manifest = parse_stored(bytes);
+  if (!manifest || !manifest->subject) return std::nullopt;
+  return manifest->subject->digest;
+}
+
 [[noreturn]] void manifest_unknown() {
   throw Error(ErrorCode::kManifestUnknown, "manifest unknown to registry");
 }
@@ -53,7 +71,8 @@ Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions opti
       blobs_(driver_),
       uploads_(driver_, blobs_),
       manifests_(driver_, blobs_),
-      tags_(driver_) {}
+      tags_(driver_),
+      referrers_(driver_) {}
 
 void Registry::check_name(const std::string& name) {
   if (!valid_repository_name(name)) throw Error(ErrorCode::kNameInvalid, "invalid repository name");
@@ -185,20 +204,30 @@ PutManifestResult Registry::put_manifest(const std::string& repo, const std::str
   }
 
   std::lock_guard lock(repository_lock(repo));
-  auto require_blob = [&](const Descriptor& d) {
-    if (d.has_urls || blobs_.linked(repo, d.digest)) return;
+  // The config and layers must be linked in this repository (except foreign layers, which carry
+  // "urls"), an index's children must be revisions of it. Looked up in batches: a manifest may
+  // reference 10,000 layers, and one lookup after the other took seconds on a cold cache.
+  std::vector<Digest> blobs;
+  if (manifest.config && !manifest.config->has_urls) blobs.push_back(manifest.config->digest);
+  for (auto& blob : manifest.blobs) {
+    if (!blob.has_urls) blobs.push_back(blob.digest);
+  }
+  auto linked = blobs_.linked(repo, blobs);
+  if (auto it = std::find(linked.begin(), linked.end(), false); it != linked.end()) {
     throw Error(ErrorCode::kManifestBlobUnknown,
-                fmt::format("blob unknown to registry: {}", d.digest.str()));
-  };
-  if (manifest.config) require_blob(*manifest.config);
-  for (auto& blob : manifest.blobs) require_blob(blob);
-  for (auto& child : manifest.manifests) {
-    if (!manifests_.exists(repo, child.digest)) {
-      throw Error(ErrorCode::kManifestBlobUnknown,
-                  fmt::format("manifest unknown to registry: {}", child.digest.str()));
-    }
+                fmt::format("blob unknown to registry: {}", blobs[it - linked.begin()].str()));
+  }
+  std::vector<Digest> children;
+  for (auto& child : manifest.manifests) children.push_back(child.digest);
+  auto present = manifests_.exists(repo, children);
+  if (auto it = std::find(present.begin(), present.end(), false); it != present.end()) {
+    throw Error(ErrorCode::kManifestBlobUnknown, fmt::format("manifest unknown to registry: {}",
+                                                             children[it - present.begin()].str()));
   }
 
+  // The index entry first: a crash after it leaves a dangling entry (ignored by readers), a crash
+  // before it no revision, so a revision with a subject always has its entry.
+  if (manifest.subject) referrers_.add(repo, manifest.subject->digest, digest);
   manifests_.put(repo, digest, body);
   if (auto* tag = std::get_if<std::string>(&ref)) tags_.tag(repo, *tag, digest);
 
@@ -218,8 +247,11 @@ void Registry::delete_manifest(const std::string& repo, const std::string& refer
   }
   const Digest& digest = std::get<Digest>(ref);
   if (!manifests_.exists(repo, digest)) manifest_unknown();
+  auto subject = subject_of(manifests_.get(repo, digest));
   for (auto& tag : tags_.tags_of(repo, digest)) tags_.untag(repo, tag);
   manifests_.remove(repo, digest);
+  // After the revision: a crash in between leaves a dangling entry, never a revision without one.
+  if (subject) referrers_.remove(repo, *subject, digest);
 }
 
 std::shared_ptr<const CachedNames> Registry::tag_list(const std::string& repo) {
@@ -289,23 +321,17 @@ std::vector<Descriptor> Registry::referrers(const std::string& repo, const Diges
                                             const std::string& artifact_type) {
   check_name(repo);
   std::vector<Descriptor> result;
-  for (auto& revision : manifests_.list(repo)) {
+  for (auto& revision : referrers_.list(repo, digest)) {
+    // Each entry is checked against the revision it names: a dangling entry (revision deleted, or
+    // a crash before it was linked) or a wrong one is not served.
     auto bytes = manifests_.get(repo, revision);
-    if (!bytes) continue;
-    Manifest manifest;
-    try {
-      manifest = parse_manifest(*bytes, "");
-    } catch (const Error&) {
-      continue;  // stored by another registry in a form we do not parse: cannot be a referrer
-    }
-    if (!manifest.subject || manifest.subject->digest != digest) continue;
-    if (!artifact_type.empty() && manifest.artifact_type != artifact_type) continue;
-    result.push_back(Descriptor{manifest.media_type, revision, static_cast<int64_t>(bytes->size()),
-                                manifest.artifact_type, manifest.annotations_json, false});
+    auto manifest = parse_stored(bytes);
+    if (!manifest || !manifest->subject || manifest->subject->digest != digest) continue;
+    if (!artifact_type.empty() && manifest->artifact_type != artifact_type) continue;
+    result.push_back(Descriptor{manifest->media_type, revision, static_cast<int64_t>(bytes->size()),
+                                manifest->artifact_type, manifest->annotations_json, false});
   }
-  std::sort(result.begin(), result.end(),
-            [](const Descriptor& a, const Descriptor& b) { return a.digest < b.digest; });
-  return result;
+  return result;  // sorted by digest, as the index lists them
 }
 
 }  // namespace onsen::registry

@@ -11,6 +11,7 @@
 #include "registry/digest.h"
 #include "registry/manifest.h"
 #include "registry/manifest_store.h"
+#include "registry/referrers_index.h"
 #include "registry/tag_list_cache.h"
 #include "registry/tag_store.h"
 #include "registry/upload_store.h"
@@ -96,7 +97,8 @@ class Registry {
   std::vector<std::string> tags(const std::string& repo) { return tag_list(repo)->names(); }
   std::vector<std::string> repositories() { return repository_list()->names(); }
   // Descriptors of the repository's manifests whose subject is `digest`, optionally only those of
-  // one artifact type.
+  // one artifact type, sorted by digest. From the referrers index: costs as many manifest reads as
+  // there are referrers, whatever the size of the repository.
   std::vector<Descriptor> referrers(const std::string& repo, const Digest& digest,
                                     const std::string& artifact_type);
 
@@ -123,6 +125,7 @@ class Registry {
   UploadStore uploads_;
   ManifestStore manifests_;
   TagStore tags_;
+  ReferrersIndex referrers_;
   // Serializes the manifest and tag writes of one repository (hashed onto a few mutexes). A
   // DELETE by digest lists the tags on the revision, then removes them and the revision; a PUT by
   // tag writes the revision, then the tag. Interleaved, they left a tag naming a deleted revision,

@@ -118,6 +118,13 @@ class Driver {
   virtual std::unique_ptr<Writer> writer(const std::string& key, bool append) = 0;
   // nullopt when nothing exists at key.
   virtual std::optional<FileInfo> stat(const std::string& key) = 0;
+  // get_content and stat of many keys in one call (a manifest's 10,000 layer links and blobs): one
+  // result per key, in order, each what the single call returns; throws what the single call
+  // throws for the first key that failed. A driver may overlap the lookups: when the metadata is
+  // not cached each one waits for the disk, and the filesystem driver keeps many in flight.
+  virtual std::vector<std::optional<std::string>> get_contents(
+      const std::vector<std::string>& keys) = 0;
+  virtual std::vector<std::optional<FileInfo>> stats(const std::vector<std::string>& keys) = 0;
   // Names (last path component, not full keys) of the direct children of a directory key,
   // unsorted; nullopt when the directory does not exist.
   virtual std::optional<std::vector<std::string>> list(const std::string& key) = 0;

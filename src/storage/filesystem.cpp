@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace onsen::storage {
@@ -66,6 +69,48 @@ class UniqueFd {
  private:
   int fd_;
 };
+
+// one(i) for i in [0, n), results in order. A large batch is spread over threads so that many
+// lookups wait for the disk at once (a cold lookup is a few dependent reads; one at a time,
+// 10,000 of them took 3.5 s on the bench VM). Rethrows the exception of the lowest failing index.
+template <class T, class F>
+std::vector<T> batch(size_t n, F one) {
+  constexpr size_t kPerThread = 32;  // below this, a thread costs more than it overlaps
+  // Measured with bench/growth.py manifest-put on 2 cores: cold, 4 threads took 1.3 s, 8 took
+  // 0.7 s and 16 or 64 no less; warm, 16 were slower than one thread and 8 were not.
+  constexpr size_t kMaxThreads = 8;
+  std::vector<T> out(n);
+  const size_t threads = std::min(kMaxThreads, n / kPerThread);
+  if (threads <= 1) {
+    for (size_t i = 0; i < n; ++i) out[i] = one(i);
+    return out;
+  }
+  std::vector<std::exception_ptr> errors(n);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
+      try {
+        out[i] = one(i);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    pool.reserve(threads - 1);
+    try {
+      for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    } catch (const std::system_error&) {
+      // No thread to spare (a process limit): those started, and this one, do all the work.
+    }
+    work();
+  }
+  for (auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+  return out;
+}
 
 void fsync_dir(const std::string& dir, const std::string& key) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -325,6 +370,16 @@ std::optional<FileInfo> FilesystemDriver::stat(const std::string& key) {
   info.size = info.is_dir ? 0 : static_cast<uint64_t>(st.st_size);
   info.mod_time = to_time_point(st.st_mtim);
   return info;
+}
+
+std::vector<std::optional<std::string>> FilesystemDriver::get_contents(
+    const std::vector<std::string>& keys) {
+  return batch<std::optional<std::string>>(keys.size(),
+                                           [&](size_t i) { return get_content(keys[i]); });
+}
+
+std::vector<std::optional<FileInfo>> FilesystemDriver::stats(const std::vector<std::string>& keys) {
+  return batch<std::optional<FileInfo>>(keys.size(), [&](size_t i) { return stat(keys[i]); });
 }
 
 std::optional<std::vector<std::string>> FilesystemDriver::list(const std::string& key) {

@@ -47,6 +47,10 @@ class FilesystemDriver final : public Driver {
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override;
   // lstat: symlinks are not followed. mod_time is the file's mtime.
   std::optional<FileInfo> stat(const std::string& key) override;
+  // Large batches run on up to 8 short-lived threads, so cold lookups overlap.
+  std::vector<std::optional<std::string>> get_contents(
+      const std::vector<std::string>& keys) override;
+  std::vector<std::optional<FileInfo>> stats(const std::vector<std::string>& keys) override;
   // Every entry of the directory, including in-flight ".tmp-" files of put_content.
   std::optional<std::vector<std::string>> list(const std::string& key) override;
   // rename(2): a file replaces a file, a directory replaces an empty directory. Throws Error when

@@ -233,6 +233,21 @@ std::optional<FileInfo> InMemoryDriver::stat(const std::string& key) {
   return info;
 }
 
+std::vector<std::optional<std::string>> InMemoryDriver::get_contents(
+    const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> out;
+  out.reserve(keys.size());
+  for (auto& key : keys) out.push_back(get_content(key));
+  return out;
+}
+
+std::vector<std::optional<FileInfo>> InMemoryDriver::stats(const std::vector<std::string>& keys) {
+  std::vector<std::optional<FileInfo>> out;
+  out.reserve(keys.size());
+  for (auto& key : keys) out.push_back(stat(key));
+  return out;
+}
+
 std::optional<std::vector<std::string>> InMemoryDriver::list(const std::string& key) {
   validate_key(key);
   std::lock_guard lock(state_->mu);

@@ -29,6 +29,10 @@ class InMemoryDriver final : public Driver {
   std::unique_ptr<Reader> reader(const std::string& key, uint64_t offset) override;
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override;
   std::optional<FileInfo> stat(const std::string& key) override;
+  // One lookup after the other: nothing waits for a disk.
+  std::vector<std::optional<std::string>> get_contents(
+      const std::vector<std::string>& keys) override;
+  std::vector<std::optional<FileInfo>> stats(const std::vector<std::string>& keys) override;
   std::optional<std::vector<std::string>> list(const std::string& key) override;
   void move(const std::string& from, const std::string& to) override;
   bool remove(const std::string& key) override;

@@ -26,12 +26,10 @@ std::string layer_link(std::string_view name, std::string_view alg, std::string_
 
 std::string manifests_root(std::string_view name) { return repository(name) + "/_manifests"; }
 
-std::string revisions_dir(std::string_view name, std::string_view alg) {
-  return fmt::format("{}/revisions/{}", manifests_root(name), alg);
-}
+std::string revisions_root(std::string_view name) { return manifests_root(name) + "/revisions"; }
 
 std::string revision_link(std::string_view name, std::string_view alg, std::string_view hex) {
-  return fmt::format("{}/{}/link", revisions_dir(name, alg), hex);
+  return fmt::format("{}/{}/{}/link", revisions_root(name), alg, hex);
 }
 
 std::string tags_dir(std::string_view name) { return manifests_root(name) + "/tags"; }
@@ -47,6 +45,18 @@ std::string tag_current_link(std::string_view name, std::string_view tag) {
 std::string tag_index_link(std::string_view name, std::string_view tag, std::string_view alg,
                            std::string_view hex) {
   return fmt::format("{}/index/{}/{}/link", tag_dir(name, tag), alg, hex);
+}
+
+std::string referrers_root(std::string_view name) { return repository(name) + "/_referrers"; }
+
+std::string referrers_dir(std::string_view name, std::string_view subject_alg,
+                          std::string_view subject_hex) {
+  return fmt::format("{}/{}/{}", referrers_root(name), subject_alg, subject_hex);
+}
+
+std::string referrer_link(std::string_view name, std::string_view subject_alg,
+                          std::string_view subject_hex, std::string_view alg, std::string_view hex) {
+  return fmt::format("{}/{}/{}/link", referrers_dir(name, subject_alg, subject_hex), alg, hex);
 }
 
 std::string uploads_dir(std::string_view name) { return repository(name) + "/_uploads"; }

@@ -8,6 +8,11 @@
 //   /docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/index/<alg>/<hex>/link
 //   /docker/registry/v2/repositories/<name>/_uploads/<uuid>/{data,startedat}
 //
+// and Onsen's own referrers index (Distribution 2.8 has no referrers API; see docs/ARCHITECTURE.md,
+// "Referrers index"): one link per manifest revision whose subject is <subject>,
+//
+//   /docker/registry/v2/repositories/<name>/_referrers/<s-alg>/<s-hex>/<alg>/<hex>/link
+//
 // Inputs must already be validated (names, tags, digest parts, upload ids): this file only joins.
 #pragma once
 
@@ -26,13 +31,18 @@ std::string repositories_root();
 std::string repository(std::string_view name);
 std::string layer_link(std::string_view name, std::string_view alg, std::string_view hex);
 std::string manifests_root(std::string_view name);
-std::string revisions_dir(std::string_view name, std::string_view alg);
+std::string revisions_root(std::string_view name);
 std::string revision_link(std::string_view name, std::string_view alg, std::string_view hex);
 std::string tags_dir(std::string_view name);
 std::string tag_dir(std::string_view name, std::string_view tag);
 std::string tag_current_link(std::string_view name, std::string_view tag);
 std::string tag_index_link(std::string_view name, std::string_view tag, std::string_view alg,
                            std::string_view hex);
+std::string referrers_root(std::string_view name);
+std::string referrers_dir(std::string_view name, std::string_view subject_alg,
+                          std::string_view subject_hex);
+std::string referrer_link(std::string_view name, std::string_view subject_alg,
+                          std::string_view subject_hex, std::string_view alg, std::string_view hex);
 std::string uploads_dir(std::string_view name);
 std::string upload_dir(std::string_view name, std::string_view uuid);
 std::string upload_data(std::string_view name, std::string_view uuid);

@@ -21,6 +21,9 @@ restarts onsen and checks, against a model of what got a success response:
   - an interrupted chunked upload reports an offset between its last acknowledged one and the bytes
     sent (the client resumes from the reported offset), or is 404 BLOB_UPLOAD_UNKNOWN;
   - no file outside the _uploads areas is anything but a blob's data or a link;
+  - every manifest with a subject (a third of them) has its referrers index entry, every entry
+    names a manifest pushed with that subject (an entry naming no revision is allowed: what a kill
+    between the entry and the revision link leaves), and GET referrers lists exactly the model's;
   - `onsen check` exits 0.
 """
 
@@ -184,6 +187,11 @@ class Client:
             raise Interrupted(f"{method} {path}: {e!r}") from e
 
 
+def subject_of(body):
+    """The subject digest of manifest bytes, or None."""
+    return (json.loads(body).get("subject") or {}).get("digest")
+
+
 def upload_path(location):
     """The path of an upload Location (absolute URL or path)."""
     m = re.match(r"^(?:https?://[^/]+)?(/v2/.*)$", location)
@@ -232,6 +240,7 @@ class Harness:
         self.killed = threading.Event()
         # Seconds, summed: restarts, storage walks, waiting for `onsen check` after the HTTP checks.
         self.timing = {"restart": 0.0, "tree": 0.0, "check": 0.0}
+        self.pushed = {}  # manifest digest -> bytes, for every manifest PUT sent
 
     # ------------------------------------------------------------------ contents
     def small_content(self):
@@ -336,6 +345,11 @@ class Harness:
              "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer,
                          "size": len(self.model.blobs[repo][layer])}],
              "annotations": {"nonce": str(self.rng.getrandbits(64))}}
+        if self.rng.random() < 0.33:  # a referrer: of a manifest of the repo, or of an unknown one
+            known = sorted(self.model.manifests[repo])
+            subject = self.rng.choice(known) if known and self.rng.random() < 0.8 else \
+                sha256(str(self.rng.getrandbits(64)).encode())
+            m["subject"] = {"mediaType": OCI_MANIFEST, "digest": subject, "size": 100}
         return json.dumps(m, sort_keys=True).encode()
 
     def op_put_manifest(self, repo, mode):
@@ -354,6 +368,7 @@ class Harness:
                 return self.op_monolithic(repo)
             d = sha256(body)
         ref = self.rng.choice(TAGS) if self.rng.random() < 0.8 else d
+        self.pushed[d] = body
         try:
             s, h, b = self.send_maybe_killing("PUT", f"/v2/{repo}/manifests/{ref}", body,
                                               {"Content-Type": OCI_MANIFEST}, mode)
@@ -620,6 +635,16 @@ class Harness:
                 s, h, b = self.get(f"/v2/{repo}/manifests/{t}", [200])
                 if h.get("docker-content-digest") != d or sha256(b) != d:
                     raise Failure(f"tag {repo}:{t} serves {sha256(b)}, wanted {d}")
+            referrers = {}  # subject -> the model's manifests referring to it
+            for d, body in m.manifests[repo].items():
+                if subject_of(body):
+                    referrers.setdefault(subject_of(body), set()).add(d)
+            for subject, want in sorted(referrers.items()):
+                s, h, b = self.get(f"/v2/{repo}/referrers/{subject}", [200])
+                listed = {x["digest"] for x in json.loads(b)["manifests"]}
+                if listed != want:
+                    raise Failure(f"{repo}: referrers of {subject} are {sorted(listed)}, "
+                                  f"wanted {sorted(want)}")
         t0 = time.monotonic()
         self.verify_tree()
         self.timing["tree"] += time.monotonic() - t0
@@ -632,9 +657,11 @@ class Harness:
         pattern = re.compile(
             r"blobs/sha256/[0-9a-f]{2}/[0-9a-f]{64}/data|"
             rf"repositories/({repo_re})/(_layers|_manifests/revisions)/sha256/([0-9a-f]{{64}})/link|"
-            rf"repositories/({repo_re})/_manifests/tags/([^/]+)/(current|index/sha256/[0-9a-f]{{64}})/link")
+            rf"repositories/({repo_re})/_manifests/tags/([^/]+)/(current|index/sha256/[0-9a-f]{{64}})/link|"
+            rf"repositories/({repo_re})/_referrers/sha256/([0-9a-f]{{64}})/sha256/([0-9a-f]{{64}})/link")
         layers = {r: set() for r in REPOS}
         revisions = {r: set() for r in REPOS}
+        entries = {r: set() for r in REPOS}  # (subject, referrer)
         for dirpath, dirnames, filenames in os.walk(v2):
             rel_dir = os.path.relpath(dirpath, v2)
             if "/_uploads" in "/" + rel_dir:
@@ -648,6 +675,8 @@ class Harness:
                 if match.group(1):
                     (layers if match.group(2) == "_layers" else revisions)[match.group(1)].add(
                         "sha256:" + match.group(3))
+                elif match.group(7):
+                    entries[match.group(7)].add(("sha256:" + match.group(8), "sha256:" + match.group(9)))
         for repo in REPOS:
             if layers[repo] != set(self.model.blobs[repo]):
                 raise Failure(f"{repo}: layer links on disk {sorted(layers[repo])} != "
@@ -655,6 +684,14 @@ class Harness:
             if revisions[repo] != set(self.model.manifests[repo]):
                 raise Failure(f"{repo}: revision links on disk differ from the model: "
                               f"{sorted(revisions[repo] ^ set(self.model.manifests[repo]))}")
+            for subject, referrer in entries[repo]:
+                if referrer not in self.pushed or subject_of(self.pushed[referrer]) != subject:
+                    raise Failure(f"{repo}: referrers index files {referrer} under {subject}, "
+                                  f"which it was never pushed with")
+            for d, body in self.model.manifests[repo].items():
+                if subject_of(body) and (subject_of(body), d) not in entries[repo]:
+                    raise Failure(f"{repo}: manifest {d} has subject {subject_of(body)} but no "
+                                  f"referrers index entry")
 
     # ------------------------------------------------------------------ main loop
     def run(self):

@@ -46,11 +46,13 @@ class ReferrersTest : public RegistryTest {
     return j;
   }
 
+  // Pushed through `via`, or the test's client.
   Referrer put_referrer(const std::string& name, const json& m, const std::string& media_type,
-                        const std::string& artifact_type, const std::string& annotation) {
+                        const std::string& artifact_type, const std::string& annotation,
+                        HttpClient* via = nullptr) {
     Referrer ref{to_body(m), "", media_type, artifact_type, annotation};
     ref.digest = sha256_digest(ref.body);
-    auto r = push_manifest(c(), name, ref.digest, media_type, ref.body);
+    auto r = push_manifest(via ? *via : c(), name, ref.digest, media_type, ref.body);
     EXPECT_EQ(r.status, 201u) << r.describe();
     if (m.contains("subject")) {
       EXPECT_TRUE(HeaderIs(r, "OCI-Subject", m["subject"]["digest"].get<std::string>()));
@@ -72,7 +74,8 @@ class ReferrersTest : public RegistryTest {
 
   // An image manifest referring to subject with artifactType and the empty config.
   Referrer artifact_type_referrer(const std::string& name, const json& subject, const char* type,
-                                  const std::string& payload, const std::string& note) {
+                                  const std::string& payload, const std::string& note,
+                                  HttpClient* via = nullptr) {
     json m = {{"schemaVersion", 2},
               {"mediaType", mt::kOciManifest},
               {"artifactType", type},
@@ -80,7 +83,7 @@ class ReferrersTest : public RegistryTest {
               {"layers", json::array({descriptor_of(type, payload)})},
               {"subject", subject}};
     if (!note.empty()) m["annotations"] = {{kAnnotation, note}};
-    return put_referrer(name, m, mt::kOciManifest, type, note);
+    return put_referrer(name, m, mt::kOciManifest, type, note, via);
   }
 
   void setup_blobs(const std::string& name) {
@@ -210,6 +213,29 @@ TEST_F(ReferrersTest, DeletingAReferrerRemovesIt) {
   expect_referrers(index_of(referrers(name, subject.digest)), {keep, drop});
   ASSERT_EQ(c().del(manifest_path(name, drop.digest)).status, 202u);
   expect_referrers(index_of(referrers(name, subject.digest)), {keep});
+}
+
+// Another onsen process serving the same root directory (a replica) sees the referrers this one
+// writes and removes, and the other way round: the index lives in storage.
+TEST_F(ReferrersTest, AnotherProcessOnTheSameRootSeesReferrers) {
+  ServerOptions shared;
+  shared.storage_dir = server()->dir() + "/storage";
+  OnsenServer replica(shared);
+  ASSERT_TRUE(replica.start()) << replica.error();
+  auto rc = replica.client();
+  const std::string name = repo();
+  setup_blobs(name);
+  Image subject = push_image(c(), name, "latest", 407);
+  const json sd = descriptor_of(mt::kOciManifest, subject.manifest);
+  Referrer here = config_type_referrer(name, sd, kTypeA, blob_a, "here");
+  auto there = rc->get("/v2/" + name + "/referrers/" + subject.digest);
+  expect_referrers(index_of(there), {here});
+
+  Referrer pushed_there = artifact_type_referrer(name, sd, kTypeB, blob_b, "there", rc.get());
+  expect_referrers(index_of(referrers(name, subject.digest)), {here, pushed_there});
+
+  ASSERT_EQ(rc->del(manifest_path(name, here.digest)).status, 202u);
+  expect_referrers(index_of(referrers(name, subject.digest)), {pushed_there});
 }
 
 TEST_F(ReferrersTest, InvalidDigestIsDigestInvalid) {

@@ -80,7 +80,8 @@ bool OnsenServer::restart() {
 }
 
 bool OnsenServer::launch() {
-  const std::string storage = dir_ + "/storage";
+  const std::string storage =
+      options_.storage_dir.empty() ? dir_ + "/storage" : options_.storage_dir;
   port_ = free_loopback_port();
   if (port_ == 0) {
     error_ = "no free loopback port";

@@ -25,6 +25,9 @@ struct ServerOptions {
   // Extra environment entries for the server ("REGISTRY_HTTP_AUTOMATICCROSSMOUNT=true"), on top
   // of the test's environment without its REGISTRY_* variables.
   std::vector<std::string> env;
+  // Storage root directory; empty: a "storage" directory in the server's own temporary directory.
+  // Two servers given the same root share it, as replicas do.
+  std::string storage_dir;
 };
 
 class OnsenServer {

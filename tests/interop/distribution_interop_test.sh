@@ -4,7 +4,9 @@
 #   (a) docker-registry writes dir D, Onsen serves it;
 #   (b) Onsen writes dir E, docker-registry serves it (and E's files match D's);
 #   (c) deletes and pushes through one server are seen by the other, and the two trees, after
-#       the same operations, hold the same files with the same links.
+#       the same operations, hold the same files with the same links;
+#   (d) a manifest with a subject pushed by docker-registry: `onsen check` reports its missing
+#       referrers index entry, pushing it again through Onsen adds it.
 # Usage: distribution_interop_test.sh ONSEN_BINARY (ONSEN_UNDER_TEST=distribution: both roles
 # are played by docker-registry, to validate the test itself).
 set -uo pipefail
@@ -184,5 +186,44 @@ tree_listing "$D" >"$W/tree-d-2"
 tree_listing "$E" >"$W/tree-e-2"
 check "c: after the same changes, D and E hold the same files and links" diff "$W/tree-d-2" "$W/tree-e-2"
 check "c: no upload state left in D or E" no_upload_leftovers "$D" "$E"
+
+# ---------------------------------------------------------------- (d) referrers across servers
+# docker-registry knows nothing of Onsen's referrers index (_referrers): a manifest with a subject
+# pushed through it is not listed by Onsen's referrers API until it is pushed again through Onsen,
+# and `onsen check` names it meanwhile (README, "Storage layout"). Skipped when docker-registry
+# plays both roles: it has neither a referrers API nor `check`.
+if [ "$ONSEN_UNDER_TEST" = onsen ]; then
+  echo "# (d) a referrer pushed through docker-registry, repaired through onsen"
+  F=$(tmpdir storage-f)
+  EMPTY=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a  # "{}"
+  start distribution "$F"
+  check "d/distribution: push oci:v1 (the subject)" sk copy "oci:$SRC:v1" "docker://$REG/interop/ref:v1"
+  loc=$(curl -s -m 30 -D - -o /dev/null -X POST "http://$REG/v2/interop/ref/blobs/uploads/" |
+    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  check_eq "d/distribution: upload the empty config" 201 \
+    "$(curl -s -m 30 -o /dev/null -w '%{http_code}' -X PUT --data-binary '{}' \
+      -H 'Content-Type: application/octet-stream' "$loc&digest=$EMPTY")"
+  subject_size=$(curl -s -m 30 -H "Accept: $MT_OCI_MANIFEST" "http://$REG/v2/interop/ref/manifests/v1" | wc -c)
+  empty_desc="{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"digest\":\"$EMPTY\",\"size\":2}"
+  printf '%s' "{\"schemaVersion\":2,\"mediaType\":\"$MT_OCI_MANIFEST\",\"artifactType\":\"application/vnd.interop.note\",\"config\":$empty_desc,\"layers\":[$empty_desc],\"subject\":{\"mediaType\":\"$MT_OCI_MANIFEST\",\"digest\":\"$A\",\"size\":$subject_size}}" >"$W/referrer.json"
+  R=$(sha256_stdin <"$W/referrer.json")
+  put_referrer() {
+    curl -s -m 30 -o /dev/null -w '%{http_code}' -X PUT -H "Content-Type: $MT_OCI_MANIFEST" \
+      --data-binary "@$W/referrer.json" "http://$REG/v2/interop/ref/manifests/$R"
+  }
+  referrers() { curl -s -m 30 "http://$REG/v2/interop/ref/referrers/$A" | jq -c '[.manifests[].digest]'; }
+  check_eq "d/distribution: PUT a manifest whose subject is image A" 201 "$(put_referrer)"
+  finish "d/distribution"
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$F" >"$W/check-f.yml"
+  "$ONSEN_BIN" check "$W/check-f.yml" >"$W/check-f-1.out" 2>&1
+  check_eq "d/onsen check: exit 1, the revision without an index entry named" "1 1" \
+    "$? $(grep -c "problem: .*$R.*no referrers index entry" "$W/check-f-1.out")"
+  start onsen "$F"
+  check_eq "d/onsen: not listed by the referrers API before it is pushed again" '[]' "$(referrers)"
+  check_eq "d/onsen: PUT the same manifest again" 201 "$(put_referrer)"
+  check_eq "d/onsen: listed after it" "[\"$R\"]" "$(referrers)"
+  finish "d/onsen"
+  check "d/onsen check: clean after the repair" "$ONSEN_BIN" check "$W/check-f.yml"
+fi
 
 summary

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +51,29 @@ class CheckerTest : public ::testing::Test {
         R"(","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
         blob.str() + R"(","size":)" + std::to_string(layer.size()) + "}]}";
     return reg.put_manifest(repo, tag, media_type::kOciManifest, manifest).digest;
+  }
+
+  // A manifest in repo whose subject is `subject` (an image with an artifactType); `note` makes
+  // it distinct.
+  Digest push_referrer(const std::string& repo, const Digest& subject, const std::string& note) {
+    auto config = push_blob(repo, "{}");
+    std::string manifest =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+        R"("artifactType":"application/x-note","config":{"mediaType":)"
+        R"("application/vnd.oci.empty.v1+json","digest":")" +
+        config.str() +
+        R"(","size":2},"layers":[],"subject":{"mediaType":)"
+        R"("application/vnd.oci.image.manifest.v1+json","digest":")" +
+        subject.str() + R"(","size":1},"annotations":{"note":")" + note + R"("}})";
+    return reg
+        .put_manifest(repo, "sha256:" + digest_of(manifest).hex(), media_type::kOciManifest,
+                      manifest)
+        .digest;
+  }
+
+  std::string entry(const std::string& repo, const Digest& subject, const Digest& referrer) {
+    return layout::referrer_link(repo, subject.algorithm(), subject.hex(), referrer.algorithm(),
+                                 referrer.hex());
   }
 
   // The single problem reported, or a failure naming all of them.
@@ -176,6 +200,80 @@ TEST_F(CheckerTest, EmptyLinkDirectoriesAndUploadDebrisAreNotProblems) {
   EXPECT_TRUE(problems.empty()) << problems.front().first << ": " << problems.front().second;
   EXPECT_EQ(summary.problems, 0u);
   (void)digest;
+}
+
+TEST_F(CheckerTest, ReferrersIndexWrittenByOnsenIsClean) {
+  auto subject = push_image("repo", "v1", "layer");
+  auto kept = push_referrer("repo", subject, "kept");
+  auto deleted = push_referrer("repo", subject, "deleted");
+  push_referrer("repo", kept, "a referrer of a referrer");
+  reg.delete_manifest("repo", deleted.str());
+  EXPECT_FALSE(driver->stat(entry("repo", subject, deleted)));  // DELETE removed its entry
+  // What a crash between the entry and the revision link, or a DELETE by registry:2, leaves: an
+  // entry naming no revision. Readers skip it; not a problem.
+  auto never_linked = digest_of("never linked");
+  driver->put_content(entry("repo", subject, never_linked), never_linked.str());
+  auto summary = check();
+  EXPECT_TRUE(problems.empty()) << problems.front().first << ": " << problems.front().second;
+  EXPECT_EQ(summary.manifests, 3u);
+  EXPECT_EQ(reg.referrers("repo", subject, "").size(), 1u);
+}
+
+TEST_F(CheckerTest, ReportsRevisionWithASubjectButNoIndexEntry) {
+  // As registry:2 leaves it: it stores a manifest with a subject and knows nothing of the index.
+  auto subject = push_image("repo", "v1", "layer");
+  auto referrer = push_referrer("repo", subject, "r");
+  driver->remove(entry("repo", subject, referrer));
+  check();
+  auto [where, what] = only_problem();
+  EXPECT_EQ(where, layout::revision_link("repo", "sha256", referrer.hex()));
+  EXPECT_NE(what.find("has subject " + subject.str() + " but no referrers index entry"),
+            std::string::npos)
+      << what;
+  // The repair path: pushing the manifest again writes the entry.
+  push_referrer("repo", subject, "r");
+  check();
+  EXPECT_TRUE(problems.empty()) << problems.front().first << ": " << problems.front().second;
+}
+
+TEST_F(CheckerTest, ReportsIndexEntryUnderTheWrongSubject) {
+  auto subject = push_image("repo", "v1", "layer");
+  auto other = push_image("repo", "v2", "other layer");
+  auto referrer = push_referrer("repo", subject, "r");
+  const auto key = entry("repo", other, referrer);
+  driver->put_content(key, referrer.str());
+  check();
+  auto [where, what] = only_problem();
+  EXPECT_EQ(where, key);
+  EXPECT_NE(what.find("its subject is " + subject.str()), std::string::npos) << what;
+  EXPECT_TRUE(reg.referrers("repo", other, "").empty());  // never served
+}
+
+TEST_F(CheckerTest, ReportsIndexEntryForAManifestWithoutASubject) {
+  auto subject = push_image("repo", "v1", "layer");
+  auto plain = push_image("repo", "v2", "other layer");
+  const auto key = entry("repo", subject, plain);
+  driver->put_content(key, plain.str());
+  check();
+  auto [where, what] = only_problem();
+  EXPECT_EQ(where, key);
+  EXPECT_NE(what.find("has no subject"), std::string::npos) << what;
+}
+
+TEST_F(CheckerTest, ReportsIndexEntryWhoseLinkDiffersFromItsPath) {
+  auto subject = push_image("repo", "v1", "layer");
+  auto a = push_referrer("repo", subject, "a");
+  auto b = push_referrer("repo", subject, "b");
+  const auto key = entry("repo", subject, a);
+  driver->put_content(key, b.str());
+  driver->put_content(layout::referrers_root("repo") + "/sha256/not-a-digest/sha256/x/link", "x");
+  check();
+  ASSERT_EQ(problems.size(), 3u);  // the wrong link, the stray directory, and a lost its entry
+  std::set<std::string> keys;
+  for (auto& [where, what] : problems) keys.insert(where);
+  EXPECT_TRUE(keys.count(key));
+  EXPECT_TRUE(keys.count(layout::referrers_root("repo") + "/sha256/not-a-digest"));
+  EXPECT_TRUE(keys.count(layout::revision_link("repo", "sha256", a.hex())));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace onsen::registry {
 namespace {
 
@@ -215,6 +217,76 @@ TEST_F(RegistryTest, ReferrersFollowSubjects) {
   EXPECT_EQ(found[0].artifact_type, "application/x-sig");
   EXPECT_TRUE(reg.referrers("r", subject, "application/other").empty());
   EXPECT_TRUE(reg.referrers("r", referrer.digest, "").empty());
+}
+
+// The referrers come from the index (registry/referrers_index.h), each entry checked against the
+// revision it names.
+TEST_F(RegistryTest, ReferrersComeFromTheIndexCheckedAgainstTheRevisions) {
+  auto config = push_blob("r", "{}");
+  auto layer = push_blob("r", "layer");
+  auto subject = reg.put_manifest("r", "v1", "", image_manifest(config, layer)).digest;
+  auto other =
+      reg.put_manifest("r", "v2", "", image_manifest(config, layer, R"(,"annotations":{"a":"b"})"))
+          .digest;
+  auto referrer_of = [&](const Digest& s, const std::string& note) {
+    return image_manifest(
+        config, layer,
+        R"(,"annotations":{"n":")" + note +
+            R"("},"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+            s.str() + R"(","size":10})");
+  };
+  auto a = reg.put_manifest("r", "a", "", referrer_of(subject, "a")).digest;
+  auto b = reg.put_manifest("r", "b", "", referrer_of(subject, "b")).digest;
+  auto entry = [&](const Digest& s, const Digest& d) {
+    return storage::layout::referrer_link("r", s.algorithm(), s.hex(), d.algorithm(), d.hex());
+  };
+  ASSERT_TRUE(driver->stat(entry(subject, a)));
+  std::vector<Digest> want{a, b};
+  std::sort(want.begin(), want.end());
+  auto found = reg.referrers("r", subject, "");
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].digest, want[0]);  // sorted by digest
+  EXPECT_EQ(found[1].digest, want[1]);
+
+  // Without its entry a referrer is not found: the manifests are not scanned.
+  driver->remove(entry(subject, a));
+  ASSERT_EQ(reg.referrers("r", subject, "").size(), 1u);
+  reg.put_manifest("r", a.str(), "", referrer_of(subject, "a"));  // pushing again repairs it
+  EXPECT_EQ(reg.referrers("r", subject, "").size(), 2u);
+
+  // Entries naming no revision, or filed under another subject, are not served.
+  auto ghost = digest_of("no such revision");
+  driver->put_content(entry(subject, ghost), ghost.str());
+  driver->put_content(entry(other, a), a.str());
+  EXPECT_EQ(reg.referrers("r", subject, "").size(), 2u);
+  EXPECT_TRUE(reg.referrers("r", other, "").empty());
+
+  // DELETE removes the entry with the revision; deleting by tag keeps both.
+  reg.delete_manifest("r", "b");
+  EXPECT_TRUE(driver->stat(entry(subject, b)));
+  reg.delete_manifest("r", b.str());
+  EXPECT_FALSE(driver->stat(entry(subject, b)));
+  found = reg.referrers("r", subject, "");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].digest, a);
+}
+
+// Another Registry on the same storage (as another process on the same root) sees the referrers
+// this one writes and removes.
+TEST_F(RegistryTest, ReferrersAreSharedThroughStorage) {
+  Registry other{driver, RegistryOptions{.delete_enabled = true}};
+  auto config = push_blob("r", "{}");
+  auto layer = push_blob("r", "layer");
+  auto subject = reg.put_manifest("r", "v1", "", image_manifest(config, layer)).digest;
+  auto extra =
+      R"(,"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+      subject.str() + R"(","size":10})";
+  auto referrer = other.put_manifest("r", "sig", "", image_manifest(config, layer, extra)).digest;
+  auto found = reg.referrers("r", subject, "");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].digest, referrer);
+  reg.delete_manifest("r", referrer.str());
+  EXPECT_TRUE(other.referrers("r", subject, "").empty());
 }
 
 TEST_F(RegistryTest, PurgeRemovesOnlyOldUploads) {

@@ -433,6 +433,54 @@ TYPED_TEST(DriverConformance, ConcurrentPutContentLeavesOneWholeValue) {
   EXPECT_EQ(sorted(d.list("/race")), std::vector<std::string>{"key"});  // no temp files left
 }
 
+// get_contents/stats answer, key for key and in order, what get_content/stat answer; 1,000 keys
+// so that the filesystem driver spreads them over threads.
+TYPED_TEST(DriverConformance, BatchLookupsMatchSingleLookups) {
+  auto& d = *this->driver;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 1000; ++i) {
+    std::string key = "/batch/" + std::to_string(i % 7) + "/k" + std::to_string(i);
+    switch (i % 4) {
+      case 0:
+        d.put_content(key, "value " + std::to_string(i));
+        break;
+      case 1:
+        d.put_content(key + "/below", "x");
+        break;  // key is a directory
+      case 2:
+        break;  // missing
+      case 3:
+        key = "/batch/0/k0/under-a-file";
+        break;
+    }
+    keys.push_back(key);
+  }
+  auto contents = d.get_contents(keys);
+  auto infos = d.stats(keys);
+  ASSERT_EQ(contents.size(), keys.size());
+  ASSERT_EQ(infos.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    SCOPED_TRACE(keys[i]);
+    EXPECT_EQ(contents[i], d.get_content(keys[i]));
+    auto single = d.stat(keys[i]);
+    ASSERT_EQ(infos[i].has_value(), single.has_value());
+    if (single) {
+      EXPECT_EQ(infos[i]->key, keys[i]);
+      EXPECT_EQ(infos[i]->is_dir, single->is_dir);
+      EXPECT_EQ(infos[i]->size, single->size);
+    }
+  }
+  EXPECT_EQ(contents[0], "value 0");
+  EXPECT_TRUE(infos[1] && infos[1]->is_dir);
+  EXPECT_EQ(infos[2], std::nullopt);
+  EXPECT_TRUE(d.get_contents({}).empty());
+  EXPECT_TRUE(d.stats({}).empty());
+
+  keys[500] = "/batch/../escape";  // an invalid key fails the whole batch, as alone
+  EXPECT_THROW(d.get_contents(keys), Error);
+  EXPECT_THROW(d.stats(keys), Error);
+}
+
 TYPED_TEST(DriverConformance, ErrorsAreNotNoSpace) {
   auto& d = *this->driver;
   d.put_content("/f", "file");
