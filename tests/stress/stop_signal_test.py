@@ -213,8 +213,8 @@ def main(binary):
     log(f"{RUNS} runs in {time.monotonic() - started:.1f}s: {len(failures)} failed, "
         f"{early} killed by a signal that came before any handler could exist, "
         f"{connected} with a connection open when signalled")
-    for failure in failures[:5]:
-        print(failure, flush=True)
+    for i, failure in enumerate(failures):  # every failed run, the first ones with their log
+        print(failure if i < 3 else failure.split("\n", 1)[0], flush=True)
     if failures:
         raise AssertionError(f"{len(failures)} of {RUNS} runs did not stop cleanly")
     shutil.rmtree(fixture.dir, ignore_errors=True)
