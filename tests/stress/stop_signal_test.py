@@ -192,7 +192,7 @@ def one_run(fixture, seed):
         verdict = f"{what}: exited after {took:.2f}s (limit {EXIT_LIMIT:g}s)\n{server_log}"
     if verdict in (None, KILLED_EARLY):
         shutil.rmtree(run_dir, ignore_errors=True)
-    return verdict, connected
+    return verdict, connected, took
 
 
 def main(binary):
@@ -207,12 +207,14 @@ def main(binary):
     with ThreadPoolExecutor(PARALLEL) as pool:
         results = list(pool.map(lambda s: one_run(fixture, s),
                                 range(FIRST_SEED, FIRST_SEED + RUNS)))
-    failures = [r for r, _ in results if r not in (None, KILLED_EARLY)]
-    early = sum(r == KILLED_EARLY for r, _ in results)
-    connected = sum(c for _, c in results)
+    failures = [r for r, _, _ in results if r not in (None, KILLED_EARLY)]
+    early = sum(r == KILLED_EARLY for r, _, _ in results)
+    connected = sum(c for _, c, _ in results)
+    slowest = max((t for r, _, t in results if r is None), default=0.0)
     log(f"{RUNS} runs in {time.monotonic() - started:.1f}s: {len(failures)} failed, "
         f"{early} killed by a signal that came before any handler could exist, "
-        f"{connected} with a connection open when signalled")
+        f"{connected} with a connection open when signalled; slowest clean exit {slowest:.2f}s "
+        "after the signal")
     for i, failure in enumerate(failures):  # every failed run, the first ones with their log
         print(failure if i < 3 else failure.split("\n", 1)[0], flush=True)
     if failures:
