@@ -143,16 +143,18 @@ def one_run(fixture, seed):
     config = fixture.config(run_dir, port, tls)
     log_path = os.path.join(run_dir, "onsen.log")
 
-    def preexec():
-        if held:
-            signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
-
     stop = threading.Event()
     opened = threading.Event()
-    with open(log_path, "wb") as out:
-        started = time.monotonic()
-        proc = subprocess.Popen([BINARY, "serve", config], stdout=out, stderr=subprocess.STDOUT,
-                                preexec_fn=preexec)
+    # The child inherits the mask of the thread that starts it (this pool thread; Python takes
+    # signals on its main thread only, so blocking them here changes nothing else).
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK if held else signal.SIG_UNBLOCK, SIGNALS)
+    try:
+        with open(log_path, "wb") as out:
+            started = time.monotonic()
+            proc = subprocess.Popen([BINARY, "serve", config], stdout=out,
+                                    stderr=subprocess.STDOUT)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     worker = None
     if mode != "none":
         worker = threading.Thread(target=client, args=(port, tls, mode, stop, opened))
