@@ -11,6 +11,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
+#include <csignal>
 #include <iostream>
 #include <memory>
 
@@ -64,9 +67,31 @@ auth::AuthenticatorOptions authenticator_options(const config::ThrottleConfig& t
   return options;
 }
 
+// SIGINT and SIGTERM are blocked from the start of serve() until the server's handlers are
+// installed: one arriving during start-up (loading the configuration, opening storage, binding)
+// then stops the server as soon as it runs, with exit status 0, instead of killing the process
+// by the default action. Threads started meanwhile (the upload purger) keep them blocked, so the
+// I/O threads take them.
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    hold();
+  }
+  // Not released at destruction: serve() returns to exit, a signal left pending must not kill.
+  void hold() { pthread_sigmask(SIG_BLOCK, &set_, nullptr); }
+  void release() { pthread_sigmask(SIG_UNBLOCK, &set_, nullptr); }
+
+ private:
+  sigset_t set_;
+};
+
 }  // namespace
 
 int serve(const std::string& config_arg) {
+  SignalsHeld signals;
   config::Config cfg;
   try {
     std::vector<std::string> warnings;
@@ -101,16 +126,21 @@ int serve(const std::string& config_arg) {
     api::Api api(registry, api_options(cfg.http), authenticator.get());
     http::Server server(server_options(cfg.http),
                         [&api](http::Request& req) { return api.handle(req); });
-    server.start();
     server.stop_on_signals();
+    signals.release();
+    server.start();
     spdlog::info("onsen serving {} on {}, storage {} at {}, auth {}",
                  cfg.http.tls.certificate.empty() ? "http" : "https", cfg.http.addr,
                  cfg.storage.driver, cfg.storage.root_directory,
                  authenticator ? "htpasswd" : "none");
     server.run();
+    // Stopped: a late signal must not kill the process by the default action once the handlers
+    // are gone (as the server is destroyed); it stays pending until the exit.
+    signals.hold();
     spdlog::info("onsen stopped");
     return 0;
   } catch (const std::exception& e) {
+    signals.hold();
     spdlog::critical("startup failed: {}", e.what());
     return 1;
   }

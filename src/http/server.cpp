@@ -63,10 +63,11 @@ tcp::endpoint parse_addr(net::io_context& ioc, const std::string& addr) {
     throw std::runtime_error(fmt::format("invalid listen address '{}': bad port", addr));
   }
   auto p = static_cast<unsigned short>(port);
-  if (host.empty()) return {net::ip::address_v4::any(), p};
+  // Wildcards are "::" here: listen_tcp makes that one dual-stack socket (as Go does).
+  if (host.empty()) return {net::ip::address_v6::any(), p};
   boost::system::error_code ec;
   auto a = net::ip::make_address(host, ec);
-  if (!ec) return {a, p};
+  if (!ec) return {a.is_unspecified() ? net::ip::address(net::ip::address_v6::any()) : a, p};
   tcp::resolver resolver(ioc);
   auto results = resolver.resolve(host, port_str, ec);
   if (ec || results.empty()) {
@@ -190,26 +191,49 @@ struct Server::Impl {
     if (ctx->tls && opts().tls_reload_interval.count() > 0) schedule_tls_check();
   }
 
+  // A wildcard address (":5000", "0.0.0.0:5000", "[::]:5000") listens as Go's net.Listen("tcp")
+  // does for registry:2: one IPv6 socket with IPV6_V6ONLY off, which takes IPv4 connections too
+  // (they show as v4-mapped addresses, logged as plain IPv4). Without IPv6 on the machine it is
+  // the IPv4 wildcard. Any other address is that one address only.
   void listen_tcp() {
     auto ep = parse_addr(ioc, opts().addr);
     boost::system::error_code ec;
-    auto fail = [&](const char* what) {
-      throw std::runtime_error(
-          fmt::format("cannot listen on '{}': {}: {}", opts().addr, what, ec.message()));
-    };
-    acceptor.open(ep.protocol(), ec);
-    if (ec) fail("socket");
-    acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    if (ec) fail("SO_REUSEADDR");
-    if (ep.address().is_v6()) acceptor.set_option(net::ip::v6_only(false), ec);
-    ec.clear();
-    acceptor.bind(ep, ec);
-    if (ec) fail("bind");
+    const bool any = ep.address().is_unspecified();
+    if (any && !bind_tcp(ep, ec)) {
+      if (ec != net::error::address_family_not_supported &&
+          ec != boost::system::errc::address_not_available) {
+        fail_listen("bind", ec);
+      }
+      spdlog::info("no IPv6 on this machine ({}): listening on IPv4 only", ec.message());
+      ep = {net::ip::address_v4::any(), ep.port()};
+    }
+    if (!acceptor.is_open() && !bind_tcp(ep, ec)) fail_listen("bind", ec);
     acceptor.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) fail("listen");
+    if (ec) fail_listen("listen", ec);
     bound_port = acceptor.local_endpoint(ec).port();
-    spdlog::info("listening on {}:{}{}", ep.address().to_string(), bound_port,
-                 ctx->tls ? " (TLS)" : "");
+    const bool dual = any && ep.address().is_v6();
+    spdlog::info("listening on {}:{}{}{}",
+                 dual                   ? "*"
+                 : ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
+                                        : ep.address().to_string(),
+                 bound_port, dual ? " (IPv4 and IPv6)" : "", ctx->tls ? " (TLS)" : "");
+  }
+
+  // Opens the acceptor and binds it to ep; false (acceptor closed, ec set) on failure.
+  bool bind_tcp(const tcp::endpoint& ep, boost::system::error_code& ec) {
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && ep.address().is_v6()) acceptor.set_option(net::ip::v6_only(false), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) return true;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    return false;
+  }
+
+  [[noreturn]] void fail_listen(const char* what, const boost::system::error_code& ec) {
+    throw std::runtime_error(
+        fmt::format("cannot listen on '{}': {}: {}", opts().addr, what, ec.message()));
   }
 
   void listen_unix() {
@@ -276,6 +300,13 @@ struct Server::Impl {
         backoff.expires_after(std::chrono::milliseconds(50));
         co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
         continue;
+      }
+      if (ctx->stopping) {
+        // Accepted before do_stop() closed the acceptor, resumed after it: do_stop() may have
+        // found no connection and finished already, so nothing would bound this one.
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        co_return;
       }
       if (ctx->active.load() >= opts().max_connections) {
         boost::system::error_code ignored;
@@ -352,13 +383,17 @@ struct Server::Impl {
     });
   }
 
-  // On the strand: everything drained.
+  // On the strand: everything drained. run() returns now even if some operation is still
+  // pending (a timer, a signal wait, an accept completion not yet delivered): with no connection
+  // left nothing remains to be done, and waiting for the io_context to run out of work would let
+  // one forgotten operation keep the process alive for good.
   void finish_stop() {
     drain_timer.cancel();
     if (signals) {
       boost::system::error_code ignored;
       signals->cancel(ignored);
     }
+    ioc.stop();
   }
 
   void stop_on_signals() {

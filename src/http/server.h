@@ -36,8 +36,10 @@
 namespace onsen::http {
 
 struct ServerOptions {
-  // net "tcp": "host:port"; ":5000" means 0.0.0.0:5000, "[::]:5000" all IPv6 (and IPv4)
-  // addresses; port 0 picks an ephemeral port (see Server::port()).
+  // net "tcp": "host:port"; the wildcards ":5000", "0.0.0.0:5000" and "[::]:5000" all listen on
+  // every IPv4 and IPv6 address (one dual-stack socket, as registry:2 does; IPv4 only on a machine
+  // without IPv6); "127.0.0.1:5000", "[::1]:5000" or a host name listen on that one address;
+  // port 0 picks an ephemeral port (see Server::port()).
   // net "unix": the socket's path ("@name": Linux abstract namespace, no file). A socket file
   // nobody listens on (left by a crash) is replaced; a live socket or a file of another kind is an
   // error. The socket is made mode 0660 and removed at stop() (unless replaced meanwhile).
@@ -96,7 +98,9 @@ class Server {
   // "Connection: close"), force-closes what is left after drain_timeout. run() then returns.
   void stop();
   // Makes SIGINT and SIGTERM call stop(); a second signal forces an immediate exit from run().
-  // Call after start(), before run().
+  // Call before run() (before start() too, if you like: a signal that comes before run() takes
+  // effect once run() starts). Installs the handlers at once; a caller that keeps the signals
+  // blocked until then (see cli/serve.cpp) loses none of them.
   void stop_on_signals();
 
  private:

@@ -38,6 +38,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "http/plain_http.h"
 #include "http/tls_records.h"
 #include "http/wire.h"
 
@@ -241,14 +242,7 @@ class Session final : public Connection,
 
   net::awaitable<void> main() {
     if constexpr (kTls) {
-      idle_ = true;  // nothing in flight yet: stop() may close it
-      lowest().expires_after(opts_.read_timeout);
-      auto [ec] = co_await stream_.async_handshake(net::ssl::stream_base::server, kTuple);
-      idle_ = false;
-      if (ec) {
-        spdlog::debug("{}: TLS handshake failed: {}", remote_, ec.message());
-        co_return;
-      }
+      if (!co_await handshake()) co_return;
     }
     for (;;) {
       Next next = co_await serve_one();
@@ -257,6 +251,43 @@ class Session final : public Connection,
       break;
     }
     lowest().close();
+  }
+
+  // The TLS handshake. Its first bytes are read here rather than by the TLS stream, so that a
+  // plain-HTTP request gets Go's 400 answer (see plain_http.h); the handshake then starts from
+  // the bytes read, which costs no extra system call. False: the connection is done.
+  net::awaitable<bool> handshake() {
+    if (ctx_->stopping) co_return false;  // accepted as stop() began, after it closed idle ones
+    idle_ = true;                         // nothing in flight yet: stop() may close it
+    lowest().expires_after(opts_.read_timeout);
+    auto first = FirstBytes::need_more;
+    while (first == FirstBytes::need_more) {
+      auto [ec, n] = co_await lowest().async_read_some(buffer_.prepare(kFirstReadSize), kTuple);
+      if (ec) co_return false;
+      buffer_.commit(n);
+      first = classify_first_bytes(
+          {static_cast<const char*>(buffer_.cdata().data()), buffer_.cdata().size()});
+    }
+    if (first == FirstBytes::plain_http) {
+      idle_ = false;
+      spdlog::info("{}: plain HTTP request on the TLS port: 400", remote_);
+      auto [ec, n] =
+          co_await net::async_write(lowest(), net::buffer(kPlainHttpOnTlsResponse), kTuple);
+      (void)n;
+      if (!ec) co_await close_plain();
+      co_return false;
+    }
+    auto [ec, used] =
+        co_await stream_.async_handshake(net::ssl::stream_base::server, buffer_.cdata(), kTuple);
+    idle_ = false;
+    // The client waits for our reply to its hello, so the first read held handshake bytes only.
+    buffer_.consume(used);
+    if (ec || buffer_.size() > 0) {
+      spdlog::debug("{}: TLS handshake failed: {}", remote_,
+                    ec ? ec.message() : "bytes beyond the client hello");
+      co_return false;
+    }
+    co_return true;
   }
 
   net::awaitable<Next> serve_one() {
@@ -397,26 +428,31 @@ class Session final : public Connection,
   }
 
   net::awaitable<void> close_gracefully() {
-    auto& low = lowest();
     if constexpr (kTls) {
-      low.expires_after(kTlsShutdownTime);
+      lowest().expires_after(kTlsShutdownTime);
       auto [ec] = co_await stream_.async_shutdown(kTuple);
       (void)ec;
+      lowest().close();
     } else {
-      // Half-close, then read and discard what the client may still be sending, so that our
-      // close does not reset the connection before the client has read the response.
-      beast::error_code ec;
-      low.socket().shutdown(net::socket_base::shutdown_send, ec);
-      if (!ec && !linger_) linger_ = buffer_.size() > 0 || low.socket().available(ec) > 0;
-      if (!ec && linger_) {
-        low.expires_after(kLingerTime);
-        uint64_t total = 0;
-        while (total < kLingerBytes) {
-          auto [rec, n] =
-              co_await low.async_read_some(net::buffer(io_buffer(), kIoBufferSize), kTuple);
-          if (rec) break;
-          total += n;
-        }
+      co_await close_plain();
+    }
+  }
+
+  // Half-close, then read and discard what the client may still be sending, so that our close
+  // does not reset the connection before the client has read the response.
+  net::awaitable<void> close_plain() {
+    auto& low = lowest();
+    beast::error_code ec;
+    low.socket().shutdown(net::socket_base::shutdown_send, ec);
+    if (!ec && !linger_) linger_ = buffer_.size() > 0 || low.socket().available(ec) > 0;
+    if (!ec && linger_) {
+      low.expires_after(kLingerTime);
+      uint64_t total = 0;
+      while (total < kLingerBytes) {
+        auto [rec, n] =
+            co_await low.async_read_some(net::buffer(io_buffer(), kIoBufferSize), kTuple);
+        if (rec) break;
+        total += n;
       }
     }
     low.close();

@@ -593,6 +593,36 @@ TEST(ServerTest, StartFailsClearly) {
   }
 }
 
+// registry:2 (Go) listens on IPv4 and IPv6 for every wildcard form of http.addr.
+TEST(ServerTest, WildcardAddressesListenOnIpv4AndIpv6) {
+  for (const char* addr : {":0", "0.0.0.0:0", "[::]:0"}) {
+    ServerOptions opts;
+    opts.addr = addr;
+    TestServer srv([](Request& req) -> net::awaitable<Response> { co_return text(req.remote); },
+                   opts);
+    RawClient v4(srv.port());
+    v4.send(get("/"));
+    // IPv4 peers of the dual-stack socket are reported as IPv4, not as v4-mapped IPv6.
+    EXPECT_EQ(v4.read_response().body().rfind("127.0.0.1:", 0), 0u) << addr;
+    RawClient v6(test::Ipv6Loopback{srv.port()});
+    v6.send(get("/"));
+    EXPECT_EQ(v6.read_response().body().rfind("[::1]:", 0), 0u) << addr;
+  }
+}
+
+TEST(ServerTest, ExplicitAddressListensOnThatAddressOnly) {
+  ServerOptions opts;
+  opts.addr = "127.0.0.1:0";
+  TestServer v4([](Request&) -> net::awaitable<Response> { co_return text("ok"); }, opts);
+  EXPECT_THROW(RawClient c(test::Ipv6Loopback{v4.port()}), std::runtime_error);
+  opts.addr = "[::1]:0";
+  TestServer v6([](Request&) -> net::awaitable<Response> { co_return text("ok"); }, opts);
+  EXPECT_THROW(RawClient c(v6.port()), std::runtime_error);
+  RawClient c(test::Ipv6Loopback{v6.port()});
+  c.send(get("/"));
+  EXPECT_EQ(c.read_response().body(), "ok");
+}
+
 TEST(ServerTest, ConcurrentClients) {
   std::atomic<int> calls{0};
   TestServer srv([&](Request& req) -> net::awaitable<Response> {

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "http/server.h"
 #include "http/tls.h"
@@ -104,15 +106,35 @@ TEST_F(TlsTest, ClientCertificatesRequiredWhenCasGiven) {
   EXPECT_EQ(with_cert.request("GET", "/").result_int(), 200);
 }
 
-TEST_F(TlsTest, PlainHttpOnTlsPortIsClosed) {
+// As Go's net/http (registry:2) answers it, so that clients print something useful.
+TEST_F(TlsTest, PlainHttpOnTlsPortGets400) {
   ServerOptions opts;
   opts.tls_certificate = cert_.cert();
   opts.tls_key = cert_.key();
   TestServer srv([](Request&) -> net::awaitable<Response> { co_return Response{}; }, opts);
-  test::RawClient c(srv.port());
-  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-  auto rest = c.read_until_close();
-  EXPECT_EQ(rest.find("HTTP/1.1 200"), std::string::npos);
+  const std::string expected =
+      "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+  for (std::string request : {"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                              "PUT /v2/a/manifests/b HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+    test::RawClient c(srv.port());
+    c.send(request);
+    EXPECT_EQ(c.read_until_close(), expected) << request;
+  }
+  // The request line arriving a byte at a time is still recognised.
+  test::RawClient slow(srv.port());
+  slow.send("H");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  slow.send("EA");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  slow.send("D / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(slow.read_until_close(), expected);
+  // Not HTTP and not TLS: closed without an answer.
+  test::RawClient junk(srv.port());
+  junk.send("hello there\r\n");
+  EXPECT_EQ(junk.read_until_close(), "");
+  // TLS still works, on a connection after those.
+  TlsClient tls(srv.port(), cert_);
+  EXPECT_EQ(tls.request("GET", "/").result_int(), 200);
 }
 
 TEST_F(TlsTest, BadVersionOrKeyFailsAtStart) {
