@@ -51,7 +51,8 @@ api::ApiOptions api_options(const config::HttpConfig& http) {
   api::ApiOptions options;
   options.prefix = http.prefix;
   while (!options.prefix.empty() && options.prefix.back() == '/') options.prefix.pop_back();
-  if (!options.prefix.empty() && options.prefix.front() != '/') options.prefix.insert(0, "/");
+  if (!options.prefix.empty() && options.prefix.front() != '/')
+    options.prefix = "/" + options.prefix;
   if (!http.relative_urls) {
     options.host = http.host;
     while (!options.host.empty() && options.host.back() == '/') options.host.pop_back();

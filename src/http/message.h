@@ -21,7 +21,9 @@ class Headers {
  public:
   // First value of a header, case-insensitive name; nullopt when absent.
   std::optional<std::string_view> get(std::string_view name) const;
-  void add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
+  void add(std::string name, std::string value) {
+    fields_.emplace_back(std::move(name), std::move(value));
+  }
   // Replaces every value of name by one.
   void set(std::string name, std::string value);
   const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }

@@ -25,7 +25,8 @@ class Digest {
   friend auto operator<=>(const Digest&, const Digest&) = default;
 
  private:
-  Digest(std::string algorithm, std::string hex) : algorithm_(std::move(algorithm)), hex_(std::move(hex)) {}
+  Digest(std::string algorithm, std::string hex)
+      : algorithm_(std::move(algorithm)), hex_(std::move(hex)) {}
   std::string algorithm_;
   std::string hex_;
 };

@@ -13,7 +13,8 @@
 namespace onsen::registry {
 
 namespace media_type {
-inline constexpr std::string_view kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr std::string_view kDockerManifest =
+    "application/vnd.docker.distribution.manifest.v2+json";
 inline constexpr std::string_view kDockerManifestList =
     "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr std::string_view kOciManifest = "application/vnd.oci.image.manifest.v1+json";
@@ -26,23 +27,23 @@ struct Descriptor {
   std::string media_type;
   Digest digest;
   int64_t size = 0;
-  std::string artifact_type;       // "" when absent
-  std::string annotations_json;    // the "annotations" object re-serialised, "" when absent
-  bool has_urls = false;           // foreign/non-distributable layer with "urls": not required locally
+  std::string artifact_type;     // "" when absent
+  std::string annotations_json;  // the "annotations" object re-serialised, "" when absent
+  bool has_urls = false;  // foreign/non-distributable layer with "urls": not required locally
 };
 
 enum class ManifestKind { kImage, kIndex, kArtifact };
 
 struct Manifest {
   ManifestKind kind = ManifestKind::kImage;
-  std::string media_type;           // resolved media type (see parse_manifest)
-  std::string artifact_type;        // OCI artifactType, or for images without one the config's
-                                    // media type (the referrers rule); "" for indexes without one
-  std::optional<Descriptor> config;  // images
-  std::vector<Descriptor> blobs;     // image layers, or artifact "blobs"
+  std::string media_type;             // resolved media type (see parse_manifest)
+  std::string artifact_type;          // OCI artifactType, or for images without one the config's
+                                      // media type (the referrers rule); "" for indexes without one
+  std::optional<Descriptor> config;   // images
+  std::vector<Descriptor> blobs;      // image layers, or artifact "blobs"
   std::vector<Descriptor> manifests;  // index / manifest list children
   std::optional<Descriptor> subject;
-  std::string annotations_json;      // top-level "annotations" re-serialised, "" when absent
+  std::string annotations_json;  // top-level "annotations" re-serialised, "" when absent
 };
 
 // Parses a manifest body. content_type is the request's Content-Type ("" when absent; parameters

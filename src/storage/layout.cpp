@@ -4,7 +4,9 @@
 
 namespace onsen::storage::layout {
 
-std::string blobs_root() { return fmt::format("{}/blobs", kRoot); }
+std::string blobs_root() {
+  return fmt::format("{}/blobs", kRoot);
+}
 
 std::string blob_dir(std::string_view alg, std::string_view hex) {
   return fmt::format("{}/blobs/{}/{}/{}", kRoot, alg, hex.substr(0, 2), hex);
@@ -14,7 +16,9 @@ std::string blob_data(std::string_view alg, std::string_view hex) {
   return blob_dir(alg, hex) + "/data";
 }
 
-std::string repositories_root() { return fmt::format("{}/repositories", kRoot); }
+std::string repositories_root() {
+  return fmt::format("{}/repositories", kRoot);
+}
 
 std::string repository(std::string_view name) {
   return fmt::format("{}/repositories/{}", kRoot, name);
@@ -24,15 +28,21 @@ std::string layer_link(std::string_view name, std::string_view alg, std::string_
   return fmt::format("{}/_layers/{}/{}/link", repository(name), alg, hex);
 }
 
-std::string manifests_root(std::string_view name) { return repository(name) + "/_manifests"; }
+std::string manifests_root(std::string_view name) {
+  return repository(name) + "/_manifests";
+}
 
-std::string revisions_root(std::string_view name) { return manifests_root(name) + "/revisions"; }
+std::string revisions_root(std::string_view name) {
+  return manifests_root(name) + "/revisions";
+}
 
 std::string revision_link(std::string_view name, std::string_view alg, std::string_view hex) {
   return fmt::format("{}/{}/{}/link", revisions_root(name), alg, hex);
 }
 
-std::string tags_dir(std::string_view name) { return manifests_root(name) + "/tags"; }
+std::string tags_dir(std::string_view name) {
+  return manifests_root(name) + "/tags";
+}
 
 std::string tag_dir(std::string_view name, std::string_view tag) {
   return fmt::format("{}/{}", tags_dir(name), tag);
@@ -47,7 +57,9 @@ std::string tag_index_link(std::string_view name, std::string_view tag, std::str
   return fmt::format("{}/index/{}/{}/link", tag_dir(name, tag), alg, hex);
 }
 
-std::string referrers_root(std::string_view name) { return repository(name) + "/_referrers"; }
+std::string referrers_root(std::string_view name) {
+  return repository(name) + "/_referrers";
+}
 
 std::string referrers_dir(std::string_view name, std::string_view subject_alg,
                           std::string_view subject_hex) {
@@ -55,11 +67,14 @@ std::string referrers_dir(std::string_view name, std::string_view subject_alg,
 }
 
 std::string referrer_link(std::string_view name, std::string_view subject_alg,
-                          std::string_view subject_hex, std::string_view alg, std::string_view hex) {
+                          std::string_view subject_hex, std::string_view alg,
+                          std::string_view hex) {
   return fmt::format("{}/{}/{}/link", referrers_dir(name, subject_alg, subject_hex), alg, hex);
 }
 
-std::string uploads_dir(std::string_view name) { return repository(name) + "/_uploads"; }
+std::string uploads_dir(std::string_view name) {
+  return repository(name) + "/_uploads";
+}
 
 std::string upload_dir(std::string_view name, std::string_view uuid) {
   return fmt::format("{}/{}", uploads_dir(name), uuid);

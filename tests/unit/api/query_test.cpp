@@ -1,5 +1,5 @@
-#include "api/errors.h"
 #include "api/query.h"
+#include "api/errors.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
