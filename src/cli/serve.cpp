@@ -96,7 +96,7 @@ int serve(const std::string& config_arg) {
   config::Config cfg;
   try {
     std::vector<std::string> warnings;
-    cfg = config::load(resolve_config_path(config_arg), environment(), &warnings);
+    cfg = load_checked(resolve_config_path(config_arg), environment(), warnings);
     configure_logging(cfg.log);
     for (auto& warning : warnings) spdlog::warn("{}", warning);
   } catch (const config::ConfigError& e) {
@@ -105,8 +105,7 @@ int serve(const std::string& config_arg) {
   }
 
   try {
-    auto driver =
-        storage::make_driver(cfg.storage.driver, {{"rootdirectory", cfg.storage.root_directory}});
+    auto driver = storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
     registry::RegistryOptions registry_options;
     registry_options.delete_enabled = cfg.storage.delete_enabled;
     registry_options.read_only = cfg.storage.read_only;
@@ -132,7 +131,7 @@ int serve(const std::string& config_arg) {
     server.start();
     spdlog::info("onsen serving {} on {}, storage {} at {}, auth {}",
                  cfg.http.tls.certificate.empty() ? "http" : "https", cfg.http.addr,
-                 cfg.storage.driver, cfg.storage.root_directory,
+                 cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
                  authenticator ? "htpasswd" : "none");
     server.run();
     // Stopped: a late signal must not kill the process by the default action once the handlers

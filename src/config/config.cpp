@@ -5,7 +5,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -24,34 +23,6 @@ namespace onsen::config {
 
 namespace {
 
-constexpr std::array<std::string_view, 25> kCipherSuites = {
-    "TLS_RSA_WITH_RC4_128_SHA",
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-};
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -69,10 +40,20 @@ std::string env_name_for(std::string_view key) {
 
 // "storage.delete.enabled: reason", or, when the value came from the environment,
 // "REGISTRY_STORAGE_DELETE_ENABLED: reason" (with the key too if the variable set a parent).
+ConfigError located(const std::string& env, const std::string& key, const std::string& reason) {
+  if (env.empty()) return ConfigError(key + ": " + reason);
+  if (lower(env) == lower(env_name_for(key))) return ConfigError(env + ": " + reason);
+  return ConfigError(env + ": " + key + ": " + reason);
+}
+
 [[noreturn]] void fail(const ConfigNode& node, const std::string& key, const std::string& reason) {
-  if (node.env.empty()) throw ConfigError(key + ": " + reason);
-  if (lower(node.env) == lower(env_name_for(key))) throw ConfigError(node.env + ": " + reason);
-  throw ConfigError(node.env + ": " + key + ": " + reason);
+  throw located(node.env, key, reason);
+}
+
+std::string unknown_warning(const std::string& key, const std::string& env) {
+  std::string warning = "unknown configuration key: " + key;
+  if (!env.empty()) warning += " (from " + env + ")";
+  return warning;
 }
 
 [[noreturn]] void fail_type(const ConfigNode& node, const std::string& key,
@@ -214,6 +195,7 @@ class Converter {
 
   Config run(const ConfigNode& root) {
     Config cfg;
+    env_sources_ = &cfg.env_sources;
     read_version(root);
     for (const auto& [k, v] : root.entries) {
       if (k == "version" || k == "loglevel") {
@@ -246,9 +228,7 @@ class Converter {
 
  private:
   void unknown(const std::string& key, const ConfigNode& node) {
-    std::string warning = "unknown configuration key: " + key;
-    if (!node.env.empty()) warning += " (from " + node.env + ")";
-    warnings_.push_back(std::move(warning));
+    warnings_.push_back(unknown_warning(key, node.env));
   }
 
   void read_version(const ConfigNode& root) {
@@ -345,24 +325,17 @@ class Converter {
     }
   }
 
+  // The driver's parameters go through as text: the driver's factory validates them.
   void read_driver(const std::string& name, const ConfigNode& params, StorageConfig& storage) {
     std::string key = "storage." + name;
-    if (name != "filesystem" && name != "inmemory") {
-      fail(params, "storage", "driver " + name + " is not supported yet");
-    }
     storage.driver = name;
+    record_env("storage", params);
     if (!expect_map(params, key)) return;
     for (const auto& [k, v] : params.entries) {
-      std::string pkey = key + "." + k;
-      if (name == "filesystem" && k == "rootdirectory") {
-        read_string(v, pkey, storage.root_directory);
-        if (storage.root_directory.empty()) fail(v, pkey, "must not be empty");
-      } else if (name == "filesystem" && k == "maxthreads") {
-        read_uint(v, pkey, storage.max_threads);
-        storage.max_threads = std::max<uint64_t>(storage.max_threads, 25);  // Distribution's min
-      } else {
-        unknown(pkey, v);
-      }
+      if (v.is_null()) continue;
+      if (!v.is_scalar()) fail_type(v, key + "." + k, "a scalar value");
+      storage.parameters[k] = v.scalar;
+      record_env(key + "." + k, v);
     }
   }
 
@@ -536,13 +509,9 @@ class Converter {
           fail(v, tkey, "expected one of tls1.0, tls1.1, tls1.2, tls1.3, got " + describe(v));
         }
       } else if (k == "ciphersuites") {
+        // The names are checked against http's table (http/cipher_suites.h) before serving.
         read_string_list(v, tkey, tls.cipher_suites);
-        for (size_t i = 0; i < tls.cipher_suites.size(); ++i) {
-          if (std::find(kCipherSuites.begin(), kCipherSuites.end(), tls.cipher_suites[i]) ==
-              kCipherSuites.end()) {
-            fail(v, tkey, "unknown cipher suite \"" + tls.cipher_suites[i] + "\"");
-          }
-        }
+        record_env(tkey, v);
       } else if (k == "letsencrypt") {
         if (!expect_map(v, tkey)) continue;
         std::string cachefile;
@@ -618,7 +587,13 @@ class Converter {
     }
   }
 
+  // Remembers which variable set `key`, for Config::error.
+  void record_env(const std::string& key, const ConfigNode& node) {
+    if (!node.env.empty()) (*env_sources_)[key] = node.env;
+  }
+
   std::vector<std::string>& warnings_;
+  std::map<std::string, std::string>* env_sources_ = nullptr;
 };
 
 ConfigNode read_file(const std::string& path) {
@@ -642,6 +617,16 @@ ConfigNode read_file(const std::string& path) {
 }
 
 }  // namespace
+
+ConfigError Config::error(const std::string& key, const std::string& reason) const {
+  auto env = env_sources.find(key);
+  return located(env == env_sources.end() ? std::string() : env->second, key, reason);
+}
+
+std::string Config::unknown_key_warning(const std::string& key) const {
+  auto env = env_sources.find(key);
+  return unknown_warning(key, env == env_sources.end() ? std::string() : env->second);
+}
 
 Config load(const std::string& path, const std::vector<std::string>& environ_entries,
             std::vector<std::string>* warnings) {

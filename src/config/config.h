@@ -71,9 +71,10 @@ struct AuthConfig {
 };
 
 struct StorageConfig {
-  std::string driver = "filesystem";  // filesystem | inmemory
-  std::string root_directory = "/var/lib/registry";
-  uint64_t max_threads = 100;
+  // The driver and its parameters as written (scalars as text; null ones left out). This layer
+  // knows no driver: storage::check_parameters validates them (see Config::error).
+  std::string driver = "filesystem";
+  std::map<std::string, std::string> parameters;
   bool delete_enabled = false;
   bool read_only = false;                      // maintenance.readonly.enabled
   bool upload_purging_enabled = true;          // maintenance.uploadpurging
@@ -98,6 +99,14 @@ struct Config {
   StorageConfig storage;
   HttpConfig http;
   AuthConfig auth;
+
+  // Values this layer passes through for a lower layer to validate (storage.<driver>.<param>,
+  // http.tls.ciphersuites) are judged after load(); these word that verdict the way load() words
+  // its own: "key: reason", or named by the REGISTRY_* variable that set the key.
+  ConfigError error(const std::string& key, const std::string& reason) const;
+  std::string unknown_key_warning(const std::string& key) const;  // as load() warns
+  // Key -> the REGISTRY_* variable that set it, for the pass-through keys above.
+  std::map<std::string, std::string> env_sources;
 };
 
 // Loads the configuration: YAML from `path` when non-empty (ConfigError when unreadable), else the
