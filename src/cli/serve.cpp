@@ -119,8 +119,8 @@ int serve(const std::string& config_arg) {
     }
     std::unique_ptr<UploadPurger> purger;
     if (cfg.storage.upload_purging_enabled && !cfg.storage.read_only) {
-      purger = std::make_unique<UploadPurger>(registry, cfg.storage.upload_purging_age_exact,
-                                              cfg.storage.upload_purging_interval_exact,
+      purger = std::make_unique<UploadPurger>(registry, cfg.storage.upload_purging_age,
+                                              cfg.storage.upload_purging_interval,
                                               cfg.storage.upload_purging_dry_run);
     }
     api::Api api(registry, api_options(cfg.http), authenticator.get());

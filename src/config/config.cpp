@@ -231,6 +231,11 @@ class Converter {
     warnings_.push_back(unknown_warning(key, node.env));
   }
 
+  // A key with a value that Onsen does not act on yet: said at startup, not silently dropped.
+  void ignored(const std::string& key) {
+    warnings_.push_back(key + ": accepted and ignored (not implemented yet)");
+  }
+
   void read_version(const ConfigNode& root) {
     const ConfigNode* v = root.find("version");
     if (!v || v->is_null()) throw ConfigError("version: required (expected \"0.1\")");
@@ -316,7 +321,7 @@ class Converter {
       } else if (k == "maintenance") {
         read_maintenance(v, key, storage);
       } else if (k == "cache") {
-        read_cache(v, key, storage);
+        read_cache(v, key);
       } else if (k == "redirect" || k == "tag") {
         // Accepted and ignored: no backend redirects; no tag concurrency limit.
       } else {
@@ -371,13 +376,11 @@ class Converter {
         read_bool(v, pkey, storage.upload_purging_dry_run);
       } else if (k == "age") {
         if (auto d = read_duration(v, pkey)) {
-          storage.upload_purging_age = std::chrono::ceil<std::chrono::hours>(*d);
-          storage.upload_purging_age_exact = std::chrono::ceil<std::chrono::seconds>(*d);
+          storage.upload_purging_age = std::chrono::ceil<std::chrono::seconds>(*d);
         }
       } else if (k == "interval") {
         if (auto d = read_duration(v, pkey)) {
-          storage.upload_purging_interval = std::chrono::ceil<std::chrono::hours>(*d);
-          storage.upload_purging_interval_exact = std::chrono::ceil<std::chrono::seconds>(*d);
+          storage.upload_purging_interval = std::chrono::ceil<std::chrono::seconds>(*d);
           interval_node = &v;
         }
       } else {
@@ -385,26 +388,24 @@ class Converter {
       }
     }
     if (storage.upload_purging_enabled && interval_node &&
-        storage.upload_purging_interval_exact.count() == 0) {
+        storage.upload_purging_interval.count() == 0) {
       fail(*interval_node, key + ".interval", "must be positive when upload purging is enabled");
     }
   }
 
-  void read_cache(const ConfigNode& node, const std::string& key, StorageConfig& storage) {
+  void read_cache(const ConfigNode& node, const std::string& key) {
     if (!expect_map(node, key)) return;
     for (const auto& [k, v] : node.entries) {
       std::string ckey = key + "." + k;
       if (k == "blobdescriptor" || k == "layerinfo") {  // layerinfo: deprecated name
+        // Onsen's caches are always in memory: the key only chooses what to warn about.
         std::string kind;
         read_string(v, ckey, kind);
         if (kind == "redis") {
           warnings_.push_back(ckey + ": redis is not supported, using inmemory");
-          kind = "inmemory";
         } else if (!kind.empty() && kind != "inmemory") {
-          warnings_.push_back(ckey + ": unknown cache type \"" + kind + "\", caching disabled");
-          kind.clear();
+          warnings_.push_back(ckey + ": unknown cache type \"" + kind + "\", using inmemory");
         }
-        storage.cache_blobdescriptor = kind;
       } else if (k == "blobdescriptorsize") {
         uint64_t ignored = 0;
         read_uint(v, ckey, ignored);
@@ -436,7 +437,9 @@ class Converter {
                "expected an absolute URL such as https://registry.example.com, got " + describe(v));
         }
       } else if (k == "secret") {
-        read_string(v, key, http.secret);
+        std::string secret;
+        read_string(v, key, secret);
+        if (!secret.empty()) ignored(key);
       } else if (k == "relativeurls") {
         read_bool(v, key, http.relative_urls);
       } else if (k == "draintimeout") {
@@ -468,7 +471,9 @@ class Converter {
         if (!expect_map(v, key)) continue;
         for (const auto& [dk, dv] : v.entries) {
           if (dk == "addr") {
-            read_string(dv, key + ".addr", http.debug_addr);
+            std::string addr;
+            read_string(dv, key + ".addr", addr);
+            if (!addr.empty()) ignored(key + ".addr");
           } else if (dk == "prometheus") {
             // Accepted and ignored.
           } else {
