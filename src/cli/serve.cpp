@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "auth/authenticator.h"
 #include "cli/config_source.h"
+#include "cli/logging.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
 #include "http/server.h"
@@ -21,14 +22,10 @@ namespace onsen::cli {
 
 namespace {
 
-void configure_logging(const config::LogConfig& log) {
-  auto level = spdlog::level::from_str(log.level == "warn" ? "warning" : log.level);
-  spdlog::set_level(level == spdlog::level::off ? spdlog::level::info : level);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-}
-
-http::ServerOptions server_options(const config::HttpConfig& http) {
+http::ServerOptions server_options(const config::Config& cfg) {
+  const config::HttpConfig& http = cfg.http;
   http::ServerOptions options;
+  options.access_log = !cfg.log.access_log_disabled;
   options.addr = http.addr;
   options.net = http.net;
   options.tls_cipher_suites = http.tls.cipher_suites;
@@ -124,7 +121,7 @@ int serve(const std::string& config_arg) {
                                               cfg.storage.upload_purging_dry_run);
     }
     api::Api api(registry, api_options(cfg.http), authenticator.get());
-    http::Server server(server_options(cfg.http),
+    http::Server server(server_options(cfg),
                         [&api](http::Request& req) { return api.handle(req); });
     server.stop_on_signals();
     signals.release();
