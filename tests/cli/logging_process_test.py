@@ -9,27 +9,19 @@ line, the rest of the log stays.
 usage: logging_process_test.py ONSEN_BINARY
 """
 
-import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
+from serving import free_port, wait_serving  # noqa: E402
 
 BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
 TARGET = '/v2/a"b\\c/tags/list'
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve_and_log(tmp, extra_log):
@@ -44,17 +36,7 @@ def serve_and_log(tmp, extra_log):
     proc = subprocess.Popen([BINARY, "serve", config], env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/v2/")
-                conn.getresponse().read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.05)
+        conn = wait_serving(proc, port)
         conn.request("GET", TARGET)
         conn.getresponse().read()
         conn.close()
