@@ -64,7 +64,7 @@ with tempfile.TemporaryDirectory(prefix="onsen-logging-") as tmp:
           bad or out)
     objects = objects or []
     check("json: every line has time, level, msg and the fields",
-          all({"time", "level", "msg"} <= o.keys() and o.get("service") == "registry"
+          bool(objects) and all({"time", "level", "msg"} <= o.keys() and o.get("service") == "registry"
               and o.get("environment") == 'test "quoted"' for o in objects), out)
     access = [o for o in objects if '"GET ' in o.get("msg", "")]
     check("json: one access line per request", len(access) == 2, out)
