@@ -5,6 +5,10 @@
 
 #include <chrono>
 #include <ctime>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include <fmt/format.h>
