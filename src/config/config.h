@@ -82,10 +82,10 @@ struct StorageConfig {
 };
 
 struct LogConfig {
-  std::string level = "info";      // error | warn | info | debug
-  std::string formatter = "text";  // text | json | logstash
-  std::map<std::string, std::string> fields;
-  bool access_log_disabled = false;
+  std::string level = "info";                 // error | warn | info | debug
+  std::string formatter = "text";             // text | json | logstash (= json); see cli/logging.h
+  std::map<std::string, std::string> fields;  // added to every JSON line (text lines omit them)
+  bool access_log_disabled = false;           // log.accesslog.disabled: no per-request line
 };
 
 // Keys that are accepted (validated where they have a type) but do nothing yet are not here:
