@@ -18,7 +18,7 @@ int check(const std::string& config_arg) {
   config::Config cfg;
   try {
     std::vector<std::string> warnings;
-    cfg = config::load(resolve_config_path(config_arg), environment(), &warnings);
+    cfg = load_checked(resolve_config_path(config_arg), environment(), warnings);
     for (auto& warning : warnings) std::cerr << "onsen: warning: " << warning << "\n";
   } catch (const config::ConfigError& e) {
     std::cerr << "onsen: configuration error: " << e.what() << "\n";
@@ -27,8 +27,7 @@ int check(const std::string& config_arg) {
 
   const auto started = std::chrono::steady_clock::now();
   try {
-    auto driver =
-        storage::make_driver(cfg.storage.driver, {{"rootdirectory", cfg.storage.root_directory}});
+    auto driver = storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
     registry::Checker checker(driver);
     auto summary = checker.run([](const std::string& key, const std::string& what) {
       fmt::print("problem: {}: {}\n", key, what);
@@ -38,9 +37,9 @@ int check(const std::string& config_arg) {
     fmt::print(
         "onsen check: storage {} at {}: {} blobs ({} bytes) hashed, {} repositories, {} links, "
         "{} manifests, {} tags; {} problems ({:.2f} s)\n",
-        cfg.storage.driver, cfg.storage.root_directory, summary.blobs, summary.blob_bytes,
-        summary.repositories, summary.links, summary.manifests, summary.tags, summary.problems,
-        seconds.count());
+        cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
+        summary.blobs, summary.blob_bytes, summary.repositories, summary.links, summary.manifests,
+        summary.tags, summary.problems, seconds.count());
     return summary.problems == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     fmt::print("problem: storage could not be read: {}\n", e.what());

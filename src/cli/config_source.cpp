@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "http/cipher_suites.h"
+#include "storage/factory.h"
+
 extern char** environ;
 
 namespace onsen::cli {
@@ -20,6 +23,27 @@ std::vector<std::string> environment() {
   std::vector<std::string> entries;
   for (char** e = environ; e && *e; ++e) entries.emplace_back(*e);
   return entries;
+}
+
+config::Config load_checked(const std::string& path,
+                            const std::vector<std::string>& environ_entries,
+                            std::vector<std::string>& warnings) {
+  config::Config cfg = config::load(path, environ_entries, &warnings);
+  try {
+    for (const auto& name : storage::check_parameters(cfg.storage.driver, cfg.storage.parameters)) {
+      warnings.push_back(cfg.unknown_key_warning("storage." + cfg.storage.driver + "." + name));
+    }
+  } catch (const storage::ParameterError& e) {
+    throw cfg.error(
+        e.parameter().empty() ? "storage" : "storage." + cfg.storage.driver + "." + e.parameter(),
+        e.reason());
+  }
+  for (const auto& name : cfg.http.tls.cipher_suites) {
+    if (!http::find_cipher_suite(name)) {
+      throw cfg.error("http.tls.ciphersuites", "unknown cipher suite \"" + name + "\"");
+    }
+  }
+  return cfg;
 }
 
 }  // namespace onsen::cli

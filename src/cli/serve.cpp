@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "auth/authenticator.h"
 #include "cli/config_source.h"
+#include "cli/logging.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
 #include "http/server.h"
@@ -21,14 +22,10 @@ namespace onsen::cli {
 
 namespace {
 
-void configure_logging(const config::LogConfig& log) {
-  auto level = spdlog::level::from_str(log.level == "warn" ? "warning" : log.level);
-  spdlog::set_level(level == spdlog::level::off ? spdlog::level::info : level);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-}
-
-http::ServerOptions server_options(const config::HttpConfig& http) {
+http::ServerOptions server_options(const config::Config& cfg) {
+  const config::HttpConfig& http = cfg.http;
   http::ServerOptions options;
+  options.access_log = !cfg.log.access_log_disabled;
   options.addr = http.addr;
   options.net = http.net;
   options.tls_cipher_suites = http.tls.cipher_suites;
@@ -96,7 +93,7 @@ int serve(const std::string& config_arg) {
   config::Config cfg;
   try {
     std::vector<std::string> warnings;
-    cfg = config::load(resolve_config_path(config_arg), environment(), &warnings);
+    cfg = load_checked(resolve_config_path(config_arg), environment(), warnings);
     configure_logging(cfg.log);
     for (auto& warning : warnings) spdlog::warn("{}", warning);
   } catch (const config::ConfigError& e) {
@@ -105,8 +102,7 @@ int serve(const std::string& config_arg) {
   }
 
   try {
-    auto driver =
-        storage::make_driver(cfg.storage.driver, {{"rootdirectory", cfg.storage.root_directory}});
+    auto driver = storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
     registry::RegistryOptions registry_options;
     registry_options.delete_enabled = cfg.storage.delete_enabled;
     registry_options.read_only = cfg.storage.read_only;
@@ -120,19 +116,19 @@ int serve(const std::string& config_arg) {
     }
     std::unique_ptr<UploadPurger> purger;
     if (cfg.storage.upload_purging_enabled && !cfg.storage.read_only) {
-      purger = std::make_unique<UploadPurger>(registry, cfg.storage.upload_purging_age_exact,
-                                              cfg.storage.upload_purging_interval_exact,
+      purger = std::make_unique<UploadPurger>(registry, cfg.storage.upload_purging_age,
+                                              cfg.storage.upload_purging_interval,
                                               cfg.storage.upload_purging_dry_run);
     }
     api::Api api(registry, api_options(cfg.http), authenticator.get());
-    http::Server server(server_options(cfg.http),
+    http::Server server(server_options(cfg),
                         [&api](http::Request& req) { return api.handle(req); });
     server.stop_on_signals();
     signals.release();
     server.start();
     spdlog::info("onsen serving {} on {}, storage {} at {}, auth {}",
                  cfg.http.tls.certificate.empty() ? "http" : "https", cfg.http.addr,
-                 cfg.storage.driver, cfg.storage.root_directory,
+                 cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
                  authenticator ? "htpasswd" : "none");
     server.run();
     // Stopped: a late signal must not kill the process by the default action once the handlers

@@ -5,12 +5,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string_view>
 
@@ -23,34 +23,6 @@
 namespace onsen::config {
 
 namespace {
-
-constexpr std::array<std::string_view, 25> kCipherSuites = {
-    "TLS_RSA_WITH_RC4_128_SHA",
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -69,10 +41,20 @@ std::string env_name_for(std::string_view key) {
 
 // "storage.delete.enabled: reason", or, when the value came from the environment,
 // "REGISTRY_STORAGE_DELETE_ENABLED: reason" (with the key too if the variable set a parent).
+ConfigError located(const std::string& env, const std::string& key, const std::string& reason) {
+  if (env.empty()) return ConfigError(key + ": " + reason);
+  if (lower(env) == lower(env_name_for(key))) return ConfigError(env + ": " + reason);
+  return ConfigError(env + ": " + key + ": " + reason);
+}
+
 [[noreturn]] void fail(const ConfigNode& node, const std::string& key, const std::string& reason) {
-  if (node.env.empty()) throw ConfigError(key + ": " + reason);
-  if (lower(node.env) == lower(env_name_for(key))) throw ConfigError(node.env + ": " + reason);
-  throw ConfigError(node.env + ": " + key + ": " + reason);
+  throw located(node.env, key, reason);
+}
+
+std::string unknown_warning(const std::string& key, const std::string& env) {
+  std::string warning = "unknown configuration key: " + key;
+  if (!env.empty()) warning += " (from " + env + ")";
+  return warning;
 }
 
 [[noreturn]] void fail_type(const ConfigNode& node, const std::string& key,
@@ -205,8 +187,67 @@ bool valid_url(const std::string& url) {
   return !host.empty();
 }
 
-// --- Conversion
-// -----------------------------------------------------------------------------------
+// --- Conversion: one table of keys per section ---------------------------------------------------
+
+// What reads one key's value into Config. Null values never reach a reader (the default stays).
+using Reader = std::function<void(const ConfigNode& node, const std::string& key)>;
+
+// One key of a map section: its name and its reader. Adding a key is one line in a table below.
+struct Key {
+  std::string_view name;
+  Reader read;
+};
+
+Reader string_to(std::string& out) {
+  return [&out](const ConfigNode& n, const std::string& k) { read_string(n, k, out); };
+}
+Reader bool_to(bool& out) {
+  return [&out](const ConfigNode& n, const std::string& k) { read_bool(n, k, out); };
+}
+Reader uint_to(uint64_t& out) {
+  return [&out](const ConfigNode& n, const std::string& k) { read_uint(n, k, out); };
+}
+Reader string_list_to(std::vector<std::string>& out) {
+  return [&out](const ConfigNode& n, const std::string& k) { read_string_list(n, k, out); };
+}
+
+// A string that must be one of `allowed`; the error reads "<expected>, got <value>".
+Reader one_of(std::string& out, std::vector<std::string_view> allowed, std::string expected) {
+  return [&out, allowed = std::move(allowed), expected = std::move(expected)](
+             const ConfigNode& n, const std::string& k) {
+    std::string value = out;
+    read_string(n, k, value);
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      fail(n, k, expected + ", got " + describe(n));
+    }
+    out = value;
+  };
+}
+
+// A duration rounded up to whole seconds, at least `minimum` ("expected <what>, got ..." below).
+Reader seconds_to(std::chrono::seconds& out, std::chrono::nanoseconds minimum = {},
+                  std::string what = "") {
+  return [&out, minimum, what = std::move(what)](const ConfigNode& n, const std::string& k) {
+    if (auto d = read_duration(n, k)) {
+      if (*d < minimum) fail(n, k, "expected " + what + ", got " + describe(n));
+      out = std::chrono::ceil<std::chrono::seconds>(*d);
+    }
+  };
+}
+
+// A map whose keys are names chosen by the user (log.fields, http.headers): each value read by
+// `read_value` into the map's entry, the map cleared first.
+template <typename T, typename ReadValue>
+Reader map_to(std::map<std::string, T>& out, ReadValue read_value) {
+  return [&out, read_value](const ConfigNode& n, const std::string& k) {
+    if (!expect_map(n, k)) return;
+    out.clear();
+    for (const auto& [name, value] : n.entries) read_value(value, k + "." + name, out[name]);
+  };
+}
+
+// Accepted, and ignored in silence: registry:2 behaves alike without it (see each use).
+const Reader kIgnore = [](const ConfigNode&, const std::string&) {};
 
 class Converter {
  public:
@@ -214,23 +255,19 @@ class Converter {
 
   Config run(const ConfigNode& root) {
     Config cfg;
+    env_sources_ = &cfg.env_sources;
     read_version(root);
+    std::vector<Key> top = {
+        {"version", kIgnore},   // read above
+        {"loglevel", kIgnore},  // deprecated: below
+        {"log", [&](const ConfigNode& n, const std::string& k) { read_log(n, k, cfg.log); }},
+        {"storage", [&](const ConfigNode& n, const std::string&) { read_storage(n, cfg.storage); }},
+        {"http", [&](const ConfigNode& n, const std::string& k) { read_http(n, k, cfg.http); }},
+        {"auth", [&](const ConfigNode& n, const std::string&) { read_auth(n, cfg.auth); }},
+    };
     for (const auto& [k, v] : root.entries) {
-      if (k == "version" || k == "loglevel") {
-        // version: read above; loglevel: deprecated, below.
-      } else if (k == "log") {
-        read_log(v, cfg.log);
-      } else if (k == "storage") {
-        read_storage(v, cfg.storage);
-      } else if (k == "http") {
-        read_http(v, cfg.http);
-      } else if (k == "auth") {
-        read_auth(v, cfg.auth);
-      } else if (is_ignored_section(k)) {
-        // Accepted and ignored.
-      } else {
-        unknown(k, v);
-      }
+      if (is_ignored_section(k)) continue;
+      read_key(top, k, k, v);
     }
     const ConfigNode* log = root.find("log");
     const ConfigNode* level = log && log->is_map() ? log->find("level") : nullptr;
@@ -246,9 +283,46 @@ class Converter {
 
  private:
   void unknown(const std::string& key, const ConfigNode& node) {
-    std::string warning = "unknown configuration key: " + key;
-    if (!node.env.empty()) warning += " (from " + node.env + ")";
-    warnings_.push_back(std::move(warning));
+    warnings_.push_back(unknown_warning(key, node.env));
+  }
+
+  // A key with a value that Onsen does not act on yet: said at startup, not silently dropped.
+  Reader warn_ignored() {
+    return [this](const ConfigNode& n, const std::string& k) {
+      std::string value;
+      read_string(n, k, value);
+      if (!value.empty()) warnings_.push_back(k + ": accepted and ignored (not implemented yet)");
+    };
+  }
+
+  // Entry `name` (full key `key`) of a section: read by its entry of `keys`, else a warning.
+  void read_key(const std::vector<Key>& keys, std::string_view name, const std::string& key,
+                const ConfigNode& value) {
+    for (const Key& k : keys) {
+      if (k.name == name) {
+        if (!value.is_null()) k.read(value, key);
+        return;
+      }
+    }
+    unknown(key, value);
+  }
+
+  // Every entry of the map `node` (null: nothing) through `keys`.
+  void read_section(const ConfigNode& node, const std::string& key, const std::vector<Key>& keys) {
+    if (!expect_map(node, key)) return;
+    for (const auto& [k, v] : node.entries) read_key(keys, k, key + "." + k, v);
+  }
+
+  // A nested section as a reader of its parent's table.
+  Reader section(std::vector<Key> keys) {
+    return [this, keys = std::move(keys)](const ConfigNode& n, const std::string& k) {
+      read_section(n, k, keys);
+    };
+  }
+
+  // Remembers which variable set `key`, for Config::error.
+  void record_env(const std::string& key, const ConfigNode& node) {
+    if (!node.env.empty()) (*env_sources_)[key] = node.env;
   }
 
   void read_version(const ConfigNode& root) {
@@ -270,38 +344,17 @@ class Converter {
     log.level = level;
   }
 
-  void read_log(const ConfigNode& node, LogConfig& log) {
-    if (!expect_map(node, "log")) return;
-    for (const auto& [k, v] : node.entries) {
-      std::string key = "log." + k;
-      if (k == "level") {
-        read_level(v, key, log);
-      } else if (k == "formatter") {
-        read_string(v, key, log.formatter);
-        if (log.formatter != "text" && log.formatter != "json" && log.formatter != "logstash") {
-          fail(v, key, "expected one of text, json, logstash, got " + describe(v));
-        }
-      } else if (k == "fields") {
-        if (!expect_map(v, key)) continue;
-        log.fields.clear();
-        for (const auto& [name, value] : v.entries) {
-          read_string(value, key + "." + name, log.fields[name]);
-        }
-      } else if (k == "accesslog") {
-        if (!expect_map(v, key)) continue;
-        for (const auto& [ak, av] : v.entries) {
-          if (ak == "disabled") {
-            read_bool(av, key + ".disabled", log.access_log_disabled);
-          } else {
-            unknown(key + "." + ak, av);
-          }
-        }
-      } else if (k == "hooks") {
-        // Accepted and ignored.
-      } else {
-        unknown(key, v);
-      }
-    }
+  void read_log(const ConfigNode& node, const std::string& key, LogConfig& log) {
+    read_section(
+        node, key,
+        {
+            {"level", [&](const ConfigNode& n, const std::string& k) { read_level(n, k, log); }},
+            {"formatter", one_of(log.formatter, {"text", "json", "logstash"},
+                                 "expected one of text, json, logstash")},
+            {"fields", map_to(log.fields, read_string)},
+            {"accesslog", section({{"disabled", bool_to(log.access_log_disabled)}})},
+            {"hooks", kIgnore},  // mail hooks: not supported
+        });
   }
 
   void read_storage(const ConfigNode& raw, StorageConfig& storage) {
@@ -322,237 +375,158 @@ class Converter {
       fail(*blame, "storage", "exactly one driver must be configured, got " + join(drivers));
     }
 
+    // The registry-level options; any other key is the driver.
+    const ConfigNode* interval = nullptr;
+    std::vector<Key> options =
+        {
+            {"delete", section({{"enabled", bool_to(storage.delete_enabled)}})},
+            {"maintenance",
+             section(
+                 {
+                     {"uploadpurging", section({
+                                           {"enabled", bool_to(storage.upload_purging_enabled)},
+                                           {"dryrun", bool_to(storage.upload_purging_dry_run)},
+                                           {"age", seconds_to(storage.upload_purging_age)},
+                                           {"interval",
+                                            [&, read = seconds_to(storage.upload_purging_interval)](
+                                                const ConfigNode& n, const std::string& k) {
+                                              read(n, k);
+                                              interval = &n;
+                                            }},
+                                       })},
+                     {"readonly", section({{"enabled", bool_to(storage.read_only)}})},
+                 })},
+            {"cache", section(
+                          {
+                              {"blobdescriptor", cache_kind()},
+                              {"layerinfo", cache_kind()},  // the deprecated name
+                              {
+                                  "blobdescriptorsize",
+                                  [](const ConfigNode& n, const std::string& k) {
+                                    uint64_t size = 0;
+                                    read_uint(n, k, size);
+                                  }},
+                          })},
+            {"redirect", kIgnore},  // no backend redirects
+            {"tag", kIgnore},       // no tag concurrency limit
+        };
     for (const auto& [k, v] : node.entries) {
-      std::string key = "storage." + k;
-      if (k == "delete") {
-        if (!expect_map(v, key)) continue;
-        for (const auto& [dk, dv] : v.entries) {
-          if (dk == "enabled") {
-            read_bool(dv, key + ".enabled", storage.delete_enabled);
-          } else {
-            unknown(key + "." + dk, dv);
-          }
-        }
-      } else if (k == "maintenance") {
-        read_maintenance(v, key, storage);
-      } else if (k == "cache") {
-        read_cache(v, key, storage);
-      } else if (k == "redirect" || k == "tag") {
-        // Accepted and ignored: no backend redirects; no tag concurrency limit.
+      if (is_storage_option(k)) {
+        read_key(options, k, "storage." + k, v);
       } else {
         read_driver(k, v, storage);
       }
     }
+    if (storage.upload_purging_enabled && interval &&
+        storage.upload_purging_interval.count() == 0) {
+      fail(*interval, "storage.maintenance.uploadpurging.interval",
+           "must be positive when upload purging is enabled");
+    }
   }
 
+  // The driver's parameters go through as text: the driver's factory validates them.
   void read_driver(const std::string& name, const ConfigNode& params, StorageConfig& storage) {
     std::string key = "storage." + name;
-    if (name != "filesystem" && name != "inmemory") {
-      fail(params, "storage", "driver " + name + " is not supported yet");
-    }
     storage.driver = name;
+    record_env("storage", params);
     if (!expect_map(params, key)) return;
     for (const auto& [k, v] : params.entries) {
-      std::string pkey = key + "." + k;
-      if (name == "filesystem" && k == "rootdirectory") {
-        read_string(v, pkey, storage.root_directory);
-        if (storage.root_directory.empty()) fail(v, pkey, "must not be empty");
-      } else if (name == "filesystem" && k == "maxthreads") {
-        read_uint(v, pkey, storage.max_threads);
-        storage.max_threads = std::max<uint64_t>(storage.max_threads, 25);  // Distribution's min
-      } else {
-        unknown(pkey, v);
-      }
+      if (v.is_null()) continue;
+      if (!v.is_scalar()) fail_type(v, key + "." + k, "a scalar value");
+      storage.parameters[k] = v.scalar;
+      record_env(key + "." + k, v);
     }
   }
 
-  void read_maintenance(const ConfigNode& node, const std::string& key, StorageConfig& storage) {
-    if (!expect_map(node, key)) return;
-    for (const auto& [k, v] : node.entries) {
-      std::string mkey = key + "." + k;
-      if (k == "uploadpurging") {
-        read_upload_purging(v, mkey, storage);
-      } else if (k == "readonly") {
-        if (!expect_map(v, mkey)) continue;
-        for (const auto& [rk, rv] : v.entries) {
-          if (rk == "enabled") {
-            read_bool(rv, mkey + ".enabled", storage.read_only);
-          } else {
-            unknown(mkey + "." + rk, rv);
-          }
-        }
-      } else {
-        unknown(mkey, v);
+  // storage.cache.blobdescriptor. Onsen's caches are always in memory: the value only chooses
+  // what to warn about.
+  Reader cache_kind() {
+    return [this](const ConfigNode& n, const std::string& k) {
+      std::string kind;
+      read_string(n, k, kind);
+      if (kind == "redis") {
+        warnings_.push_back(k + ": redis is not supported, using inmemory");
+      } else if (!kind.empty() && kind != "inmemory") {
+        warnings_.push_back(k + ": unknown cache type \"" + kind + "\", using inmemory");
       }
-    }
+    };
   }
 
-  void read_upload_purging(const ConfigNode& node, const std::string& key, StorageConfig& storage) {
-    if (!expect_map(node, key)) return;
-    const ConfigNode* interval_node = nullptr;
-    for (const auto& [k, v] : node.entries) {
-      std::string pkey = key + "." + k;
-      if (k == "enabled") {
-        read_bool(v, pkey, storage.upload_purging_enabled);
-      } else if (k == "dryrun") {
-        read_bool(v, pkey, storage.upload_purging_dry_run);
-      } else if (k == "age") {
-        if (auto d = read_duration(v, pkey)) {
-          storage.upload_purging_age = std::chrono::ceil<std::chrono::hours>(*d);
-          storage.upload_purging_age_exact = std::chrono::ceil<std::chrono::seconds>(*d);
-        }
-      } else if (k == "interval") {
-        if (auto d = read_duration(v, pkey)) {
-          storage.upload_purging_interval = std::chrono::ceil<std::chrono::hours>(*d);
-          storage.upload_purging_interval_exact = std::chrono::ceil<std::chrono::seconds>(*d);
-          interval_node = &v;
-        }
-      } else {
-        unknown(pkey, v);
-      }
-    }
-    if (storage.upload_purging_enabled && interval_node &&
-        storage.upload_purging_interval_exact.count() == 0) {
-      fail(*interval_node, key + ".interval", "must be positive when upload purging is enabled");
-    }
-  }
-
-  void read_cache(const ConfigNode& node, const std::string& key, StorageConfig& storage) {
-    if (!expect_map(node, key)) return;
-    for (const auto& [k, v] : node.entries) {
-      std::string ckey = key + "." + k;
-      if (k == "blobdescriptor" || k == "layerinfo") {  // layerinfo: deprecated name
-        std::string kind;
-        read_string(v, ckey, kind);
-        if (kind == "redis") {
-          warnings_.push_back(ckey + ": redis is not supported, using inmemory");
-          kind = "inmemory";
-        } else if (!kind.empty() && kind != "inmemory") {
-          warnings_.push_back(ckey + ": unknown cache type \"" + kind + "\", caching disabled");
-          kind.clear();
-        }
-        storage.cache_blobdescriptor = kind;
-      } else if (k == "blobdescriptorsize") {
-        uint64_t ignored = 0;
-        read_uint(v, ckey, ignored);
-      } else {
-        unknown(ckey, v);
-      }
-    }
-  }
-
-  void read_http(const ConfigNode& node, HttpConfig& http) {
-    if (!expect_map(node, "http")) return;
-    const ConfigNode* addr_node = nullptr;
-    for (const auto& [k, v] : node.entries) {
-      std::string key = "http." + k;
-      if (k == "addr") {
-        read_string(v, key, http.addr);
-        addr_node = &v;
-      } else if (k == "net") {
-        read_string(v, key, http.net);
-        if (http.net != "tcp" && http.net != "unix") {
-          fail(v, key, "expected tcp or unix, got " + describe(v));
-        }
-      } else if (k == "prefix") {
-        read_string(v, key, http.prefix);
-      } else if (k == "host") {
-        read_string(v, key, http.host);
-        if (!http.host.empty() && !valid_url(http.host)) {
-          fail(v, key,
-               "expected an absolute URL such as https://registry.example.com, got " + describe(v));
-        }
-      } else if (k == "secret") {
-        read_string(v, key, http.secret);
-      } else if (k == "relativeurls") {
-        read_bool(v, key, http.relative_urls);
-      } else if (k == "draintimeout") {
-        if (auto d = read_duration(v, key)) {
-          http.drain_timeout = std::chrono::ceil<std::chrono::seconds>(*d);
-        }
-      } else if (k == "idletimeout" || k == "readtimeout") {
-        if (auto d = read_duration(v, key)) {
-          if (d->count() == 0) fail(v, key, "expected a positive duration, got " + describe(v));
-          (k == "idletimeout" ? http.idle_timeout : http.read_timeout) =
-              std::chrono::ceil<std::chrono::seconds>(*d);
-        }
-      } else if (k == "maxconnections") {
-        read_uint(v, key, http.max_connections);
-        if (http.max_connections == 0) fail(v, key, "expected a positive integer, got 0");
-      } else if (k == "minbodyrate") {
-        read_uint(v, key, http.min_body_rate);
-      } else if (k == "automaticcrossmount") {
-        read_bool(v, key, http.automatic_cross_mount);
-      } else if (k == "headers") {
-        if (!expect_map(v, key)) continue;
-        http.headers.clear();
-        for (const auto& [name, values] : v.entries) {
-          read_string_list(values, key + "." + name, http.headers[name]);
-        }
-      } else if (k == "tls") {
-        read_tls(v, key, http.tls);
-      } else if (k == "debug") {
-        if (!expect_map(v, key)) continue;
-        for (const auto& [dk, dv] : v.entries) {
-          if (dk == "addr") {
-            read_string(dv, key + ".addr", http.debug_addr);
-          } else if (dk == "prometheus") {
-            // Accepted and ignored.
-          } else {
-            unknown(key + "." + dk, dv);
-          }
-        }
-      } else if (k == "http2") {
-        // Accepted and ignored.
-      } else {
-        unknown(key, v);
-      }
-    }
+  void read_http(const ConfigNode& node, const std::string& key, HttpConfig& http) {
+    const ConfigNode* addr = nullptr;
+    const std::string positive = "a positive duration";
+    read_section(
+        node, key,
+        {
+            {"addr",
+             [&](const ConfigNode& n, const std::string& k) {
+               read_string(n, k, http.addr);
+               addr = &n;
+             }},
+            {"net", one_of(http.net, {"tcp", "unix"}, "expected tcp or unix")},
+            {"prefix", string_to(http.prefix)},
+            {"host",
+             [&](const ConfigNode& n, const std::string& k) {
+               read_string(n, k, http.host);
+               if (!http.host.empty() && !valid_url(http.host)) {
+                 fail(n, k,
+                      "expected an absolute URL such as https://registry.example.com, got " +
+                          describe(n));
+               }
+             }},
+            {"secret", warn_ignored()},
+            {"relativeurls", bool_to(http.relative_urls)},
+            {"draintimeout", seconds_to(http.drain_timeout)},
+            {"idletimeout", seconds_to(http.idle_timeout, std::chrono::nanoseconds(1), positive)},
+            {"readtimeout", seconds_to(http.read_timeout, std::chrono::nanoseconds(1), positive)},
+            {"maxconnections",
+             [&](const ConfigNode& n, const std::string& k) {
+               read_uint(n, k, http.max_connections);
+               if (http.max_connections == 0) fail(n, k, "expected a positive integer, got 0");
+             }},
+            {"minbodyrate", uint_to(http.min_body_rate)},
+            {"automaticcrossmount", bool_to(http.automatic_cross_mount)},
+            {"headers", map_to(http.headers, read_string_list)},
+            {"tls", [&](const ConfigNode& n, const std::string& k) { read_tls(n, k, http.tls); }},
+            {"debug", section({{"addr", warn_ignored()}, {"prometheus", kIgnore}})},
+            {"http2", kIgnore},  // HTTP/1.1 only
+        });
+    ConfigNode none;
     if (http.net == "tcp" && !valid_host_port(http.addr)) {
-      ConfigNode none;
-      fail(addr_node ? *addr_node : none, "http.addr",
+      fail(addr ? *addr : none, "http.addr",
            "expected host:port (such as :5000 or 127.0.0.1:5000), got \"" + http.addr + "\"");
     }
     if (http.net == "unix" && http.addr.empty()) {
-      ConfigNode none;
-      fail(addr_node ? *addr_node : none, "http.addr", "expected a socket path for net unix");
+      fail(addr ? *addr : none, "http.addr", "expected a socket path for net unix");
     }
   }
 
   void read_tls(const ConfigNode& node, const std::string& key, TlsConfig& tls) {
+    read_section(
+        node, key,
+        {
+            {"certificate", string_to(tls.certificate)},
+            {"key", string_to(tls.key)},
+            {"clientcas", string_list_to(tls.client_cas)},
+            {"minimumtls", one_of(tls.minimum_tls, {"tls1.0", "tls1.1", "tls1.2", "tls1.3"},
+                                  "expected one of tls1.0, tls1.1, tls1.2, tls1.3")},
+            // The names are checked against http's table (http/cipher_suites.h) before serving.
+            {"ciphersuites",
+             [&](const ConfigNode& n, const std::string& k) {
+               read_string_list(n, k, tls.cipher_suites);
+               record_env(k, n);
+             }},
+            {"letsencrypt",
+             [&](const ConfigNode& n, const std::string& k) {
+               if (!expect_map(n, k)) return;
+               std::string cachefile;
+               if (const ConfigNode* c = n.find("cachefile")) {
+                 read_string(*c, k + ".cachefile", cachefile);
+               }
+               if (!cachefile.empty()) fail(n, k, "Let's Encrypt is not supported yet");
+             }},
+        });
     if (!expect_map(node, key)) return;
-    for (const auto& [k, v] : node.entries) {
-      std::string tkey = key + "." + k;
-      if (k == "certificate") {
-        read_string(v, tkey, tls.certificate);
-      } else if (k == "key") {
-        read_string(v, tkey, tls.key);
-      } else if (k == "clientcas") {
-        read_string_list(v, tkey, tls.client_cas);
-      } else if (k == "minimumtls") {
-        read_string(v, tkey, tls.minimum_tls);
-        if (tls.minimum_tls != "tls1.0" && tls.minimum_tls != "tls1.1" &&
-            tls.minimum_tls != "tls1.2" && tls.minimum_tls != "tls1.3") {
-          fail(v, tkey, "expected one of tls1.0, tls1.1, tls1.2, tls1.3, got " + describe(v));
-        }
-      } else if (k == "ciphersuites") {
-        read_string_list(v, tkey, tls.cipher_suites);
-        for (size_t i = 0; i < tls.cipher_suites.size(); ++i) {
-          if (std::find(kCipherSuites.begin(), kCipherSuites.end(), tls.cipher_suites[i]) ==
-              kCipherSuites.end()) {
-            fail(v, tkey, "unknown cipher suite \"" + tls.cipher_suites[i] + "\"");
-          }
-        }
-      } else if (k == "letsencrypt") {
-        if (!expect_map(v, tkey)) continue;
-        std::string cachefile;
-        if (const ConfigNode* c = v.find("cachefile"))
-          read_string(*c, tkey + ".cachefile", cachefile);
-        if (!cachefile.empty()) fail(v, tkey, "Let's Encrypt is not supported yet");
-      } else {
-        unknown(tkey, v);
-      }
-    }
     if (tls.certificate.empty() != tls.key.empty()) {
       fail(node, key,
            std::string("certificate and key must both be set (") +
@@ -578,47 +552,26 @@ class Converter {
     if (name != "htpasswd") fail(params, "auth", "provider " + name + " is not supported yet");
 
     HtpasswdConfig htpasswd;
-    std::string key = "auth.htpasswd";
-    if (expect_map(params, key)) {
-      for (const auto& [k, v] : params.entries) {
-        if (k == "realm") {
-          read_string(v, key + ".realm", htpasswd.realm);
-        } else if (k == "path") {
-          read_string(v, key + ".path", htpasswd.path);
-        } else if (k == "throttle") {
-          read_throttle(v, key + ".throttle", htpasswd.throttle);
-        } else {
-          unknown(key + "." + k, v);
-        }
-      }
-    }
-    if (htpasswd.realm.empty()) throw ConfigError(key + ".realm: required");
-    if (htpasswd.path.empty()) throw ConfigError(key + ".path: required");
+    ThrottleConfig& throttle = htpasswd.throttle;
+    read_section(
+        params, "auth.htpasswd",
+        {
+            {"realm", string_to(htpasswd.realm)},
+            {"path", string_to(htpasswd.path)},
+            {"throttle", section({
+                             {"failures", uint_to(throttle.failures)},
+                             {"addressfailures", uint_to(throttle.address_failures)},
+                             {"window", seconds_to(throttle.window, std::chrono::seconds(1),
+                                                   "a duration of at least 1s")},
+                         })},
+        });
+    if (htpasswd.realm.empty()) throw ConfigError("auth.htpasswd.realm: required");
+    if (htpasswd.path.empty()) throw ConfigError("auth.htpasswd.path: required");
     auth.htpasswd = std::move(htpasswd);
   }
 
-  void read_throttle(const ConfigNode& node, const std::string& key, ThrottleConfig& throttle) {
-    if (!expect_map(node, key)) return;
-    for (const auto& [k, v] : node.entries) {
-      std::string tkey = key + "." + k;
-      if (k == "failures") {
-        read_uint(v, tkey, throttle.failures);
-      } else if (k == "addressfailures") {
-        read_uint(v, tkey, throttle.address_failures);
-      } else if (k == "window") {
-        if (auto d = read_duration(v, tkey)) {
-          if (*d < std::chrono::seconds(1)) {
-            fail(v, tkey, "expected a duration of at least 1s, got " + describe(v));
-          }
-          throttle.window = std::chrono::ceil<std::chrono::seconds>(*d);
-        }
-      } else {
-        unknown(tkey, v);
-      }
-    }
-  }
-
   std::vector<std::string>& warnings_;
+  std::map<std::string, std::string>* env_sources_ = nullptr;
 };
 
 ConfigNode read_file(const std::string& path) {
@@ -642,6 +595,16 @@ ConfigNode read_file(const std::string& path) {
 }
 
 }  // namespace
+
+ConfigError Config::error(const std::string& key, const std::string& reason) const {
+  auto env = env_sources.find(key);
+  return located(env == env_sources.end() ? std::string() : env->second, key, reason);
+}
+
+std::string Config::unknown_key_warning(const std::string& key) const {
+  auto env = env_sources.find(key);
+  return unknown_warning(key, env == env_sources.end() ? std::string() : env->second);
+}
 
 Config load(const std::string& path, const std::vector<std::string>& environ_entries,
             std::vector<std::string>* warnings) {

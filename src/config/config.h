@@ -32,11 +32,9 @@ struct HttpConfig {
   std::string net = "tcp";     // tcp | unix
   std::string prefix;          // URL prefix before /v2/
   std::string host;            // external base URL for Location headers
-  std::string secret;
   bool relative_urls = false;
   std::map<std::string, std::vector<std::string>> headers;  // extra response headers
   TlsConfig tls;
-  std::string debug_addr;
   std::chrono::seconds drain_timeout{10};
   // Onsen extensions (registry:2 has no such keys): connection limits of the HTTP server.
   std::chrono::seconds idle_timeout{120};  // http.idletimeout: keep-alive wait for a request
@@ -71,33 +69,41 @@ struct AuthConfig {
 };
 
 struct StorageConfig {
-  std::string driver = "filesystem";  // filesystem | inmemory
-  std::string root_directory = "/var/lib/registry";
-  uint64_t max_threads = 100;
+  // The driver and its parameters as written (scalars as text; null ones left out). This layer
+  // knows no driver: storage::check_parameters validates them (see Config::error).
+  std::string driver = "filesystem";
+  std::map<std::string, std::string> parameters;
   bool delete_enabled = false;
-  bool read_only = false;                      // maintenance.readonly.enabled
-  bool upload_purging_enabled = true;          // maintenance.uploadpurging
-  std::chrono::hours upload_purging_age{168};  // rounded up to whole hours; see *_exact
-  std::chrono::hours upload_purging_interval{24};
-  std::chrono::seconds upload_purging_age_exact{168 * 3600};  // "30m" => 1800s
-  std::chrono::seconds upload_purging_interval_exact{24 * 3600};
+  bool read_only = false;                               // maintenance.readonly.enabled
+  bool upload_purging_enabled = true;                   // maintenance.uploadpurging
+  std::chrono::seconds upload_purging_age{168 * 3600};  // rounded up to whole seconds
+  std::chrono::seconds upload_purging_interval{24 * 3600};
   bool upload_purging_dry_run = false;
-  std::string cache_blobdescriptor;  // "inmemory" or ""; redis => "inmemory" + a warning
 };
 
 struct LogConfig {
-  std::string level = "info";      // error | warn | info | debug
-  std::string formatter = "text";  // text | json | logstash
-  std::map<std::string, std::string> fields;
-  bool access_log_disabled = false;
+  std::string level = "info";                 // error | warn | info | debug
+  std::string formatter = "text";             // text | json | logstash (= json); see cli/logging.h
+  std::map<std::string, std::string> fields;  // added to every JSON line (text lines omit them)
+  bool access_log_disabled = false;           // log.accesslog.disabled: no per-request line
 };
 
+// Keys that are accepted (validated where they have a type) but do nothing yet are not here:
+// load() warns about them (http.secret, http.debug.addr) or ignores them silently when registry:2
+// would behave the same without them (storage.cache: Onsen's caches are always in memory).
 struct Config {
-  std::string version = "0.1";
   LogConfig log;
   StorageConfig storage;
   HttpConfig http;
   AuthConfig auth;
+
+  // Values this layer passes through for a lower layer to validate (storage.<driver>.<param>,
+  // http.tls.ciphersuites) are judged after load(); these word that verdict the way load() words
+  // its own: "key: reason", or named by the REGISTRY_* variable that set the key.
+  ConfigError error(const std::string& key, const std::string& reason) const;
+  std::string unknown_key_warning(const std::string& key) const;  // as load() warns
+  // Key -> the REGISTRY_* variable that set it, for the pass-through keys above.
+  std::map<std::string, std::string> env_sources;
 };
 
 // Loads the configuration: YAML from `path` when non-empty (ConfigError when unreadable), else the

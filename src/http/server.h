@@ -76,6 +76,9 @@ struct ServerOptions {
   // byte just before each deadline hold its connection forever.
   uint64_t min_body_rate = 1024;
   std::vector<std::pair<std::string, std::string>> extra_headers;  // added to every response
+  // One info line per request (peer, method, target, status, bytes, duration); false: none
+  // (Distribution's log.accesslog.disabled).
+  bool access_log = true;
 };
 
 class Server {

@@ -422,6 +422,7 @@ class Session final : public Connection,
 
   void log_access(std::string_view method, std::string_view target, unsigned status, uint64_t bytes,
                   steady_clock::time_point start, bool ok) {
+    if (!opts_.access_log) return;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - start);
     spdlog::info("{} \"{} {}\" {} {} {}ms{}", remote_, method, target, status, bytes, ms.count(),
                  ok ? "" : " (write failed)");

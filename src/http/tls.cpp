@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "http/cipher_suites.h"
 #include "http/wire.h"
 
 namespace onsen::http::detail {
@@ -64,35 +65,6 @@ std::string openssl_error() {
   ERR_clear_error();
   return buf;
 }
-
-struct KnownSuite {
-  const char* name;
-  const char* openssl;
-  bool tls13;
-};
-
-// The names Distribution accepts (registry/registry.go: cipherSuites), mapped to OpenSSL's.
-constexpr KnownSuite kKnownSuites[] = {
-    {"TLS_RSA_WITH_3DES_EDE_CBC_SHA", "DES-CBC3-SHA", false},
-    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA", false},
-    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA", false},
-    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256", false},
-    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA-DES-CBC3-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", false},
-    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", false},
-    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305", false},
-    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", false},
-    {"TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", true},
-    {"TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", true},
-    {"TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", true},
-};
 
 // Names of every TLS cipher suite this OpenSSL build has (whatever the security level).
 const std::vector<std::string>& available_suites() {
@@ -153,10 +125,7 @@ FileStamp stamp_file(const std::string& path) {
 CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
   CipherSuites cs;
   for (const auto& name : names) {
-    const KnownSuite* known = nullptr;
-    for (const auto& k : kKnownSuites) {
-      if (name == k.name) known = &k;
-    }
+    const CipherSuiteName* known = find_cipher_suite(name);
     if (!known) {
       throw std::runtime_error(
           fmt::format("TLS: unknown cipher suite '{}' (expected a Go/IANA name such as "
@@ -168,7 +137,8 @@ CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
     if (seen) continue;
     const auto& avail = available_suites();
     bool available = std::find(avail.begin(), avail.end(), known->openssl) != avail.end();
-    cs.suites.push_back({known->name, known->openssl, known->tls13, available});
+    cs.suites.push_back(
+        {std::string(known->name), std::string(known->openssl), known->tls13, available});
     if (!available) continue;
     std::string& list = known->tls13 ? cs.tls13_list : cs.tls12_list;
     if (!list.empty()) list += ':';

@@ -35,8 +35,7 @@ TEST(DefaultConfig, NoFileLoadsLikeTheFile) {
   EXPECT_TRUE(warnings.empty());
   EXPECT_EQ(embedded.http.addr, file.http.addr);
   EXPECT_EQ(embedded.http.headers, file.http.headers);
-  EXPECT_EQ(embedded.storage.root_directory, file.storage.root_directory);
-  EXPECT_EQ(embedded.storage.cache_blobdescriptor, file.storage.cache_blobdescriptor);
+  EXPECT_EQ(embedded.storage.parameters, file.storage.parameters);
   EXPECT_EQ(embedded.log.fields, file.log.fields);
   EXPECT_EQ(embedded.log.level, "info");  // Distribution's default when log.level is absent
 }

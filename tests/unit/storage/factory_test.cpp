@@ -27,6 +27,34 @@ TEST(MakeDriver, FilesystemDefaultRoot) {
   EXPECT_THROW(make_driver("filesystem", {{"rootdirectory", ""}}), Error);
 }
 
+TEST(CheckParameters, NamesTheRejectedParameter) {
+  try {
+    check_parameters("filesystem", {{"maxthreads", "-1"}});
+    FAIL() << "no exception";
+  } catch (const ParameterError& e) {
+    EXPECT_EQ(e.parameter(), "maxthreads");
+    EXPECT_EQ(e.reason(), "expected a non-negative integer, got \"-1\"");
+  }
+  try {
+    check_parameters("s3", {});
+    FAIL() << "no exception";
+  } catch (const ParameterError& e) {
+    EXPECT_EQ(e.parameter(), "");
+    EXPECT_EQ(e.reason(), "driver s3 is not supported yet");
+  }
+}
+
+TEST(CheckParameters, ReturnsTheUnknownOnesWithoutTouchingTheBackend) {
+  // A root that cannot exist: checking must not create it.
+  EXPECT_EQ(check_parameters(
+                "filesystem",
+                {{"rootdirectory", "/proc/onsen-nope"}, {"maxthreads", "100"}, {"colour", "blue"}}),
+            std::vector<std::string>{"colour"});
+  EXPECT_EQ(check_parameters("inmemory", {{"rootdirectory", "/x"}}),
+            std::vector<std::string>{"rootdirectory"});
+  EXPECT_EQ(location("filesystem", {}), "/var/lib/registry");
+}
+
 TEST(MakeDriver, InMemory) {
   auto driver = make_driver("inmemory", {});
   ASSERT_TRUE(driver);

@@ -1,0 +1,70 @@
+// load_checked(): the configuration with the verdicts of the layers it passes values through to
+// (the storage driver's factory, the HTTP layer's cipher suite table), worded as config::load
+// words its own errors, so `onsen serve` prints the same one line and exits 2.
+#include <gtest/gtest.h>
+
+#include "../config/temp_dir.h"
+#include "cli/config_source.h"
+
+namespace onsen::cli {
+namespace {
+
+constexpr const char* kMinimal = "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /srv\n";
+
+std::string error_of(const std::string& yaml, const std::vector<std::string>& env = {}) {
+  config::testing::TempDir dir;
+  std::vector<std::string> warnings;
+  try {
+    load_checked(dir.write("config.yml", yaml), env, warnings);
+  } catch (const config::ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(LoadChecked, StorageDriverIsCheckedByItsFactory) {
+  EXPECT_EQ(error_of("version: 0.1\nstorage:\n  s3:\n    bucket: b\n"),
+            "storage: driver s3 is not supported yet");
+  EXPECT_EQ(error_of("version: 0.1\nstorage:\n  azure:\n    accountname: a\n"),
+            "storage: driver azure is not supported yet");
+  EXPECT_EQ(error_of("version: 0.1\nstorage: gcs\n"), "storage: driver gcs is not supported yet");
+  EXPECT_EQ(error_of(kMinimal, {"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_BUCKET=b"}),
+            "REGISTRY_STORAGE: driver s3 is not supported yet");
+}
+
+TEST(LoadChecked, StorageParametersAreCheckedByTheDriver) {
+  EXPECT_EQ(error_of("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: \"\"\n"),
+            "storage.filesystem.rootdirectory: must not be empty");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "    maxthreads: lots\n"),
+            "storage.filesystem.maxthreads: expected a non-negative integer, got \"lots\"");
+  EXPECT_EQ(error_of(kMinimal, {"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=\"\""}),
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: must not be empty");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "    maxthreads: 50\n"), "(no error)");
+}
+
+TEST(LoadChecked, UnknownDriverParametersWarn) {
+  config::testing::TempDir dir;
+  std::vector<std::string> warnings;
+  auto cfg = load_checked(dir.write("config.yml", std::string(kMinimal) + "    colour: blue\n"),
+                          {"REGISTRY_STORAGE_FILESYSTEM_SHADE=dark"}, warnings);
+  EXPECT_EQ(cfg.storage.parameters.at("rootdirectory"), "/srv");
+  EXPECT_EQ(warnings,
+            (std::vector<std::string>{"unknown configuration key: storage.filesystem.colour",
+                                      "unknown configuration key: storage.filesystem.shade (from "
+                                      "REGISTRY_STORAGE_FILESYSTEM_SHADE)"}));
+}
+
+TEST(LoadChecked, CipherSuitesAreCheckedAgainstTheHttpTable) {
+  const std::string tls =
+      std::string(kMinimal) + "http:\n  tls:\n    certificate: /c\n    key: /k\n";
+  EXPECT_EQ(error_of(tls + "    ciphersuites: [NOPE]\n"),
+            "http.tls.ciphersuites: unknown cipher suite \"NOPE\"");
+  EXPECT_EQ(error_of(tls, {"REGISTRY_HTTP_TLS_CIPHERSUITES=[TLS_AES_128_GCM_SHA256, RC4]"}),
+            "REGISTRY_HTTP_TLS_CIPHERSUITES: unknown cipher suite \"RC4\"");
+  EXPECT_EQ(error_of(tls + "    ciphersuites: [TLS_AES_128_GCM_SHA256, "
+                           "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n"),
+            "(no error)");
+}
+
+}  // namespace
+}  // namespace onsen::cli
