@@ -1,5 +1,7 @@
 #include "api/api.h"
 
+#include "api/access.h"
+
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/responses.h"
@@ -29,9 +31,8 @@ http::Response method_not_allowed() {
 
 }  // namespace
 
-boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string_view path) {
-  Route route = parse_route(path);
-  Query query(req.query);
+boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, const Route& route,
+                                                     const Query& query) {
   std::string base_url = options_.host + options_.prefix;
   Context ctx{req, registry_, route, query, base_url};
   const std::string& m = req.method;
@@ -74,18 +75,26 @@ boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::st
   co_return method_not_allowed();
 }
 
-std::optional<http::Response> Api::authenticate(const http::Request& req) {
-  if (!authenticator_) return std::nullopt;
-  auto decision = authenticator_->check(req.headers.get("Authorization").value_or(""),
-                                        client_address(req.remote));
+std::optional<http::Response> Api::authorize(const http::Request& req, const Route& route,
+                                             const Query& query) {
+  if (!authorizer_) return std::nullopt;
+  // Derived before authenticating, so that a 401 can name what to obtain a token for.
+  auto access = required_access(route, req.method, query.get("from"));
+  std::string client = client_address(req.remote);
+  auto decision = authorizer_->authorize(
+      auth::Credentials{req.headers.get("Authorization").value_or(""), client}, access);
   switch (decision.verdict) {
     case auth::Verdict::kAllowed:
       return std::nullopt;
     case auth::Verdict::kUnauthorized: {
       auto res = error_response(registry::ErrorCode::kUnauthorized, "authentication required");
-      res.headers.set("WWW-Authenticate", authenticator_->challenge());
+      res.headers.set("WWW-Authenticate", authorizer_->challenge(access));
       return res;
     }
+    case auth::Verdict::kDenied:
+      // Distribution's message for DENIED.
+      return error_response(registry::ErrorCode::kDenied,
+                            "requested access to the resource is denied");
     case auth::Verdict::kTooManyRequests: {
       // Said so that the person reading the client's error knows whom it concerns and when to
       // come back (the Retry-After header says the same to programs).
@@ -113,14 +122,16 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
       path = "/";
     }
   }
-  if (auto denied = authenticate(req)) {
+  Route route = parse_route(path);
+  Query query(req.query);
+  if (auto denied = authorize(req, route, query)) {
     res = std::move(*denied);
     if (req.method == "HEAD") res.body = std::string();
     res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
     co_return res;
   }
   try {
-    res = co_await dispatch(req, path);
+    res = co_await dispatch(req, route, query);
   } catch (const registry::Error& e) {
     failure = e;
   } catch (const storage::Error& e) {

@@ -1,7 +1,9 @@
 // HTTP Basic authentication against an htpasswd file of bcrypt hashes: Distribution's
-// `auth: htpasswd` (REGISTRY_AUTH=htpasswd, REGISTRY_AUTH_HTPASSWD_REALM, _PATH). Knows nothing of
-// HTTP or registries: the caller passes the Authorization header value and a client key, and maps
-// the Decision to a response (401 + WWW-Authenticate: challenge(), 429 + Retry-After, or proceed).
+// `auth: htpasswd` (REGISTRY_AUTH=htpasswd, REGISTRY_AUTH_HTPASSWD_REALM, _PATH). One Authorizer
+// (authorizer.h): as in registry:2, every user in the file may do everything, so the access asked
+// for is ignored and the verdict is never kDenied. Knows nothing of HTTP or registries: the caller
+// passes the Authorization header value and a client key, and maps the Decision to a response
+// (401 + WWW-Authenticate: challenge(), 429 + Retry-After, or proceed).
 //
 // check() in order:
 //   1. At most once per reload_interval (1 s), stat(2) the file (on the request path: one
@@ -46,26 +48,12 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "auth/authorizer.h"
 #include "auth/failure_throttle.h"
 #include "auth/htpasswd.h"
 #include "auth/verification_cache.h"
 
 namespace onsen::auth {
-
-enum class Verdict {
-  kAllowed,          // Decision::user is the authenticated user
-  kUnauthorized,     // answer 401 with WWW-Authenticate: challenge()
-  kTooManyRequests,  // answer 429 with Retry-After: Decision::retry_after
-};
-
-struct Decision {
-  Verdict verdict = Verdict::kUnauthorized;
-  std::string user;                                // set for kAllowed
-  std::chrono::seconds retry_after{0};             // set (>= 1 s) for kTooManyRequests
-  ThrottleScope throttled = ThrottleScope::kUser;  // for kTooManyRequests: what is blocked
-
-  bool allowed() const { return verdict == Verdict::kAllowed; }
-};
 
 struct AuthenticatorOptions {
   std::chrono::milliseconds reload_interval{1000};  // how often check() may stat the file
@@ -76,7 +64,7 @@ struct AuthenticatorOptions {
   std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
-class BasicAuthenticator {
+class BasicAuthenticator final : public Authorizer {
  public:
   // Loads `htpasswd_path` now. Throws std::runtime_error naming the path if it is missing or
   // unreadable. Bad lines are not fatal: each is refused with a logged warning.
@@ -90,6 +78,12 @@ class BasicAuthenticator {
   // absent); `client_key` identifies the client's address for throttling (e.g. its IP). Never
   // throws on anything a client can send.
   Decision check(std::string_view authorization_header, std::string_view client_key);
+
+  // Authorizer: check(), whatever the access.
+  Decision authorize(const Credentials& credentials, const std::vector<Access>&) override {
+    return check(credentials.authorization, credentials.client);
+  }
+  std::string challenge(const std::vector<Access>&) const override { return challenge_; }
 
   // The WWW-Authenticate value for 401 responses: Basic realm="<realm>", the realm verbatim as
   // configured with '"' and '\' (and control characters) escaped as Go's %q does — registry:2

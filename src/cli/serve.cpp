@@ -112,9 +112,10 @@ int serve(const std::string& config_arg) {
     registry_options.read_only = cfg.storage.read_only;
     registry_options.automatic_cross_mount = cfg.http.automatic_cross_mount;
     registry::Registry registry(driver, registry_options);
-    std::unique_ptr<auth::BasicAuthenticator> authenticator;
+    // The one place that knows the auth methods: a new one is a new Authorizer made here.
+    std::unique_ptr<auth::Authorizer> authorizer;
     if (cfg.auth.htpasswd) {
-      authenticator = std::make_unique<auth::BasicAuthenticator>(
+      authorizer = std::make_unique<auth::BasicAuthenticator>(
           cfg.auth.htpasswd->realm, cfg.auth.htpasswd->path,
           authenticator_options(cfg.auth.htpasswd->throttle));
     }
@@ -124,7 +125,7 @@ int serve(const std::string& config_arg) {
                                               cfg.storage.upload_purging_interval_exact,
                                               cfg.storage.upload_purging_dry_run);
     }
-    api::Api api(registry, api_options(cfg.http), authenticator.get());
+    api::Api api(registry, api_options(cfg.http), authorizer.get());
     http::Server server(server_options(cfg.http),
                         [&api](http::Request& req) { return api.handle(req); });
     server.stop_on_signals();
@@ -132,8 +133,7 @@ int serve(const std::string& config_arg) {
     server.start();
     spdlog::info("onsen serving {} on {}, storage {} at {}, auth {}",
                  cfg.http.tls.certificate.empty() ? "http" : "https", cfg.http.addr,
-                 cfg.storage.driver, cfg.storage.root_directory,
-                 authenticator ? "htpasswd" : "none");
+                 cfg.storage.driver, cfg.storage.root_directory, authorizer ? "htpasswd" : "none");
     server.run();
     // Stopped: a late signal must not kill the process by the default action once the handlers
     // are gone (as the server is destroyed); it stays pending until the exit.
