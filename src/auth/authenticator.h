@@ -7,13 +7,10 @@
 //
 // check() in order:
 //   1. At most once per reload_interval (1 s), stat(2) the file (on the request path: one
-//      syscall; no thread). If its identity (device, inode, size, mtime, ctime — all to the
-//      nanosecond) changed, or its last read was "racy" (it had been modified less than 2 s
-//      before the read, so a second write within the same timestamp tick could hide), it is read
-//      again; if the bytes differ, the new contents replace the old under a new generation.
-//      Polling stat was chosen over inotify because it also follows files replaced by rename and
-//      Kubernetes-style symlink swaps, needs no thread, and its cost is negligible. A file that
-//      becomes unreadable or vanishes keeps the last good contents (warning logged once).
+//      syscall; no thread). If it may have changed (base/watched_file.h: its identity changed, or
+//      its last read was racy), it is read again; if the bytes differ, the new contents replace
+//      the old under a new generation. A file that becomes unreadable or vanishes keeps the last
+//      good contents (warning logged once).
 //   2. Parse the header (basic_credentials.h). Missing or malformed: kUnauthorized, not counted
 //      as a failure (clients probe without credentials first).
 //   3. Cache (verification_cache.h): HMAC of the credentials, one shared-locked lookup. A hit for
@@ -52,6 +49,7 @@
 #include "auth/failure_throttle.h"
 #include "auth/htpasswd.h"
 #include "auth/verification_cache.h"
+#include "base/watched_file.h"
 
 namespace onsen::auth {
 
@@ -111,11 +109,6 @@ class BasicAuthenticator final : public Authorizer {
     std::uint64_t generation;
     std::string dummy_setting;  // bcrypt setting for unknown users, at file.typical_cost()
   };
-  struct FileIdentity {
-    std::uint64_t device = 0, inode = 0, size = 0;
-    std::int64_t mtime_ns = 0, ctime_ns = 0;
-    friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
-  };
   struct Flight;  // one in-progress bcrypt shared by identical concurrent requests
 
   std::chrono::steady_clock::time_point now() const;
@@ -128,7 +121,6 @@ class BasicAuthenticator final : public Authorizer {
 
   const std::string realm_;
   const std::string challenge_;
-  const std::string path_;
   const AuthenticatorOptions options_;
 
   mutable std::shared_mutex snapshot_mu_;
@@ -136,8 +128,7 @@ class BasicAuthenticator final : public Authorizer {
   std::atomic<std::uint64_t> generation_{0};  // == snapshot_->generation
 
   std::mutex reload_mu_;  // serializes reloads; guards the fields below
-  FileIdentity identity_;
-  bool racy_ = false;
+  base::WatchedFile file_;
   std::string content_digest_;  // SHA-256 of the loaded bytes
   std::string last_error_;      // last logged read error, to log each problem once
   std::atomic<std::int64_t> next_check_ns_{0};
