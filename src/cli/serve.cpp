@@ -5,6 +5,7 @@
 #include "cli/config_source.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
+#include "http/mux.h"
 #include "http/server.h"
 #include "registry/registry.h"
 #include "storage/factory.h"
@@ -125,9 +126,18 @@ int serve(const std::string& config_arg) {
                                               cfg.storage.upload_purging_interval_exact,
                                               cfg.storage.upload_purging_dry_run);
     }
-    api::Api api(registry, api_options(cfg.http), authorizer.get());
-    http::Server server(server_options(cfg.http),
-                        [&api](http::Request& req) { return api.handle(req); });
+    auto options = api_options(cfg.http);
+    const std::string api_prefix = options.prefix + "/v2";
+    api::Api api(registry, std::move(options), authorizer.get());
+    http::Handler api_handler = [&api](http::Request& req) { return api.handle(req); };
+    // Every endpoint the server has, by path prefix; a new one (a web UI, a token endpoint) is a
+    // handler registered here.
+    http::Mux mux;
+    mux.handle(api_prefix, api_handler);
+    // Other paths get the API's 404 (NAME_UNKNOWN in the spec's JSON, after authentication), as
+    // they always have.
+    mux.set_fallback(api_handler);
+    http::Server server(server_options(cfg.http), mux.handler());
     server.stop_on_signals();
     signals.release();
     server.start();
