@@ -43,27 +43,5 @@ TEST(Errors, TableCoversEveryCodeOnce) {
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(ErrorCode::kInternal) + 1);
 }
 
-// The names a client may see are the spec's (plus UNKNOWN), spelled as registry:2 does.
-TEST(Errors, NamesAreSpecCodes) {
-  const std::set<std::string_view> spec = {"BLOB_UNKNOWN",
-                                           "BLOB_UPLOAD_INVALID",
-                                           "BLOB_UPLOAD_UNKNOWN",
-                                           "DIGEST_INVALID",
-                                           "MANIFEST_BLOB_UNKNOWN",
-                                           "MANIFEST_INVALID",
-                                           "MANIFEST_UNKNOWN",
-                                           "NAME_INVALID",
-                                           "NAME_UNKNOWN",
-                                           "SIZE_INVALID",
-                                           "TAG_INVALID",
-                                           "UNAUTHORIZED",
-                                           "DENIED",
-                                           "UNSUPPORTED",
-                                           "TOOMANYREQUESTS",
-                                           "PAGINATION_NUMBER_INVALID",
-                                           "UNKNOWN"};
-  for (const auto& d : error_descriptors()) EXPECT_TRUE(spec.count(d.name)) << d.name;
-}
-
 }  // namespace
 }  // namespace onsen::api
