@@ -15,16 +15,6 @@ namespace {
 
 using Kind = Route::Kind;
 
-// The client's address without the port: "1.2.3.4:5" -> "1.2.3.4", "[::1]:5" -> "::1".
-std::string client_address(std::string_view remote) {
-  if (!remote.empty() && remote.front() == '[') {
-    auto end = remote.find(']');
-    return std::string(remote.substr(1, end == std::string_view::npos ? end : end - 1));
-  }
-  auto colon = remote.rfind(':');
-  return std::string(colon == std::string_view::npos ? remote : remote.substr(0, colon));
-}
-
 http::Response method_not_allowed() {
   return error_response(registry::ErrorCode::kUnsupported, "method not allowed on this route");
 }
@@ -80,7 +70,9 @@ std::optional<http::Response> Api::authorize(const http::Request& req, const Rou
   if (!authorizer_) return std::nullopt;
   // Derived before authenticating, so that a 401 can name what to obtain a token for.
   auto access = required_access(route, req.method, query.get("from"));
-  std::string client = client_address(req.remote);
+  // Throttling keys on the address (not the port); unix-socket clients share one key.
+  std::string_view client =
+      req.peer.unix_socket() ? std::string_view("unix") : std::string_view(req.peer.address);
   auto decision = authorizer_->authorize(
       auth::Credentials{req.headers.get("Authorization").value_or(""), client}, access);
   switch (decision.verdict) {

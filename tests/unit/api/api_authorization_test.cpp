@@ -56,7 +56,7 @@ class ApiAuthorizationTest : public ::testing::Test {
     auto q = target.find('?');
     req.path = target.substr(0, q);
     if (q != std::string::npos) req.query = target.substr(q + 1);
-    req.remote = "[::1]:4242";
+    req.peer = {"::1", 4242};
     if (!authorization.empty()) req.headers.add("Authorization", authorization);
     req.body = &body;
     net::io_context io;
