@@ -1,7 +1,6 @@
 #include "api/api.h"
 
 #include "api/access.h"
-
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/responses.h"
