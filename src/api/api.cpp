@@ -1,5 +1,6 @@
 #include "api/api.h"
 
+#include "api/access.h"
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/responses.h"
@@ -13,25 +14,14 @@ namespace {
 
 using Kind = Route::Kind;
 
-// The client's address without the port: "1.2.3.4:5" -> "1.2.3.4", "[::1]:5" -> "::1".
-std::string client_address(std::string_view remote) {
-  if (!remote.empty() && remote.front() == '[') {
-    auto end = remote.find(']');
-    return std::string(remote.substr(1, end == std::string_view::npos ? end : end - 1));
-  }
-  auto colon = remote.rfind(':');
-  return std::string(colon == std::string_view::npos ? remote : remote.substr(0, colon));
-}
-
 http::Response method_not_allowed() {
   return error_response(registry::ErrorCode::kUnsupported, "method not allowed on this route");
 }
 
 }  // namespace
 
-boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string_view path) {
-  Route route = parse_route(path);
-  Query query(req.query);
+boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, const Route& route,
+                                                     const Query& query) {
   std::string base_url = options_.host + options_.prefix;
   Context ctx{req, registry_, route, query, base_url};
   const std::string& m = req.method;
@@ -74,18 +64,28 @@ boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::st
   co_return method_not_allowed();
 }
 
-std::optional<http::Response> Api::authenticate(const http::Request& req) {
-  if (!authenticator_) return std::nullopt;
-  auto decision = authenticator_->check(req.headers.get("Authorization").value_or(""),
-                                        client_address(req.remote));
+std::optional<http::Response> Api::authorize(const http::Request& req, const Route& route,
+                                             const Query& query) {
+  if (!authorizer_) return std::nullopt;
+  // Derived before authenticating, so that a 401 can name what to obtain a token for.
+  auto access = required_access(route, req.method, query.get("from"));
+  // Throttling keys on the address (not the port); unix-socket clients share one key.
+  std::string_view client =
+      req.peer.unix_socket() ? std::string_view("unix") : std::string_view(req.peer.address);
+  auto decision = authorizer_->authorize(
+      auth::Credentials{req.headers.get("Authorization").value_or(""), client}, access);
   switch (decision.verdict) {
     case auth::Verdict::kAllowed:
       return std::nullopt;
     case auth::Verdict::kUnauthorized: {
       auto res = error_response(registry::ErrorCode::kUnauthorized, "authentication required");
-      res.headers.set("WWW-Authenticate", authenticator_->challenge());
+      res.headers.set("WWW-Authenticate", authorizer_->challenge(access));
       return res;
     }
+    case auth::Verdict::kDenied:
+      // Distribution's message for DENIED.
+      return error_response(registry::ErrorCode::kDenied,
+                            "requested access to the resource is denied");
     case auth::Verdict::kTooManyRequests: {
       // Said so that the person reading the client's error knows whom it concerns and when to
       // come back (the Retry-After header says the same to programs).
@@ -113,14 +113,16 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
       path = "/";
     }
   }
-  if (auto denied = authenticate(req)) {
+  Route route = parse_route(path);
+  Query query(req.query);
+  if (auto denied = authorize(req, route, query)) {
     res = std::move(*denied);
     if (req.method == "HEAD") res.body = std::string();
     res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
     co_return res;
   }
   try {
-    res = co_await dispatch(req, path);
+    res = co_await dispatch(req, route, query);
   } catch (const registry::Error& e) {
     failure = e;
   } catch (const storage::Error& e) {

@@ -2,7 +2,9 @@
 // results into http::Responses. Thread-safe; one Api serves every connection.
 #pragma once
 
-#include "auth/authenticator.h"
+#include "api/query.h"
+#include "api/router.h"
+#include "auth/authorizer.h"
 #include "http/message.h"
 #include "registry/registry.h"
 
@@ -23,20 +25,22 @@ struct ApiOptions {
 
 class Api {
  public:
-  // authenticator may be null (no auth configured); it must outlive the Api.
-  Api(registry::Registry& registry, ApiOptions options, auth::BasicAuthenticator* authenticator)
-      : registry_(registry), options_(std::move(options)), authenticator_(authenticator) {}
+  // authorizer may be null (no auth configured: everything is allowed); it must outlive the Api.
+  Api(registry::Registry& registry, ApiOptions options, auth::Authorizer* authorizer)
+      : registry_(registry), options_(std::move(options)), authorizer_(authorizer) {}
 
   boost::asio::awaitable<http::Response> handle(http::Request& req);
 
  private:
-  boost::asio::awaitable<http::Response> dispatch(http::Request& req, std::string_view path);
-  // nullopt when the request may proceed, else the 401/429 answer.
-  std::optional<http::Response> authenticate(const http::Request& req);
+  boost::asio::awaitable<http::Response> dispatch(http::Request& req, const Route& route,
+                                                  const Query& query);
+  // nullopt when the request may proceed, else the 401/403/429 answer.
+  std::optional<http::Response> authorize(const http::Request& req, const Route& route,
+                                          const Query& query);
 
   registry::Registry& registry_;
   ApiOptions options_;
-  auth::BasicAuthenticator* authenticator_;
+  auth::Authorizer* authorizer_;
 };
 
 }  // namespace onsen::api

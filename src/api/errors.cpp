@@ -2,107 +2,64 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
+
 namespace onsen::api {
+
+namespace {
 
 using registry::ErrorCode;
 
-unsigned status_of(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kBlobUnknown:
-      return 404;
-    case ErrorCode::kBlobUploadInvalid:
-      return 400;
-    case ErrorCode::kBlobUploadUnknown:
-      return 404;
-    case ErrorCode::kDigestInvalid:
-      return 400;
-    case ErrorCode::kManifestBlobUnknown:
-      return 400;
-    case ErrorCode::kManifestInvalid:
-      return 400;
-    case ErrorCode::kManifestUnknown:
-      return 404;
-    case ErrorCode::kNameInvalid:
-      return 400;
-    case ErrorCode::kNameUnknown:
-      return 404;
-    case ErrorCode::kSizeInvalid:
-      return 400;
-    case ErrorCode::kTagInvalid:
-      return 400;
-    case ErrorCode::kUnauthorized:
-      return 401;
-    case ErrorCode::kDenied:
-      return 403;
-    case ErrorCode::kUnsupported:
-      return 405;
-    case ErrorCode::kTooManyRequests:
-      return 429;
-    case ErrorCode::kRangeInvalid:
-      return 416;
-    case ErrorCode::kPaginationNumberInvalid:
-      return 400;
-    case ErrorCode::kManifestTooLarge:
-      return 413;
-    case ErrorCode::kStorageFull:
-      return 507;
-    case ErrorCode::kInternal:
-      return 500;
+constexpr std::array kDescriptors = {
+    ErrorDescriptor{ErrorCode::kBlobUnknown, "BLOB_UNKNOWN", 404},
+    ErrorDescriptor{ErrorCode::kBlobUploadInvalid, "BLOB_UPLOAD_INVALID", 400},
+    ErrorDescriptor{ErrorCode::kBlobUploadUnknown, "BLOB_UPLOAD_UNKNOWN", 404},
+    ErrorDescriptor{ErrorCode::kDigestInvalid, "DIGEST_INVALID", 400},
+    ErrorDescriptor{ErrorCode::kManifestBlobUnknown, "MANIFEST_BLOB_UNKNOWN", 400},
+    ErrorDescriptor{ErrorCode::kManifestInvalid, "MANIFEST_INVALID", 400},
+    ErrorDescriptor{ErrorCode::kManifestUnknown, "MANIFEST_UNKNOWN", 404},
+    ErrorDescriptor{ErrorCode::kNameInvalid, "NAME_INVALID", 400},
+    ErrorDescriptor{ErrorCode::kNameUnknown, "NAME_UNKNOWN", 404},
+    ErrorDescriptor{ErrorCode::kSizeInvalid, "SIZE_INVALID", 400},
+    ErrorDescriptor{ErrorCode::kTagInvalid, "TAG_INVALID", 400},
+    ErrorDescriptor{ErrorCode::kUnauthorized, "UNAUTHORIZED", 401},
+    ErrorDescriptor{ErrorCode::kDenied, "DENIED", 403},
+    ErrorDescriptor{ErrorCode::kUnsupported, "UNSUPPORTED", 405},
+    ErrorDescriptor{ErrorCode::kTooManyRequests, "TOOMANYREQUESTS", 429},
+    // Spec codes for the non-spec conditions, the way Distribution reports them.
+    ErrorDescriptor{ErrorCode::kRangeInvalid, "BLOB_UPLOAD_INVALID", 416},
+    ErrorDescriptor{ErrorCode::kPaginationNumberInvalid, "PAGINATION_NUMBER_INVALID", 400},
+    ErrorDescriptor{ErrorCode::kManifestTooLarge, "MANIFEST_INVALID", 413},
+    ErrorDescriptor{ErrorCode::kStorageFull, "UNKNOWN", 507},
+    ErrorDescriptor{ErrorCode::kInternal, "UNKNOWN", 500},
+};
+
+// descriptor_of indexes the table by the enum's value: a code added to the enum but not here (or
+// out of order) fails to compile instead of answering with another code's status.
+constexpr bool in_enum_order() {
+  for (std::size_t i = 0; i < kDescriptors.size(); ++i) {
+    if (static_cast<std::size_t>(kDescriptors[i].code) != i) return false;
   }
-  return 500;
+  return static_cast<std::size_t>(ErrorCode::kInternal) + 1 == kDescriptors.size();
+}
+static_assert(in_enum_order(), "kDescriptors must list every ErrorCode once, in enum order");
+
+}  // namespace
+
+std::span<const ErrorDescriptor> error_descriptors() {
+  return kDescriptors;
 }
 
-std::string_view code_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kBlobUnknown:
-      return "BLOB_UNKNOWN";
-    case ErrorCode::kBlobUploadInvalid:
-      return "BLOB_UPLOAD_INVALID";
-    case ErrorCode::kBlobUploadUnknown:
-      return "BLOB_UPLOAD_UNKNOWN";
-    case ErrorCode::kDigestInvalid:
-      return "DIGEST_INVALID";
-    case ErrorCode::kManifestBlobUnknown:
-      return "MANIFEST_BLOB_UNKNOWN";
-    case ErrorCode::kManifestInvalid:
-      return "MANIFEST_INVALID";
-    case ErrorCode::kManifestUnknown:
-      return "MANIFEST_UNKNOWN";
-    case ErrorCode::kNameInvalid:
-      return "NAME_INVALID";
-    case ErrorCode::kNameUnknown:
-      return "NAME_UNKNOWN";
-    case ErrorCode::kSizeInvalid:
-      return "SIZE_INVALID";
-    case ErrorCode::kTagInvalid:
-      return "TAG_INVALID";
-    case ErrorCode::kUnauthorized:
-      return "UNAUTHORIZED";
-    case ErrorCode::kDenied:
-      return "DENIED";
-    case ErrorCode::kUnsupported:
-      return "UNSUPPORTED";
-    case ErrorCode::kTooManyRequests:
-      return "TOOMANYREQUESTS";
-    // Spec codes for the non-spec conditions, the way Distribution reports them.
-    case ErrorCode::kRangeInvalid:
-      return "BLOB_UPLOAD_INVALID";
-    case ErrorCode::kPaginationNumberInvalid:
-      return "PAGINATION_NUMBER_INVALID";
-    case ErrorCode::kManifestTooLarge:
-      return "MANIFEST_INVALID";
-    case ErrorCode::kStorageFull:
-      return "UNKNOWN";
-    case ErrorCode::kInternal:
-      return "UNKNOWN";
-  }
-  return "UNKNOWN";
+const ErrorDescriptor& descriptor_of(ErrorCode code) {
+  auto index = static_cast<std::size_t>(code);
+  return index < kDescriptors.size() ? kDescriptors[index] : kDescriptors.back();
 }
 
 http::Response error_response(ErrorCode code, std::string_view message) {
-  nlohmann::json error = {{"code", code_name(code)}, {"message", message}, {"detail", nullptr}};
+  const ErrorDescriptor& d = descriptor_of(code);
+  nlohmann::json error = {{"code", d.name}, {"message", message}, {"detail", nullptr}};
   http::Response res;
-  res.status = status_of(code);
+  res.status = d.status;
   res.headers.set("Content-Type", "application/json");
   res.body = nlohmann::json{{"errors", nlohmann::json::array({error})}}.dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);

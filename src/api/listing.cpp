@@ -36,7 +36,7 @@ std::optional<size_t> page_size(const Query& query) {
 }
 
 // The entries after `last`, at most n of them.
-Page paginate(const registry::CachedNames& names, const std::optional<std::string>& last,
+Page paginate(const registry::NameListing& names, const std::optional<std::string>& last,
               std::optional<size_t> n) {
   Page page;
   page.begin = last ? names.after(*last) : 0;

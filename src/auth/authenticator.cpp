@@ -1,10 +1,5 @@
 #include "auth/authenticator.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <stdexcept>
@@ -22,7 +17,6 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::uint64_t kMaxFileSize = 64 << 20;  // far beyond any real htpasswd file
-constexpr std::chrono::seconds kRacyWindow{2};    // see "racy" in authenticator.h
 
 // Go's %q for the bytes a realm may hold: '"' and '\' escaped, control characters as \n, \t, ...
 // or \xNN. Bytes >= 0x80 pass through (HTTP allows them in header values as obs-text).
@@ -76,10 +70,6 @@ Decision refused_by(const ThrottleBlock& block) {
   return Decision{Verdict::kTooManyRequests, {}, block.retry_after, block.scope};
 }
 
-std::int64_t to_ns(const struct timespec& ts) {
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 std::string sha256(std::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -87,46 +77,6 @@ std::string sha256(std::string_view bytes) {
     throw std::runtime_error("SHA-256 failed");
   }
   return std::string(reinterpret_cast<char*>(digest), length);
-}
-
-// Reads a whole regular file. On failure returns false and sets `error`.
-bool read_file(const std::string& path, std::string& bytes, struct stat& st, std::string& error) {
-  // O_NONBLOCK: a FIFO at the path must not hang the request that triggered the reload.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return false;
-  }
-  bool ok = false;
-  if (::fstat(fd, &st) != 0) {
-    error = std::strerror(errno);
-  } else if (!S_ISREG(st.st_mode)) {
-    error = "not a regular file";
-  } else if (static_cast<std::uint64_t>(st.st_size) > kMaxFileSize) {
-    error = "file too large";
-  } else {
-    bytes.clear();
-    char buffer[16384];
-    for (;;) {
-      ssize_t n = ::read(fd, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        error = std::strerror(errno);
-        break;
-      }
-      if (n == 0) {
-        ok = true;
-        break;
-      }
-      bytes.append(buffer, static_cast<std::size_t>(n));
-      if (bytes.size() > kMaxFileSize) {
-        error = "file too large";
-        break;
-      }
-    }
-  }
-  ::close(fd);
-  return ok;
 }
 
 }  // namespace
@@ -142,8 +92,8 @@ BasicAuthenticator::BasicAuthenticator(std::string realm, std::string htpasswd_p
                                        AuthenticatorOptions options)
     : realm_(std::move(realm)),
       challenge_(make_challenge(realm_)),
-      path_(std::move(htpasswd_path)),
       options_(std::move(options)),
+      file_(std::move(htpasswd_path)),
       cache_(options_.cache_capacity),
       throttle_(options_.throttle) {
   std::lock_guard lock(reload_mu_);
@@ -186,28 +136,26 @@ bool BasicAuthenticator::reload_locked(bool initial) {
   } catch (const std::exception& e) {
     if (initial) throw;
     spdlog::warn("auth: reloading htpasswd file {} failed: {}; keeping the last good contents",
-                 path_, e.what());
+                 file_.path(), e.what());
     return false;
   }
 }
 
 bool BasicAuthenticator::load_locked(bool initial) {
   auto fail = [&](const std::string& error) {
-    if (initial) throw std::runtime_error("htpasswd file " + path_ + ": " + error);
+    if (initial) throw std::runtime_error("htpasswd file " + file_.path() + ": " + error);
     if (error != last_error_) {
-      spdlog::warn("auth: cannot read htpasswd file {}: {}; keeping the last good contents", path_,
-                   error);
+      spdlog::warn("auth: cannot read htpasswd file {}: {}; keeping the last good contents",
+                   file_.path(), error);
       last_error_ = error;
     }
     return false;
   };
 
-  struct stat st {};
   if (!initial) {
-    if (::stat(path_.c_str(), &st) != 0) return fail(std::strerror(errno));
-    FileIdentity seen{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-                      static_cast<std::uint64_t>(st.st_size), to_ns(st.st_mtim), to_ns(st.st_ctim)};
-    if (seen == identity_ && !racy_) {
+    base::FileStamp seen = file_.stamp();
+    if (seen.error != 0) return fail(std::strerror(seen.error));
+    if (!file_.may_have_changed(seen)) {
       last_error_.clear();
       return false;
     }
@@ -215,25 +163,15 @@ bool BasicAuthenticator::load_locked(bool initial) {
 
   std::string bytes;
   std::string error;
-  bool ok = read_file(path_, bytes, st, error);
-  if (!ok) return fail(error);
+  base::FileStamp stamp;
+  if (!file_.read(bytes, stamp, error, kMaxFileSize)) return fail(error);
   if (!last_error_.empty()) {
-    spdlog::info("auth: htpasswd file {} is readable again", path_);
+    spdlog::info("auth: htpasswd file {} is readable again", file_.path());
     last_error_.clear();
   }
-  FileIdentity identity{
-      static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-      static_cast<std::uint64_t>(st.st_size), to_ns(st.st_mtim), to_ns(st.st_ctim)};
-  std::int64_t wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  std::int64_t racy_ns = std::chrono::nanoseconds(kRacyWindow).count();
-  bool racy = wall_ns - identity.mtime_ns < racy_ns || wall_ns - identity.ctime_ns < racy_ns;
-
   std::string digest = sha256(bytes);
   if (!initial && digest == content_digest_) {  // touched, not changed
-    identity_ = identity;
-    racy_ = racy;
+    file_.accept(stamp);
     return false;
   }
 
@@ -242,11 +180,11 @@ bool BasicAuthenticator::load_locked(bool initial) {
   secure_wipe(bytes);
   next->dummy_setting = bcrypt_setting(next->file.typical_cost());
   for (const auto& warning : next->file.warnings()) {
-    spdlog::warn("auth: htpasswd file {}: {}", path_, warning);
+    spdlog::warn("auth: htpasswd file {}: {}", file_.path(), warning);
   }
   if (next->file.size() == 0) {
     spdlog::warn("auth: htpasswd file {} has no usable (bcrypt) entries; every login will fail",
-                 path_);
+                 file_.path());
   }
   {
     std::unique_lock lock(snapshot_mu_);
@@ -254,14 +192,13 @@ bool BasicAuthenticator::load_locked(bool initial) {
     snapshot_ = next;
     generation_.store(next->generation, std::memory_order_release);
   }
-  // Only now that the new contents are live: a failure above leaves the old identity, so the
-  // next check tries again.
-  identity_ = identity;
-  racy_ = racy;
+  // Only now that the new contents are live: a failure above leaves the old stamp, so the next
+  // check tries again.
+  file_.accept(stamp);
   content_digest_ = std::move(digest);
   cache_.clear();  // entries of older generations can no longer hit; free them
-  spdlog::info("auth: {} htpasswd file {}: {} user(s)", initial ? "loaded" : "reloaded", path_,
-               next->file.size());
+  spdlog::info("auth: {} htpasswd file {}: {} user(s)", initial ? "loaded" : "reloaded",
+               file_.path(), next->file.size());
   return true;
 }
 

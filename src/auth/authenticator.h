@@ -1,17 +1,16 @@
 // HTTP Basic authentication against an htpasswd file of bcrypt hashes: Distribution's
-// `auth: htpasswd` (REGISTRY_AUTH=htpasswd, REGISTRY_AUTH_HTPASSWD_REALM, _PATH). Knows nothing of
-// HTTP or registries: the caller passes the Authorization header value and a client key, and maps
-// the Decision to a response (401 + WWW-Authenticate: challenge(), 429 + Retry-After, or proceed).
+// `auth: htpasswd` (REGISTRY_AUTH=htpasswd, REGISTRY_AUTH_HTPASSWD_REALM, _PATH). One Authorizer
+// (authorizer.h): as in registry:2, every user in the file may do everything, so the access asked
+// for is ignored and the verdict is never kDenied. Knows nothing of HTTP or registries: the caller
+// passes the Authorization header value and a client key, and maps the Decision to a response
+// (401 + WWW-Authenticate: challenge(), 429 + Retry-After, or proceed).
 //
 // check() in order:
 //   1. At most once per reload_interval (1 s), stat(2) the file (on the request path: one
-//      syscall; no thread). If its identity (device, inode, size, mtime, ctime — all to the
-//      nanosecond) changed, or its last read was "racy" (it had been modified less than 2 s
-//      before the read, so a second write within the same timestamp tick could hide), it is read
-//      again; if the bytes differ, the new contents replace the old under a new generation.
-//      Polling stat was chosen over inotify because it also follows files replaced by rename and
-//      Kubernetes-style symlink swaps, needs no thread, and its cost is negligible. A file that
-//      becomes unreadable or vanishes keeps the last good contents (warning logged once).
+//      syscall; no thread). If it may have changed (base/watched_file.h: its identity changed, or
+//      its last read was racy), it is read again; if the bytes differ, the new contents replace
+//      the old under a new generation. A file that becomes unreadable or vanishes keeps the last
+//      good contents (warning logged once).
 //   2. Parse the header (basic_credentials.h). Missing or malformed: kUnauthorized, not counted
 //      as a failure (clients probe without credentials first).
 //   3. Cache (verification_cache.h): HMAC of the credentials, one shared-locked lookup. A hit for
@@ -46,26 +45,13 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "auth/authorizer.h"
 #include "auth/failure_throttle.h"
 #include "auth/htpasswd.h"
 #include "auth/verification_cache.h"
+#include "base/watched_file.h"
 
 namespace onsen::auth {
-
-enum class Verdict {
-  kAllowed,          // Decision::user is the authenticated user
-  kUnauthorized,     // answer 401 with WWW-Authenticate: challenge()
-  kTooManyRequests,  // answer 429 with Retry-After: Decision::retry_after
-};
-
-struct Decision {
-  Verdict verdict = Verdict::kUnauthorized;
-  std::string user;                                // set for kAllowed
-  std::chrono::seconds retry_after{0};             // set (>= 1 s) for kTooManyRequests
-  ThrottleScope throttled = ThrottleScope::kUser;  // for kTooManyRequests: what is blocked
-
-  bool allowed() const { return verdict == Verdict::kAllowed; }
-};
 
 struct AuthenticatorOptions {
   std::chrono::milliseconds reload_interval{1000};  // how often check() may stat the file
@@ -76,7 +62,7 @@ struct AuthenticatorOptions {
   std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
-class BasicAuthenticator {
+class BasicAuthenticator final : public Authorizer {
  public:
   // Loads `htpasswd_path` now. Throws std::runtime_error naming the path if it is missing or
   // unreadable. Bad lines are not fatal: each is refused with a logged warning.
@@ -90,6 +76,12 @@ class BasicAuthenticator {
   // absent); `client_key` identifies the client's address for throttling (e.g. its IP). Never
   // throws on anything a client can send.
   Decision check(std::string_view authorization_header, std::string_view client_key);
+
+  // Authorizer: check(), whatever the access.
+  Decision authorize(const Credentials& credentials, const std::vector<Access>&) override {
+    return check(credentials.authorization, credentials.client);
+  }
+  std::string challenge(const std::vector<Access>&) const override { return challenge_; }
 
   // The WWW-Authenticate value for 401 responses: Basic realm="<realm>", the realm verbatim as
   // configured with '"' and '\' (and control characters) escaped as Go's %q does — registry:2
@@ -117,11 +109,6 @@ class BasicAuthenticator {
     std::uint64_t generation;
     std::string dummy_setting;  // bcrypt setting for unknown users, at file.typical_cost()
   };
-  struct FileIdentity {
-    std::uint64_t device = 0, inode = 0, size = 0;
-    std::int64_t mtime_ns = 0, ctime_ns = 0;
-    friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
-  };
   struct Flight;  // one in-progress bcrypt shared by identical concurrent requests
 
   std::chrono::steady_clock::time_point now() const;
@@ -134,7 +121,6 @@ class BasicAuthenticator {
 
   const std::string realm_;
   const std::string challenge_;
-  const std::string path_;
   const AuthenticatorOptions options_;
 
   mutable std::shared_mutex snapshot_mu_;
@@ -142,8 +128,7 @@ class BasicAuthenticator {
   std::atomic<std::uint64_t> generation_{0};  // == snapshot_->generation
 
   std::mutex reload_mu_;  // serializes reloads; guards the fields below
-  FileIdentity identity_;
-  bool racy_ = false;
+  base::WatchedFile file_;
   std::string content_digest_;  // SHA-256 of the loaded bytes
   std::string last_error_;      // last logged read error, to log each problem once
   std::atomic<std::int64_t> next_check_ns_{0};

@@ -6,6 +6,7 @@
 #include "cli/logging.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
+#include "http/mux.h"
 #include "http/server.h"
 #include "registry/registry.h"
 #include "storage/factory.h"
@@ -108,9 +109,10 @@ int serve(const std::string& config_arg) {
     registry_options.read_only = cfg.storage.read_only;
     registry_options.automatic_cross_mount = cfg.http.automatic_cross_mount;
     registry::Registry registry(driver, registry_options);
-    std::unique_ptr<auth::BasicAuthenticator> authenticator;
+    // The one place that knows the auth methods: a new one is a new Authorizer made here.
+    std::unique_ptr<auth::Authorizer> authorizer;
     if (cfg.auth.htpasswd) {
-      authenticator = std::make_unique<auth::BasicAuthenticator>(
+      authorizer = std::make_unique<auth::BasicAuthenticator>(
           cfg.auth.htpasswd->realm, cfg.auth.htpasswd->path,
           authenticator_options(cfg.auth.htpasswd->throttle));
     }
@@ -120,16 +122,25 @@ int serve(const std::string& config_arg) {
                                               cfg.storage.upload_purging_interval,
                                               cfg.storage.upload_purging_dry_run);
     }
-    api::Api api(registry, api_options(cfg.http), authenticator.get());
-    http::Server server(server_options(cfg),
-                        [&api](http::Request& req) { return api.handle(req); });
+    auto options = api_options(cfg.http);
+    const std::string api_prefix = options.prefix + "/v2";
+    api::Api api(registry, std::move(options), authorizer.get());
+    http::Handler api_handler = [&api](http::Request& req) { return api.handle(req); };
+    // Every endpoint the server has, by path prefix; a new one (a web UI, a token endpoint) is a
+    // handler registered here.
+    http::Mux mux;
+    mux.handle(api_prefix, api_handler);
+    // Other paths get the API's 404 (NAME_UNKNOWN in the spec's JSON, after authentication), as
+    // they always have.
+    mux.set_fallback(api_handler);
+    http::Server server(server_options(cfg), mux.handler());
     server.stop_on_signals();
     signals.release();
     server.start();
     spdlog::info("onsen serving {} on {}, storage {} at {}, auth {}",
                  cfg.http.tls.certificate.empty() ? "http" : "https", cfg.http.addr,
                  cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
-                 authenticator ? "htpasswd" : "none");
+                 authorizer ? "htpasswd" : "none");
     server.run();
     // Stopped: a late signal must not kill the process by the default action once the handlers
     // are gone (as the server is destroyed); it stays pending until the exit.

@@ -44,16 +44,26 @@ class BodyReader {
   virtual std::optional<uint64_t> content_length() const = 0;
 };
 
+// The other end of a connection, as the transport knows it (not parsed back from text).
+struct Peer {
+  // The IP address without brackets or port: "127.0.0.1" (IPv4 clients of a dual-stack "[::]"
+  // listener too), "::1", "fe80::1%eth0"; "" over a unix socket.
+  std::string address;
+  uint16_t port = 0;  // 0 over a unix socket
+
+  bool unix_socket() const { return address.empty(); }
+  // For logs: "127.0.0.1:51234", "[::1]:51234", or "unix".
+  std::string to_string() const;
+};
+
 struct Request {
   std::string method;  // "GET", "HEAD", ...
   std::string target;  // raw request-target: path and query, not decoded
   std::string path;    // target before '?', not decoded
   std::string query;   // target after '?', without it, not decoded
   Headers headers;
-  // The peer, for logs and per-client limits: "ip:port" over IPv4 ("127.0.0.1:51234"; IPv4
-  // clients of a dual-stack "[::]" listener too), "[ip]:port" over IPv6 ("[::1]:51234",
-  // "[fe80::1%eth0]:51234"), "unix" over a unix socket (no port). Over TCP the host is what
-  // precedes the last ':', brackets removed.
+  // The peer, for per-client limits: structured, and as logs print it (peer.to_string()).
+  Peer peer;
   std::string remote;
   BodyReader* body = nullptr;  // never null while the handler runs
 };

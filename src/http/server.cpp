@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "base/watched_file.h"
 #include "http/session.h"
 #include "http/tls.h"
 
@@ -171,9 +172,11 @@ struct Server::Impl {
       }
     }
     if (tls) {
+      for (auto& path : detail::tls_file_paths(opts())) tls_files.emplace_back(std::move(path));
       // Stamped before loading: a change made while loading is seen by the first check.
-      tls_stamp = detail::stamp_tls_files(opts());
+      auto stamps = stamp_tls_files();
       ctx->set_tls_context(detail::make_tls_context(opts()));
+      accept_tls_files(stamps);
       ctx->tls = true;
     }
     if (unix_socket) {
@@ -334,9 +337,23 @@ struct Server::Impl {
     });
   }
 
+  std::vector<base::FileStamp> stamp_tls_files() const {
+    std::vector<base::FileStamp> stamps;
+    for (const auto& file : tls_files) stamps.push_back(file.stamp());
+    return stamps;
+  }
+  void accept_tls_files(const std::vector<base::FileStamp>& stamps) {
+    for (size_t i = 0; i < tls_files.size(); ++i) tls_files[i].accept(stamps[i]);
+  }
+
   void check_tls_files() {
-    auto stamp = detail::stamp_tls_files(opts());
-    if (stamp == tls_stamp) return;
+    auto stamp = stamp_tls_files();
+    bool changed = false, racy = false;
+    for (size_t i = 0; i < tls_files.size(); ++i) {
+      if (!tls_files[i].may_have_changed(stamp[i])) continue;
+      (stamp[i] == tls_files[i].accepted() ? racy : changed) = true;
+    }
+    if (!changed && !racy) return;
     try {
       ctx->set_tls_context(detail::make_tls_context(opts()));
     } catch (const std::exception& e) {
@@ -349,9 +366,11 @@ struct Server::Impl {
       }
       return;
     }
-    spdlog::info("TLS: reloaded certificate '{}' and key '{}' for new connections",
-                 opts().tls_certificate, opts().tls_key);
-    tls_stamp = std::move(stamp);
+    // A racy re-read (files written just before the last load, unchanged since) is routine.
+    spdlog::log(changed ? spdlog::level::info : spdlog::level::debug,
+                "TLS: reloaded certificate '{}' and key '{}' for new connections",
+                opts().tls_certificate, opts().tls_key);
+    accept_tls_files(stamp);
     tls_failed_stamp.clear();
   }
 
@@ -442,9 +461,9 @@ struct Server::Impl {
   std::string socket_path;  // the socket file to remove at stop; empty: none
   std::pair<dev_t, ino_t> socket_file{};
   net::steady_timer drain_timer;
-  net::steady_timer reload_timer;                   // TLS file checks
-  std::vector<detail::FileStamp> tls_stamp;         // files of the context in use
-  std::vector<detail::FileStamp> tls_failed_stamp;  // files that last failed to load (warned)
+  net::steady_timer reload_timer;                 // TLS file checks
+  std::vector<base::WatchedFile> tls_files;       // what make_tls_context reads, watched
+  std::vector<base::FileStamp> tls_failed_stamp;  // files that last failed to load (warned)
   std::optional<net::signal_set> signals;
   std::shared_ptr<detail::ServerContext> ctx;
   bool started = false;

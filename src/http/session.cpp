@@ -101,16 +101,12 @@ void split_target(std::string_view target, std::string& path, std::string& query
   path = p;
 }
 
-std::string format_remote(const tcp::endpoint& ep) {
+Peer peer_of(const tcp::endpoint& ep) {
   auto a = ep.address();
-  if (a.is_v6()) {
-    auto v6 = a.to_v6();
-    if (v6.is_v4_mapped())
-      return fmt::format("{}:{}", net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string(),
-                         ep.port());
-    return fmt::format("[{}]:{}", v6.to_string(), ep.port());
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
   }
-  return fmt::format("{}:{}", a.to_string(), ep.port());
+  return Peer{a.to_string(), ep.port()};
 }
 
 }  // namespace
@@ -181,13 +177,14 @@ class Session final : public Connection,
   using Stream = std::conditional_t<Tls, beast::ssl_stream<Plain>, Plain>;
 
  public:
-  Session(std::shared_ptr<ServerContext> ctx, Socket socket, std::string remote,
+  Session(std::shared_ptr<ServerContext> ctx, Socket socket, Peer peer,
           std::shared_ptr<net::ssl::context> tls)
       : ctx_(std::move(ctx)),
         opts_(ctx_->options),
         tls_(std::move(tls)),
         stream_(make_stream(tls_.get(), std::move(socket))),
-        remote_(std::move(remote)),
+        peer_(std::move(peer)),
+        remote_(peer_.to_string()),
         watchdog_(stream_.get_executor()),
         body_(*this) {
     ctx_->active.fetch_add(1);
@@ -349,6 +346,7 @@ class Session final : public Connection,
     for (const auto& f : msg) {
       req.headers.add(std::string(f.name_string()), std::string(f.value()));
     }
+    req.peer = peer_;
     req.remote = remote_;
     req.body = &body_;
 
@@ -833,7 +831,8 @@ class Session final : public Connection,
   const ServerOptions& opts_;
   std::shared_ptr<net::ssl::context> tls_;  // TLS only: this session's context, kept alive
   Stream stream_;
-  std::string remote_;
+  Peer peer_;
+  std::string remote_;  // peer_ as logs print it
   net::steady_timer watchdog_;
   uint64_t wait_gen_ = 0;
   bool timed_out_ = false;
@@ -861,14 +860,14 @@ class Session final : public Connection,
 };
 
 template <class Protocol, bool Tls>
-void spawn(std::shared_ptr<ServerContext> ctx, typename Protocol::socket socket, std::string remote,
+void spawn(std::shared_ptr<ServerContext> ctx, typename Protocol::socket socket, Peer peer,
            std::shared_ptr<net::ssl::context> tls) {
   using S = Session<Protocol, Tls>;
   auto exec = socket.get_executor();
-  auto session = std::make_shared<S>(ctx, std::move(socket), remote, std::move(tls));
+  auto session = std::make_shared<S>(ctx, std::move(socket), peer, std::move(tls));
   ctx->add(session);
   net::co_spawn(exec, S::run(std::move(session)),
-                [remote = std::move(remote)](std::exception_ptr e) {
+                [remote = peer.to_string()](std::exception_ptr e) {
                   if (!e) return;
                   try {
                     std::rethrow_exception(e);
@@ -879,13 +878,12 @@ void spawn(std::shared_ptr<ServerContext> ctx, typename Protocol::socket socket,
 }
 
 template <class Protocol>
-void start(std::shared_ptr<ServerContext> ctx, typename Protocol::socket socket,
-           std::string remote) {
+void start(std::shared_ptr<ServerContext> ctx, typename Protocol::socket socket, Peer peer) {
   if (ctx->tls) {
     auto tls = ctx->tls_context();
-    spawn<Protocol, true>(std::move(ctx), std::move(socket), std::move(remote), std::move(tls));
+    spawn<Protocol, true>(std::move(ctx), std::move(socket), std::move(peer), std::move(tls));
   } else {
-    spawn<Protocol, false>(std::move(ctx), std::move(socket), std::move(remote), nullptr);
+    spawn<Protocol, false>(std::move(ctx), std::move(socket), std::move(peer), nullptr);
   }
 }
 
@@ -896,11 +894,11 @@ void start_session(std::shared_ptr<ServerContext> ctx, tcp::socket socket) {
   auto ep = socket.remote_endpoint(ec);
   if (ec) return;  // already gone; the socket closes here
   socket.set_option(tcp::no_delay(true), ec);
-  start<tcp>(std::move(ctx), std::move(socket), format_remote(ep));
+  start<tcp>(std::move(ctx), std::move(socket), peer_of(ep));
 }
 
 void start_session(std::shared_ptr<ServerContext> ctx, local::socket socket) {
-  start<local>(std::move(ctx), std::move(socket), "unix");
+  start<local>(std::move(ctx), std::move(socket), Peer{});
 }
 
 }  // namespace onsen::http::detail

@@ -62,7 +62,8 @@ struct ServerContext {
 };
 
 // Starts the session coroutine of an accepted socket on the socket's executor (a strand).
-// Request.remote is "ip:port" ("[ip]:port" for IPv6) over TCP, "unix" over a unix socket.
+// Request.peer is the TCP peer (IPv4-mapped addresses as IPv4), or a unix-socket Peer; remote is
+// its text.
 void start_session(std::shared_ptr<ServerContext> ctx, boost::asio::ip::tcp::socket socket);
 void start_session(std::shared_ptr<ServerContext> ctx,
                    boost::asio::local::stream_protocol::socket socket);

@@ -1,13 +1,11 @@
-// make_tls_context, resolve_cipher_suites and stamp_tls_files (see tls.h).
+// make_tls_context, resolve_cipher_suites and tls_file_paths (see tls.h).
 #include "http/tls.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -102,24 +100,6 @@ void apply_cipher_suites(SSL_CTX* native, const CipherSuites& cs) {
   }
 }
 
-FileStamp stamp_file(const std::string& path) {
-  FileStamp s;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    s.error = errno;
-    return s;
-  }
-  auto ns = [](const timespec& t) {
-    return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + static_cast<int64_t>(t.tv_nsec);
-  };
-  s.dev = static_cast<int64_t>(st.st_dev);
-  s.ino = static_cast<int64_t>(st.st_ino);
-  s.size = static_cast<int64_t>(st.st_size);
-  s.mtime_ns = ns(st.st_mtim);
-  s.ctime_ns = ns(st.st_ctim);
-  return s;
-}
-
 }  // namespace
 
 CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
@@ -147,13 +127,10 @@ CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
   return cs;
 }
 
-std::vector<FileStamp> stamp_tls_files(const ServerOptions& o) {
-  std::vector<FileStamp> stamps;
-  stamps.reserve(2 + o.tls_client_cas.size());
-  stamps.push_back(stamp_file(o.tls_certificate));
-  stamps.push_back(stamp_file(o.tls_key));
-  for (const auto& ca : o.tls_client_cas) stamps.push_back(stamp_file(ca));
-  return stamps;
+std::vector<std::string> tls_file_paths(const ServerOptions& o) {
+  std::vector<std::string> paths = {o.tls_certificate, o.tls_key};
+  paths.insert(paths.end(), o.tls_client_cas.begin(), o.tls_client_cas.end());
+  return paths;
 }
 
 namespace {

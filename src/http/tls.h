@@ -4,7 +4,6 @@
 
 #include <boost/asio/ssl/context.hpp>
 
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,16 +34,8 @@ struct CipherSuites {
 // When suites are listed but no TLS <= 1.2 one is available, those versions are refused.
 CipherSuites resolve_cipher_suites(const std::vector<std::string>& names);
 
-// A cheap identity of one file: stat(2) (following symlinks, so a Kubernetes-style "..data"
-// symlink swap counts) of device, inode, size, mtime and ctime; or the errno when stat fails.
-struct FileStamp {
-  int64_t dev = 0, ino = 0, size = 0, mtime_ns = 0, ctime_ns = 0;
-  int error = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-// Stamps of every file make_tls_context reads: certificate, key, client CAs, in that order. Equal
-// stamps mean the files are, in all likelihood, unchanged.
-std::vector<FileStamp> stamp_tls_files(const ServerOptions& options);
+// Every file make_tls_context reads: certificate, key, client CAs, in that order (watched for
+// rotation by the server, see base/watched_file.h).
+std::vector<std::string> tls_file_paths(const ServerOptions& options);
 
 }  // namespace onsen::http::detail

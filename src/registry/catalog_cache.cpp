@@ -5,7 +5,7 @@ namespace onsen::registry {
 CatalogCache::CatalogCache(Walk walk, Clock::duration max_age)
     : walk_(std::move(walk)), max_age_(max_age) {}
 
-std::shared_ptr<const CachedNames> CatalogCache::get() {
+std::shared_ptr<const NameListing> CatalogCache::get() {
   std::unique_lock lock(mutex_);
   for (;;) {
     const bool servable = names_ && !invalid_;
@@ -15,7 +15,7 @@ std::shared_ptr<const CachedNames> CatalogCache::get() {
   }
 }
 
-std::shared_ptr<const CachedNames> CatalogCache::walk_and_publish(
+std::shared_ptr<const NameListing> CatalogCache::walk_and_publish(
     std::unique_lock<std::mutex>& lock) {
   walking_ = true;
   added_while_walking_.clear();
@@ -35,7 +35,7 @@ std::shared_ptr<const CachedNames> CatalogCache::walk_and_publish(
   // The walk may have listed a directory before a concurrent write made a repository there.
   for (auto& name : added_while_walking_) names.push_back(std::move(name));
   added_while_walking_.clear();
-  names_ = std::make_shared<const CachedNames>(std::move(names));
+  names_ = std::make_shared<const NameListing>(std::move(names));
   walk_started_ = started;
   // A removal during the walk may or may not be in it: serve it to this caller (the removal was
   // concurrent with its request), walk again for the next.
@@ -51,7 +51,7 @@ void CatalogCache::added(const std::string& name) {
   if (!names_ || names_->contains(name)) return;
   auto names = names_->names();  // copy on write: readers may hold the current list
   names.push_back(name);
-  names_ = std::make_shared<const CachedNames>(std::move(names));
+  names_ = std::make_shared<const NameListing>(std::move(names));
 }
 
 void CatalogCache::invalidate() {

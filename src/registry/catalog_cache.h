@@ -11,7 +11,7 @@
 // Thread-safe.
 #pragma once
 
-#include "registry/cached_names.h"
+#include "registry/name_listing.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -32,20 +32,20 @@ class CatalogCache {
   CatalogCache(Walk walk, Clock::duration max_age);
 
   // The sorted repository names. Throws what the walk throws.
-  std::shared_ptr<const CachedNames> get();
+  std::shared_ptr<const NameListing> get();
   // `name` is now a repository (after the write that made it one).
   void added(const std::string& name);
   // A repository may have stopped being one (after the removal).
   void invalidate();
 
  private:
-  std::shared_ptr<const CachedNames> walk_and_publish(std::unique_lock<std::mutex>& lock);
+  std::shared_ptr<const NameListing> walk_and_publish(std::unique_lock<std::mutex>& lock);
 
   Walk walk_;
   Clock::duration max_age_;
   std::mutex mutex_;
   std::condition_variable walked_;
-  std::shared_ptr<const CachedNames> names_;  // null until the first walk
+  std::shared_ptr<const NameListing> names_;  // null until the first walk
   Clock::time_point walk_started_;            // of the walk names_ came from
   bool invalid_ = false;                      // names_ must not be served
   bool walking_ = false;

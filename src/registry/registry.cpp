@@ -254,7 +254,7 @@ void Registry::delete_manifest(const std::string& repo, const std::string& refer
   if (subject) referrers_.remove(repo, *subject, digest);
 }
 
-std::shared_ptr<const CachedNames> Registry::tag_list(const std::string& repo) {
+std::shared_ptr<const NameListing> Registry::tag_list(const std::string& repo) {
   check_name(repo);
   // Generation, clock and stat before the listing: a change after any of them is either in the
   // listing or keeps it out of the cache (see TagListCache).
@@ -269,10 +269,10 @@ std::shared_ptr<const CachedNames> Registry::tag_list(const std::string& repo) {
     if (!repository_exists(repo)) {
       throw Error(ErrorCode::kNameUnknown, "repository name not known to registry");
     }
-    static const auto empty = std::make_shared<const CachedNames>(std::vector<std::string>{});
+    static const auto empty = std::make_shared<const NameListing>(std::vector<std::string>{});
     return empty;
   }
-  auto list = std::make_shared<const CachedNames>(std::move(*names));
+  auto list = std::make_shared<const NameListing>(std::move(*names));
   if (dir) tag_lists_.store(repo, dir->mod_time, now, generation, list);
   return list;
 }
@@ -295,7 +295,7 @@ void Registry::list_repositories(const std::string& key, const std::string& pref
   if (is_repository && !prefix.empty()) out.push_back(prefix);
 }
 
-std::shared_ptr<const CachedNames> Registry::repository_list() {
+std::shared_ptr<const NameListing> Registry::repository_list() {
   return catalog_.get();
 }
 

@@ -6,11 +6,11 @@
 #pragma once
 
 #include "registry/blob_store.h"
-#include "registry/cached_names.h"
 #include "registry/catalog_cache.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
 #include "registry/manifest_store.h"
+#include "registry/name_listing.h"
 #include "registry/referrers_index.h"
 #include "registry/tag_list_cache.h"
 #include "registry/tag_store.h"
@@ -56,8 +56,6 @@ class Registry {
  public:
   Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions options);
 
-  const RegistryOptions& options() const { return options_; }
-
   // Throws Error(kNameInvalid) unless name is a valid repository name.
   static void check_name(const std::string& name);
 
@@ -89,13 +87,11 @@ class Registry {
   // By digest: the revision and every tag pointing at it. By tag: only that tag.
   void delete_manifest(const std::string& repo, const std::string& reference);
 
-  // Sorted tag names, from the tag list cache. Throws Error(kNameUnknown).
-  std::shared_ptr<const CachedNames> tag_list(const std::string& repo);
-  // Sorted repository names, from the catalog cache.
-  std::shared_ptr<const CachedNames> repository_list();
-  // The same, copied.
-  std::vector<std::string> tags(const std::string& repo) { return tag_list(repo)->names(); }
-  std::vector<std::string> repositories() { return repository_list()->names(); }
+  // The tag list of a repository (sorted tag names), from the tag list cache. Throws
+  // Error(kNameUnknown).
+  std::shared_ptr<const NameListing> tag_list(const std::string& repo);
+  // The repository list (the catalog), from the catalog cache.
+  std::shared_ptr<const NameListing> repository_list();
   // Descriptors of the repository's manifests whose subject is `digest`, optionally only those of
   // one artifact type, sorted by digest. From the referrers index: costs as many manifest reads as
   // there are referrers, whatever the size of the repository.

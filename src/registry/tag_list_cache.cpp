@@ -4,7 +4,7 @@ namespace onsen::registry {
 
 TagListCache::TagListCache(size_t max_repositories) : max_repositories_(max_repositories) {}
 
-std::shared_ptr<const CachedNames> TagListCache::find(const std::string& repo, Time mod_time) {
+std::shared_ptr<const NameListing> TagListCache::find(const std::string& repo, Time mod_time) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(repo);
   if (it == entries_.end()) return nullptr;
@@ -23,7 +23,7 @@ uint64_t TagListCache::generation() {
 }
 
 void TagListCache::store(const std::string& repo, Time mod_time, Time now, uint64_t generation,
-                         std::shared_ptr<const CachedNames> names) {
+                         std::shared_ptr<const NameListing> names) {
   if (max_repositories_ == 0 || mod_time > now - kSettle) return;
   std::lock_guard lock(mutex_);
   if (generation != generation_) return;

@@ -16,7 +16,7 @@
 // Thread-safe. A store() racing with an invalidate() of the same cache is dropped (generations).
 #pragma once
 
-#include "registry/cached_names.h"
+#include "registry/name_listing.h"
 
 #include <chrono>
 #include <cstdint>
@@ -37,13 +37,13 @@ class TagListCache {
 
   // The list cached for repo when the tags directory's mtime is still `mod_time`; else null (a
   // list cached under another mtime is dropped).
-  std::shared_ptr<const CachedNames> find(const std::string& repo, Time mod_time);
+  std::shared_ptr<const NameListing> find(const std::string& repo, Time mod_time);
   // Taken before reading the storage; pass it to store().
   uint64_t generation();
   // Caches names, read after a stat (at `now`) that gave mod_time, unless something was
   // invalidated since `generation` or the mtime is too recent to be trusted.
   void store(const std::string& repo, Time mod_time, Time now, uint64_t generation,
-             std::shared_ptr<const CachedNames> names);
+             std::shared_ptr<const NameListing> names);
   // After a write under repo's tags directory.
   void invalidate(const std::string& repo);
   // After a removal that may have taken many repositories.
@@ -52,7 +52,7 @@ class TagListCache {
  private:
   struct Entry {
     Time mod_time;
-    std::shared_ptr<const CachedNames> names;
+    std::shared_ptr<const NameListing> names;
     std::list<std::string>::iterator lru;
   };
 

@@ -581,5 +581,48 @@ TEST_F(AuthenticatorTest, ConcurrentMixedChecksAreDeterministic) {
   EXPECT_EQ(auth->stats().generation, 1u);  // identical bytes never make a new generation
 }
 
+// Through the Authorizer interface, as the API asks: htpasswd lets every user in the file do
+// everything (registry:2's htpasswd), so the access records change nothing: never kDenied, the
+// same Basic challenge whatever the scope, and the throttle as check() has it.
+TEST_F(AuthenticatorTest, AsAuthorizer) {
+  auto owned = make();
+  Authorizer& authorizer = *owned;
+  const std::vector<Access> push = {{"repository", "team/app", {"pull", "push"}}};
+  const std::vector<Access> catalog = {{"registry", "catalog", {"*"}}};
+  const std::string good = basic("alice", "alice-pw");
+
+  for (const auto& access : {std::vector<Access>{}, push, catalog}) {
+    auto d = authorizer.authorize({good, "10.0.0.1"}, access);
+    EXPECT_EQ(d.verdict, Verdict::kAllowed);
+    EXPECT_EQ(d.user, "alice");
+    EXPECT_EQ(authorizer.authorize({"", "10.0.0.1"}, access).verdict, Verdict::kUnauthorized);
+    EXPECT_EQ(authorizer.challenge(access), "Basic realm=\"Registry Realm\"");
+  }
+  EXPECT_EQ(authorizer.authorize({basic("alice", "nope"), "10.0.0.2"}, push).verdict,
+            Verdict::kUnauthorized);
+  EXPECT_EQ(authorizer.authorize({basic("mallory", "x"), "10.0.0.2"}, push).verdict,
+            Verdict::kUnauthorized);
+
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(
+        authorizer.authorize({basic("bob", "guess" + std::to_string(i)), "10.0.0.9"}, push).verdict,
+        Verdict::kUnauthorized)
+        << i;
+  }
+  auto d = authorizer.authorize({basic("bob", "guess30"), "10.0.0.9"}, push);
+  EXPECT_EQ(d.verdict, Verdict::kTooManyRequests);
+  EXPECT_EQ(d.retry_after, 1s);
+  EXPECT_EQ(d.throttled, ThrottleScope::kUser);
+}
+
+TEST(Access, ScopesAsTheTokenSpecWritesThem) {
+  Access repo{"repository", "library/alpine", {"pull", "push"}};
+  EXPECT_EQ(repo.scope(), "repository:library/alpine:pull,push");
+  Access catalog{"registry", "catalog", {"*"}};
+  EXPECT_EQ(catalog.scope(), "registry:catalog:*");
+  EXPECT_EQ(scope_of({}), "");
+  EXPECT_EQ(scope_of({repo, catalog}), "repository:library/alpine:pull,push registry:catalog:*");
+}
+
 }  // namespace
 }  // namespace onsen::auth

@@ -1,5 +1,5 @@
-// Request.remote: "ip:port" over IPv4, "[ip]:port" over IPv6 (IPv4-mapped addresses shown as
-// IPv4), "unix" over a unix socket (see message.h).
+// Request.peer and its text Request.remote: "ip:port" over IPv4, "[ip]:port" over IPv6 (IPv4-mapped
+// addresses shown as IPv4), "unix" over a unix socket (see message.h).
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -30,6 +30,7 @@ class RemoteRecorder {
       {
         std::lock_guard lock(mu_);
         last_ = req.remote;
+        peer_ = req.peer;
       }
       co_return Response{};
     };
@@ -38,10 +39,15 @@ class RemoteRecorder {
     std::lock_guard lock(mu_);
     return last_;
   }
+  Peer peer() {
+    std::lock_guard lock(mu_);
+    return peer_;
+  }
 
  private:
   std::mutex mu_;
   std::string last_;
+  Peer peer_;
 };
 
 // The client's own address as the server should print it.
@@ -73,6 +79,10 @@ TEST(RemoteTest, Ipv4IsAddressColonPort) {
   std::string remote = remote_of(rec, c);
   EXPECT_EQ(remote, local_name(c.fd()));
   EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+  // The same, structured: no text to parse back.
+  EXPECT_EQ(rec.peer().address, "127.0.0.1");
+  EXPECT_EQ(rec.peer().to_string(), remote);
+  EXPECT_NE(rec.peer().port, 0);
 }
 
 TEST(RemoteTest, Ipv6IsBracketed) {
@@ -89,6 +99,8 @@ TEST(RemoteTest, Ipv6IsBracketed) {
   std::string remote = remote_of(rec, c);
   EXPECT_EQ(remote, local_name(c.fd()));
   EXPECT_EQ(remote.rfind("[::1]:", 0), 0u) << remote;
+  EXPECT_EQ(rec.peer().address, "::1");  // no brackets
+  EXPECT_EQ(rec.peer().to_string(), remote);
 }
 
 TEST(RemoteTest, Ipv4OnDualStackListenerIsPlainIpv4) {
@@ -105,6 +117,7 @@ TEST(RemoteTest, Ipv4OnDualStackListenerIsPlainIpv4) {
   std::string remote = remote_of(rec, c);
   EXPECT_EQ(remote, local_name(c.fd()));
   EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+  EXPECT_EQ(rec.peer().address, "127.0.0.1");  // not ::ffff:127.0.0.1
 }
 
 TEST(RemoteTest, UnixSocketIsUnix) {
@@ -115,6 +128,8 @@ TEST(RemoteTest, UnixSocketIsUnix) {
   TestServer srv(rec.handler(), opts);
   RawClient c(test::UnixPath{opts.addr});
   EXPECT_EQ(remote_of(rec, c), "unix");
+  EXPECT_TRUE(rec.peer().unix_socket());
+  EXPECT_EQ(rec.peer().port, 0);
 }
 
 }  // namespace

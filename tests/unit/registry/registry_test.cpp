@@ -176,10 +176,10 @@ TEST_F(RegistryTest, DeleteByDigestRemovesTagsDeleteByTagOnlyTheTag) {
   reg.put_manifest("r", "b", "", body);
   reg.put_manifest("r", "c", "", body);
   reg.delete_manifest("r", "c");
-  EXPECT_EQ(reg.tags("r"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(reg.tag_list("r")->names(), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(reg.get_manifest("r", "a").digest, digest);
   reg.delete_manifest("r", digest.str());
-  EXPECT_TRUE(reg.tags("r").empty());
+  EXPECT_TRUE(reg.tag_list("r")->names().empty());
   EXPECT_EQ(code_of([&] { reg.get_manifest("r", digest.str()); }), ErrorCode::kManifestUnknown);
   EXPECT_EQ(code_of([&] { reg.delete_manifest("r", "a"); }), ErrorCode::kManifestUnknown);
 }
@@ -198,7 +198,7 @@ TEST_F(RegistryTest, CatalogListsNestedRepositoriesSorted) {
     reg.mount_blob(repo, "z", layer);
     reg.put_manifest(repo, "v1", "", image_manifest(config, layer));
   }
-  EXPECT_EQ(reg.repositories(), (std::vector<std::string>{"a", "a/b/c", "m/n", "z"}));
+  EXPECT_EQ(reg.repository_list()->names(), (std::vector<std::string>{"a", "a/b/c", "m/n", "z"}));
 }
 
 TEST_F(RegistryTest, ReferrersFollowSubjects) {
@@ -307,7 +307,7 @@ TEST_F(RegistryTest, InvalidNamesAndTags) {
   EXPECT_EQ(code_of([&] { reg.get_manifest("r", "-bad"); }), ErrorCode::kManifestUnknown);
   EXPECT_EQ(code_of([&] { reg.get_manifest("r", "sha256:totallywrong"); }),
             ErrorCode::kDigestInvalid);
-  EXPECT_EQ(code_of([&] { reg.tags("nothing"); }), ErrorCode::kNameUnknown);
+  EXPECT_EQ(code_of([&] { reg.tag_list("nothing"); }), ErrorCode::kNameUnknown);
 }
 
 }  // namespace

@@ -12,8 +12,8 @@ using Time = TagListCache::Time;
 const Time kNow = Time(std::chrono::hours(500000));
 const Time kOld = kNow - 1h;
 
-std::shared_ptr<const CachedNames> list(std::vector<std::string> names) {
-  return std::make_shared<const CachedNames>(std::move(names));
+std::shared_ptr<const NameListing> list(std::vector<std::string> names) {
+  return std::make_shared<const NameListing>(std::move(names));
 }
 
 TEST(TagListCacheTest, HitOnlyWhileTheMtimeIsUnchanged) {

@@ -1,4 +1,4 @@
-#include "registry/cached_names.h"
+#include "registry/name_listing.h"
 
 #include <nlohmann/json.hpp>
 
@@ -6,7 +6,7 @@
 
 namespace onsen::registry {
 
-CachedNames::CachedNames(std::vector<std::string> names) : names_(std::move(names)) {
+NameListing::NameListing(std::vector<std::string> names) : names_(std::move(names)) {
   std::sort(names_.begin(), names_.end());
   names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
   offsets_.reserve(names_.size() + 1);
@@ -18,16 +18,16 @@ CachedNames::CachedNames(std::vector<std::string> names) : names_(std::move(name
   offsets_.push_back(json_.size());
 }
 
-bool CachedNames::contains(std::string_view name) const {
+bool NameListing::contains(std::string_view name) const {
   return std::binary_search(names_.begin(), names_.end(), name, std::less<>());
 }
 
-size_t CachedNames::after(std::string_view last) const {
+size_t NameListing::after(std::string_view last) const {
   return static_cast<size_t>(std::upper_bound(names_.begin(), names_.end(), last, std::less<>()) -
                              names_.begin());
 }
 
-void CachedNames::append_json(std::string& out, size_t begin, size_t end) const {
+void NameListing::append_json(std::string& out, size_t begin, size_t end) const {
   end = std::min(end, names_.size());
   out += '[';
   if (begin < end) {  // without the ',' after the last name

@@ -12,10 +12,10 @@
 
 namespace onsen::registry {
 
-class CachedNames {
+class NameListing {
  public:
   // Sorts and deduplicates `names`.
-  explicit CachedNames(std::vector<std::string> names);
+  explicit NameListing(std::vector<std::string> names);
 
   const std::vector<std::string>& names() const { return names_; }
   size_t size() const { return names_.size(); }

@@ -1,5 +1,5 @@
-// CachedNames: sorted, deduplicated names and their precomputed JSON pages.
-#include "registry/cached_names.h"
+// NameListing: sorted, deduplicated names and their precomputed JSON pages.
+#include "registry/name_listing.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -7,21 +7,21 @@
 namespace onsen::registry {
 namespace {
 
-std::string page(const CachedNames& names, size_t begin, size_t end) {
+std::string page(const NameListing& names, size_t begin, size_t end) {
   std::string out;
   names.append_json(out, begin, end);
   return out;
 }
 
-TEST(CachedNamesTest, SortsAndDeduplicates) {
-  CachedNames names({"b", "a/c", "a", "b", "a/b"});
+TEST(NameListingTest, SortsAndDeduplicates) {
+  NameListing names({"b", "a/c", "a", "b", "a/b"});
   EXPECT_EQ(names.names(), (std::vector<std::string>{"a", "a/b", "a/c", "b"}));
   EXPECT_TRUE(names.contains("a/b"));
   EXPECT_FALSE(names.contains("a/"));
 }
 
-TEST(CachedNamesTest, AfterIsTheFirstNameGreaterThanLast) {
-  CachedNames names({"a", "c", "e"});
+TEST(NameListingTest, AfterIsTheFirstNameGreaterThanLast) {
+  NameListing names({"a", "c", "e"});
   EXPECT_EQ(names.after(""), 0u);
   EXPECT_EQ(names.after("a"), 1u);
   EXPECT_EQ(names.after("b"), 1u);
@@ -29,18 +29,18 @@ TEST(CachedNamesTest, AfterIsTheFirstNameGreaterThanLast) {
   EXPECT_EQ(names.after("z"), 3u);
 }
 
-TEST(CachedNamesTest, PagesAreJsonArraysOfTheRange) {
-  CachedNames names({"a", "bb", "ccc"});
+TEST(NameListingTest, PagesAreJsonArraysOfTheRange) {
+  NameListing names({"a", "bb", "ccc"});
   EXPECT_EQ(page(names, 0, 3), R"(["a","bb","ccc"])");
   EXPECT_EQ(page(names, 1, 2), R"(["bb"])");
   EXPECT_EQ(page(names, 2, 10), R"(["ccc"])");  // end is clamped
   EXPECT_EQ(page(names, 1, 1), "[]");
   EXPECT_EQ(page(names, 3, 3), "[]");
-  EXPECT_EQ(page(CachedNames({}), 0, 0), "[]");
+  EXPECT_EQ(page(NameListing({}), 0, 0), "[]");
 }
 
-TEST(CachedNamesTest, EscapesWhatJsonRequiresAndReplacesInvalidUtf8) {
-  CachedNames names({"q\"uote", "back\\slash", std::string("ctl\x01"), "bad\xff"});
+TEST(NameListingTest, EscapesWhatJsonRequiresAndReplacesInvalidUtf8) {
+  NameListing names({"q\"uote", "back\\slash", std::string("ctl\x01"), "bad\xff"});
   auto parsed = nlohmann::json::parse(page(names, 0, names.size()));
   ASSERT_EQ(parsed.size(), 4u);
   EXPECT_EQ(parsed[0], "back\\slash");
