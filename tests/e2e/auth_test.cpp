@@ -1,8 +1,8 @@
 // htpasswd authentication against a real server: every route and method refuses anonymous and
 // wrong credentials with 401 and leaks no data; good credentials work; failed logins are throttled
 // per address and user name, with a 429 a person can read.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 #include <openssl/evp.h>
 
@@ -48,10 +48,7 @@ std::string htpasswd_line(const std::string& user, const std::string& password) 
 class AuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/onsen-e2e-auth-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    htpasswd_ = dir_ + "/htpasswd";
+    htpasswd_ = dir_.path("htpasswd");
     std::ofstream(htpasswd_) << htpasswd_line("alice", "wonderland")
                              << htpasswd_line("carol", "cheshire");
     start_server("");
@@ -102,7 +99,6 @@ class AuthTest : public ::testing::Test {
   void TearDown() override {
     if (HasFailure() && server_) std::cerr << "--- onsen log ---\n" << server_->log_tail() << "\n";
     server_.reset();
-    std::filesystem::remove_all(dir_);
   }
   std::unique_ptr<HttpClient> authed() {
     auto c = server_->client();
@@ -110,7 +106,8 @@ class AuthTest : public ::testing::Test {
     return c;
   }
 
-  std::string dir_, htpasswd_;
+  TempDir dir_{"onsen-e2e-auth", "/tmp"};
+  std::string htpasswd_;
   std::unique_ptr<OnsenServer> server_;
 };
 

@@ -2,8 +2,8 @@
 // discovery, content management), replayed in order against one namespace of one server, with
 // the same requests and the same acceptance rules, so that interplay between the workflows (shared
 // blobs, tags, referrers, teardown order) is exercised the way the official run does it.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 #include <openssl/evp.h>
 

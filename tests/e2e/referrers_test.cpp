@@ -1,7 +1,7 @@
 // The referrers API (GET /v2/<name>/referrers/<digest>), modelled on the conformance suite's
 // content discovery workflow.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 #include <map>
 #include <set>

@@ -1,6 +1,6 @@
 // Tag listing and the repository catalog, with n/last pagination.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // HTTP/1.1 transport behaviour seen by registry clients: keep-alive reuse, Expect:
 // 100-continue, concurrent clients, graceful shutdown.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 #include <sys/wait.h>
 

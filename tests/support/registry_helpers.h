@@ -2,7 +2,7 @@
 // builders and OCI error assertions.
 #pragma once
 
-#include "http_client.h"
+#include "support/http_client.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace onsen::e2e {
+namespace onsen::test {
 
 using json = nlohmann::json;
 
@@ -98,4 +98,4 @@ std::string error_code(const HttpResponse& r);
                                     std::string_view value);
 ::testing::AssertionResult HasApiVersionHeader(const HttpResponse& r);
 
-}  // namespace onsen::e2e
+}  // namespace onsen::test

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "support/temp_dir.h"
 
 namespace onsen::auth {
 namespace {
@@ -59,22 +60,6 @@ std::string base64(std::string_view raw) {
 std::string basic(std::string_view user, std::string_view password) {
   return "Basic " + base64(std::string(user) + ":" + std::string(password));
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "onsen-auth-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Rewrites the file in place (same inode), as `htpasswd -B file user` does.
 void write_in_place(const std::string& path, const std::string& contents) {
@@ -137,7 +122,7 @@ class AuthenticatorTest : public ::testing::Test {
   }
   std::unique_ptr<BasicAuthenticator> make() { return make(options()); }
 
-  TempDir dir_;
+  test::TempDir dir_{"onsen-auth"};
   FakeClock clock_;
   std::string path_;
   std::string alice_hash_;

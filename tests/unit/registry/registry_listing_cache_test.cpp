@@ -7,6 +7,7 @@
 #include "storage/filesystem.h"
 #include "storage/inmemory.h"
 #include "storage/layout.h"
+#include "support/temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -52,24 +53,6 @@ class Pusher {
 
  private:
   Registry& reg_;
-};
-
-class TempRoot {
- public:
-  TempRoot() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "onsen-listing-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempRoot() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 // Sets a directory's mtime to one fixed, old time, so the tag list cache trusts it (see
@@ -171,7 +154,7 @@ TEST_F(RegistryListingTest, ConcurrentWritersAndReaders) {
 // Two Registries on one filesystem root stand for two processes sharing a storage directory.
 class SharedRootTest : public ::testing::Test {
  protected:
-  TempRoot root;
+  test::TempDir root{"onsen-listing"};
   RegistryOptions options{.delete_enabled = true, .catalog_max_age = 200ms};
   Registry ours{std::make_shared<storage::FilesystemDriver>(root.path()), options};
   Registry theirs{std::make_shared<storage::FilesystemDriver>(root.path()), options};
