@@ -2,9 +2,8 @@
 // wrong credentials with 401 and leaks no data; good credentials work; failed logins are throttled
 // per address and user name, with a 429 a person can read.
 #include "server_fixture.h"
+#include "support/base64.h"
 #include "support/registry_helpers.h"
-
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -18,19 +17,6 @@ namespace onsen::e2e {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
-
-std::string basic(std::string_view user, std::string_view password) {
-  return "Basic " + base64(std::string(user) + ":" + std::string(password));
-}
 
 // One htpasswd line made by the real tool, as users make them (bcrypt only).
 std::string htpasswd_line(const std::string& user, const std::string& password) {

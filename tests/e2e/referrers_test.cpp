@@ -9,10 +9,7 @@
 namespace onsen::e2e {
 namespace {
 
-constexpr const char* kTypeA = "application/vnd.nhl.peanut.butter.bagel";
-constexpr const char* kTypeB = "application/vnd.nba.strawberry.jam.croissant";
-constexpr const char* kTypeIndex = "application/vnd.food.stand";
-constexpr const char* kAnnotation = "org.opencontainers.conformance.test";
+using namespace conformance;  // kTypeA, kTypeB, kTypeIndex, kAnnotation
 
 struct Referrer {
   std::string body;

@@ -31,6 +31,14 @@ inline constexpr const char* kOciArtifact = "application/vnd.oci.artifact.manife
 inline constexpr const char* kOciEmpty = "application/vnd.oci.empty.v1+json";
 }  // namespace mt
 
+// The artifact types and the annotation key the OCI conformance suite's referrers tests use.
+namespace conformance {
+inline constexpr const char* kTypeA = "application/vnd.nhl.peanut.butter.bagel";
+inline constexpr const char* kTypeB = "application/vnd.nba.strawberry.jam.croissant";
+inline constexpr const char* kTypeIndex = "application/vnd.food.stand";
+inline constexpr const char* kAnnotation = "org.opencontainers.conformance.test";
+}  // namespace conformance
+
 // Every manifest type, for Accept headers.
 inline constexpr const char* kAcceptAllManifests =
     "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "

@@ -159,13 +159,7 @@ Handler empty_handler() {
 
 std::string start_error(ServerOptions opts) {
   opts.addr = "127.0.0.1:0";
-  Server s(std::move(opts), empty_handler());
-  try {
-    s.start();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
+  return test::start_error(std::move(opts), empty_handler());
 }
 
 TEST_F(TlsTest, UnknownCipherSuiteFailsAtStartNamingIt) {
