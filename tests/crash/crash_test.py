@@ -42,7 +42,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from onsen_proc import (  # noqa: E402
-    OCI_MANIFEST, NotReady, clean_env, filesystem_config, free_port, sha256, wait_ready)
+    OCI_MANIFEST, NotReady, clean_env, file_tail, filesystem_config, free_port, sha256, wait_ready)
 
 REPOS = ["crash/a", "crash/b", "c"]
 TAGS = ["t0", "t1", "t2", "t3", "latest"]
@@ -93,11 +93,7 @@ class Server:
             self.proc = None
 
     def log_tail(self, n=3000):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read()[-n:].decode(errors="replace")
-        except OSError:
-            return ""
+        return file_tail(self.log_path, n)
 
     def start_check(self):
         """`onsen check` on the storage, started now (it only reads; the server is idle)."""
@@ -363,17 +359,23 @@ class Harness:
             self.model.tags[repo][ref] = d
             self.model.uncertain.pop(("tag", repo, ref), None)
 
+    def delete(self, path, what, uncertain):
+        """DELETE path, which must answer 202. Interrupted: each (kind, repo, key) of uncertain
+        may or may not be gone after the restart."""
+        try:
+            s, h, b = self.client.request("DELETE", path)
+        except Interrupted:
+            for kind, repo, key in uncertain:
+                self.model.allow(kind, repo, key, None)
+            raise
+        self.expect(s, [202], what, b)
+
     def op_delete_tag(self, repo):
         tags = [t for t in self.model.tags[repo] if ("tag", repo, t) not in self.model.uncertain]
         if not tags:
             return
         t = self.rng.choice(tags)
-        try:
-            s, h, b = self.client.request("DELETE", f"/v2/{repo}/manifests/{t}")
-        except Interrupted:
-            self.model.allow("tag", repo, t, None)
-            raise
-        self.expect(s, [202], f"DELETE tag {t}", b)
+        self.delete(f"/v2/{repo}/manifests/{t}", f"DELETE tag {t}", [("tag", repo, t)])
         del self.model.tags[repo][t]
 
     def op_delete_manifest(self, repo):
@@ -382,15 +384,9 @@ class Harness:
         if not ds:
             return
         d = self.rng.choice(ds)
-        try:
-            s, h, b = self.client.request("DELETE", f"/v2/{repo}/manifests/{d}")
-        except Interrupted:
-            self.model.allow("manifest", repo, d, None)
-            for t, td in self.model.tags[repo].items():
-                if td == d:
-                    self.model.allow("tag", repo, t, None)
-            raise
-        self.expect(s, [202], f"DELETE manifest {d}", b)
+        self.delete(f"/v2/{repo}/manifests/{d}", f"DELETE manifest {d}",
+                    [("manifest", repo, d)] +
+                    [("tag", repo, t) for t, td in self.model.tags[repo].items() if td == d])
         del self.model.manifests[repo][d]
         for t in [t for t, td in self.model.tags[repo].items() if td == d]:
             del self.model.tags[repo][t]
@@ -400,12 +396,7 @@ class Harness:
         if not ds:
             return
         d = self.rng.choice(ds)
-        try:
-            s, h, b = self.client.request("DELETE", f"/v2/{repo}/blobs/{d}")
-        except Interrupted:
-            self.model.allow("blob", repo, d, None)
-            raise
-        self.expect(s, [202], f"DELETE blob {d}", b)
+        self.delete(f"/v2/{repo}/blobs/{d}", f"DELETE blob {d}", [("blob", repo, d)])
         del self.model.blobs[repo][d]
 
     def op_mount(self, repo):

@@ -60,6 +60,15 @@ def v2_status(port, timeout=2):
         c.close()
 
 
+def file_tail(path, n):
+    """The last n bytes of a (log) file as text; "" when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()[-n:].decode(errors="replace")
+    except OSError:
+        return ""
+
+
 class NotReady(Exception):
     """The server exited or did not answer in time; the message says which."""
 

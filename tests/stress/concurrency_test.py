@@ -18,20 +18,8 @@ import random
 import threading
 import time
 
-from stress_lib import (
-    Client,
-    Server,
-    image_manifest,
-    location_path,
-    log,
-    main_wrapper,
-    mount_blob,
-    push_blob_chunked,
-    push_blob_monolithic,
-    put_manifest,
-    random_bytes,
-    sha256,
-)
+from stress_lib import (Client, Server, image_manifest, location_path, log, main_wrapper,
+    mount_blob, push_blob_chunked, push_blob_monolithic, put_manifest, random_bytes, sha256)
 
 CLIENTS = 32
 REPOS = ["stress/a", "stress/b", "stress/c", "stress/nested/d", "stress/nested/e", "other/f"]

@@ -11,20 +11,8 @@ import random
 import threading
 import time
 
-from stress_lib import (
-    Client,
-    Server,
-    expect,
-    image_manifest,
-    log,
-    main_wrapper,
-    mount_blob,
-    push_blob_chunked,
-    push_blob_monolithic,
-    put_manifest,
-    random_bytes,
-    sha256,
-)
+from stress_lib import (Client, Server, expect, image_manifest, log, main_wrapper, mount_blob,
+    push_blob_chunked, push_blob_monolithic, put_manifest, random_bytes, sha256)
 
 CONNECTIONS = 64
 REPOS = [f"soak/app{i}" for i in range(4)] + ["soak/nested/lib", "soak/nested/deep/tool"]

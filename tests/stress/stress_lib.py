@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from onsen_proc import (  # noqa: E402
     OCI_MANIFEST,
     NotReady,
+    file_tail,
     filesystem_config,
     free_port,
     image_manifest,
@@ -107,11 +108,7 @@ class Server:
             self.logfile.close()
 
     def log_tail(self, n=4000):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read()[-n:].decode(errors="replace")
-        except OSError:
-            return ""
+        return file_tail(self.log_path, n)
 
     def check_storage(self):
         """Runs `onsen check` on the storage; returns (exit status, output)."""
