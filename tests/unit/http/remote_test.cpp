@@ -66,45 +66,50 @@ std::string remote_of(RemoteRecorder& rec, RawClient& c) {
   return rec.last();
 }
 
+// The remote the server saw for c's request is c's own address, and starts with prefix.
+void expect_remote(RemoteRecorder& rec, RawClient& c, std::string_view prefix) {
+  std::string remote = remote_of(rec, c);
+  EXPECT_EQ(remote, local_name(c.fd()));
+  EXPECT_EQ(remote.rfind(prefix, 0), 0u) << remote;
+}
+
+// A server on addr, or null with `why` set when the machine cannot listen there (no IPv6).
+std::unique_ptr<TestServer> start_if_possible(RemoteRecorder& rec, std::string addr,
+                                              std::string& why) {
+  ServerOptions opts;
+  opts.addr = std::move(addr);
+  try {
+    return std::make_unique<TestServer>(rec.handler(), opts);
+  } catch (const std::runtime_error& e) {
+    why = e.what();
+    return nullptr;
+  }
+}
+
 TEST(RemoteTest, Ipv4IsAddressColonPort) {
   RemoteRecorder rec;
   TestServer srv(rec.handler());  // 127.0.0.1:0
   RawClient c(srv.port());
-  std::string remote = remote_of(rec, c);
-  EXPECT_EQ(remote, local_name(c.fd()));
-  EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+  expect_remote(rec, c, "127.0.0.1:");
 }
 
 TEST(RemoteTest, Ipv6IsBracketed) {
   RemoteRecorder rec;
-  ServerOptions opts;
-  opts.addr = "[::1]:0";
-  std::unique_ptr<TestServer> srv;
-  try {
-    srv = std::make_unique<TestServer>(rec.handler(), opts);
-  } catch (const std::runtime_error& e) {
-    GTEST_SKIP() << "no IPv6 loopback: " << e.what();
-  }
+  std::string why;
+  auto srv = start_if_possible(rec, "[::1]:0", why);
+  if (!srv) GTEST_SKIP() << "no IPv6 loopback: " << why;
   RawClient c(test::Ipv6Loopback{srv->port()});
-  std::string remote = remote_of(rec, c);
-  EXPECT_EQ(remote, local_name(c.fd()));
-  EXPECT_EQ(remote.rfind("[::1]:", 0), 0u) << remote;
+  expect_remote(rec, c, "[::1]:");
 }
 
 TEST(RemoteTest, Ipv4OnDualStackListenerIsPlainIpv4) {
   RemoteRecorder rec;
-  ServerOptions opts;
-  opts.addr = "[::]:0";  // IPv6 socket accepting IPv4 too: peers arrive as ::ffff:a.b.c.d
-  std::unique_ptr<TestServer> srv;
-  try {
-    srv = std::make_unique<TestServer>(rec.handler(), opts);
-  } catch (const std::runtime_error& e) {
-    GTEST_SKIP() << "no IPv6: " << e.what();
-  }
+  std::string why;
+  // An IPv6 socket accepting IPv4 too: peers arrive as ::ffff:a.b.c.d
+  auto srv = start_if_possible(rec, "[::]:0", why);
+  if (!srv) GTEST_SKIP() << "no IPv6: " << why;
   RawClient c(srv->port());
-  std::string remote = remote_of(rec, c);
-  EXPECT_EQ(remote, local_name(c.fd()));
-  EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+  expect_remote(rec, c, "127.0.0.1:");
 }
 
 TEST(RemoteTest, UnixSocketIsUnix) {
