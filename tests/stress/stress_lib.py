@@ -263,6 +263,21 @@ def put_manifest(c, repo, ref, body):
                      headers={"Content-Type": OCI_MANIFEST})
 
 
+def run_weighted(rng, ops, deadline, client, fail):
+    """Until deadline (time.monotonic()), runs operations drawn by weight from ops, [(fn,
+    weight)]. An exception is a failure: fail(f"{fn name}: {type}: {message}"), and the client's
+    connection is dropped (its state is unknown); the client is closed at the end."""
+    fns, weights = zip(*ops)
+    while time.monotonic() < deadline:
+        op = rng.choices(fns, weights)[0]
+        try:
+            op()
+        except Exception as e:  # noqa: BLE001 - every transport error is a failure
+            fail(f"{op.__name__}: {type(e).__name__}: {e}")
+            client.close()
+    client.close()
+
+
 def random_bytes(rng, n):
     return rng.getrandbits(8 * n).to_bytes(n, "little") if n else b""
 

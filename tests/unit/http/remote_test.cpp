@@ -73,47 +73,46 @@ void expect_remote(RemoteRecorder& rec, RawClient& c, std::string_view prefix) {
   EXPECT_EQ(remote.rfind(prefix, 0), 0u) << remote;
 }
 
-// A server on addr, or null with `why` set when the machine cannot listen there (no IPv6).
-std::unique_ptr<TestServer> start_if_possible(RemoteRecorder& rec, std::string addr,
-                                              std::string& why) {
-  ServerOptions opts;
-  opts.addr = std::move(addr);
-  try {
-    return std::make_unique<TestServer>(rec.handler(), opts);
-  } catch (const std::runtime_error& e) {
-    why = e.what();
-    return nullptr;
+class RemoteTest : public ::testing::Test {
+ protected:
+  // A server on addr, or null with why_ set when the machine cannot listen there (no IPv6).
+  std::unique_ptr<TestServer> start_if_possible(std::string addr) {
+    ServerOptions opts;
+    opts.addr = std::move(addr);
+    try {
+      return std::make_unique<TestServer>(rec.handler(), opts);
+    } catch (const std::runtime_error& e) {
+      why_ = e.what();
+      return nullptr;
+    }
   }
-}
 
-TEST(RemoteTest, Ipv4IsAddressColonPort) {
   RemoteRecorder rec;
+  std::string why_;
+};
+
+TEST_F(RemoteTest, Ipv4IsAddressColonPort) {
   TestServer srv(rec.handler());  // 127.0.0.1:0
   RawClient c(srv.port());
   expect_remote(rec, c, "127.0.0.1:");
 }
 
-TEST(RemoteTest, Ipv6IsBracketed) {
-  RemoteRecorder rec;
-  std::string why;
-  auto srv = start_if_possible(rec, "[::1]:0", why);
-  if (!srv) GTEST_SKIP() << "no IPv6 loopback: " << why;
+TEST_F(RemoteTest, Ipv6IsBracketed) {
+  auto srv = start_if_possible("[::1]:0");
+  if (!srv) GTEST_SKIP() << "no IPv6 loopback: " << why_;
   RawClient c(test::Ipv6Loopback{srv->port()});
   expect_remote(rec, c, "[::1]:");
 }
 
-TEST(RemoteTest, Ipv4OnDualStackListenerIsPlainIpv4) {
-  RemoteRecorder rec;
-  std::string why;
+TEST_F(RemoteTest, Ipv4OnDualStackListenerIsPlainIpv4) {
   // An IPv6 socket accepting IPv4 too: peers arrive as ::ffff:a.b.c.d
-  auto srv = start_if_possible(rec, "[::]:0", why);
-  if (!srv) GTEST_SKIP() << "no IPv6: " << why;
+  auto srv = start_if_possible("[::]:0");
+  if (!srv) GTEST_SKIP() << "no IPv6: " << why_;
   RawClient c(srv->port());
   expect_remote(rec, c, "127.0.0.1:");
 }
 
-TEST(RemoteTest, UnixSocketIsUnix) {
-  RemoteRecorder rec;
+TEST_F(RemoteTest, UnixSocketIsUnix) {
   ServerOptions opts;
   opts.net = "unix";
   opts.addr = fmt::format("@onsen-remote-test-{}", ::getpid());
