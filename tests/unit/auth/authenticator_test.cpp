@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -105,6 +106,11 @@ class AuthenticatorTest : public ::testing::Test {
     return std::make_unique<BasicAuthenticator>("Registry Realm", path_, std::move(o));
   }
   std::unique_ptr<BasicAuthenticator> make() { return make(options()); }
+  // The file holds one user, "slow" with password "slow-pw", hashed at bcrypt cost `cost` (so
+  // that a verification takes long enough for the races under test).
+  void only_slow_user(int cost) {
+    write_in_place(path_, "slow:" + hash_password("slow-pw", cost) + "\n");
+  }
 
   test::TempDir dir_{"onsen-auth"};
   FakeClock clock_;
@@ -218,8 +224,7 @@ TEST_F(AuthenticatorTest, NonBcryptLinesRefusedWithWarningAndNoSecretsLogged) {
 }
 
 TEST_F(AuthenticatorTest, CacheHitsSkipBcrypt) {
-  std::string slow = hash_password("slow-pw", 10);
-  write_in_place(path_, "slow:" + slow + "\n");
+  only_slow_user(10);
   auto auth = make();
   std::string header = basic("slow", "slow-pw");
 
@@ -426,72 +431,64 @@ TEST_F(AuthenticatorTest, BackoffDoublesWhileGuessingContinues) {
   EXPECT_EQ(auth->check(basic("bob", "y"), "c").retry_after, 16s);
 }
 
-// docker, podman and ctr open several connections at once; with a wrong password every one of
-// them must be told 401 (the client then prints "unauthorized"), never 429.
-TEST_F(AuthenticatorTest, ParallelWrongPasswordsOfOneClientAllGet401) {
-  std::string slow = hash_password("slow-pw", 8);
-  write_in_place(path_, "slow:" + slow + "\n");
-  auto auth = make();
-  constexpr int kThreads = 20;
-  std::barrier start(kThreads);
-  std::atomic<int> unauthorized{0};
+// Runs fn(t) for t in [0, n) on n threads released together (the races these tests are about).
+void at_once(int n, const std::function<void(int)>& fn) {
+  std::barrier start(n);
   std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
+  for (int t = 0; t < n; ++t) {
     threads.emplace_back([&, t] {
       start.arrive_and_wait();
-      // Half send the same stale password, half each a different one.
-      std::string password = t % 2 == 0 ? "stale" : "typo" + std::to_string(t);
-      if (auth->check(basic("slow", password), "10.0.0.5").verdict == Verdict::kUnauthorized) {
-        ++unauthorized;
-      }
+      fn(t);
     });
   }
   for (auto& th : threads) th.join();
+}
+
+// docker, podman and ctr open several connections at once; with a wrong password every one of
+// them must be told 401 (the client then prints "unauthorized"), never 429.
+TEST_F(AuthenticatorTest, ParallelWrongPasswordsOfOneClientAllGet401) {
+  only_slow_user(8);
+  auto auth = make();
+  constexpr int kThreads = 20;
+  std::atomic<int> unauthorized{0};
+  at_once(kThreads, [&](int t) {
+    // Half send the same stale password, half each a different one.
+    std::string password = t % 2 == 0 ? "stale" : "typo" + std::to_string(t);
+    if (auth->check(basic("slow", password), "10.0.0.5").verdict == Verdict::kUnauthorized) {
+      ++unauthorized;
+    }
+  });
   EXPECT_EQ(unauthorized.load(), kThreads);
   EXPECT_TRUE(auth->check(basic("slow", "slow-pw"), "10.0.0.5").allowed());
 }
 
 TEST_F(AuthenticatorTest, ParallelGuessesCannotOutrunTheLimit) {
-  std::string slow = hash_password("slow-pw", 9);
-  write_in_place(path_, "slow:" + slow + "\n");
+  only_slow_user(9);
   AuthenticatorOptions o = options();
   o.throttle.max_failures = 5;
   auto auth = make(std::move(o));
   constexpr int kThreads = 12;
-  std::barrier start(kThreads);
   std::atomic<int> unauthorized{0}, throttled{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      auto d = auth->check(basic("slow", "guess" + std::to_string(t)), "10.6.6.6");
-      (d.verdict == Verdict::kTooManyRequests ? throttled : unauthorized)++;
-      EXPECT_NE(d.verdict, Verdict::kAllowed);
-    });
-  }
-  for (auto& th : threads) th.join();
+  at_once(kThreads, [&](int t) {
+    auto d = auth->check(basic("slow", "guess" + std::to_string(t)), "10.6.6.6");
+    (d.verdict == Verdict::kTooManyRequests ? throttled : unauthorized)++;
+    EXPECT_NE(d.verdict, Verdict::kAllowed);
+  });
   EXPECT_LE(auth->stats().bcrypt_runs, 5u);
   EXPECT_EQ(unauthorized.load(), static_cast<int>(auth->stats().bcrypt_runs));
   EXPECT_GE(throttled.load(), kThreads - 5);
 }
 
 TEST_F(AuthenticatorTest, IdenticalConcurrentVerificationsShareOneBcrypt) {
-  std::string slow = hash_password("slow-pw", 10);
-  write_in_place(path_, "slow:" + slow + "\n");
+  only_slow_user(10);
   auto auth = make();
   constexpr int kThreads = 8;
-  std::barrier start(kThreads);
   std::atomic<int> allowed{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      if (auth->check(basic("slow", "slow-pw"), "10.0.0." + std::to_string(t)).allowed()) {
-        ++allowed;
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
+  at_once(kThreads, [&](int t) {
+    if (auth->check(basic("slow", "slow-pw"), "10.0.0." + std::to_string(t)).allowed()) {
+      ++allowed;
+    }
+  });
   EXPECT_EQ(allowed.load(), kThreads);
   EXPECT_LE(auth->stats().bcrypt_runs, 2u);  // 1, bar a thread arriving just as it finished
 }

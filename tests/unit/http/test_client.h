@@ -12,9 +12,14 @@
 #include "http/server.h"
 #include "support/raw_client.h"
 
+namespace onsen::http {
+// The names every http test uses for Asio and Beast's HTTP.
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+}  // namespace onsen::http
+
 namespace onsen::http::test {
 
-namespace bhttp = boost::beast::http;
 using HttpResponse = bhttp::response<bhttp::string_body>;
 
 class TestServer {

@@ -19,8 +19,6 @@
 namespace onsen::http {
 namespace {
 
-namespace net = boost::asio;
-namespace bhttp = boost::beast::http;
 using test::SelfSigned;
 using test::TestServer;
 using test::TlsClient;
