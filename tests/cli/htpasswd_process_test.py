@@ -17,7 +17,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,11 +25,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
+from onsen_proc import NotReady, clean_env, free_port, wait_ready  # noqa: E402
 
 BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
 APACHE = shutil.which("htpasswd") or sys.exit("htpasswd (apache2-utils) is not installed")
 # Servers read REGISTRY_* variables as configuration overrides: none leak in.
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+ENV = clean_env()
 LINE = re.compile(r"^([^:]+):(\$2y\$(\d\d)\$[./A-Za-z0-9]{53})\n$")
 
 
@@ -49,12 +49,6 @@ def apache_verifies(line, user, password, tmp):
     return r.returncode == 0
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get_v2(port, user=None, password=None):
     headers = {}
     if user is not None:
@@ -71,17 +65,14 @@ def start_bare(config, port, log):
     """`onsen CONFIG` (no subcommand); waits until /v2/ answers."""
     proc = subprocess.Popen([BINARY, config], env=ENV, stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            get_v2(port)
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                return None
-            time.sleep(0.05)
+    try:
+        # Any answer will do: with htpasswd configured it is a 401.
+        wait_ready(proc, port, 20, ready=range(100, 600), probe=lambda p: get_v2(p)[0])
+        return proc
+    except NotReady:
+        proc.kill()
+        proc.wait()
+        return None
 
 
 def stop(proc):

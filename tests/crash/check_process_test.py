@@ -6,31 +6,23 @@ finds it (argument, REGISTRY_CONFIGURATION_PATH, REGISTRY_* overrides).
 usage: check_process_test.py ONSEN_BINARY
 """
 
-import hashlib
 import http.client
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
+from onsen_proc import OCI_MANIFEST, clean_env, free_port, image_manifest, sha256, wait_ready  # noqa: E402
 
 BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
 
 
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def run_check(*args, env_extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    env.update(env_extra or {})
+    env = clean_env(**(env_extra or {}))
     r = subprocess.run([BINARY, "check", *args], capture_output=True, timeout=60, env=env)
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
@@ -43,24 +35,12 @@ def write_config(path, root):
 
 def populate(config):
     """Runs onsen serve on config and pushes one tagged image; returns the digests."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = dict(os.environ, REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}")
     proc = subprocess.Popen([BINARY, "serve", config], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                c.request("GET", "/v2/")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+        wait_ready(proc, port, 10, interval=0.02)
 
         def request(method, path, body=b"", headers=None):
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -72,14 +52,9 @@ def populate(config):
         config_blob, layer = b"{}", b"layer bytes"
         for blob in (config_blob, layer):
             assert request("POST", f"/v2/app/blobs/uploads/?digest={sha256(blob)}", blob) == 201
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": sha256(config_blob), "size": len(config_blob)},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": sha256(layer), "size": len(layer)}]}).encode()
+        manifest = image_manifest(config_blob, [layer])
         assert request("PUT", "/v2/app/manifests/v1", manifest,
-                       {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}) == 201
+                       {"Content-Type": OCI_MANIFEST}) == 201
         return sha256(layer), sha256(manifest)
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -27,7 +27,6 @@ restarts onsen and checks, against a model of what got a success response:
   - `onsen check` exits 0.
 """
 
-import hashlib
 import http.client
 import json
 import os
@@ -35,17 +34,19 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from onsen_proc import (  # noqa: E402
+    OCI_MANIFEST, NotReady, clean_env, file_tail, filesystem_config, free_port, sha256, wait_ready)
+
 REPOS = ["crash/a", "crash/b", "c"]
 TAGS = ["t0", "t1", "t2", "t3", "latest"]
 LARGE_POOL = 6  # distinct large contents: blobs are never garbage-collected, so bound the bytes
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 class Failure(Exception):
@@ -56,16 +57,6 @@ class Interrupted(Exception):
     """The server went away before answering."""
 
 
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     def __init__(self, binary, workdir):
         self.binary = binary
@@ -73,11 +64,8 @@ class Server:
         self.config = os.path.join(workdir, "config.yml")
         self.log_path = os.path.join(workdir, "onsen.log")
         with open(self.config, "w") as f:
-            f.write("version: 0.1\nlog:\n  level: warn\n"
-                    f"storage:\n  filesystem:\n    rootdirectory: {self.root}\n"
-                    "  delete:\n    enabled: true\n"
-                    "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-                    "http:\n  addr: 127.0.0.1:5000\n")
+            # The port: REGISTRY_HTTP_ADDR at each start, a free one each time.
+            f.write(filesystem_config(self.root, "127.0.0.1:5000"))
         self.proc = None
         self.port = None
 
@@ -89,20 +77,10 @@ class Server:
         self.proc = subprocess.Popen([self.binary, "serve", self.config], env=env,
                                      stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise Failure(f"onsen exited with {self.proc.returncode} at start\n{self.log_tail()}")
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/v2/")
-                if c.getresponse().status == 200:
-                    c.close()
-                    return
-            except OSError:
-                pass
-            time.sleep(0.005)
-        raise Failure("onsen did not become ready in 15 s\n" + self.log_tail())
+        try:
+            wait_ready(self.proc, self.port, 15, interval=0.005)
+        except NotReady as e:
+            raise Failure(f"onsen {e}\n{self.log_tail()}") from None
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -115,18 +93,13 @@ class Server:
             self.proc = None
 
     def log_tail(self, n=3000):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read()[-n:].decode(errors="replace")
-        except OSError:
-            return ""
+        return file_tail(self.log_path, n)
 
     def start_check(self):
         """`onsen check` on the storage, started now (it only reads; the server is idle)."""
         return subprocess.Popen([self.binary, "check", self.config], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={k: v for k, v in os.environ.items()
-                                     if not k.startswith("REGISTRY_")})
+                                env=clean_env())
 
 
 class Client:
@@ -386,17 +359,23 @@ class Harness:
             self.model.tags[repo][ref] = d
             self.model.uncertain.pop(("tag", repo, ref), None)
 
+    def delete(self, path, what, uncertain):
+        """DELETE path, which must answer 202. Interrupted: each (kind, repo, key) of uncertain
+        may or may not be gone after the restart."""
+        try:
+            s, h, b = self.client.request("DELETE", path)
+        except Interrupted:
+            for kind, repo, key in uncertain:
+                self.model.allow(kind, repo, key, None)
+            raise
+        self.expect(s, [202], what, b)
+
     def op_delete_tag(self, repo):
         tags = [t for t in self.model.tags[repo] if ("tag", repo, t) not in self.model.uncertain]
         if not tags:
             return
         t = self.rng.choice(tags)
-        try:
-            s, h, b = self.client.request("DELETE", f"/v2/{repo}/manifests/{t}")
-        except Interrupted:
-            self.model.allow("tag", repo, t, None)
-            raise
-        self.expect(s, [202], f"DELETE tag {t}", b)
+        self.delete(f"/v2/{repo}/manifests/{t}", f"DELETE tag {t}", [("tag", repo, t)])
         del self.model.tags[repo][t]
 
     def op_delete_manifest(self, repo):
@@ -405,15 +384,9 @@ class Harness:
         if not ds:
             return
         d = self.rng.choice(ds)
-        try:
-            s, h, b = self.client.request("DELETE", f"/v2/{repo}/manifests/{d}")
-        except Interrupted:
-            self.model.allow("manifest", repo, d, None)
-            for t, td in self.model.tags[repo].items():
-                if td == d:
-                    self.model.allow("tag", repo, t, None)
-            raise
-        self.expect(s, [202], f"DELETE manifest {d}", b)
+        self.delete(f"/v2/{repo}/manifests/{d}", f"DELETE manifest {d}",
+                    [("manifest", repo, d)] +
+                    [("tag", repo, t) for t, td in self.model.tags[repo].items() if td == d])
         del self.model.manifests[repo][d]
         for t in [t for t, td in self.model.tags[repo].items() if td == d]:
             del self.model.tags[repo][t]
@@ -423,12 +396,7 @@ class Harness:
         if not ds:
             return
         d = self.rng.choice(ds)
-        try:
-            s, h, b = self.client.request("DELETE", f"/v2/{repo}/blobs/{d}")
-        except Interrupted:
-            self.model.allow("blob", repo, d, None)
-            raise
-        self.expect(s, [202], f"DELETE blob {d}", b)
+        self.delete(f"/v2/{repo}/blobs/{d}", f"DELETE blob {d}", [("blob", repo, d)])
         del self.model.blobs[repo][d]
 
     def op_mount(self, repo):

@@ -1,10 +1,9 @@
 // htpasswd authentication against a real server: every route and method refuses anonymous and
 // wrong credentials with 401 and leaks no data; good credentials work; failed logins are throttled
 // per address and user name, with a 429 a person can read.
-#include "registry_helpers.h"
 #include "server_fixture.h"
-
-#include <openssl/evp.h>
+#include "support/base64.h"
+#include "support/registry_helpers.h"
 
 #include <algorithm>
 #include <chrono>
@@ -18,19 +17,6 @@ namespace onsen::e2e {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
-
-std::string basic(std::string_view user, std::string_view password) {
-  return "Basic " + base64(std::string(user) + ":" + std::string(password));
-}
 
 // One htpasswd line made by the real tool, as users make them (bcrypt only).
 std::string htpasswd_line(const std::string& user, const std::string& password) {
@@ -48,10 +34,7 @@ std::string htpasswd_line(const std::string& user, const std::string& password) 
 class AuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/onsen-e2e-auth-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    htpasswd_ = dir_ + "/htpasswd";
+    htpasswd_ = dir_.path("htpasswd");
     std::ofstream(htpasswd_) << htpasswd_line("alice", "wonderland")
                              << htpasswd_line("carol", "cheshire");
     start_server("");
@@ -102,7 +85,6 @@ class AuthTest : public ::testing::Test {
   void TearDown() override {
     if (HasFailure() && server_) std::cerr << "--- onsen log ---\n" << server_->log_tail() << "\n";
     server_.reset();
-    std::filesystem::remove_all(dir_);
   }
   std::unique_ptr<HttpClient> authed() {
     auto c = server_->client();
@@ -110,7 +92,8 @@ class AuthTest : public ::testing::Test {
     return c;
   }
 
-  std::string dir_, htpasswd_;
+  TempDir dir_{"onsen-e2e-auth", "/tmp"};
+  std::string htpasswd_;
   std::unique_ptr<OnsenServer> server_;
 };
 

@@ -1,6 +1,6 @@
 // The /v2/ base route, common headers, error documents, unknown routes and wrong methods.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 namespace onsen::e2e {
 namespace {

@@ -1,6 +1,6 @@
 // Pulling, ranging and deleting blobs.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 #include <cctype>
 

@@ -1,6 +1,6 @@
 // Blob uploads: sessions, monolithic, chunked and streamed uploads, digests, cross-mounts.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 namespace onsen::e2e {
 namespace {

@@ -2,10 +2,9 @@
 // discovery, content management), replayed in order against one namespace of one server, with
 // the same requests and the same acceptance rules, so that interplay between the workflows (shared
 // blobs, tags, referrers, teardown order) is exercised the way the official run does it.
-#include "registry_helpers.h"
 #include "server_fixture.h"
-
-#include <openssl/evp.h>
+#include "support/base64.h"
+#include "support/registry_helpers.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -19,22 +18,10 @@ namespace {
 
 constexpr const char* kNamespace = "myorg/myrepo";
 constexpr const char* kCrossmount = "conformance-6f1c2b7e-0d7f-4f57-9b5e-3c1d2e4f5a6b";
-constexpr const char* kTypeA = "application/vnd.nhl.peanut.butter.bagel";
-constexpr const char* kTypeB = "application/vnd.nba.strawberry.jam.croissant";
-constexpr const char* kTypeIndex = "application/vnd.food.stand";
-constexpr const char* kAnnotation = "org.opencontainers.conformance.test";
+using namespace conformance;  // kTypeA, kTypeB, kTypeIndex, kAnnotation
 
 bool is2xx(unsigned s) {
   return s >= 200 && s < 300;
-}
-
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 struct Blob {

@@ -1,7 +1,7 @@
 // storage.delete.enabled = false: deletes of blobs and manifests are refused with 405
 // UNSUPPORTED, and the content stays.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 namespace onsen::e2e {
 namespace {

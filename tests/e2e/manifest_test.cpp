@@ -1,6 +1,6 @@
 // Manifests: every supported type, validation errors, names and tags, subjects, deletion.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 namespace onsen::e2e {
 namespace {

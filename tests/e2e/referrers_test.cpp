@@ -1,7 +1,7 @@
 // The referrers API (GET /v2/<name>/referrers/<digest>), modelled on the conformance suite's
 // content discovery workflow.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 #include <map>
 #include <set>
@@ -9,10 +9,7 @@
 namespace onsen::e2e {
 namespace {
 
-constexpr const char* kTypeA = "application/vnd.nhl.peanut.butter.bagel";
-constexpr const char* kTypeB = "application/vnd.nba.strawberry.jam.croissant";
-constexpr const char* kTypeIndex = "application/vnd.food.stand";
-constexpr const char* kAnnotation = "org.opencontainers.conformance.test";
+using namespace conformance;  // kTypeA, kTypeB, kTypeIndex, kAnnotation
 
 struct Referrer {
   std::string body;
@@ -92,6 +89,18 @@ class ReferrersTest : public RegistryTest {
     push_blob(c(), name, blob_b);
   }
 
+  // The blobs, then an image tagged "latest" to be the subject: the image and its descriptor.
+  struct Subject {
+    Image image;
+    json descriptor;
+  };
+  Subject setup_subject(const std::string& name, uint32_t seed) {
+    setup_blobs(name);
+    Image image = push_image(c(), name, "latest", seed);
+    json descriptor = descriptor_of(mt::kOciManifest, image.manifest);
+    return {std::move(image), std::move(descriptor)};
+  }
+
   // Checks that `index` lists exactly `expected` (any order) with the right descriptors.
   void expect_referrers(const json& index, const std::vector<Referrer>& expected) {
     const json& list = index["manifests"];
@@ -161,9 +170,7 @@ TEST_F(ReferrersTest, ListsEveryReferrerWithDescriptors) {
 
 TEST_F(ReferrersTest, ArtifactTypeFilter) {
   const std::string name = repo();
-  setup_blobs(name);
-  Image subject = push_image(c(), name, "latest", 403);
-  const json sd = descriptor_of(mt::kOciManifest, subject.manifest);
+  const auto [subject, sd] = setup_subject(name, 403);
   Referrer a1 = config_type_referrer(name, sd, kTypeA, blob_a, "test config a");
   Referrer a2 = artifact_type_referrer(name, sd, kTypeA, blob_a, "test layer a");
   config_type_referrer(name, sd, kTypeB, blob_b, "test config b");
@@ -205,9 +212,7 @@ TEST_F(ReferrersTest, DanglingSubjectIsListed) {
 
 TEST_F(ReferrersTest, DeletingAReferrerRemovesIt) {
   const std::string name = repo();
-  setup_blobs(name);
-  Image subject = push_image(c(), name, "latest", 406);
-  const json sd = descriptor_of(mt::kOciManifest, subject.manifest);
+  const auto [subject, sd] = setup_subject(name, 406);
   Referrer keep = config_type_referrer(name, sd, kTypeA, blob_a, "keep");
   Referrer drop = artifact_type_referrer(name, sd, kTypeB, blob_b, "drop");
   expect_referrers(index_of(referrers(name, subject.digest)), {keep, drop});
@@ -224,9 +229,7 @@ TEST_F(ReferrersTest, AnotherProcessOnTheSameRootSeesReferrers) {
   ASSERT_TRUE(replica.start()) << replica.error();
   auto rc = replica.client();
   const std::string name = repo();
-  setup_blobs(name);
-  Image subject = push_image(c(), name, "latest", 407);
-  const json sd = descriptor_of(mt::kOciManifest, subject.manifest);
+  const auto [subject, sd] = setup_subject(name, 407);
   Referrer here = config_type_referrer(name, sd, kTypeA, blob_a, "here");
   auto there = rc->get("/v2/" + name + "/referrers/" + subject.digest);
   expect_referrers(index_of(there), {here});

@@ -53,23 +53,20 @@ uint16_t free_loopback_port() {
 OnsenServer::OnsenServer(ServerOptions options) : options_(options) {}
 
 OnsenServer::~OnsenServer() {
-  stop();
-  if (!dir_.empty() && std::getenv("ONSEN_E2E_KEEP") == nullptr) {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  stop();  // before dir_ (a member) removes the directory
 }
 
 bool OnsenServer::start() {
-  char tmpl[] = "/tmp/onsen-e2e-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) {
-    error_ = std::string("mkdtemp: ") + std::strerror(errno);
+  try {
+    dir_.emplace("onsen-e2e", "/tmp");
+  } catch (const std::exception& e) {
+    error_ = e.what();
     return false;
   }
-  dir_ = tmpl;
-  log_path_ = dir_ + "/server.log";
-  config_path_ = dir_ + "/config.yml";
-  fs::create_directories(dir_ + "/storage");
+  if (std::getenv("ONSEN_E2E_KEEP") != nullptr) dir_->keep();
+  log_path_ = dir_->path("server.log");
+  config_path_ = dir_->path("config.yml");
+  fs::create_directories(dir_->path("storage"));
   return launch();
 }
 
@@ -81,7 +78,7 @@ bool OnsenServer::restart() {
 
 bool OnsenServer::launch() {
   const std::string storage =
-      options_.storage_dir.empty() ? dir_ + "/storage" : options_.storage_dir;
+      options_.storage_dir.empty() ? dir_->path("storage") : options_.storage_dir;
   port_ = free_loopback_port();
   if (port_ == 0) {
     error_ = "no free loopback port";

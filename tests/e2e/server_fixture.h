@@ -2,17 +2,24 @@
 // temporary storage directory, and the GoogleTest fixtures built on it.
 #pragma once
 
-#include "http_client.h"
-
 #include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "support/http_client.h"
+#include "support/registry_helpers.h"
+#include "support/temp_dir.h"
+
 namespace onsen::e2e {
+
+// The client, the registry helpers and TempDir live in tests/support (onsen::test), shared with
+// the unit tests; every e2e file sees them unqualified.
+using namespace onsen::test;
 
 struct ServerOptions {
   bool delete_enabled = true;
@@ -48,7 +55,7 @@ class OnsenServer {
   bool ready() const { return ready_; }
   const std::string& error() const { return error_; }
   uint16_t port() const { return port_; }
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_->path(); }  // after start()
   const std::string& log_path() const { return log_path_; }
   // Raw wait status of the stopped process (valid after stop()).
   int exit_status() const { return exit_status_; }
@@ -60,7 +67,7 @@ class OnsenServer {
   bool launch();
 
   ServerOptions options_;
-  std::string dir_;
+  std::optional<TempDir> dir_;  // from start() on
   std::string log_path_;
   std::string config_path_;
   uint16_t port_ = 0;

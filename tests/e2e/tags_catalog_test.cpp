@@ -1,6 +1,6 @@
 // Tag listing and the repository catalog, with n/last pagination.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 #include <algorithm>
 
@@ -15,6 +15,23 @@ class TagsTest : public RegistryTest {
     for (const auto& t : tags) {
       auto r = push_manifest(c(), name, t, mt::kOciManifest, img.manifest);
       ASSERT_EQ(r.status, 201u) << t << "\n" << r.describe();
+    }
+  }
+
+  // Tags a..e, pushed in the order d a c b e, listed with `query` (n=2): the page must be `page`
+  // with a Link to the page after `next_last`, or no Link when next_last is "" (the last page).
+  void expect_page_of_five(const std::string& query, const std::vector<std::string>& page,
+                           const std::string& next_last) {
+    const std::string name = repo();
+    push_tags(name, {"d", "a", "c", "b", "e"});
+    HttpResponse r;
+    json j = list(name, query, &r);
+    EXPECT_EQ(j["tags"], json(page)) << r.body;
+    if (next_last.empty()) {
+      EXPECT_FALSE(r.has_header("Link")) << r.describe();
+    } else {
+      EXPECT_TRUE(HeaderIs(
+          r, "Link", "</v2/" + name + "/tags/list?n=2&last=" + next_last + ">; rel=\"next\""));
     }
   }
 
@@ -43,30 +60,15 @@ TEST_F(TagsTest, ListsTagsSorted) {
 }
 
 TEST_F(TagsTest, FirstPageHasLinkToNext) {
-  const std::string name = repo();
-  push_tags(name, {"d", "a", "c", "b", "e"});
-  HttpResponse r;
-  json j = list(name, "?n=2", &r);
-  EXPECT_EQ(j["tags"], json::array({"a", "b"})) << r.body;
-  EXPECT_TRUE(HeaderIs(r, "Link", "</v2/" + name + "/tags/list?n=2&last=b>; rel=\"next\""));
+  expect_page_of_five("?n=2", {"a", "b"}, "b");
 }
 
 TEST_F(TagsTest, NextPageStartsAfterLast) {
-  const std::string name = repo();
-  push_tags(name, {"d", "a", "c", "b", "e"});
-  HttpResponse r;
-  json j = list(name, "?n=2&last=b", &r);
-  EXPECT_EQ(j["tags"], json::array({"c", "d"})) << r.body;
-  EXPECT_TRUE(HeaderIs(r, "Link", "</v2/" + name + "/tags/list?n=2&last=d>; rel=\"next\""));
+  expect_page_of_five("?n=2&last=b", {"c", "d"}, "d");
 }
 
 TEST_F(TagsTest, LastPageHasNoLink) {
-  const std::string name = repo();
-  push_tags(name, {"d", "a", "c", "b", "e"});
-  HttpResponse r;
-  json j = list(name, "?n=2&last=d", &r);
-  EXPECT_EQ(j["tags"], json::array({"e"})) << r.body;
-  EXPECT_FALSE(r.has_header("Link")) << r.describe();
+  expect_page_of_five("?n=2&last=d", {"e"}, "");
 }
 
 TEST_F(TagsTest, FollowingLinksVisitsEveryTagOnce) {

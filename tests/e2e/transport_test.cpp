@@ -1,18 +1,34 @@
 // HTTP/1.1 transport behaviour seen by registry clients: keep-alive reuse, Expect:
 // 100-continue, concurrent clients, graceful shutdown.
-#include "registry_helpers.h"
 #include "server_fixture.h"
+#include "support/registry_helpers.h"
 
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <thread>
 
 namespace onsen::e2e {
 namespace {
 
 class TransportTest : public RegistryTest {};
+
+// Runs fn(client, i) for i in [0, n) at once, on n threads with a connection each; their statuses.
+std::vector<unsigned> statuses_in_parallel(uint16_t port, size_t n,
+                                           const std::function<unsigned(HttpClient&, size_t)>& fn) {
+  std::vector<unsigned> statuses(n);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      HttpClient client("127.0.0.1", port);
+      statuses[i] = fn(client, i);
+    });
+  }
+  for (auto& th : threads) th.join();
+  return statuses;
+}
 
 TEST_F(TransportTest, KeepAliveConnectionIsReused) {
   const std::string name = repo();
@@ -92,17 +108,10 @@ TEST_F(TransportTest, ConcurrentPushesOfTheSameTag) {
   const std::string name = repo();
   std::vector<Image> images;
   for (uint32_t i = 0; i < 4; ++i) images.push_back(make_image(c(), name, 800 + i));
-  std::vector<unsigned> statuses(images.size());
-  std::vector<std::thread> threads;
-  const uint16_t port = server()->port();
-  for (size_t i = 0; i < images.size(); ++i) {
-    threads.emplace_back([&, i] {
-      HttpClient client("127.0.0.1", port);
-      statuses[i] =
-          push_manifest(client, name, "race", mt::kOciManifest, images[i].manifest).status;
-    });
-  }
-  for (auto& th : threads) th.join();
+  auto statuses =
+      statuses_in_parallel(server()->port(), images.size(), [&](HttpClient& client, size_t i) {
+        return push_manifest(client, name, "race", mt::kOciManifest, images[i].manifest).status;
+      });
   for (auto s : statuses) EXPECT_EQ(s, 201u);
   auto r = get_manifest(c(), name, "race");
   ASSERT_EQ(r.status, 200u) << r.describe();
@@ -115,21 +124,13 @@ TEST_F(TransportTest, ConcurrentUploadsOfTheSameBlob) {
   const std::string name = repo();
   const std::string data = random_bytes(300000, 650);
   const std::string digest = sha256_digest(data);
-  constexpr int kThreads = 4;
-  std::vector<unsigned> statuses(kThreads);
-  std::vector<std::thread> threads;
-  const uint16_t port = server()->port();
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      HttpClient client("127.0.0.1", port);
-      auto s = client.post(uploads_path(name));
-      auto p =
-          client.put(add_query(relative_target(s.header_or_empty("Location")), "digest", digest),
-                     data, {{"Content-Type", "application/octet-stream"}});
-      statuses[t] = p.status;
-    });
-  }
-  for (auto& th : threads) th.join();
+  auto statuses = statuses_in_parallel(server()->port(), 4, [&](HttpClient& client, size_t) {
+    auto s = client.post(uploads_path(name));
+    return client
+        .put(add_query(relative_target(s.header_or_empty("Location")), "digest", digest), data,
+             {{"Content-Type", "application/octet-stream"}})
+        .status;
+  });
   for (auto s : statuses) EXPECT_EQ(s, 201u);
   auto g = c().get(blob_path(name, digest));
   ASSERT_EQ(g.status, 200u) << g.describe();
@@ -142,21 +143,13 @@ TEST_F(TransportTest, ConcurrentPatchesOfOneSessionAcceptOnlyOne) {
   ASSERT_EQ(s.status, 202u);
   const std::string target = relative_target(s.header_or_empty("Location"));
   const std::string chunk = random_bytes(200000, 660);
-  constexpr int kThreads = 3;
-  std::vector<unsigned> statuses(kThreads);
-  std::vector<std::thread> threads;
-  const uint16_t port = server()->port();
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      HttpClient client("127.0.0.1", port);
-      statuses[t] = client
-                        .patch(target, chunk,
-                               {{"Content-Type", "application/octet-stream"},
-                                {"Content-Range", "0-" + std::to_string(chunk.size() - 1)}})
-                        .status;
-    });
-  }
-  for (auto& th : threads) th.join();
+  auto statuses = statuses_in_parallel(server()->port(), 3, [&](HttpClient& client, size_t) {
+    return client
+        .patch(target, chunk,
+               {{"Content-Type", "application/octet-stream"},
+                {"Content-Range", "0-" + std::to_string(chunk.size() - 1)}})
+        .status;
+  });
   EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 202u), 1)
       << statuses[0] << " " << statuses[1] << " " << statuses[2];
   for (auto st : statuses) EXPECT_TRUE(st == 202 || (st >= 400 && st < 500)) << st;

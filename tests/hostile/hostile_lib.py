@@ -10,13 +10,12 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 
-HOST = "127.0.0.1"
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from onsen_proc import (  # noqa: E402,F401 (sha256: for the suites)
+    HOST, NotReady, clean_env, filesystem_config, free_port, sha256, wait_ready)
 
 
 def sha512(data):
@@ -26,12 +25,6 @@ def sha512(data):
 def b(text):
     """str -> bytes, byte for byte (latin-1), so tests can put any byte on the wire."""
     return text if isinstance(text, bytes) else text.encode("latin-1")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,33 +249,30 @@ class Server:
         self.port = free_port()
         self.log_path = self.dir + "/server.log"
         self.proc = None
-        cfg = ["version: 0.1", "log:", "  level: " + log_level,
-               "storage:", "  filesystem:", "    rootdirectory: " + self.dir + "/storage",
-               "  delete:", "    enabled: true",
-               "  maintenance:", "    uploadpurging:", "      enabled: false",
-               "http:", "  addr: %s:%d" % (HOST, self.port), "  secret: hostile-suite-secret"]
+        cfg = filesystem_config(self.dir + "/storage", "%s:%d" % (HOST, self.port), log_level,
+                                http_extra="  secret: hostile-suite-secret\n")
         if htpasswd:
-            cfg += ["auth:", "  htpasswd:", '    realm: "Onsen Registry"', "    path: " + htpasswd]
+            cfg += 'auth:\n  htpasswd:\n    realm: "Onsen Registry"\n    path: %s\n' % htpasswd
         self.config = self.dir + "/config.yml"
         with open(self.config, "w") as f:
-            f.write("\n".join(cfg) + "\n")
+            f.write(cfg)
         self.auth = htpasswd is not None
 
     def start(self, timeout=15.0):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+        env = clean_env()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([self.binary, "serve", self.config], stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("%s exited during startup:\n%s" % (self.kind, self.log()))
-            r = call(self.port, "GET", "/v2/", timeout=1.0)
-            if r is not None and r.status in (200, 401):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("%s not ready on port %d:\n%s" % (self.kind, self.port, self.log()))
+        try:
+            # 401: a server with htpasswd is ready too.
+            wait_ready(self.proc, self.port, timeout, ready=(200, 401), probe=self._v2_status)
+        except NotReady as e:
+            raise RuntimeError("%s %s:\n%s" % (self.kind, e, self.log())) from None
+
+    def _v2_status(self, port):
+        r = call(port, "GET", "/v2/", timeout=1.0)
+        return r.status if r is not None else None
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -219,6 +219,11 @@ def simple(method, target, headers=(), body=b"", **kw):
     return request(method, target, headers, body, **kw)
 
 
+def chunked_patch(body):
+    """A case's request: PATCH of the context's upload with a chunked body sent as given."""
+    return lambda c: simple(PATCH, c.upload_path(), [("Transfer-Encoding", "chunked")], body)
+
+
 def names_and_paths():
     cases = []
     traversal_names = [
@@ -759,23 +764,16 @@ def framing():
         Case("header: NUL in value", simple(GET, "/v2/", [("X-Nul", "a\x00b")]), 400),
         Case("header: bare CR in value", simple(GET, "/v2/", [("X-Cr", "a\rb")]), 400),
         Case("chunked: size not hex",
-             lambda c: simple(PATCH, c.upload_path(), [("Transfer-Encoding", "chunked")],
-                              b"zz\r\nabc\r\n0\r\n\r\n"), (400, None)),
+             chunked_patch(b"zz\r\nabc\r\n0\r\n\r\n"), (400, None)),
         Case("chunked: size overflows 64 bits",
-             lambda c: simple(PATCH, c.upload_path(), [("Transfer-Encoding", "chunked")],
-                              b"10000000000000000\r\nabc\r\n0\r\n\r\n"), (400, None)),
+             chunked_patch(b"10000000000000000\r\nabc\r\n0\r\n\r\n"), (400, None)),
         Case("chunked: data longer than the size",
-             lambda c: simple(PATCH, c.upload_path(), [("Transfer-Encoding", "chunked")],
-                              b"2\r\nabcdef\r\n0\r\n\r\n"), (400, None)),
+             chunked_patch(b"2\r\nabcdef\r\n0\r\n\r\n"), (400, None)),
         Case("chunked: negative size",
-             lambda c: simple(PATCH, c.upload_path(), [("Transfer-Encoding", "chunked")],
-                              b"-1\r\nabc\r\n0\r\n\r\n"), (400, None)),
+             chunked_patch(b"-1\r\nabc\r\n0\r\n\r\n"), (400, None)),
         Case("chunked: huge chunk extension",
-             lambda c: simple(PATCH, c.upload_path(), [("Transfer-Encoding", "chunked")],
-                              b"3;" + b"e" * 200000 + b"\r\nabc\r\n0\r\n\r\n"), (202, 400, None)),
-        Case("chunked: bad trailer", lambda c: simple(PATCH, c.upload_path(),
-                                                      [("Transfer-Encoding", "chunked")],
-                                                      b"3\r\nabc\r\n0\r\nbad trailer\r\n\r\n"),
+             chunked_patch(b"3;" + b"e" * 200000 + b"\r\nabc\r\n0\r\n\r\n"), (202, 400, None)),
+        Case("chunked: bad trailer", chunked_patch(b"3\r\nabc\r\n0\r\nbad trailer\r\n\r\n"),
              (202, 400, None)),
         Case("chunked: bad framing on a manifest PUT",
              simple(PUT, "/v2/%s/manifests/chunky" % REPO,

@@ -18,20 +18,9 @@ import random
 import threading
 import time
 
-from stress_lib import (
-    Client,
-    Server,
-    image_manifest,
-    location_path,
-    log,
-    main_wrapper,
-    mount_blob,
-    push_blob_chunked,
-    push_blob_monolithic,
-    put_manifest,
-    random_bytes,
-    sha256,
-)
+from stress_lib import (Client, Server, image_manifest, location_path, log, main_wrapper,
+    mount_blob, push_blob_chunked, push_blob_monolithic, put_manifest, random_bytes, run_weighted,
+    sha256)
 
 CLIENTS = 32
 REPOS = ["stress/a", "stress/b", "stress/c", "stress/nested/d", "stress/nested/e", "other/f"]
@@ -89,15 +78,8 @@ class Worker(threading.Thread):
     def run(self):
         ops = [(self.push, 45), (self.pull, 30), (self.retag, 8), (self.delete_manifest, 7),
                (self.delete_tag, 5), (self.listing, 5)]
-        fns, weights = zip(*ops)
-        while time.monotonic() < self.deadline:
-            op = self.rng.choices(fns, weights)[0]
-            try:
-                op()
-            except Exception as e:  # noqa: BLE001 - every transport error is a failure
-                self.state.failure(f"{self.name} {op.__name__}: {type(e).__name__}: {e}")
-                self.client.close()
-        self.client.close()
+        run_weighted(self.rng, ops, self.deadline, self.client,
+                     lambda what: self.state.failure(f"{self.name} {what}"))
 
     def check_status(self, res, allowed, what):
         if res.status not in allowed:

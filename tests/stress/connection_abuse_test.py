@@ -24,20 +24,8 @@ import statistics
 import threading
 import time
 
-from stress_lib import (
-    Client,
-    Server,
-    expect,
-    image_manifest,
-    log,
-    main_wrapper,
-    open_fds,
-    push_blob_chunked,
-    push_blob_monolithic,
-    put_manifest,
-    random_bytes,
-    sha256,
-)
+from stress_lib import (Client, Server, expect, image_manifest, log, main_wrapper, open_fds,
+    push_blob_chunked, push_blob_monolithic, put_manifest, random_bytes, sha256)
 import random
 
 IDLE_TIMEOUT = 2

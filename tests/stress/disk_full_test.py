@@ -19,21 +19,8 @@ import sys
 import tempfile
 import time
 
-from stress_lib import (
-    Client,
-    Server,
-    expect,
-    image_manifest,
-    location_path,
-    log,
-    main_wrapper,
-    put_manifest,
-    push_blob_chunked,
-    push_blob_monolithic,
-    random_bytes,
-    sha256,
-    skip,
-)
+from stress_lib import (Client, Server, expect, image_manifest, location_path, log, main_wrapper,
+    put_manifest, push_blob_chunked, push_blob_monolithic, random_bytes, sha256, skip)
 import random
 
 SIZE_MIB = 64

@@ -11,20 +11,8 @@ import random
 import threading
 import time
 
-from stress_lib import (
-    Client,
-    Server,
-    expect,
-    image_manifest,
-    log,
-    main_wrapper,
-    mount_blob,
-    push_blob_chunked,
-    push_blob_monolithic,
-    put_manifest,
-    random_bytes,
-    sha256,
-)
+from stress_lib import (Client, Server, expect, image_manifest, log, main_wrapper, mount_blob,
+    push_blob_chunked, push_blob_monolithic, put_manifest, random_bytes, run_weighted, sha256)
 
 CONNECTIONS = 64
 REPOS = [f"soak/app{i}" for i in range(4)] + ["soak/nested/lib", "soak/nested/deep/tool"]
@@ -95,15 +83,7 @@ class Worker(threading.Thread):
     def run(self):
         ops = [(self.tags, 12), (self.catalog, 8), (self.manifest, 25), (self.blob_get, 18),
                (self.blob_head, 17), (self.push, 20)]
-        fns, weights = zip(*ops)
-        while time.monotonic() < self.deadline:
-            op = self.rng.choices(fns, weights)[0]
-            try:
-                op()
-            except Exception as e:  # noqa: BLE001
-                self.stats.fail(f"{op.__name__}: {type(e).__name__}: {e}")
-                self.client.close()
-        self.client.close()
+        run_weighted(self.rng, ops, self.deadline, self.client, self.stats.fail)
 
     def tags(self):
         repo = self.rng.choice(REPOS)

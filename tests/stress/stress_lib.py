@@ -3,35 +3,31 @@ a keep-alive HTTP client, and the push/pull steps of the Distribution protocol.
 
 Python 3 standard library only. Every network operation has a timeout."""
 
-import hashlib
 import http.client
 import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from onsen_proc import (  # noqa: E402
+    OCI_MANIFEST,
+    NotReady,
+    file_tail,
+    filesystem_config,
+    free_port,
+    image_manifest,
+    sha256,
+    wait_ready,
+)
 
 
 def log(*args):
     print(time.strftime("%H:%M:%S"), *args, flush=True)
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_kib(pid):
@@ -65,15 +61,8 @@ class Server:
         self.config_path = os.path.join(self.workdir, "config.yml")
         self.log_path = os.path.join(self.workdir, "onsen.log")
         with open(self.config_path, "w") as f:
-            f.write(
-                "version: 0.1\n"
-                f"log:\n  level: {log_level}\n  accesslog:\n    disabled: true\n"
-                "storage:\n"
-                f"  filesystem:\n    rootdirectory: {self.root}\n"
-                "  delete:\n    enabled: true\n"
-                "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-                f"http:\n  addr: 127.0.0.1:{self.port}\n{http_extra}"
-            )
+            f.write(filesystem_config(self.root, f"127.0.0.1:{self.port}", log_level,
+                                      "  accesslog:\n    disabled: true\n", http_extra))
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.preexec = preexec
@@ -89,21 +78,11 @@ class Server:
             env=self.env,
             preexec_fn=self.preexec,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"onsen exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/v2/")
-                if c.getresponse().status == 200:
-                    c.close()
-                    return self
-                c.close()
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("onsen did not become ready:\n" + self.log_tail())
+        try:
+            wait_ready(self.proc, self.port, timeout)
+        except NotReady as e:
+            raise RuntimeError(f"onsen {e}:\n{self.log_tail()}") from None
+        return self
 
     @property
     def pid(self):
@@ -129,11 +108,7 @@ class Server:
             self.logfile.close()
 
     def log_tail(self, n=4000):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read()[-n:].decode(errors="replace")
-        except OSError:
-            return ""
+        return file_tail(self.log_path, n)
 
     def check_storage(self):
         """Runs `onsen check` on the storage; returns (exit status, output)."""
@@ -283,20 +258,24 @@ def mount_blob(c, repo, source, digest):
     return res
 
 
-def image_manifest(config, layers):
-    """OCI image manifest bytes for a config blob and layer blobs (bytes each)."""
-    m = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
-        "layers": [{"mediaType": OCI_LAYER, "digest": sha256(l), "size": len(l)} for l in layers],
-    }
-    return json.dumps(m, sort_keys=True).encode()
-
-
 def put_manifest(c, repo, ref, body):
     return c.request("PUT", f"/v2/{repo}/manifests/{ref}", body=body,
                      headers={"Content-Type": OCI_MANIFEST})
+
+
+def run_weighted(rng, ops, deadline, client, fail):
+    """Until deadline (time.monotonic()), runs operations drawn by weight from ops, [(fn,
+    weight)]. An exception is a failure: fail(f"{fn name}: {type}: {message}"), and the client's
+    connection is dropped (its state is unknown); the client is closed at the end."""
+    fns, weights = zip(*ops)
+    while time.monotonic() < deadline:
+        op = rng.choices(fns, weights)[0]
+        try:
+            op()
+        except Exception as e:  # noqa: BLE001 - every transport error is a failure
+            fail(f"{op.__name__}: {type(e).__name__}: {e}")
+            client.close()
+    client.close()
 
 
 def random_bytes(rng, n):

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -20,6 +21,8 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "support/base64.h"
+#include "support/temp_dir.h"
 
 namespace onsen::auth {
 namespace {
@@ -40,41 +43,8 @@ std::string hash_password(const std::string& password, int cost = 5) {
   return out;
 }
 
-std::string base64(std::string_view raw) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < raw.size(); i += 3) {
-    unsigned v = static_cast<unsigned char>(raw[i]) << 16;
-    if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
-    if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < raw.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < raw.size() ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
-
-std::string basic(std::string_view user, std::string_view password) {
-  return "Basic " + base64(std::string(user) + ":" + std::string(password));
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "onsen-auth-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using onsen::test::base64;
+using onsen::test::basic;
 
 // Rewrites the file in place (same inode), as `htpasswd -B file user` does.
 void write_in_place(const std::string& path, const std::string& contents) {
@@ -136,8 +106,13 @@ class AuthenticatorTest : public ::testing::Test {
     return std::make_unique<BasicAuthenticator>("Registry Realm", path_, std::move(o));
   }
   std::unique_ptr<BasicAuthenticator> make() { return make(options()); }
+  // The file holds one user, "slow" with password "slow-pw", hashed at bcrypt cost `cost` (so
+  // that a verification takes long enough for the races under test).
+  void only_slow_user(int cost) {
+    write_in_place(path_, "slow:" + hash_password("slow-pw", cost) + "\n");
+  }
 
-  TempDir dir_;
+  test::TempDir dir_{"onsen-auth"};
   FakeClock clock_;
   std::string path_;
   std::string alice_hash_;
@@ -249,8 +224,7 @@ TEST_F(AuthenticatorTest, NonBcryptLinesRefusedWithWarningAndNoSecretsLogged) {
 }
 
 TEST_F(AuthenticatorTest, CacheHitsSkipBcrypt) {
-  std::string slow = hash_password("slow-pw", 10);
-  write_in_place(path_, "slow:" + slow + "\n");
+  only_slow_user(10);
   auto auth = make();
   std::string header = basic("slow", "slow-pw");
 
@@ -457,72 +431,64 @@ TEST_F(AuthenticatorTest, BackoffDoublesWhileGuessingContinues) {
   EXPECT_EQ(auth->check(basic("bob", "y"), "c").retry_after, 16s);
 }
 
-// docker, podman and ctr open several connections at once; with a wrong password every one of
-// them must be told 401 (the client then prints "unauthorized"), never 429.
-TEST_F(AuthenticatorTest, ParallelWrongPasswordsOfOneClientAllGet401) {
-  std::string slow = hash_password("slow-pw", 8);
-  write_in_place(path_, "slow:" + slow + "\n");
-  auto auth = make();
-  constexpr int kThreads = 20;
-  std::barrier start(kThreads);
-  std::atomic<int> unauthorized{0};
+// Runs fn(t) for t in [0, n) on n threads released together (the races these tests are about).
+void at_once(int n, const std::function<void(int)>& fn) {
+  std::barrier start(n);
   std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
+  for (int t = 0; t < n; ++t) {
     threads.emplace_back([&, t] {
       start.arrive_and_wait();
-      // Half send the same stale password, half each a different one.
-      std::string password = t % 2 == 0 ? "stale" : "typo" + std::to_string(t);
-      if (auth->check(basic("slow", password), "10.0.0.5").verdict == Verdict::kUnauthorized) {
-        ++unauthorized;
-      }
+      fn(t);
     });
   }
   for (auto& th : threads) th.join();
+}
+
+// docker, podman and ctr open several connections at once; with a wrong password every one of
+// them must be told 401 (the client then prints "unauthorized"), never 429.
+TEST_F(AuthenticatorTest, ParallelWrongPasswordsOfOneClientAllGet401) {
+  only_slow_user(8);
+  auto auth = make();
+  constexpr int kThreads = 20;
+  std::atomic<int> unauthorized{0};
+  at_once(kThreads, [&](int t) {
+    // Half send the same stale password, half each a different one.
+    std::string password = t % 2 == 0 ? "stale" : "typo" + std::to_string(t);
+    if (auth->check(basic("slow", password), "10.0.0.5").verdict == Verdict::kUnauthorized) {
+      ++unauthorized;
+    }
+  });
   EXPECT_EQ(unauthorized.load(), kThreads);
   EXPECT_TRUE(auth->check(basic("slow", "slow-pw"), "10.0.0.5").allowed());
 }
 
 TEST_F(AuthenticatorTest, ParallelGuessesCannotOutrunTheLimit) {
-  std::string slow = hash_password("slow-pw", 9);
-  write_in_place(path_, "slow:" + slow + "\n");
+  only_slow_user(9);
   AuthenticatorOptions o = options();
   o.throttle.max_failures = 5;
   auto auth = make(std::move(o));
   constexpr int kThreads = 12;
-  std::barrier start(kThreads);
   std::atomic<int> unauthorized{0}, throttled{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      auto d = auth->check(basic("slow", "guess" + std::to_string(t)), "10.6.6.6");
-      (d.verdict == Verdict::kTooManyRequests ? throttled : unauthorized)++;
-      EXPECT_NE(d.verdict, Verdict::kAllowed);
-    });
-  }
-  for (auto& th : threads) th.join();
+  at_once(kThreads, [&](int t) {
+    auto d = auth->check(basic("slow", "guess" + std::to_string(t)), "10.6.6.6");
+    (d.verdict == Verdict::kTooManyRequests ? throttled : unauthorized)++;
+    EXPECT_NE(d.verdict, Verdict::kAllowed);
+  });
   EXPECT_LE(auth->stats().bcrypt_runs, 5u);
   EXPECT_EQ(unauthorized.load(), static_cast<int>(auth->stats().bcrypt_runs));
   EXPECT_GE(throttled.load(), kThreads - 5);
 }
 
 TEST_F(AuthenticatorTest, IdenticalConcurrentVerificationsShareOneBcrypt) {
-  std::string slow = hash_password("slow-pw", 10);
-  write_in_place(path_, "slow:" + slow + "\n");
+  only_slow_user(10);
   auto auth = make();
   constexpr int kThreads = 8;
-  std::barrier start(kThreads);
   std::atomic<int> allowed{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      if (auth->check(basic("slow", "slow-pw"), "10.0.0." + std::to_string(t)).allowed()) {
-        ++allowed;
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
+  at_once(kThreads, [&](int t) {
+    if (auth->check(basic("slow", "slow-pw"), "10.0.0." + std::to_string(t)).allowed()) {
+      ++allowed;
+    }
+  });
   EXPECT_EQ(allowed.load(), kThreads);
   EXPECT_LE(auth->stats().bcrypt_runs, 2u);  // 1, bar a thread arriving just as it finished
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "auth/basic_credentials.h"
+#include "support/base64.h"
 
 namespace onsen::auth {
 namespace {
@@ -101,19 +102,7 @@ TEST(BasicCredentials, HeaderSizeLimit) {
   // "u:" + password, encoded, padded to exactly the limit with leading spaces.
   std::string password(3000, 'p');
   std::string raw = "u:" + password;
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string b64;
-  for (std::size_t i = 0; i < raw.size(); i += 3) {
-    unsigned v = static_cast<unsigned char>(raw[i]) << 16;
-    if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
-    if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
-    b64 += kAlphabet[(v >> 18) & 63];
-    b64 += kAlphabet[(v >> 12) & 63];
-    b64 += i + 1 < raw.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    b64 += i + 2 < raw.size() ? kAlphabet[v & 63] : '=';
-  }
-  std::string header = "Basic " + b64;
+  std::string header = "Basic " + test::base64(raw);
   ASSERT_LT(header.size(), kMaxAuthorizationHeader);
   auto p = parse(header);
   ASSERT_TRUE(p);

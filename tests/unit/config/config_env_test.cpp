@@ -2,13 +2,13 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace onsen::config {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::TempDir;
+using onsen::test::TempDir;
 
 constexpr const char* kFile = R"(version: 0.1
 log:

@@ -5,13 +5,13 @@
 #include <filesystem>
 
 #include "config/config.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace onsen::config {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::TempDir;
+using onsen::test::TempDir;
 
 // Loads `yaml` from a temp file with no environment.
 Config load_yaml(const std::string& yaml, std::vector<std::string>* warnings = nullptr) {

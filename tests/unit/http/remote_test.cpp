@@ -72,56 +72,60 @@ std::string remote_of(RemoteRecorder& rec, RawClient& c) {
   return rec.last();
 }
 
-TEST(RemoteTest, Ipv4IsAddressColonPort) {
-  RemoteRecorder rec;
-  TestServer srv(rec.handler());  // 127.0.0.1:0
-  RawClient c(srv.port());
+// The remote the server saw for c's request is c's own address, and starts with prefix.
+void expect_remote(RemoteRecorder& rec, RawClient& c, std::string_view prefix) {
   std::string remote = remote_of(rec, c);
   EXPECT_EQ(remote, local_name(c.fd()));
-  EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+  EXPECT_EQ(remote.rfind(prefix, 0), 0u) << remote;
+}
+
+class RemoteTest : public ::testing::Test {
+ protected:
+  // A server on addr, or null with why_ set when the machine cannot listen there (no IPv6).
+  std::unique_ptr<TestServer> start_if_possible(std::string addr) {
+    ServerOptions opts;
+    opts.addr = std::move(addr);
+    try {
+      return std::make_unique<TestServer>(rec.handler(), opts);
+    } catch (const std::runtime_error& e) {
+      why_ = e.what();
+      return nullptr;
+    }
+  }
+
+  RemoteRecorder rec;
+  std::string why_;
+};
+
+TEST_F(RemoteTest, Ipv4IsAddressColonPort) {
+  TestServer srv(rec.handler());  // 127.0.0.1:0
+  RawClient c(srv.port());
+  expect_remote(rec, c, "127.0.0.1:");
   // The same, structured: no text to parse back.
   EXPECT_EQ(rec.peer().address, "127.0.0.1");
-  EXPECT_EQ(rec.peer().to_string(), remote);
+  EXPECT_EQ(rec.peer().to_string(), rec.last());
   EXPECT_NE(rec.peer().port, 0);
 }
 
-TEST(RemoteTest, Ipv6IsBracketed) {
-  RemoteRecorder rec;
-  ServerOptions opts;
-  opts.addr = "[::1]:0";
-  std::unique_ptr<TestServer> srv;
-  try {
-    srv = std::make_unique<TestServer>(rec.handler(), opts);
-  } catch (const std::runtime_error& e) {
-    GTEST_SKIP() << "no IPv6 loopback: " << e.what();
-  }
+TEST_F(RemoteTest, Ipv6IsBracketed) {
+  auto srv = start_if_possible("[::1]:0");
+  if (!srv) GTEST_SKIP() << "no IPv6 loopback: " << why_;
   RawClient c(test::Ipv6Loopback{srv->port()});
-  std::string remote = remote_of(rec, c);
-  EXPECT_EQ(remote, local_name(c.fd()));
-  EXPECT_EQ(remote.rfind("[::1]:", 0), 0u) << remote;
+  expect_remote(rec, c, "[::1]:");
   EXPECT_EQ(rec.peer().address, "::1");  // no brackets
-  EXPECT_EQ(rec.peer().to_string(), remote);
+  EXPECT_EQ(rec.peer().to_string(), rec.last());
 }
 
-TEST(RemoteTest, Ipv4OnDualStackListenerIsPlainIpv4) {
-  RemoteRecorder rec;
-  ServerOptions opts;
-  opts.addr = "[::]:0";  // IPv6 socket accepting IPv4 too: peers arrive as ::ffff:a.b.c.d
-  std::unique_ptr<TestServer> srv;
-  try {
-    srv = std::make_unique<TestServer>(rec.handler(), opts);
-  } catch (const std::runtime_error& e) {
-    GTEST_SKIP() << "no IPv6: " << e.what();
-  }
+TEST_F(RemoteTest, Ipv4OnDualStackListenerIsPlainIpv4) {
+  // An IPv6 socket accepting IPv4 too: peers arrive as ::ffff:a.b.c.d
+  auto srv = start_if_possible("[::]:0");
+  if (!srv) GTEST_SKIP() << "no IPv6: " << why_;
   RawClient c(srv->port());
-  std::string remote = remote_of(rec, c);
-  EXPECT_EQ(remote, local_name(c.fd()));
-  EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+  expect_remote(rec, c, "127.0.0.1:");
   EXPECT_EQ(rec.peer().address, "127.0.0.1");  // not ::ffff:127.0.0.1
 }
 
-TEST(RemoteTest, UnixSocketIsUnix) {
-  RemoteRecorder rec;
+TEST_F(RemoteTest, UnixSocketIsUnix) {
   ServerOptions opts;
   opts.net = "unix";
   opts.addr = fmt::format("@onsen-remote-test-{}", ::getpid());

@@ -26,8 +26,6 @@
 namespace onsen::http {
 namespace {
 
-namespace net = boost::asio;
-namespace bhttp = boost::beast::http;
 using test::RawClient;
 using test::TestServer;
 using namespace std::chrono_literals;

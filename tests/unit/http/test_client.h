@@ -1,33 +1,25 @@
-// Test helpers: a server running on a background thread, and a raw blocking socket client over TCP
-// or a unix socket (with receive timeouts, so a broken server fails a test instead of hanging it).
+// Test helpers of the http layer's unit tests: a server running on a background thread, the
+// raw socket client (tests/support/raw_client.h) and what a server's start() refuses.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
 
-#include <cerrno>
-#include <chrono>
-#include <cstddef>
-#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <thread>
 
 #include "http/server.h"
+#include "support/raw_client.h"
+
+namespace onsen::http {
+// The names every http test uses for Asio and Beast's HTTP.
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+}  // namespace onsen::http
 
 namespace onsen::http::test {
 
-namespace bhttp = boost::beast::http;
 using HttpResponse = bhttp::response<bhttp::string_body>;
 
 class TestServer {
@@ -56,146 +48,20 @@ class TestServer {
   std::thread thread_;
 };
 
-// Where a RawClient connects to besides 127.0.0.1:port.
-struct UnixPath {
-  std::string path;  // "@name": abstract namespace
-};
-struct Ipv6Loopback {
-  unsigned short port;  // [::1]:port
-};
+// The raw socket client lives in tests/support, shared by every C++ test.
+using onsen::test::Ipv6Loopback;
+using onsen::test::RawClient;
+using onsen::test::UnixPath;
 
-class RawClient {
- public:
-  explicit RawClient(unsigned short port,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    open(AF_INET, timeout);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connect(reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+// What Server::start() throws for these options, "" when it starts (and is dropped).
+inline std::string start_error(ServerOptions options, Handler handler) {
+  Server s(std::move(options), std::move(handler));
+  try {
+    s.start();
+  } catch (const std::runtime_error& e) {
+    return e.what();
   }
-  explicit RawClient(const Ipv6Loopback& where,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    open(AF_INET6, timeout);
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(where.port);
-    sa.sin6_addr = in6addr_loopback;
-    connect(reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  }
-  explicit RawClient(const UnixPath& where,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    open(AF_UNIX, timeout);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (where.path.size() >= sizeof sa.sun_path) throw std::runtime_error("path too long");
-    std::memcpy(sa.sun_path, where.path.data(), where.path.size());
-    if (!where.path.empty() && where.path[0] == '@') sa.sun_path[0] = '\0';
-    connect(reinterpret_cast<sockaddr*>(&sa),
-            static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + where.path.size() +
-                                   (where.path[0] == '@' ? 0 : 1)));
-  }
-  ~RawClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-
-  void send(std::string_view s) {
-    while (!s.empty()) {
-      ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw std::runtime_error(std::string("send: ") + std::strerror(errno));
-      }
-      s.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
-  // Reads one response. head: the request was HEAD (no body follows the header).
-  HttpResponse read_response(bool head = false) {
-    bhttp::response_parser<bhttp::string_body> p;
-    p.eager(true);
-    p.body_limit(boost::none);
-    if (head) p.skip(true);
-    for (;;) {
-      if (!pending_.empty()) {
-        boost::beast::error_code ec;
-        size_t used = p.put(boost::asio::buffer(pending_), ec);
-        if (ec == bhttp::error::need_more) ec = {};
-        if (ec) throw std::runtime_error("bad response: " + ec.message());
-        pending_.erase(0, used);
-        if (p.is_done()) return p.release();
-        if (used > 0) continue;
-      }
-      char buf[65536];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw std::runtime_error(std::string("recv: ") + std::strerror(errno));
-      if (n == 0) {
-        boost::beast::error_code ec;
-        p.put_eof(ec);
-        if (!ec && p.is_done()) return p.release();
-        throw std::runtime_error("connection closed before a full response");
-      }
-      pending_.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-  // Reads everything until the server closes (or the timeout hits: returns what came).
-  std::string read_until_close() {
-    std::string out = std::move(pending_);
-    pending_.clear();
-    char buf[65536];
-    for (;;) {
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
-
-  // True when the server closed the connection (EOF or reset) before the receive timeout, with
-  // no further data.
-  bool closed_by_peer() {
-    if (!pending_.empty()) return false;
-    char c;
-    for (;;) {
-      ssize_t n = ::recv(fd_, &c, 1, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n == 0) return true;
-      if (n < 0) return errno == ECONNRESET;
-      return false;
-    }
-  }
-
-  int fd() const { return fd_; }
-
- private:
-  void open(int family, std::chrono::milliseconds timeout) {
-    fd_ = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::runtime_error("socket");
-    timeval tv{};
-    tv.tv_sec = timeout.count() / 1000;
-    tv.tv_usec = (timeout.count() % 1000) * 1000;
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  }
-  void connect(const sockaddr* sa, socklen_t len) {
-    if (::connect(fd_, sa, len) != 0) {
-      int err = errno;
-      ::close(fd_);
-      fd_ = -1;
-      throw std::runtime_error(std::string("connect failed: ") + std::strerror(err));
-    }
-  }
-
-  int fd_ = -1;
-  std::string pending_;
-};
+  return "";
+}
 
 }  // namespace onsen::http::test

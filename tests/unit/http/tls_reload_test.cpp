@@ -90,11 +90,7 @@ TEST(TlsReloadTest, BrokenFilesKeepThePreviousCertificateUntilFixed) {
   const auto a = files.pem();
   const auto b = test::make_cert("localhost", 2);
 
-  ServerOptions opts;
-  opts.tls_certificate = files.cert();
-  opts.tls_key = files.key();
-  opts.tls_reload_interval = 100ms;
-  TestServer srv(ok_handler(), opts);
+  TestServer srv(ok_handler(), test::tls_options(files, 100ms));
   EXPECT_EQ(presented(srv.port()), a.fingerprint);
 
   // A key overwritten in place with garbage, then half of the new key (a write in progress).
@@ -126,11 +122,8 @@ TEST(TlsReloadTest, ClientCaFileIsReloadedToo) {
   std::string ca_path = test::temp_path();
   test::write_in_place(ca_path, client_a.pem().cert_pem);
 
-  ServerOptions opts;
-  opts.tls_certificate = server.cert();
-  opts.tls_key = server.key();
+  auto opts = test::tls_options(server, 100ms);
   opts.tls_client_cas = {ca_path};
-  opts.tls_reload_interval = 100ms;
   TestServer srv(ok_handler(), opts);
 
   auto request_as = [&](const SelfSigned& who) {
@@ -160,11 +153,7 @@ TEST(TlsReloadTest, ZeroIntervalNeverRereads) {
   SelfSigned files("localhost", 1);
   const auto a = files.pem();
   const auto b = test::make_cert("localhost", 2);
-  ServerOptions opts;
-  opts.tls_certificate = files.cert();
-  opts.tls_key = files.key();
-  opts.tls_reload_interval = 0ms;
-  TestServer srv(ok_handler(), opts);
+  TestServer srv(ok_handler(), test::tls_options(files, 0ms));
   test::replace_file(files.cert(), b.cert_pem);
   test::replace_file(files.key(), b.key_pem);
   std::this_thread::sleep_for(300ms);

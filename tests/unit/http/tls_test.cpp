@@ -19,8 +19,6 @@
 namespace onsen::http {
 namespace {
 
-namespace net = boost::asio;
-namespace bhttp = boost::beast::http;
 using test::SelfSigned;
 using test::TestServer;
 using test::TlsClient;
@@ -44,9 +42,7 @@ TEST_F(TlsTest, ServesStringFileAndStreamBodies) {
   ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
   ::unlink(path);
 
-  ServerOptions opts;
-  opts.tls_certificate = cert_.cert();
-  opts.tls_key = cert_.key();
+  ServerOptions opts = test::tls_options(cert_);
   TestServer srv(
       [&](Request& req) -> net::awaitable<Response> {
         Response r;
@@ -82,9 +78,7 @@ TEST_F(TlsTest, ServesStringFileAndStreamBodies) {
 }
 
 TEST_F(TlsTest, MinimumVersionIsEnforced) {
-  ServerOptions opts;
-  opts.tls_certificate = cert_.cert();
-  opts.tls_key = cert_.key();
+  ServerOptions opts = test::tls_options(cert_);
   opts.tls_min_version = "tls1.3";
   TestServer srv([](Request&) -> net::awaitable<Response> { co_return Response{}; }, opts);
   EXPECT_ANY_THROW(TlsClient(srv.port(), cert_, false, TLS1_2_VERSION));
@@ -93,9 +87,7 @@ TEST_F(TlsTest, MinimumVersionIsEnforced) {
 }
 
 TEST_F(TlsTest, ClientCertificatesRequiredWhenCasGiven) {
-  ServerOptions opts;
-  opts.tls_certificate = cert_.cert();
-  opts.tls_key = cert_.key();
+  ServerOptions opts = test::tls_options(cert_);
   opts.tls_client_cas = {cert_.cert()};
   TestServer srv([](Request&) -> net::awaitable<Response> { co_return Response{}; }, opts);
   EXPECT_ANY_THROW({
@@ -108,9 +100,7 @@ TEST_F(TlsTest, ClientCertificatesRequiredWhenCasGiven) {
 
 // As Go's net/http (registry:2) answers it, so that clients print something useful.
 TEST_F(TlsTest, PlainHttpOnTlsPortGets400) {
-  ServerOptions opts;
-  opts.tls_certificate = cert_.cert();
-  opts.tls_key = cert_.key();
+  ServerOptions opts = test::tls_options(cert_);
   TestServer srv([](Request&) -> net::awaitable<Response> { co_return Response{}; }, opts);
   const std::string expected =
       "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
@@ -159,19 +149,11 @@ Handler empty_handler() {
 
 std::string start_error(ServerOptions opts) {
   opts.addr = "127.0.0.1:0";
-  Server s(std::move(opts), empty_handler());
-  try {
-    s.start();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
+  return test::start_error(std::move(opts), empty_handler());
 }
 
 TEST_F(TlsTest, UnknownCipherSuiteFailsAtStartNamingIt) {
-  ServerOptions opts;
-  opts.tls_certificate = cert_.cert();
-  opts.tls_key = cert_.key();
+  ServerOptions opts = test::tls_options(cert_);
   opts.tls_cipher_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_BOGUS_WITH_NOTHING"};
   EXPECT_NE(start_error(opts).find("'TLS_BOGUS_WITH_NOTHING'"), std::string::npos)
       << start_error(opts);
@@ -219,9 +201,7 @@ TEST_F(TlsTest, EveryDistributionCipherSuiteNameIsAccepted) {
             "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
             "TLS_CHACHA20_POLY1305_SHA256");
 
-  ServerOptions opts;
-  opts.tls_certificate = cert_.cert();
-  opts.tls_key = cert_.key();
+  ServerOptions opts = test::tls_options(cert_);
   opts.tls_cipher_suites = all;
   TestServer srv(empty_handler(), opts);
   TlsClient c(srv.port(), cert_);
@@ -229,9 +209,7 @@ TEST_F(TlsTest, EveryDistributionCipherSuiteNameIsAccepted) {
 }
 
 TEST_F(TlsTest, Tls12CipherSuitesAreEnforcedInServerOrder) {
-  ServerOptions opts;
-  opts.tls_certificate = cert_.cert();  // an ECDSA certificate
-  opts.tls_key = cert_.key();
+  ServerOptions opts = test::tls_options(cert_);  // an ECDSA certificate
   opts.tls_cipher_suites = {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
                             "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"};
   TestServer srv(empty_handler(), opts);
@@ -260,9 +238,7 @@ TEST_F(TlsTest, Tls12CipherSuitesAreEnforcedInServerOrder) {
 }
 
 TEST_F(TlsTest, Tls13CipherSuitesAreEnforced) {
-  ServerOptions opts;
-  opts.tls_certificate = cert_.cert();
-  opts.tls_key = cert_.key();
+  ServerOptions opts = test::tls_options(cert_);
   opts.tls_cipher_suites = {"TLS_CHACHA20_POLY1305_SHA256",
                             "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
   TestServer srv(empty_handler(), opts);
@@ -283,9 +259,7 @@ TEST_F(TlsTest, Tls13CipherSuitesAreEnforced) {
 }
 
 TEST_F(TlsTest, OnlyTls13CipherSuitesRefuseTls12) {
-  ServerOptions opts;
-  opts.tls_certificate = cert_.cert();
-  opts.tls_key = cert_.key();
+  ServerOptions opts = test::tls_options(cert_);
   opts.tls_cipher_suites = {"TLS_AES_256_GCM_SHA384"};
   TestServer srv(empty_handler(), opts);
   TlsClientOptions o;

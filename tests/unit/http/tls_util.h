@@ -20,10 +20,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <string>
+
+#include "http/server.h"
 
 namespace onsen::http::test {
 
@@ -232,5 +235,15 @@ class TlsClient {
 }  // namespace tls_util
 
 using tls_util::TlsClient;
+
+// Server options for TLS with the certificate and key of `files`, re-read every `reload`.
+inline ServerOptions tls_options(const SelfSigned& files, std::chrono::milliseconds reload =
+                                                              ServerOptions{}.tls_reload_interval) {
+  ServerOptions opts;
+  opts.tls_certificate = files.cert();
+  opts.tls_key = files.key();
+  opts.tls_reload_interval = reload;
+  return opts;
+}
 
 }  // namespace onsen::http::test

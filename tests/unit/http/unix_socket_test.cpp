@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "http/server.h"
+#include "support/temp_dir.h"
 #include "test_client.h"
 #include "tls_util.h"
 
@@ -36,23 +37,11 @@ using test::RawClient;
 using test::TestServer;
 using test::UnixPath;
 
-// A private directory for socket files, removed with what is left in it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/onsen_unix_XXXXXX";
-    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
-    dir_ = tmpl;
-  }
-  ~TempDir() {
-    for (const auto& name : {"s.sock", "file"}) ::unlink((dir_ + "/" + name).c_str());
-    ::rmdir(dir_.c_str());
-  }
-  std::string socket() const { return dir_ + "/s.sock"; }
-  std::string file() const { return dir_ + "/file"; }
-
- private:
-  std::string dir_;
+// A private directory for socket files, under /tmp: a socket path must fit sun_path (108 bytes).
+struct SocketDir : onsen::test::TempDir {
+  SocketDir() : TempDir("onsen_unix", "/tmp") {}
+  std::string socket() const { return path("s.sock"); }
+  std::string file() const { return path("file"); }
 };
 
 bool exists(const std::string& path) {
@@ -93,7 +82,7 @@ std::string pattern(size_t n) {
 }
 
 TEST(UnixSocketTest, ServesRequestsWithKeepAliveBodiesAndFiles) {
-  TempDir dir;
+  SocketDir dir;
   const std::string content = pattern((2 << 20) + 123);
   char path[] = "/tmp/onsen_unix_blob_XXXXXX";
   int fd = ::mkstemp(path);
@@ -143,7 +132,7 @@ TEST(UnixSocketTest, ServesRequestsWithKeepAliveBodiesAndFiles) {
 }
 
 TEST(UnixSocketTest, StaleSocketFileIsReplaced) {
-  TempDir dir;
+  SocketDir dir;
   {
     // What a crashed server leaves: a socket file nobody listens on.
     int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -161,7 +150,7 @@ TEST(UnixSocketTest, StaleSocketFileIsReplaced) {
 }
 
 TEST(UnixSocketTest, LiveSocketIsNotTakenOver) {
-  TempDir dir;
+  SocketDir dir;
   TestServer first(echo_handler(), unix_options(dir.socket()));
   Server second(unix_options(dir.socket()), echo_handler());
   try {
@@ -177,7 +166,7 @@ TEST(UnixSocketTest, LiveSocketIsNotTakenOver) {
 }
 
 TEST(UnixSocketTest, OtherFilesAreNeverRemoved) {
-  TempDir dir;
+  SocketDir dir;
   std::ofstream(dir.file()) << "precious";
   Server s(unix_options(dir.file()), echo_handler());
   try {
@@ -193,14 +182,8 @@ TEST(UnixSocketTest, OtherFilesAreNeverRemoved) {
 }
 
 TEST(UnixSocketTest, BadAddressesFailClearly) {
-  auto start_error = [](ServerOptions o) -> std::string {
-    Server s(std::move(o), echo_handler());
-    try {
-      s.start();
-    } catch (const std::runtime_error& e) {
-      return e.what();
-    }
-    return "";
+  auto start_error = [](ServerOptions o) {
+    return test::start_error(std::move(o), echo_handler());
   };
   EXPECT_NE(start_error(unix_options("")).find("empty path"), std::string::npos);
   EXPECT_NE(start_error(unix_options("/tmp/" + std::string(200, 'x'))), "");
@@ -220,7 +203,7 @@ TEST(UnixSocketTest, AbstractNamespace) {
 }
 
 TEST(UnixSocketTest, TlsOverUnixSocket) {
-  TempDir dir;
+  SocketDir dir;
   test::SelfSigned cert;
   ServerOptions opts = unix_options(dir.socket());
   opts.tls_certificate = cert.cert();

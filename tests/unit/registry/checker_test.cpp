@@ -2,6 +2,7 @@
 // by Registry is clean; each kind of damage is reported once, naming the key.
 #include "registry/checker.h"
 
+#include "push.h"
 #include "registry/registry.h"
 #include "storage/inmemory.h"
 #include "storage/layout.h"
@@ -32,25 +33,17 @@ class CheckerTest : public ::testing::Test {
   }
 
   Digest push_blob(const std::string& repo, const std::string& content) {
-    auto id = reg.start_upload(repo);
-    auto session = reg.open_upload(repo, id);
-    session->write(content.data(), content.size());
-    auto digest = digest_of(content);
-    session->finish(digest);
-    return digest;
+    return test::push_blob(reg, repo, content);
   }
 
   // An OCI image (config + one layer) in repo, tagged `tag`; returns the manifest digest.
   Digest push_image(const std::string& repo, const std::string& tag, const std::string& layer) {
     auto config = push_blob(repo, "{}");
     auto blob = push_blob(repo, layer);
-    std::string manifest =
-        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-        R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-        config.str() +
-        R"(","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
-        blob.str() + R"(","size":)" + std::to_string(layer.size()) + "}]}";
-    return reg.put_manifest(repo, tag, media_type::kOciManifest, manifest).digest;
+    return reg
+        .put_manifest(repo, tag, media_type::kOciManifest,
+                      test::image_manifest(config, blob, layer.size()))
+        .digest;
   }
 
   // A manifest in repo whose subject is `subject` (an image with an artifactType); `note` makes

@@ -76,6 +76,12 @@ void expect_invalid(const std::string& body, std::string_view ct, const std::str
   }
 }
 
+// Without `key`, the document is invalid and the error names the key.
+void expect_invalid_without(json j, const std::string& key, std::string_view ct) {
+  j.erase(key);
+  expect_invalid(j.dump(), ct, key);
+}
+
 TEST(ParseManifest, OciImage) {
   Manifest m = parse_manifest(oci_image().dump(), mt::kOciManifest);
   EXPECT_EQ(m.kind, ManifestKind::kImage);
@@ -105,9 +111,7 @@ TEST(ParseManifest, DockerImage) {
 }
 
 TEST(ParseManifest, DockerImageRequiresBodyMediaType) {
-  json j = docker_image();
-  j.erase("mediaType");
-  expect_invalid(j.dump(), mt::kDockerManifest, "mediaType");
+  expect_invalid_without(docker_image(), "mediaType", mt::kDockerManifest);
 }
 
 TEST(ParseManifest, ForeignLayersHaveUrls) {
@@ -166,9 +170,8 @@ TEST(ParseManifest, IndexChildValidation) {
   j = oci_index();
   j["manifests"][0]["digest"] = "sha256:nope";
   expect_invalid(j.dump(), mt::kOciIndex, "manifests[0].digest: invalid digest");
+  expect_invalid_without(oci_index(), "manifests", mt::kOciIndex);
   j = oci_index();
-  j.erase("manifests");
-  expect_invalid(j.dump(), mt::kOciIndex, "manifests");
   j["manifests"] = json::object();
   expect_invalid(j.dump(), mt::kOciIndex, "manifests: must be an array");
   j["manifests"] = json::array();
@@ -194,12 +197,8 @@ TEST(ParseManifest, OciArtifactRules) {
   json j = oci_artifact();
   j.erase("blobs");  // optional
   EXPECT_TRUE(parse_manifest(j.dump(), mt::kOciArtifact).blobs.empty());
-  j = oci_artifact();
-  j.erase("artifactType");
-  expect_invalid(j.dump(), mt::kOciArtifact, "artifactType");
-  j = oci_artifact();
-  j.erase("mediaType");
-  expect_invalid(j.dump(), mt::kOciArtifact, "mediaType");
+  expect_invalid_without(oci_artifact(), "artifactType", mt::kOciArtifact);
+  expect_invalid_without(oci_artifact(), "mediaType", mt::kOciArtifact);
   j = oci_artifact();
   j["subject"].erase("digest");
   expect_invalid(j.dump(), mt::kOciArtifact, "subject.digest");
@@ -255,18 +254,12 @@ TEST(ParseManifest, EmptyLayersAllowed) {
 }
 
 TEST(ParseManifest, MissingConfig) {
-  json j = oci_image();
-  j.erase("config");
-  expect_invalid(j.dump(), mt::kOciManifest, "config");
-  j = docker_image();
-  j.erase("config");
-  expect_invalid(j.dump(), mt::kDockerManifest, "config");
+  expect_invalid_without(oci_image(), "config", mt::kOciManifest);
+  expect_invalid_without(docker_image(), "config", mt::kDockerManifest);
 }
 
 TEST(ParseManifest, MissingLayers) {
-  json j = oci_image();
-  j.erase("layers");
-  expect_invalid(j.dump(), mt::kOciManifest, "layers");
+  expect_invalid_without(oci_image(), "layers", mt::kOciManifest);
 }
 
 TEST(ParseManifest, BadLayerDigest) {
@@ -384,9 +377,7 @@ TEST(ParseManifest, SchemaVersionMustBe2) {
     j["schemaVersion"] = v;
     expect_invalid(j.dump(), mt::kOciManifest, "schemaVersion");
   }
-  json j = oci_index();
-  j.erase("schemaVersion");
-  expect_invalid(j.dump(), mt::kOciIndex, "schemaVersion");
+  expect_invalid_without(oci_index(), "schemaVersion", mt::kOciIndex);
 }
 
 TEST(ParseManifest, NotAnObject) {

@@ -3,10 +3,12 @@
 // tag_list_cache.h and catalog_cache.h, and concurrent writers and readers agree.
 #include "registry/registry.h"
 
+#include "push.h"
 #include "registry/error.h"
 #include "storage/filesystem.h"
 #include "storage/inmemory.h"
 #include "storage/layout.h"
+#include "support/temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -29,47 +31,20 @@ class Pusher {
   explicit Pusher(Registry& reg) : reg_(reg) {}
 
   Digest blob(const std::string& repo, const std::string& content) {
-    auto id = reg_.start_upload(repo);
-    auto session = reg_.open_upload(repo, id);
-    session->write(content.data(), content.size());
-    auto digest = digest_of(content);
-    session->finish(digest);
-    return digest;
+    return test::push_blob(reg_, repo, content);
   }
 
   // An image manifest (its blobs uploaded first) tagged `tag`; returns its digest.
   Digest image(const std::string& repo, const std::string& tag, const std::string& layer = "l") {
     auto config = blob(repo, "{}");
     auto layer_digest = blob(repo, layer);
-    auto body =
-        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-        R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-        config.str() +
-        R"(","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
-        layer_digest.str() + R"(","size":)" + std::to_string(layer.size()) + "}]}";
-    return reg_.put_manifest(repo, tag, "", body).digest;
+    return reg_
+        .put_manifest(repo, tag, "", test::image_manifest(config, layer_digest, layer.size()))
+        .digest;
   }
 
  private:
   Registry& reg_;
-};
-
-class TempRoot {
- public:
-  TempRoot() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "onsen-listing-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempRoot() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 // Sets a directory's mtime to one fixed, old time, so the tag list cache trusts it (see
@@ -171,7 +146,7 @@ TEST_F(RegistryListingTest, ConcurrentWritersAndReaders) {
 // Two Registries on one filesystem root stand for two processes sharing a storage directory.
 class SharedRootTest : public ::testing::Test {
  protected:
-  TempRoot root;
+  test::TempDir root{"onsen-listing"};
   RegistryOptions options{.delete_enabled = true, .catalog_max_age = 200ms};
   Registry ours{std::make_shared<storage::FilesystemDriver>(root.path()), options};
   Registry theirs{std::make_shared<storage::FilesystemDriver>(root.path()), options};

@@ -1,6 +1,7 @@
 // The registry core over the in-memory driver: uploads, manifests, tags, deletes, referrers.
 #include "registry/registry.h"
 
+#include "push.h"
 #include "registry/error.h"
 #include "storage/inmemory.h"
 #include "storage/layout.h"
@@ -18,21 +19,13 @@ class RegistryTest : public ::testing::Test {
   Registry reg{driver, RegistryOptions{.delete_enabled = true}};
 
   Digest push_blob(const std::string& repo, const std::string& content) {
-    auto id = reg.start_upload(repo);
-    auto session = reg.open_upload(repo, id);
-    session->write(content.data(), content.size());
-    auto digest = digest_of(content);
-    session->finish(digest);
-    return digest;
+    return test::push_blob(reg, repo, content);
   }
 
+  // The layers these tests push are 5 bytes ("hello", "world").
   std::string image_manifest(const Digest& config, const Digest& layer,
                              const std::string& extra = "") {
-    return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-           R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-           config.str() +
-           R"(","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
-           layer.str() + R"(","size":5}])" + extra + "}";
+    return test::image_manifest(config, layer, 5, extra);
   }
 
   static ErrorCode code_of(const std::function<void()>& f) {

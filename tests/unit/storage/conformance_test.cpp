@@ -1,62 +1,25 @@
-// The shared conformance suite: every storage driver must pass every test here. A new driver adds
-// an Env (how to make a fresh, empty instance) to DriverEnvs.
+// The shared conformance suite: every storage driver must pass every test here. The drivers it
+// runs against, and what each can do, are listed in drivers_under_test.h.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "drivers_under_test.h"
 #include "storage/driver.h"
-#include "storage/filesystem.h"
-#include "storage/inmemory.h"
 
 namespace onsen::storage {
 namespace {
 
-// A FilesystemDriver rooted in a fresh temporary directory (the root itself does not exist yet:
-// the driver creates it on the first write).
-struct FilesystemEnv {
-  static constexpr const char* kName = "filesystem";
-  FilesystemEnv() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "onsen-storage-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    dir = tmpl;
-  }
-  ~FilesystemEnv() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::shared_ptr<Driver> make() { return std::make_shared<FilesystemDriver>(dir + "/root"); }
-  std::string dir;
-};
-
-struct InMemoryEnv {
-  static constexpr const char* kName = "inmemory";
-  std::shared_ptr<Driver> make() { return std::make_shared<InMemoryDriver>(); }
-};
+using test::DriverEnvs;
+using test::EnvName;
 
 template <typename Env>
-class DriverConformance : public ::testing::Test {
- protected:
-  bool is_filesystem() const { return driver->name() == "filesystem"; }
-
-  Env env;
-  std::shared_ptr<Driver> driver = env.make();
-};
-
-struct EnvName {
-  template <typename Env>
-  static std::string GetName(int) {
-    return Env::kName;
-  }
-};
-
-using DriverEnvs = ::testing::Types<FilesystemEnv, InMemoryEnv>;
+class DriverConformance : public test::DriverTest<Env> {};
 TYPED_TEST_SUITE(DriverConformance, DriverEnvs, EnvName);
 
 bool contains(std::string_view haystack, std::string_view needle) {
@@ -182,15 +145,21 @@ TYPED_TEST(DriverConformance, ReaderAtOffset) {
   EXPECT_THROW(d.reader("/r", 1001), Error);
 }
 
-TYPED_TEST(DriverConformance, ReaderNativeFd) {
+TYPED_TEST(DriverConformance, ReaderWithoutNativeFdSaysMinusOne) {
+  if (this->has(test::Capability::NativeFd)) GTEST_SKIP() << "the driver has a native fd";
   auto& d = *this->driver;
   d.put_content("/r", "0123456789");
   auto reader = d.reader("/r", 3);
   ASSERT_TRUE(reader);
-  if (!this->is_filesystem()) {
-    EXPECT_EQ(reader->native_fd(), -1);
-    return;
-  }
+  EXPECT_EQ(reader->native_fd(), -1);
+}
+
+TYPED_TEST(DriverConformance, ReaderNativeFd) {
+  ONSEN_REQUIRE_CAPABILITY(NativeFd);
+  auto& d = *this->driver;
+  d.put_content("/r", "0123456789");
+  auto reader = d.reader("/r", 3);
+  ASSERT_TRUE(reader);
   const int fd = reader->native_fd();
   ASSERT_GE(fd, 0);
   EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 3);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "storage/filesystem.h"
+#include "support/temp_dir.h"
 
 namespace onsen::storage {
 namespace {
@@ -19,16 +20,6 @@ namespace fs = std::filesystem;
 
 class FilesystemDriverTest : public ::testing::Test {
  protected:
-  static std::string make_temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "onsen-fs-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    return tmpl;
-  }
-  ~FilesystemDriverTest() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   // Every path under the root whose name starts with ".tmp-".
   std::vector<std::string> temp_files() const {
     std::vector<std::string> found;
@@ -54,8 +45,8 @@ class FilesystemDriverTest : public ::testing::Test {
     return st.st_mode & 07777;
   }
 
-  std::string dir_ = make_temp_dir();
-  std::string root_ = dir_ + "/root";  // does not exist until the first write
+  test::TempDir dir_{"onsen-fs"};
+  std::string root_ = dir_.path("root");  // does not exist until the first write
   FilesystemDriver driver_{root_};
 };
 
@@ -115,7 +106,7 @@ TEST_F(FilesystemDriverTest, ErrorsNameTheKeyButNotTheRoot) {
     const std::string what = e.what();
     EXPECT_NE(what.find("/f/under"), std::string::npos) << what;
     EXPECT_NE(what.find("Not a directory"), std::string::npos) << what;
-    EXPECT_EQ(what.find(dir_), std::string::npos) << what;
+    EXPECT_EQ(what.find(dir_.path()), std::string::npos) << what;
   }
 }
 
@@ -131,14 +122,14 @@ TEST_F(FilesystemDriverTest, PermissionErrorsThrow) {
 
 TEST_F(FilesystemDriverTest, SymlinkIsNotFollowedByStatOrRemove) {
   fs::create_directories(root_ + "/s");
-  fs::create_directories(dir_ + "/outside");
-  std::ofstream(dir_ + "/outside/keep") << "precious";
-  fs::create_directory_symlink(dir_ + "/outside", root_ + "/s/link");
+  fs::create_directories(dir_.path() + "/outside");
+  std::ofstream(dir_.path() + "/outside/keep") << "precious";
+  fs::create_directory_symlink(dir_.path() + "/outside", root_ + "/s/link");
   auto info = driver_.stat("/s/link");
   ASSERT_TRUE(info);
   EXPECT_FALSE(info->is_dir);
   EXPECT_TRUE(driver_.remove("/s"));
-  EXPECT_EQ(slurp(dir_ + "/outside/keep"), "precious");
+  EXPECT_EQ(slurp(dir_.path() + "/outside/keep"), "precious");
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace onsen::e2e {
+namespace onsen::test {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -102,4 +102,4 @@ std::string add_query(std::string_view target, std::string_view key, std::string
 // Percent-encodes everything except unreserved characters (as Go's url.QueryEscape does).
 std::string url_encode(std::string_view s);
 
-}  // namespace onsen::e2e
+}  // namespace onsen::test

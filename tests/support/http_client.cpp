@@ -1,4 +1,4 @@
-#include "http_client.h"
+#include "support/http_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,7 +11,7 @@
 #include <cctype>
 #include <sstream>
 
-namespace onsen::e2e {
+namespace onsen::test {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -333,4 +333,4 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-}  // namespace onsen::e2e
+}  // namespace onsen::test

@@ -2,7 +2,7 @@
 // builders and OCI error assertions.
 #pragma once
 
-#include "http_client.h"
+#include "support/http_client.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace onsen::e2e {
+namespace onsen::test {
 
 using json = nlohmann::json;
 
@@ -30,6 +30,14 @@ inline constexpr const char* kOciLayer = "application/vnd.oci.image.layer.v1.tar
 inline constexpr const char* kOciArtifact = "application/vnd.oci.artifact.manifest.v1+json";
 inline constexpr const char* kOciEmpty = "application/vnd.oci.empty.v1+json";
 }  // namespace mt
+
+// The artifact types and the annotation key the OCI conformance suite's referrers tests use.
+namespace conformance {
+inline constexpr const char* kTypeA = "application/vnd.nhl.peanut.butter.bagel";
+inline constexpr const char* kTypeB = "application/vnd.nba.strawberry.jam.croissant";
+inline constexpr const char* kTypeIndex = "application/vnd.food.stand";
+inline constexpr const char* kAnnotation = "org.opencontainers.conformance.test";
+}  // namespace conformance
 
 // Every manifest type, for Accept headers.
 inline constexpr const char* kAcceptAllManifests =
@@ -98,4 +106,4 @@ std::string error_code(const HttpResponse& r);
                                     std::string_view value);
 ::testing::AssertionResult HasApiVersionHeader(const HttpResponse& r);
 
-}  // namespace onsen::e2e
+}  // namespace onsen::test

@@ -1,4 +1,4 @@
-#include "registry_helpers.h"
+#include "support/registry_helpers.h"
 
 #include <openssl/evp.h>
 
@@ -6,7 +6,7 @@
 #include <array>
 #include <random>
 
-namespace onsen::e2e {
+namespace onsen::test {
 
 namespace {
 
@@ -233,4 +233,4 @@ std::string error_code(const HttpResponse& r) {
   return HeaderIs(r, "Docker-Distribution-API-Version", "registry/2.0");
 }
 
-}  // namespace onsen::e2e
+}  // namespace onsen::test
