@@ -3,7 +3,7 @@
 // words its own errors, so `onsen serve` prints the same one line and exits 2.
 #include <gtest/gtest.h>
 
-#include "../config/temp_dir.h"
+#include "support/temp_dir.h"
 #include "cli/config_source.h"
 
 namespace onsen::cli {
@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kMinimal = "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /srv\n";
 
 std::string error_of(const std::string& yaml, const std::vector<std::string>& env = {}) {
-  config::testing::TempDir dir;
+  test::TempDir dir;
   std::vector<std::string> warnings;
   try {
     load_checked(dir.write("config.yml", yaml), env, warnings);
@@ -43,7 +43,7 @@ TEST(LoadChecked, StorageParametersAreCheckedByTheDriver) {
 }
 
 TEST(LoadChecked, UnknownDriverParametersWarn) {
-  config::testing::TempDir dir;
+  test::TempDir dir;
   std::vector<std::string> warnings;
   auto cfg = load_checked(dir.write("config.yml", std::string(kMinimal) + "    colour: blue\n"),
                           {"REGISTRY_STORAGE_FILESYSTEM_SHADE=dark"}, warnings);
