@@ -32,7 +32,8 @@ struct RegistryOptions {
   bool delete_enabled = false;
   bool read_only = false;
   // Listing caches (docs/ARCHITECTURE.md, "Caching"): how old the cached catalog may get before
-  // a request walks the storage again (writes by other processes show within that), and how many
+  // a request walks the storage again (writes by other processes show within that; the same bound
+  // applies to tag lists on drivers without storage::kDirectoryMtimeTracksChildren), and how many
   // repositories' tag lists are kept.
   std::chrono::milliseconds catalog_max_age{1000};
   size_t max_cached_tag_lists = 1024;
