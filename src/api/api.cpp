@@ -33,7 +33,7 @@ boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::st
   Route route = parse_route(path);
   Query query(req.query);
   std::string base_url = options_.host + options_.prefix;
-  Context ctx{req, registry_, route, query, base_url};
+  Context ctx{req, registry_, route, query, base_url, pool_, cheap_reads_};
   const std::string& m = req.method;
   const bool read = m == "GET" || m == "HEAD";
 

@@ -3,8 +3,10 @@
 #pragma once
 
 #include "auth/authenticator.h"
+#include "http/blocking_pool.h"
 #include "http/message.h"
 #include "registry/registry.h"
+#include "storage/driver.h"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -19,13 +21,20 @@ struct ApiOptions {
   // Base URL for Location and Link headers (Distribution's http.host), e.g.
   // "https://registry.example.com"; "" makes them relative paths, which every client accepts.
   std::string host;
+  // Threads that run blocking storage work and password verification (BlockingPool): as many
+  // writes and bcrypt runs as this proceed at once, the rest wait their turn.
+  size_t blocking_threads = 16;
 };
 
 class Api {
  public:
   // authenticator may be null (no auth configured); it must outlive the Api.
   Api(registry::Registry& registry, ApiOptions options, auth::BasicAuthenticator* authenticator)
-      : registry_(registry), options_(std::move(options)), authenticator_(authenticator) {}
+      : registry_(registry),
+        options_(std::move(options)),
+        authenticator_(authenticator),
+        pool_(options_.blocking_threads),
+        cheap_reads_(registry.storage_capabilities() & storage::kCheapReads) {}
 
   boost::asio::awaitable<http::Response> handle(http::Request& req);
 
@@ -37,6 +46,8 @@ class Api {
   registry::Registry& registry_;
   ApiOptions options_;
   auth::BasicAuthenticator* authenticator_;
+  http::BlockingPool pool_;
+  bool cheap_reads_;
 };
 
 }  // namespace onsen::api

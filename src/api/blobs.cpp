@@ -13,7 +13,8 @@ namespace onsen::api {
 Reply get_blob(Context& ctx) {
   auto digest = parse_digest(ctx.route.arg);
   const bool head = ctx.req.method == "HEAD";
-  uint64_t size = ctx.registry.blob_size(ctx.route.name, digest);
+  uint64_t size =
+      co_await ctx.reading([&] { return ctx.registry.blob_size(ctx.route.name, digest); });
 
   http::Response res;
   res.headers.set("Docker-Content-Digest", digest.str());
@@ -48,8 +49,8 @@ Reply get_blob(Context& ctx) {
   }
   if (length == 0) co_return res;
 
-  std::shared_ptr<storage::Reader> reader =
-      ctx.registry.open_blob(ctx.route.name, digest, range.first);
+  std::shared_ptr<storage::Reader> reader = co_await ctx.blocking(
+      [&] { return ctx.registry.open_blob(ctx.route.name, digest, range.first); });
   if (int fd = reader->native_fd(); fd >= 0) {
     res.body = http::FileBody{reader, fd, range.first, length};
   } else {
@@ -62,7 +63,7 @@ Reply get_blob(Context& ctx) {
 
 Reply delete_blob(Context& ctx) {
   auto digest = parse_digest(ctx.route.arg);
-  ctx.registry.delete_blob(ctx.route.name, digest);
+  co_await ctx.blocking([&] { ctx.registry.delete_blob(ctx.route.name, digest); });
   co_return empty_response(202);
 }
 

@@ -58,6 +58,8 @@ class Registry {
   Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions options);
 
   const RegistryOptions& options() const { return options_; }
+  // The storage driver's storage::Capability bits.
+  unsigned storage_capabilities() const { return driver_->capabilities(); }
 
   // Throws Error(kNameInvalid) unless name is a valid repository name.
   static void check_name(const std::string& name);

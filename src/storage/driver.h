@@ -105,6 +105,10 @@ enum Capability : unsigned {
   // stores (S3 has no directories) and of the inmemory driver (a directory is as new as its
   // newest object, so removing an older child leaves it unchanged).
   kDirectoryMtimeTracksChildren = 1u << 0,
+  // Reads of small objects and metadata (get_content, stat, list) are answered by the local kernel
+  // (page cache, local disk) or memory in microseconds, so callers may make them on an I/O thread
+  // rather than pay a hop to a thread pool. False of network stores.
+  kCheapReads = 1u << 1,
 };
 
 class Driver {
