@@ -113,7 +113,10 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
       path = "/";
     }
   }
-  if (auto denied = authenticate(req)) {
+  // On the pool: a password not seen before costs a bcrypt (tens of milliseconds).
+  std::optional<http::Response> denied;
+  if (authenticator_) co_await pool_.run_function([&] { denied = authenticate(req); });
+  if (denied) {
     res = std::move(*denied);
     if (req.method == "HEAD") res.body = std::string();
     res.headers.set("Docker-Distribution-API-Version", "registry/2.0");

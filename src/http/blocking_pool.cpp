@@ -19,7 +19,7 @@ BlockingPool::~BlockingPool() {
   pool_.join();
 }
 
-net::awaitable<void> BlockingPool::run_erased(std::function<void()> work) {
+net::awaitable<void> BlockingPool::run_function(std::function<void()> work) {
   co_await net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr)>(
       [this, &work](auto handler) {
         // The work guard keeps the caller's executor (its io_context) from running out of work

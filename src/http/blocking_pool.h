@@ -33,16 +33,17 @@ class BlockingPool {
   boost::asio::awaitable<std::invoke_result_t<F&>> run(F f) {
     using R = std::invoke_result_t<F&>;
     if constexpr (std::is_void_v<R>) {
-      co_await run_erased([&] { f(); });
+      co_await run_function([&] { f(); });
     } else {
       std::optional<R> result;
-      co_await run_erased([&] { result.emplace(f()); });
+      co_await run_function([&] { result.emplace(f()); });
       co_return std::move(*result);
     }
   }
+  // run() without a template: the work's result goes through the caller's captures.
+  boost::asio::awaitable<void> run_function(std::function<void()> work);
 
  private:
-  boost::asio::awaitable<void> run_erased(std::function<void()> work);
 
   boost::asio::thread_pool pool_;
 };
