@@ -10,6 +10,18 @@
 
 namespace onsen::api {
 
+namespace {
+
+// A StreamBody's read: on the pool unless the driver's reads are cheap. A plain function, not a
+// lambda coroutine, so that nothing of the caller's closure must outlive the call.
+boost::asio::awaitable<size_t> read_blob(storage::Reader& reader, http::BlockingPool& pool,
+                                         bool cheap, char* buf, size_t n) {
+  if (cheap) co_return reader.read(buf, n);
+  co_return co_await pool.run([&] { return reader.read(buf, n); });
+}
+
+}  // namespace
+
 Reply get_blob(Context& ctx) {
   auto digest = parse_digest(ctx.route.arg);
   const bool head = ctx.req.method == "HEAD";
@@ -54,9 +66,11 @@ Reply get_blob(Context& ctx) {
   if (int fd = reader->native_fd(); fd >= 0) {
     res.body = http::FileBody{reader, fd, range.first, length};
   } else {
-    auto* raw = reader.get();
     res.body =
-        http::StreamBody{reader, [raw](char* buf, size_t n) { return raw->read(buf, n); }, length};
+        http::StreamBody{reader,
+                         [raw = reader.get(), pool = &ctx.pool, cheap = ctx.cheap_reads](
+                             char* buf, size_t n) { return read_blob(*raw, *pool, cheap, buf, n); },
+                         length};
   }
   co_return res;
 }

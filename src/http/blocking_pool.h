@@ -44,7 +44,6 @@ class BlockingPool {
   boost::asio::awaitable<void> run_function(std::function<void()> work);
 
  private:
-
   boost::asio::thread_pool pool_;
 };
 

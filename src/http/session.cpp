@@ -652,11 +652,12 @@ class Session final : public Connection,
     auto& sb = std::get<StreamBody>(res.body);
     co_return co_await write_pulled(
         res, version, sb.length,
-        [&sb](char* buf, size_t n, uint64_t) -> size_t { return sb.read(buf, n); });
+        [&sb](char* buf, size_t n, uint64_t) -> net::awaitable<size_t> { return sb.read(buf, n); });
   }
 
   // Writes a body pulled chunk by chunk into the I/O buffer. The first chunk is pulled before
-  // anything is written, so that a failing source still gets a proper 500.
+  // anything is written, so that a failing source still gets a proper 500. pull returns size_t
+  // (a local file's pread, which the page cache answers) or an awaitable of it (StreamBody).
   template <class Pull>
   net::awaitable<WriteResult> write_pulled(Response& res, unsigned version, uint64_t length,
                                            Pull pull) {
@@ -668,7 +669,11 @@ class Session final : public Connection,
       size_t n = 0;
       std::string error;
       try {
-        n = pull(buf, want, done);
+        if constexpr (std::is_same_v<decltype(pull(buf, want, done)), size_t>) {
+          n = pull(buf, want, done);
+        } else {
+          n = co_await pull(buf, want, done);
+        }
         if (n == 0 || n > want) error = "body source ended early";
       } catch (const std::exception& e) {
         error = e.what();
