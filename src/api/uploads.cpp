@@ -147,7 +147,7 @@ http::Response range_invalid(Context& ctx, const registry::Error& e, uint64_t of
 // of the upload.
 boost::asio::awaitable<std::optional<http::Response>> append_chunk(
     Context& ctx, registry::UploadSession& session) {
-  const uint64_t offset = co_await ctx.reading([&] { return session.offset(); });
+  const uint64_t offset = session.offset();
   std::optional<uint64_t> length;
   try {
     length = check_chunk_range(ctx, offset);
@@ -204,7 +204,7 @@ Reply start_upload(Context& ctx) {
   } catch (...) {
     // The client never learnt this upload's id, so it can neither resume nor cancel it: its
     // partial data (on a full disk, all the space there was) would stay until the purger runs.
-    // On the I/O thread (no co_await in a handler): an error path only.
+    // On the I/O thread (no co_await in a catch block): an error path only.
     session.reset();
     try {
       ctx.registry.cancel_upload(name, id);
@@ -222,11 +222,15 @@ Reply upload_status(Context& ctx) {
   co_return upload_progress(204, ctx, ctx.route.arg, size);
 }
 
+namespace {
+
 // The upload's writer, opened away from the I/O thread.
 boost::asio::awaitable<std::unique_ptr<registry::UploadSession>> open_upload(Context& ctx) {
   co_return co_await ctx.blocking(
       [&] { return ctx.registry.open_upload(ctx.route.name, ctx.route.arg); });
 }
+
+}  // namespace
 
 Reply patch_upload(Context& ctx) {
   auto session = co_await open_upload(ctx);
