@@ -2,9 +2,11 @@
 // runs on an I/O thread: a coroutine posts the work and is resumed on its own executor (its
 // session's strand) when the work is done; an exception thrown by the work is rethrown there.
 //
-// At most `threads` jobs run at once; further ones queue. Destroying the pool waits for the jobs
-// that run and drops the queued ones (their coroutines are destroyed without resuming), so it must
-// outlive the servers whose sessions use it.
+// At most `threads` jobs run at once; further ones queue. A finished job resumes its caller through
+// the caller's executor, so the io_context behind it must still exist then: its owner calls
+// wait() after the io_context stopped running and before destroying it (a forced stop leaves jobs
+// running). Destroying the pool waits for the jobs that run and drops the queued ones (their
+// coroutines are destroyed without resuming).
 //
 // Thread-safe.
 #pragma once
@@ -40,6 +42,9 @@ class BlockingPool {
       co_return std::move(*result);
     }
   }
+  // Waits until every job posted so far, queued ones included, has finished; no job runs after.
+  void wait() { pool_.wait(); }
+
   // run() without a template: the work's result goes through the caller's captures.
   boost::asio::awaitable<void> run_function(std::function<void()> work);
 
