@@ -23,7 +23,7 @@ http::Response method_not_allowed() {
 boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, const Route& route,
                                                      const Query& query) {
   std::string base_url = options_.host + options_.prefix;
-  Context ctx{req, registry_, route, query, base_url};
+  Context ctx{req, registry_, route, query, base_url, pool_, cheap_reads_};
   const std::string& m = req.method;
   const bool read = m == "GET" || m == "HEAD";
 
@@ -115,7 +115,10 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
   }
   Route route = parse_route(path);
   Query query(req.query);
-  if (auto denied = authorize(req, route, query)) {
+  // On the pool: a password not seen before costs a bcrypt (tens of milliseconds).
+  std::optional<http::Response> denied;
+  if (authorizer_) co_await pool_.run_function([&] { denied = authorize(req, route, query); });
+  if (denied) {
     res = std::move(*denied);
     if (req.method == "HEAD") res.body = std::string();
     res.headers.set("Docker-Distribution-API-Version", "registry/2.0");

@@ -5,8 +5,10 @@
 #include "api/query.h"
 #include "api/router.h"
 #include "auth/authorizer.h"
+#include "http/blocking_pool.h"
 #include "http/message.h"
 #include "registry/registry.h"
+#include "storage/driver.h"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -21,15 +23,25 @@ struct ApiOptions {
   // Base URL for Location and Link headers (Distribution's http.host), e.g.
   // "https://registry.example.com"; "" makes them relative paths, which every client accepts.
   std::string host;
+  // Threads that run blocking storage work and password verification (BlockingPool): as many
+  // writes and bcrypt runs as this proceed at once, the rest wait their turn.
+  size_t blocking_threads = 16;
 };
 
 class Api {
  public:
   // authorizer may be null (no auth configured: everything is allowed); it must outlive the Api.
   Api(registry::Registry& registry, ApiOptions options, auth::Authorizer* authorizer)
-      : registry_(registry), options_(std::move(options)), authorizer_(authorizer) {}
+      : registry_(registry),
+        options_(std::move(options)),
+        authorizer_(authorizer),
+        pool_(options_.blocking_threads),
+        cheap_reads_(registry.storage_capabilities() & storage::kCheapReads) {}
 
   boost::asio::awaitable<http::Response> handle(http::Request& req);
+  // After the server stopped, before it is destroyed: waits for the storage work and password
+  // checks still running on the blocking pool (a forced stop does not wait for them).
+  void finish_blocking_work() { pool_.wait(); }
 
  private:
   boost::asio::awaitable<http::Response> dispatch(http::Request& req, const Route& route,
@@ -41,6 +53,8 @@ class Api {
   registry::Registry& registry_;
   ApiOptions options_;
   auth::Authorizer* authorizer_;
+  http::BlockingPool pool_;
+  bool cheap_reads_;
 };
 
 }  // namespace onsen::api

@@ -10,10 +10,23 @@
 
 namespace onsen::api {
 
+namespace {
+
+// A StreamBody's read: on the pool unless the driver's reads are cheap. A plain function, not a
+// lambda coroutine, so that nothing of the caller's closure must outlive the call.
+boost::asio::awaitable<size_t> read_blob(storage::Reader& reader, http::BlockingPool& pool,
+                                         bool cheap, char* buf, size_t n) {
+  if (cheap) co_return reader.read(buf, n);
+  co_return co_await pool.run([&] { return reader.read(buf, n); });
+}
+
+}  // namespace
+
 Reply get_blob(Context& ctx) {
   auto digest = parse_digest(ctx.route.arg);
   const bool head = ctx.req.method == "HEAD";
-  uint64_t size = ctx.registry.blob_size(ctx.route.name, digest);
+  uint64_t size =
+      co_await ctx.reading([&] { return ctx.registry.blob_size(ctx.route.name, digest); });
 
   http::Response res;
   res.headers.set("Docker-Content-Digest", digest.str());
@@ -48,21 +61,23 @@ Reply get_blob(Context& ctx) {
   }
   if (length == 0) co_return res;
 
-  std::shared_ptr<storage::Reader> reader =
-      ctx.registry.open_blob(ctx.route.name, digest, range.first);
+  std::shared_ptr<storage::Reader> reader = co_await ctx.blocking(
+      [&] { return ctx.registry.open_blob(ctx.route.name, digest, range.first); });
   if (int fd = reader->native_fd(); fd >= 0) {
     res.body = http::FileBody{reader, fd, range.first, length};
   } else {
-    auto* raw = reader.get();
     res.body =
-        http::StreamBody{reader, [raw](char* buf, size_t n) { return raw->read(buf, n); }, length};
+        http::StreamBody{reader,
+                         [raw = reader.get(), pool = &ctx.pool, cheap = ctx.cheap_reads](
+                             char* buf, size_t n) { return read_blob(*raw, *pool, cheap, buf, n); },
+                         length};
   }
   co_return res;
 }
 
 Reply delete_blob(Context& ctx) {
   auto digest = parse_digest(ctx.route.arg);
-  ctx.registry.delete_blob(ctx.route.name, digest);
+  co_await ctx.blocking([&] { ctx.registry.delete_blob(ctx.route.name, digest); });
   co_return empty_response(202);
 }
 

@@ -1,10 +1,20 @@
 // One handler per endpoint, grouped by protocol area in blobs.cpp, uploads.cpp, manifests.cpp,
 // listing.cpp (tags and catalog) and referrers.cpp. Each may throw registry::Error; Api::handle
 // turns that into the spec's error response.
+//
+// Which registry calls leave the I/O thread (through Context::blocking): those that may block for
+// long — every write (fsync, rename, removal: manifest PUT and DELETE, upload start, each buffer of
+// upload data, finishing and cancelling an upload, blob DELETE, mounts) and opening a blob for GET.
+// Reads of small objects and metadata (manifest GET, blob HEAD, tag and catalog listings,
+// referrers, upload status) go through Context::reading, which runs them inline when the driver
+// has storage::kCheapReads (a local filesystem's page cache answers in microseconds, and a hop
+// to the pool and back would cost more than the read, measurably so on small requests) and on the
+// pool otherwise (an object store answers in milliseconds).
 #pragma once
 
 #include "api/query.h"
 #include "api/router.h"
+#include "http/blocking_pool.h"
 #include "http/message.h"
 #include "registry/registry.h"
 
@@ -18,6 +28,20 @@ struct Context {
   const Route& route;
   const Query& query;
   const std::string& base_url;  // host + prefix, prepended to every URL the API hands out
+  http::BlockingPool& pool;
+  bool cheap_reads;  // the driver has storage::kCheapReads
+
+  // Runs f() (registry work that may block) on the pool, away from the I/O thread.
+  template <typename F>
+  auto blocking(F f) {
+    return pool.run(std::move(f));
+  }
+  // Runs f() (registry reads) inline when reads are cheap, else on the pool.
+  template <typename F>
+  boost::asio::awaitable<std::invoke_result_t<F&>> reading(F f) {
+    if (cheap_reads) co_return f();
+    co_return co_await pool.run(std::move(f));
+  }
 
   // A URL for a path under /v2/ as clients must see it.
   std::string url(std::string_view path) const { return base_url + std::string(path); }

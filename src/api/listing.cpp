@@ -57,7 +57,7 @@ void add_next_link(http::Response& res, const std::string& path, size_t n,
 
 Reply list_tags(Context& ctx) {
   auto n = page_size(ctx.query);
-  auto names = ctx.registry.tag_list(ctx.route.name);
+  auto names = co_await ctx.reading([&] { return ctx.registry.tag_list(ctx.route.name); });
   auto page = paginate(*names, ctx.query.get("last"), n);
   // {"name":...,"tags":[...]}, as nlohmann::json would write it, from the cached JSON.
   std::string body = R"({"name":)" + nlohmann::json(ctx.route.name).dump() + R"(,"tags":)";
@@ -75,7 +75,7 @@ Reply list_catalog(Context& ctx) {
   constexpr size_t kDefaultEntries = 100;
   constexpr size_t kMaxEntries = 1000;
   size_t n = std::min(page_size(ctx.query).value_or(kDefaultEntries), kMaxEntries);
-  auto names = ctx.registry.repository_list();
+  auto names = co_await ctx.reading([&] { return ctx.registry.repository_list(); });
   auto page = paginate(*names, ctx.query.get("last"), n);
   std::string body = R"({"repositories":)";
   names->append_json(body, page.begin, page.end);

@@ -8,7 +8,8 @@
 namespace onsen::api {
 
 Reply get_manifest(Context& ctx) {
-  auto manifest = ctx.registry.get_manifest(ctx.route.name, ctx.route.arg);
+  auto manifest = co_await ctx.reading(
+      [&] { return ctx.registry.get_manifest(ctx.route.name, ctx.route.arg); });
   http::Response res;
   res.headers.set("Content-Type", manifest.media_type);
   res.headers.set("Docker-Content-Digest", manifest.digest.str());
@@ -25,7 +26,8 @@ Reply put_manifest(Context& ctx) {
   registry::Registry::check_name(ctx.route.name);
   std::string body = co_await read_body(ctx.req, registry::ManifestStore::kMaxManifestSize);
   auto content_type = ctx.req.headers.get("Content-Type").value_or("");
-  auto result = ctx.registry.put_manifest(ctx.route.name, ctx.route.arg, content_type, body);
+  auto result = co_await ctx.blocking(
+      [&] { return ctx.registry.put_manifest(ctx.route.name, ctx.route.arg, content_type, body); });
   auto res = empty_response(201);
   res.headers.set("Location",
                   ctx.url(fmt::format("/v2/{}/manifests/{}", ctx.route.name, result.digest.str())));
@@ -35,7 +37,7 @@ Reply put_manifest(Context& ctx) {
 }
 
 Reply delete_manifest(Context& ctx) {
-  ctx.registry.delete_manifest(ctx.route.name, ctx.route.arg);
+  co_await ctx.blocking([&] { ctx.registry.delete_manifest(ctx.route.name, ctx.route.arg); });
   co_return empty_response(202);
 }
 

@@ -11,7 +11,8 @@ namespace onsen::api {
 Reply list_referrers(Context& ctx) {
   auto digest = parse_digest(ctx.route.arg);
   auto artifact_type = ctx.query.get("artifactType").value_or("");
-  auto referrers = ctx.registry.referrers(ctx.route.name, digest, artifact_type);
+  auto referrers = co_await ctx.reading(
+      [&] { return ctx.registry.referrers(ctx.route.name, digest, artifact_type); });
 
   auto manifests = nlohmann::json::array();
   for (auto& d : referrers) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -95,19 +96,25 @@ boost::asio::awaitable<uint64_t> append_body(
   size_t filled = 0;
   uint64_t total = 0;
   auto fill_started = steady_clock::now();
+  // One hop to the pool per buffer (64 KiB to 1 MiB), not per socket read.
+  auto write = [&] { return ctx.blocking([&] { session.write(buf.get(), filled); }); };
   for (;;) {
     size_t n = 0;
+    std::exception_ptr broken;
     try {
       n = co_await ctx.req.body->read_some(buf.get() + filled, size - filled);
     } catch (...) {
-      if (filled > 0) session.write(buf.get(), filled);
-      throw;
+      broken = std::current_exception();
+    }
+    if (broken) {
+      if (filled > 0) co_await write();
+      std::rethrow_exception(broken);
     }
     filled += n;
     total += n;
     const bool end = n == 0 || total > limit;
     if (filled > 0 && (end || filled == size)) {
-      session.write(buf.get(), filled);
+      co_await write();
       filled = 0;
       const auto now = steady_clock::now();
       const auto took = now - fill_started;
@@ -151,10 +158,10 @@ boost::asio::awaitable<std::optional<http::Response>> append_chunk(
     co_await append_body(ctx, session);
     co_return std::nullopt;
   }
-  session.begin_chunk();
+  co_await ctx.blocking([&] { session.begin_chunk(); });
   const uint64_t got = co_await append_body(ctx, session, *length);
   if (got != *length) {
-    session.discard_chunk();
+    co_await ctx.blocking([&] { session.discard_chunk(); });
     co_return range_invalid(
         ctx,
         registry::Error(registry::ErrorCode::kRangeInvalid,
@@ -162,7 +169,7 @@ boost::asio::awaitable<std::optional<http::Response>> append_chunk(
                                     got > *length ? "more than " : "", std::min(got, *length))),
         offset);
   }
-  session.commit_chunk();
+  co_await ctx.blocking([&] { session.commit_chunk(); });
   co_return std::nullopt;
 }
 
@@ -178,23 +185,26 @@ Reply start_upload(Context& ctx) {
     // session, as the spec allows (and its conformance suite expects). Without `from`, only
     // with http.automaticcrossmount (the spec lets the registry look for the blob itself).
     auto digest = registry::Digest::parse(*mount);
-    if (digest && (from ? ctx.registry.mount_blob(name, *from, *digest)
-                        : ctx.registry.mount_blob_from_any(name, *digest)))
+    if (digest && co_await ctx.blocking([&] {
+          return from ? ctx.registry.mount_blob(name, *from, *digest)
+                      : ctx.registry.mount_blob_from_any(name, *digest);
+        }))
       co_return blob_created(ctx, *digest);
   }
   std::optional<registry::Digest> digest;
   if (auto text = ctx.query.get("digest")) digest = parse_digest(*text);
 
-  auto id = ctx.registry.start_upload(name);
+  auto id = co_await ctx.blocking([&] { return ctx.registry.start_upload(name); });
   if (!digest) co_return upload_progress(202, ctx, id, 0);
 
-  auto session = ctx.registry.open_upload(name, id);
+  auto session = co_await ctx.blocking([&] { return ctx.registry.open_upload(name, id); });
   try {
     co_await append_body(ctx, *session);
-    session->finish(*digest);
+    co_await ctx.blocking([&] { session->finish(*digest); });
   } catch (...) {
     // The client never learnt this upload's id, so it can neither resume nor cancel it: its
     // partial data (on a full disk, all the space there was) would stay until the purger runs.
+    // On the I/O thread (no co_await in a catch block): an error path only.
     session.reset();
     try {
       ctx.registry.cancel_upload(name, id);
@@ -207,15 +217,26 @@ Reply start_upload(Context& ctx) {
 }
 
 Reply upload_status(Context& ctx) {
-  uint64_t size = ctx.registry.upload_size(ctx.route.name, ctx.route.arg);
+  uint64_t size =
+      co_await ctx.reading([&] { return ctx.registry.upload_size(ctx.route.name, ctx.route.arg); });
   co_return upload_progress(204, ctx, ctx.route.arg, size);
 }
 
+namespace {
+
+// The upload's writer, opened away from the I/O thread.
+boost::asio::awaitable<std::unique_ptr<registry::UploadSession>> open_upload(Context& ctx) {
+  co_return co_await ctx.blocking(
+      [&] { return ctx.registry.open_upload(ctx.route.name, ctx.route.arg); });
+}
+
+}  // namespace
+
 Reply patch_upload(Context& ctx) {
-  auto session = ctx.registry.open_upload(ctx.route.name, ctx.route.arg);
+  auto session = co_await open_upload(ctx);
   if (auto refused = co_await append_chunk(ctx, *session)) co_return std::move(*refused);
   uint64_t size = session->offset();
-  session.reset();
+  co_await ctx.blocking([&] { session.reset(); });  // closes (flushes) the writer
   co_return upload_progress(202, ctx, ctx.route.arg, size);
 }
 
@@ -223,14 +244,17 @@ Reply put_upload(Context& ctx) {
   auto text = ctx.query.get("digest");
   if (!text) throw registry::Error(registry::ErrorCode::kDigestInvalid, "digest parameter missing");
   auto digest = parse_digest(*text);
-  auto session = ctx.registry.open_upload(ctx.route.name, ctx.route.arg);
+  auto session = co_await open_upload(ctx);
   if (auto refused = co_await append_chunk(ctx, *session)) co_return std::move(*refused);
-  session->finish(digest);
+  co_await ctx.blocking([&] {
+    session->finish(digest);
+    session.reset();
+  });
   co_return blob_created(ctx, digest);
 }
 
 Reply cancel_upload(Context& ctx) {
-  ctx.registry.cancel_upload(ctx.route.name, ctx.route.arg);
+  co_await ctx.blocking([&] { ctx.registry.cancel_upload(ctx.route.name, ctx.route.arg); });
   co_return empty_response(204);
 }
 

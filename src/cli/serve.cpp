@@ -142,6 +142,7 @@ int serve(const std::string& config_arg) {
                  cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
                  authorizer ? "htpasswd" : "none");
     server.run();
+    api.finish_blocking_work();  // jobs resume on the server's io_context: end them before it goes
     // Stopped: a late signal must not kill the process by the default action once the handlers
     // are gone (as the server is destroyed); it stays pending until the exit.
     signals.hold();

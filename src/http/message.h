@@ -79,10 +79,12 @@ struct FileBody {
 };
 
 // A body produced by a pull function (objects that are not local files). read fills up to n bytes
-// and returns how many; 0 before `length` bytes is an error and the connection is closed.
+// and returns how many; 0 before `length` bytes is an error and the connection is closed. It is a
+// coroutine so that a source that waits (an object store) can do so without blocking the I/O
+// thread, e.g. by handing the read to a BlockingPool; buf stays valid until it completes.
 struct StreamBody {
   std::shared_ptr<void> owner;
-  std::function<size_t(char* buf, size_t n)> read;
+  std::function<boost::asio::awaitable<size_t>(char* buf, size_t n)> read;
   uint64_t length = 0;
 };
 

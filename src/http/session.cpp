@@ -39,6 +39,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/plain_http.h"
+#include "http/request_head.h"
 #include "http/tls_records.h"
 #include "http/wire.h"
 
@@ -65,12 +66,6 @@ constexpr uint64_t kLingerBytes = 16 << 20;
 constexpr auto kTlsShutdownTime = std::chrono::seconds(1);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Only for messages built from constants of this file (no JSON escaping).
 Response error_response(unsigned status, std::string_view code, std::string_view message) {
   Response r;
@@ -78,27 +73,6 @@ Response error_response(unsigned status, std::string_view code, std::string_view
   r.headers.add("Content-Type", "application/json; charset=utf-8");
   r.body = fmt::format(R"({{"errors":[{{"code":"{}","message":"{}"}}]}})", code, message);
   return r;
-}
-
-bool is_parse_error(const beast::error_code& ec) {
-  if (ec.category() != bhttp::make_error_code(bhttp::error::bad_method).category()) return false;
-  // end_of_stream / partial_message: the peer went away, nothing to answer.
-  return ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
-}
-
-// path = target before '?', query = after it. An absolute-form target
-// ("http://host/v2/?x") yields the path of its URL ("/v2/").
-void split_target(std::string_view target, std::string& path, std::string& query) {
-  auto q = target.find('?');
-  std::string_view p = target.substr(0, q);
-  query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-  if (!p.empty() && p.front() != '/') {
-    if (auto scheme = p.find("://"); scheme != std::string_view::npos) {
-      auto slash = p.find('/', scheme + 3);
-      p = slash == std::string_view::npos ? std::string_view("/") : p.substr(slash);
-    }
-  }
-  path = p;
 }
 
 Peer peer_of(const tcp::endpoint& ep) {
@@ -110,58 +84,6 @@ Peer peer_of(const tcp::endpoint& ep) {
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// ServerContext
-
-void ServerContext::set_on_drained(std::function<void()> f) {
-  std::lock_guard lock(mu_);
-  on_drained_ = std::move(f);
-}
-
-void ServerContext::add(const std::shared_ptr<Connection>& c) {
-  std::lock_guard lock(mu_);
-  conns_.emplace(c.get(), c);
-}
-
-void ServerContext::remove(Connection* c) {
-  std::function<void()> notify;
-  {
-    std::lock_guard lock(mu_);
-    conns_.erase(c);
-    size_t left = active.fetch_sub(1) - 1;
-    if (left == 0 && stopping) notify = on_drained_;
-  }
-  if (notify) notify();
-}
-
-std::shared_ptr<net::ssl::context> ServerContext::tls_context() const {
-  std::lock_guard lock(tls_mu_);
-  return tls_context_;
-}
-
-void ServerContext::set_tls_context(std::shared_ptr<net::ssl::context> c) {
-  std::shared_ptr<net::ssl::context> old;
-  {
-    std::lock_guard lock(tls_mu_);
-    old = std::exchange(tls_context_, std::move(c));
-  }
-  // `old` is released outside the lock (it may be the last reference).
-}
-
-void ServerContext::shutdown_all(bool force) {
-  std::vector<std::shared_ptr<Connection>> live;
-  {
-    std::lock_guard lock(mu_);
-    live.reserve(conns_.size());
-    for (auto& [raw, weak] : conns_) {
-      if (auto c = weak.lock()) live.push_back(std::move(c));
-    }
-  }
-  // Outside the lock: dropping the last reference runs a destructor that takes it.
-  for (auto& c : live) c->shutdown(force);
-  live.clear();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Session
@@ -319,33 +241,11 @@ class Session final : public Connection,
     }
 
     auto& msg = parser_->get();
+    if (auto refused = check_request_head(msg)) {
+      co_return co_await reject(refused->status, refused->message, start);
+    }
     const unsigned version = msg.version();
-    if (version != 10 && version != 11) {
-      co_return co_await reject(505, "HTTP version not supported", start);
-    }
-    // RFC 9112 3.2: an HTTP/1.1 request without Host, or any request with several, is a 400
-    // (Go's net/http, hence registry:2, answers the same).
-    if (const size_t hosts = msg.count(bhttp::field::host);
-        hosts > 1 || (version == 11 && hosts == 0)) {
-      co_return co_await reject(400, "missing or repeated Host header", start);
-    }
-    // Request smuggling: a Transfer-Encoding must be exactly "chunked", once, without a
-    // Content-Length (Beast already rejects some orderings; this covers all of them).
-    if (msg.count(bhttp::field::transfer_encoding) > 0) {
-      if (msg.count(bhttp::field::content_length) > 0 ||
-          msg.count(bhttp::field::transfer_encoding) > 1 ||
-          !iequals(trim(msg[bhttp::field::transfer_encoding]), "chunked")) {
-        co_return co_await reject(400, "invalid Transfer-Encoding", start);
-      }
-    }
-
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    split_target(req.target, req.path, req.query);
-    for (const auto& f : msg) {
-      req.headers.add(std::string(f.name_string()), std::string(f.value()));
-    }
+    Request req = make_request(msg);
     req.peer = peer_;
     req.remote = remote_;
     req.body = &body_;
@@ -651,11 +551,12 @@ class Session final : public Connection,
     auto& sb = std::get<StreamBody>(res.body);
     co_return co_await write_pulled(
         res, version, sb.length,
-        [&sb](char* buf, size_t n, uint64_t) -> size_t { return sb.read(buf, n); });
+        [&sb](char* buf, size_t n, uint64_t) -> net::awaitable<size_t> { return sb.read(buf, n); });
   }
 
   // Writes a body pulled chunk by chunk into the I/O buffer. The first chunk is pulled before
-  // anything is written, so that a failing source still gets a proper 500.
+  // anything is written, so that a failing source still gets a proper 500. pull returns size_t
+  // (a local file's pread, which the page cache answers) or an awaitable of it (StreamBody).
   template <class Pull>
   net::awaitable<WriteResult> write_pulled(Response& res, unsigned version, uint64_t length,
                                            Pull pull) {
@@ -667,7 +568,11 @@ class Session final : public Connection,
       size_t n = 0;
       std::string error;
       try {
-        n = pull(buf, want, done);
+        if constexpr (std::is_same_v<decltype(pull(buf, want, done)), size_t>) {
+          n = pull(buf, want, done);
+        } else {
+          n = co_await pull(buf, want, done);
+        }
         if (n == 0 || n > want) error = "body source ended early";
       } catch (const std::exception& e) {
         error = e.what();

@@ -50,7 +50,7 @@ bool is_tags_tail(std::string_view tail) {
 
 CacheInvalidatingDriver::CacheInvalidatingDriver(std::shared_ptr<storage::Driver> driver,
                                                  CatalogCache& catalog, TagListCache& tag_lists)
-    : driver_(std::move(driver)), catalog_(catalog), tag_lists_(tag_lists) {}
+    : ForwardingDriver(std::move(driver)), catalog_(catalog), tag_lists_(tag_lists) {}
 
 void CacheInvalidatingDriver::stored(const std::string& key) {
   auto parts = split(key);
@@ -83,58 +83,31 @@ void CacheInvalidatingDriver::removed(const std::string& key) {
   }
   // Removing a link leaves its marker directory on a filesystem (and the repository listed), but
   // a driver may drop emptied directories, and the marker itself may be what was removed.
-  if (!driver_->stat(storage::layout::repository(name) + "/" + std::string(parts->marker))) {
+  if (!target().stat(storage::layout::repository(name) + "/" + std::string(parts->marker))) {
     catalog_.invalidate();
   }
 }
 
-std::optional<std::string> CacheInvalidatingDriver::get_content(const std::string& key) {
-  return driver_->get_content(key);
-}
-
 void CacheInvalidatingDriver::put_content(const std::string& key, std::string_view content) {
-  driver_->put_content(key, content);
+  ForwardingDriver::put_content(key, content);
   stored(key);
 }
 
 void CacheInvalidatingDriver::put_content_volatile(const std::string& key,
                                                    std::string_view content) {
-  driver_->put_content_volatile(key, content);
+  ForwardingDriver::put_content_volatile(key, content);
   stored(key);
-}
-
-std::unique_ptr<storage::Reader> CacheInvalidatingDriver::reader(const std::string& key,
-                                                                 uint64_t offset) {
-  return driver_->reader(key, offset);
 }
 
 std::unique_ptr<storage::Writer> CacheInvalidatingDriver::writer(const std::string& key,
                                                                  bool append) {
-  auto writer = driver_->writer(key, append);
+  auto writer = ForwardingDriver::writer(key, append);
   stored(key);  // the object exists from the moment the writer opens
   return writer;
 }
 
-std::optional<storage::FileInfo> CacheInvalidatingDriver::stat(const std::string& key) {
-  return driver_->stat(key);
-}
-
-std::vector<std::optional<std::string>> CacheInvalidatingDriver::get_contents(
-    const std::vector<std::string>& keys) {
-  return driver_->get_contents(keys);
-}
-
-std::vector<std::optional<storage::FileInfo>> CacheInvalidatingDriver::stats(
-    const std::vector<std::string>& keys) {
-  return driver_->stats(keys);
-}
-
-std::optional<std::vector<std::string>> CacheInvalidatingDriver::list(const std::string& key) {
-  return driver_->list(key);
-}
-
 void CacheInvalidatingDriver::move(const std::string& from, const std::string& to) {
-  driver_->move(from, to);
+  ForwardingDriver::move(from, to);
   removed(from);
   stored(to);
 }
@@ -142,7 +115,7 @@ void CacheInvalidatingDriver::move(const std::string& from, const std::string& t
 bool CacheInvalidatingDriver::remove(const std::string& key) {
   bool removed_any = false;
   try {
-    removed_any = driver_->remove(key);
+    removed_any = ForwardingDriver::remove(key);
   } catch (...) {
     removed(key);  // a subtree removal may have failed halfway
     throw;

@@ -4,37 +4,28 @@
 //
 // Invalidating from the keys, below all the stores, rather than from each Registry operation
 // means no write path can forget to: blob links made when an upload finishes or a blob is
-// mounted, manifest revisions, tags, removals. Reads pass straight through.
+// mounted, manifest revisions, tags, removals. Reads pass straight through (ForwardingDriver).
 //
 // Thread-safe when the wrapped driver is.
 #pragma once
 
 #include "registry/catalog_cache.h"
 #include "registry/tag_list_cache.h"
-#include "storage/driver.h"
+#include "storage/forwarding_driver.h"
 
 #include <memory>
 #include <string>
 
 namespace onsen::registry {
 
-class CacheInvalidatingDriver final : public storage::Driver {
+class CacheInvalidatingDriver final : public storage::ForwardingDriver {
  public:
   CacheInvalidatingDriver(std::shared_ptr<storage::Driver> driver, CatalogCache& catalog,
                           TagListCache& tag_lists);
 
-  std::string name() const override { return driver_->name(); }
-  std::optional<std::string> get_content(const std::string& key) override;
   void put_content(const std::string& key, std::string_view content) override;
   void put_content_volatile(const std::string& key, std::string_view content) override;
-  std::unique_ptr<storage::Reader> reader(const std::string& key, uint64_t offset) override;
   std::unique_ptr<storage::Writer> writer(const std::string& key, bool append) override;
-  std::optional<storage::FileInfo> stat(const std::string& key) override;
-  std::vector<std::optional<std::string>> get_contents(
-      const std::vector<std::string>& keys) override;
-  std::vector<std::optional<storage::FileInfo>> stats(
-      const std::vector<std::string>& keys) override;
-  std::optional<std::vector<std::string>> list(const std::string& key) override;
   void move(const std::string& from, const std::string& to) override;
   bool remove(const std::string& key) override;
 
@@ -44,7 +35,6 @@ class CacheInvalidatingDriver final : public storage::Driver {
   // After the object or subtree at key was removed.
   void removed(const std::string& key);
 
-  std::shared_ptr<storage::Driver> driver_;
   CatalogCache& catalog_;
   TagListCache& tag_lists_;
 };

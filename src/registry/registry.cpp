@@ -260,9 +260,16 @@ std::shared_ptr<const NameListing> Registry::tag_list(const std::string& repo) {
   // listing or keeps it out of the cache (see TagListCache).
   const auto generation = tag_lists_.generation();
   const auto now = std::chrono::system_clock::now();
-  const auto dir = driver_->stat(layout::tags_dir(repo));
-  if (dir) {
-    if (auto cached = tag_lists_.find(repo, dir->mod_time)) return cached;
+  const bool mtime_tracks =
+      driver_->capabilities() & storage::Capability::kDirectoryMtimeTracksChildren;
+  std::optional<storage::FileInfo> dir;
+  if (mtime_tracks) {
+    dir = driver_->stat(layout::tags_dir(repo));
+    if (dir) {
+      if (auto cached = tag_lists_.find(repo, dir->mod_time)) return cached;
+    }
+  } else if (auto cached = tag_lists_.find_listed_since(repo, now - options_.catalog_max_age)) {
+    return cached;
   }
   auto names = tags_.list(repo);
   if (!names) {
@@ -273,7 +280,11 @@ std::shared_ptr<const NameListing> Registry::tag_list(const std::string& repo) {
     return empty;
   }
   auto list = std::make_shared<const NameListing>(std::move(*names));
-  if (dir) tag_lists_.store(repo, dir->mod_time, now, generation, list);
+  if (dir) {
+    tag_lists_.store(repo, dir->mod_time, now, generation, list);
+  } else if (!mtime_tracks) {
+    tag_lists_.store_listed(repo, now, generation, list);
+  }
   return list;
 }
 

@@ -32,7 +32,8 @@ struct RegistryOptions {
   bool delete_enabled = false;
   bool read_only = false;
   // Listing caches (docs/ARCHITECTURE.md, "Caching"): how old the cached catalog may get before
-  // a request walks the storage again (writes by other processes show within that), and how many
+  // a request walks the storage again (writes by other processes show within that; the same bound
+  // applies to tag lists on drivers without storage::kDirectoryMtimeTracksChildren), and how many
   // repositories' tag lists are kept.
   std::chrono::milliseconds catalog_max_age{1000};
   size_t max_cached_tag_lists = 1024;
@@ -55,6 +56,9 @@ struct PutManifestResult {
 class Registry {
  public:
   Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions options);
+
+  // The storage driver's storage::Capability bits.
+  unsigned storage_capabilities() const { return driver_->capabilities(); }
 
   // Throws Error(kNameInvalid) unless name is a valid repository name.
   static void check_name(const std::string& name);

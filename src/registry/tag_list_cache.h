@@ -1,6 +1,8 @@
 // Tag lists of repositories (GET /v2/<name>/tags/list), cached per repository and revalidated on
 // every use by the modification time of the repository's tags directory: one stat instead of
-// listing (and sorting) every tag.
+// listing (and sorting) every tag. That needs a driver whose directory mtimes track their children
+// (storage::kDirectoryMtimeTracksChildren); on other drivers (object stores) a list is instead
+// used for at most a fixed age after it was read, like the catalog's (find_listed_since).
 //
 // Freshness:
 // - Writes made by this process: the Registry invalidates the repository after any write under
@@ -44,6 +46,13 @@ class TagListCache {
   // invalidated since `generation` or the mtime is too recent to be trusted.
   void store(const std::string& repo, Time mod_time, Time now, uint64_t generation,
              std::shared_ptr<const NameListing> names);
+  // Fallback for drivers without kDirectoryMtimeTracksChildren: the list cached for repo when it
+  // was read (its listing started) at or after `oldest`; else null.
+  std::shared_ptr<const NameListing> find_listed_since(const std::string& repo, Time oldest);
+  // Caches names whose listing started at `listed_at`, for find_listed_since, unless something
+  // was invalidated since `generation`.
+  void store_listed(const std::string& repo, Time listed_at, uint64_t generation,
+                    std::shared_ptr<const NameListing> names);
   // After a write under repo's tags directory.
   void invalidate(const std::string& repo);
   // After a removal that may have taken many repositories.
@@ -51,10 +60,15 @@ class TagListCache {
 
  private:
   struct Entry {
-    Time mod_time;
+    Time stamp;  // the tags directory's mtime, or when the listing started (find_listed_since)
     std::shared_ptr<const NameListing> names;
     std::list<std::string>::iterator lru;
   };
+
+  // The entry for repo when keep(its stamp), moved to the front of the LRU; else dropped. Locked.
+  template <typename Keep>
+  std::shared_ptr<const NameListing> find_locked(const std::string& repo, Keep keep);
+  void store_locked(const std::string& repo, Time stamp, std::shared_ptr<const NameListing> names);
 
   size_t max_repositories_;
   std::mutex mutex_;

@@ -97,10 +97,26 @@ class Writer {
   virtual void cancel() = 0;
 };
 
+// Properties of a backend that callers may rely on, as bits of Driver::capabilities(). A cache
+// built on one must have a correct fallback for drivers without it.
+enum Capability : unsigned {
+  // A directory's mod_time (stat) changes whenever a direct child is created or removed, also
+  // when another process sharing the storage does it: true of POSIX filesystems, false of object
+  // stores (S3 has no directories) and of the inmemory driver (a directory is as new as its
+  // newest object, so removing an older child leaves it unchanged).
+  kDirectoryMtimeTracksChildren = 1u << 0,
+  // Reads of small objects and metadata (get_content, stat, list) are answered by the local kernel
+  // (page cache, local disk) or memory in microseconds, so callers may make them on an I/O thread
+  // rather than pay a hop to a thread pool. False of network stores.
+  kCheapReads = 1u << 1,
+};
+
 class Driver {
  public:
   virtual ~Driver() = default;
   virtual std::string name() const = 0;
+  // The Capability bits this driver guarantees; none by default.
+  virtual unsigned capabilities() const { return 0; }
 
   // Whole content of a small object; nullopt when there is no such object.
   virtual std::optional<std::string> get_content(const std::string& key) = 0;

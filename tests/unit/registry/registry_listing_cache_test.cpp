@@ -6,6 +6,7 @@
 #include "push.h"
 #include "registry/error.h"
 #include "storage/filesystem.h"
+#include "storage/forwarding_driver.h"
 #include "storage/inmemory.h"
 #include "storage/layout.h"
 #include "support/temp_dir.h"
@@ -195,6 +196,40 @@ TEST_F(SharedRootTest, RepositoriesMadeByAnotherProcessShowWithinMaxAge) {
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(ours.repository_list()->names(), (Names{"a", "b/c"}));
+}
+
+// A store whose directory mtimes never change, as on an object store (S3 has no directories to
+// stamp): the driver rightly claims no kDirectoryMtimeTracksChildren.
+class FrozenDirectoryMtimes final : public storage::ForwardingDriver {
+ public:
+  using ForwardingDriver::ForwardingDriver;
+  unsigned capabilities() const override { return 0; }
+  std::optional<storage::FileInfo> stat(const std::string& key) override {
+    auto info = ForwardingDriver::stat(key);
+    if (info && info->is_dir) info->mod_time = std::chrono::system_clock::time_point(1h);
+    return info;
+  }
+};
+
+// Two Registries on one store without the capability: the tag list falls back to a maximum age.
+TEST(SharedStoreWithoutMtimesTest, TagsChangedByAnotherProcessShowWithinMaxAge) {
+  auto store = std::make_shared<storage::InMemoryDriver>();
+  RegistryOptions options{.delete_enabled = true, .catalog_max_age = 200ms};
+  Registry ours{std::make_shared<FrozenDirectoryMtimes>(store), options};
+  Registry theirs{std::make_shared<FrozenDirectoryMtimes>(store), options};
+  Pusher push_theirs{theirs};
+  push_theirs.image("r", "a");
+  push_theirs.image("r", "b", "other layer");
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"a", "b"}));
+  auto cached = ours.tag_list("r");
+  EXPECT_EQ(ours.tag_list("r"), cached);  // within the age: served from the cache
+
+  theirs.delete_manifest("r", "a");
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (ours.tag_list("r")->contains("a") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"b"}));
 }
 
 }  // namespace

@@ -37,6 +37,20 @@ TEST(TagListCacheTest, RecentMtimesAreNotTrusted) {
   EXPECT_NE(cache.find("r", kNow - TagListCache::kSettle), nullptr);
 }
 
+TEST(TagListCacheTest, WithoutMtimesAListServesForAFixedAge) {
+  TagListCache cache(8);
+  auto names = list({"a"});
+  cache.store_listed("r", kNow, cache.generation(), names);
+  EXPECT_EQ(cache.find_listed_since("r", kNow - 1s), names);
+  EXPECT_EQ(cache.find_listed_since("r", kNow), names);
+  EXPECT_EQ(cache.find_listed_since("r", kNow + 1ns), nullptr);  // too old: dropped
+  EXPECT_EQ(cache.find_listed_since("r", kNow - 1s), nullptr);
+  const auto generation = cache.generation();
+  cache.invalidate("other");
+  cache.store_listed("r", kNow, generation, names);  // raced an invalidation
+  EXPECT_EQ(cache.find_listed_since("r", kNow - 1s), nullptr);
+}
+
 TEST(TagListCacheTest, StoreRacingAnInvalidationIsDropped) {
   TagListCache cache(8);
   auto generation = cache.generation();  // a reader starts...
