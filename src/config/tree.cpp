@@ -27,48 +27,69 @@ void set_entry(ConfigNode& map, std::string key, ConfigNode value) {
   }
 }
 
-ConfigNode convert(const YAML::Node& node) {
-  ConfigNode out;
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      break;
-    case YAML::NodeType::Scalar:
-      out.kind = ConfigNode::Kind::Scalar;
-      out.scalar = node.Scalar();
-      // yaml-cpp tags plain scalars "?" and quoted ones "!".
-      out.quoted = node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str";
-      break;
-    case YAML::NodeType::Sequence:
-      out.kind = ConfigNode::Kind::Sequence;
-      for (const auto& item : node) out.items.push_back(convert(item));
-      break;
-    case YAML::NodeType::Map: {
-      out.kind = ConfigNode::Kind::Map;
-      std::vector<ConfigNode> merged;  // "<<" values, in order of precedence
-      for (const auto& kv : node) {
-        if (is_merge_key(kv.first)) {
-          if (kv.second.IsSequence()) {
-            for (const auto& m : kv.second) merged.push_back(convert(m));
-          } else {
-            merged.push_back(convert(kv.second));
-          }
-          continue;
-        }
-        std::string key = kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first);
-        set_entry(out, std::move(key), convert(kv.second));
-      }
-      for (auto& m : merged) {
-        if (!m.is_map()) continue;
-        for (auto& [k, v] : m.entries) {
-          if (!out.find(k)) out.entries.emplace_back(k, std::move(v));
-        }
-      }
-      break;
+// Aliases make the YAML a graph: "a: &a {<<: *a}" refers to itself, and a few levels of lists of
+// aliases to lists expand exponentially ("billion laughs"). Expanding them into a tree is bounded
+// in depth and in nodes, far beyond any real configuration, so hostile input is an error, not a
+// stack overflow or an exhausted memory.
+constexpr int kMaxDepth = 64;
+constexpr std::size_t kMaxNodes = 100000;
+
+class Converter {
+ public:
+  ConfigNode convert(const YAML::Node& node, int depth = 0) {
+    if (depth > kMaxDepth) {
+      throw YAML::Exception(node.Mark(), "nested deeper than " + std::to_string(kMaxDepth) +
+                                             " levels (a recursive alias?)");
     }
+    if (++nodes_ > kMaxNodes) {
+      throw YAML::Exception(node.Mark(), "more than " + std::to_string(kMaxNodes) +
+                                             " values once aliases are expanded");
+    }
+    ConfigNode out;
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        break;
+      case YAML::NodeType::Scalar:
+        out.kind = ConfigNode::Kind::Scalar;
+        out.scalar = node.Scalar();
+        // yaml-cpp tags plain scalars "?" and quoted ones "!".
+        out.quoted = node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str";
+        break;
+      case YAML::NodeType::Sequence:
+        out.kind = ConfigNode::Kind::Sequence;
+        for (const auto& item : node) out.items.push_back(convert(item, depth + 1));
+        break;
+      case YAML::NodeType::Map: {
+        out.kind = ConfigNode::Kind::Map;
+        std::vector<ConfigNode> merged;  // "<<" values, in order of precedence
+        for (const auto& kv : node) {
+          if (is_merge_key(kv.first)) {
+            if (kv.second.IsSequence()) {
+              for (const auto& m : kv.second) merged.push_back(convert(m, depth + 1));
+            } else {
+              merged.push_back(convert(kv.second, depth + 1));
+            }
+            continue;
+          }
+          std::string key = kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first);
+          set_entry(out, std::move(key), convert(kv.second, depth + 1));
+        }
+        for (auto& m : merged) {
+          if (!m.is_map()) continue;
+          for (auto& [k, v] : m.entries) {
+            if (!out.find(k)) out.entries.emplace_back(k, std::move(v));
+          }
+        }
+        break;
+      }
+    }
+    return out;
   }
-  return out;
-}
+
+ private:
+  std::size_t nodes_ = 0;
+};
 
 }  // namespace
 
@@ -93,7 +114,7 @@ void ConfigNode::mark_env(const std::string& name) {
 }
 
 ConfigNode parse_yaml(const std::string& text) {
-  return convert(YAML::Load(text));
+  return Converter().convert(YAML::Load(text));
 }
 
 std::string describe(const ConfigNode& node) {

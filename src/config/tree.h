@@ -55,7 +55,9 @@ struct ConfigNode {
 };
 
 // Parses one YAML document into a tree. Throws YAML::Exception on malformed input. Merge keys
-// ("<<: *anchor") are expanded; a repeated key keeps its last value.
+// ("<<: *anchor") are expanded; a repeated key keeps its last value. Input whose aliases expand
+// deeper than 64 levels or to more than 100,000 values (a recursive alias, "billion laughs") is a
+// YAML::Exception too.
 ConfigNode parse_yaml(const std::string& text);
 
 // Describes a node's value for error messages: "\"maybe\"", "a list", "a map", "null".

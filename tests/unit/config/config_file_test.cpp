@@ -363,6 +363,24 @@ TEST(ConfigFileErrors, MalformedYaml) {
             std::string::npos);
 }
 
+// Aliases make YAML a graph: a recursive one, or lists of aliases to lists (exponential), must be
+// an error naming the file, not a stack overflow or exhausted memory (found by fuzz_config).
+TEST(ConfigFileErrors, RecursiveAndExplodingAliases) {
+  std::string err = error_of(
+      "version: 0.1\nbase: &base\n    <<: *base\nhttp: {addr: /run/onsen.sock, net: unix}\n");
+  EXPECT_NE(err.find("config.yml: invalid YAML at line"), std::string::npos) << err;
+  EXPECT_NE(err.find("a recursive alias?"), std::string::npos) << err;
+  EXPECT_NE(error_of("version: 0.1\nx: &x [*x]\n").find("a recursive alias?"), std::string::npos);
+  std::string laughs = "version: 0.1\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) laughs += (j ? ", *a" : "*a") + std::to_string(i - 1);
+    laughs += "]\n";
+  }
+  err = error_of(laughs);
+  EXPECT_NE(err.find("values once aliases are expanded"), std::string::npos) << err;
+}
+
 TEST(ConfigFileErrors, Version) {
   EXPECT_EQ(error_of("version: 0.2\nstorage: inmemory\n"),
             "version: unsupported version \"0.2\" (expected \"0.1\")");
