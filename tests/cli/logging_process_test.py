@@ -9,6 +9,7 @@ line, the rest of the log stays.
 usage: logging_process_test.py ONSEN_BINARY
 """
 
+import http.client
 import json
 import os
 import subprocess
@@ -17,10 +18,10 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
-from serving import free_port, wait_serving  # noqa: E402
+from onsen_proc import HOST, clean_env, free_port, wait_ready  # noqa: E402
 
 BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+ENV = clean_env()
 TARGET = '/v2/a"b\\c/tags/list'
 
 
@@ -36,7 +37,8 @@ def serve_and_log(tmp, extra_log):
     proc = subprocess.Popen([BINARY, "serve", config], env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
-        conn = wait_serving(proc, port)
+        wait_ready(proc, port, 10)
+        conn = http.client.HTTPConnection(HOST, port, timeout=5)
         conn.request("GET", TARGET)
         conn.getresponse().read()
         conn.close()
