@@ -64,16 +64,8 @@ boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, const R
   co_return method_not_allowed();
 }
 
-std::optional<http::Response> Api::authorize(const http::Request& req, const Route& route,
-                                             const Query& query) {
-  if (!authorizer_) return std::nullopt;
-  // Derived before authenticating, so that a 401 can name what to obtain a token for.
-  auto access = required_access(route, req.method, query.get("from"));
-  // Throttling keys on the address (not the port); unix-socket clients share one key.
-  std::string_view client =
-      req.peer.unix_socket() ? std::string_view("unix") : std::string_view(req.peer.address);
-  auto decision = authorizer_->authorize(
-      auth::Credentials{req.headers.get("Authorization").value_or(""), client}, access);
+std::optional<http::Response> Api::denial(const auth::Decision& decision,
+                                          const std::vector<auth::Access>& access) const {
   switch (decision.verdict) {
     case auth::Verdict::kAllowed:
       return std::nullopt;
@@ -115,9 +107,22 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
   }
   Route route = parse_route(path);
   Query query(req.query);
-  // On the pool: a password not seen before costs a bcrypt (tens of milliseconds).
   std::optional<http::Response> denied;
-  if (authorizer_) co_await pool_.run_function([&] { denied = authorize(req, route, query); });
+  if (authorizer_) {
+    // Derived before authenticating, so that a 401 can name what to obtain a token for.
+    auto access = required_access(route, req.method, query.get("from"));
+    // Throttling keys on the address (not the port); unix-socket clients share one key.
+    std::string_view client =
+        req.peer.unix_socket() ? std::string_view("unix") : std::string_view(req.peer.address);
+    const auth::Credentials credentials{req.headers.get("Authorization").value_or(""), client};
+    // Decided on the I/O thread when that costs nothing (a verification cached); only a bcrypt
+    // (tens of milliseconds) goes to the pool.
+    auto decision = authorizer_->decide_without_blocking(credentials, access);
+    if (!decision) {
+      co_await pool_.run_function([&] { decision = authorizer_->authorize(credentials, access); });
+    }
+    denied = denial(*decision, access);
+  }
   if (denied) {
     res = std::move(*denied);
     if (req.method == "HEAD") res.body = std::string();

@@ -46,9 +46,9 @@ class Api {
  private:
   boost::asio::awaitable<http::Response> dispatch(http::Request& req, const Route& route,
                                                   const Query& query);
-  // nullopt when the request may proceed, else the 401/403/429 answer.
-  std::optional<http::Response> authorize(const http::Request& req, const Route& route,
-                                          const Query& query);
+  // The answer to a decision: nullopt when allowed, else the 401/403/429 response.
+  std::optional<http::Response> denial(const auth::Decision& decision,
+                                       const std::vector<auth::Access>& access) const;
 
   registry::Registry& registry_;
   ApiOptions options_;

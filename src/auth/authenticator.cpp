@@ -202,16 +202,16 @@ bool BasicAuthenticator::load_locked(bool initial) {
   return true;
 }
 
-Decision BasicAuthenticator::check(std::string_view authorization_header,
-                                   std::string_view client_key) {
+std::optional<Decision> BasicAuthenticator::check_without_bcrypt(
+    std::string_view authorization_header, std::string_view client_key) {
   auto at = now();
   maybe_reload(at);
-  if (authorization_header.empty()) return {};
+  if (authorization_header.empty()) return Decision{};
 
   auto credentials = parse_basic_authorization(authorization_header);
   if (!credentials) {
     spdlog::debug("auth: malformed Authorization header from client '{}'", loggable(client_key));
-    return {};
+    return Decision{};
   }
   // Credentials that already verified under this file are let through even while the client is
   // throttled: a guesser behind the same address (a NAT, a CI runner) must not lock out the
@@ -229,12 +229,21 @@ Decision BasicAuthenticator::check(std::string_view authorization_header,
   // password repeat it on every request and retry; counting each would block them for nothing.
   if (cache_.refused(key, generation)) {
     cache_hits_.fetch_add(1, std::memory_order_relaxed);
-    return {};
+    return Decision{};
   }
   if (auto block = throttle_.blocked(client_key, credentials->user, at)) {
     return refused_by(*block);
   }
-  return verify(credentials->user, credentials->password, key, client_key);
+  return std::nullopt;
+}
+
+Decision BasicAuthenticator::check(std::string_view authorization_header,
+                                   std::string_view client_key) {
+  if (auto decided = check_without_bcrypt(authorization_header, client_key)) return *decided;
+  // Parsed and keyed again: cheap next to the bcrypt that follows.
+  auto credentials = parse_basic_authorization(authorization_header);
+  return verify(credentials->user, credentials->password,
+                cache_.key_for(credentials->user, credentials->password), client_key);
 }
 
 Decision BasicAuthenticator::verify(const std::string& user, const std::string& password,

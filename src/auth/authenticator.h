@@ -40,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -76,10 +77,18 @@ class BasicAuthenticator final : public Authorizer {
   // absent); `client_key` identifies the client's address for throttling (e.g. its IP). Never
   // throws on anything a client can send.
   Decision check(std::string_view authorization_header, std::string_view client_key);
+  // check()'s answer when it needs no bcrypt (a cached verification or refusal, no or malformed
+  // credentials, a blocked client); nullopt when check() would run one.
+  std::optional<Decision> check_without_bcrypt(std::string_view authorization_header,
+                                               std::string_view client_key);
 
   // Authorizer: check(), whatever the access.
   Decision authorize(const Credentials& credentials, const std::vector<Access>&) override {
     return check(credentials.authorization, credentials.client);
+  }
+  std::optional<Decision> decide_without_blocking(const Credentials& credentials,
+                                                  const std::vector<Access>&) override {
+    return check_without_bcrypt(credentials.authorization, credentials.client);
   }
   std::string challenge(const std::vector<Access>&) const override { return challenge_; }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,14 @@ class Authorizer {
   // Decides on one request that needs `access` (empty: the base route, which asks only for
   // authentication). Thread-safe; never throws on anything a client can send.
   virtual Decision authorize(const Credentials& credentials, const std::vector<Access>& access) = 0;
+  // The decision when it costs no blocking work (credentials verified before, none at all, a
+  // blocked client); nullopt when authorize() must run, on a thread that may block (a bcrypt takes
+  // tens of milliseconds). The API asks this first, on the I/O thread, so that authenticated
+  // traffic does not pay a thread hop per request.
+  virtual std::optional<Decision> decide_without_blocking(const Credentials& /*credentials*/,
+                                                          const std::vector<Access>& /*access*/) {
+    return std::nullopt;
+  }
   // The WWW-Authenticate value of a 401 for `access`: a token authorizer names the scope the client
   // must obtain (Bearer realm="...",service="...",scope="repository:foo:pull,push"); Basic ignores
   // it.
