@@ -221,5 +221,6 @@ class Server(onsen_proc.Server):
         super().__init__(binary, os.path.join(workdir, name), log_level=log_level,
                          http_extra="  secret: hostile-suite-secret\n", config_extra=auth,
                          ready=(200, 401), name=kind)
+        os.makedirs(self.root)  # fresh: a name used twice is a mistake
         self.kind = kind
         self.auth = htpasswd is not None

@@ -137,7 +137,6 @@ class Server:
         self.workdir = workdir or tempfile.mkdtemp(prefix="onsen-test-")
         os.makedirs(self.workdir, exist_ok=True)
         self.root = root or os.path.join(self.workdir, "storage")
-        os.makedirs(self.root, exist_ok=True)
         self.config_path = os.path.join(self.workdir, "config.yml")
         self.log_path = os.path.join(self.workdir, "server.log")
         self.log_level, self.log_extra = log_level, log_extra
