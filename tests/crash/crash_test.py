@@ -61,7 +61,7 @@ class Server(onsen_proc.Server):
     failure is the test's Failure."""
 
     def start(self):
-        assert not self.alive(), "one server at a time"
+        assert self.proc is None, "one server at a time"
         self.port = free_port()
         try:
             super().start(timeout=15, interval=0.005)
