@@ -6,17 +6,15 @@ finds it (argument, REGISTRY_CONFIGURATION_PATH, REGISTRY_* overrides).
 usage: check_process_test.py ONSEN_BINARY
 """
 
-import http.client
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
-from onsen_proc import OCI_MANIFEST, clean_env, free_port, image_manifest, sha256, wait_ready  # noqa: E402
+from onsen_proc import OCI_MANIFEST, Client, Server, clean_env, image_manifest, sha256  # noqa: E402
 
 BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
 
@@ -27,52 +25,37 @@ def run_check(*args, env_extra=None):
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
-def write_config(path, root):
-    with open(path, "w") as f:
-        f.write(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root}\n"
-                "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:5000\n")
-
-
-def populate(config):
-    """Runs onsen serve on config and pushes one tagged image; returns the digests."""
-    port = free_port()
-    env = dict(os.environ, REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}")
-    proc = subprocess.Popen([BINARY, "serve", config], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+def populate(server):
+    """Runs the server and pushes one tagged image; returns the digests."""
+    server.start(interval=0.02)
     try:
-        wait_ready(proc, port, 10, interval=0.02)
-
-        def request(method, path, body=b"", headers=None):
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            r.read()
-            return r.status
-
+        c = Client(server.port, timeout=10)
         config_blob, layer = b"{}", b"layer bytes"
         for blob in (config_blob, layer):
-            assert request("POST", f"/v2/app/blobs/uploads/?digest={sha256(blob)}", blob) == 201
+            r = c.request("POST", f"/v2/app/blobs/uploads/?digest={sha256(blob)}", blob)
+            assert r.status == 201, r
         manifest = image_manifest(config_blob, [layer])
-        assert request("PUT", "/v2/app/manifests/v1", manifest,
-                       {"Content-Type": OCI_MANIFEST}) == 201
+        r = c.request("PUT", "/v2/app/manifests/v1", manifest, {"Content-Type": OCI_MANIFEST})
+        assert r.status == 201, r
+        c.close()
         return sha256(layer), sha256(manifest)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
+        server.stop(timeout=20)
 
 
 def main():
     work = tempfile.mkdtemp(prefix="onsen-check-")
     try:
-        root = os.path.join(work, "storage")
-        config = os.path.join(work, "config.yml")
-        write_config(config, root)
+        # The configuration serve and check share (the storage root does not exist yet).
+        server = Server(BINARY, work)
+        server.write_config()
+        root, config = server.root, server.config_path
 
         rc, out, err = run_check(config)
         check("empty storage: exit 0", rc == 0, out + err)
         check("empty storage: summary says 0 problems", "; 0 problems" in out, out)
 
-        layer, manifest = populate(config)
+        layer, manifest = populate(server)
         rc, out, err = run_check(config)
         check("storage written by onsen serve: exit 0", rc == 0, out + err)
         check("summary counts 3 blobs, 1 repository, 1 tag",

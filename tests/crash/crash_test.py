@@ -33,16 +33,14 @@ import os
 import random
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from onsen_proc import (  # noqa: E402
-    OCI_MANIFEST, NotReady, clean_env, file_tail, filesystem_config, free_port, sha256, wait_ready)
+import onsen_proc  # noqa: E402
+from onsen_proc import OCI_MANIFEST, NotReady, free_port, sha256, with_query  # noqa: E402
 
 REPOS = ["crash/a", "crash/b", "c"]
 TAGS = ["t0", "t1", "t2", "t3", "latest"]
@@ -57,34 +55,18 @@ class Interrupted(Exception):
     """The server went away before answering."""
 
 
-class Server:
-    def __init__(self, binary, workdir):
-        self.binary = binary
-        self.root = os.path.join(workdir, "storage")
-        self.config = os.path.join(workdir, "config.yml")
-        self.log_path = os.path.join(workdir, "onsen.log")
-        with open(self.config, "w") as f:
-            # The port: REGISTRY_HTTP_ADDR at each start, a free one each time.
-            f.write(filesystem_config(self.root, "127.0.0.1:5000"))
-        self.proc = None
-        self.port = None
+class Server(onsen_proc.Server):
+    """A new free port at each start (REGISTRY_HTTP_ADDR would do as well; the configuration is
+    rewritten), a quick readiness poll (restarts are most of the harness's time), and a start-up
+    failure is the test's Failure."""
 
     def start(self):
         assert self.proc is None, "one server at a time"
         self.port = free_port()
-        env = dict(os.environ, REGISTRY_HTTP_ADDR=f"127.0.0.1:{self.port}")
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.binary, "serve", self.config], env=env,
-                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
         try:
-            wait_ready(self.proc, self.port, 15, interval=0.005)
+            super().start(timeout=15, interval=0.005)
         except NotReady as e:
-            raise Failure(f"onsen {e}\n{self.log_tail()}") from None
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            raise Failure(str(e)) from None
 
     def reap(self):
         if self.proc:
@@ -92,49 +74,25 @@ class Server:
             self.proc.wait(timeout=15)
             self.proc = None
 
-    def log_tail(self, n=3000):
-        return file_tail(self.log_path, n)
 
-    def start_check(self):
-        """`onsen check` on the storage, started now (it only reads; the server is idle)."""
-        return subprocess.Popen([self.binary, "check", self.config], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=clean_env())
-
-
-class Client:
-    """Small HTTP/1.1 client; every failure to get a whole response is Interrupted."""
+class Client(onsen_proc.Client):
+    """The shared client without the idle-connection retry (a request the killed server may have
+    applied must not be sent again); every failure to get a whole response is Interrupted."""
 
     def __init__(self, port):
-        self.port = port
-        self.conn = None
-
-    def close(self):
-        if self.conn:
-            self.conn.close()
-            self.conn = None
-
-    def _connection(self):
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
-        return self.conn
+        super().__init__(port, timeout=20, retry_idle=False)
 
     def request(self, method, path, body=b"", headers=None):
         try:
-            c = self._connection()
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            return super().request(method, path, body, headers)
         except (OSError, http.client.HTTPException) as e:
-            self.close()
             raise Interrupted(f"{method} {path}: {e!r}") from e
 
     def stream(self, method, path, body, headers, kill_after=None, kill=None):
         """Sends body in 64 KiB pieces; with kill_after, calls kill() once that many bytes are
         out and raises Interrupted."""
         try:
-            c = self._connection()
+            c = self.connection()
             c.putrequest(method, path, skip_accept_encoding=True)
             for k, v in headers.items():
                 c.putheader(k, v)
@@ -152,9 +110,7 @@ class Client:
             if kill_after is not None:
                 kill()
                 raise Interrupted(f"{method} {path}: killed after {sent} of {len(body)} bytes")
-            r = c.getresponse()
-            data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            return self.response()
         except (OSError, http.client.HTTPException) as e:
             self.close()
             raise Interrupted(f"{method} {path}: {e!r}") from e
@@ -171,10 +127,6 @@ def upload_path(location):
     if not m:
         raise Failure(f"bad upload Location {location!r}")
     return m.group(1)
-
-
-def with_query(path, query):
-    return path + ("&" if "?" in path else "?") + query
 
 
 class Model:

@@ -2,6 +2,8 @@
 #include "server_fixture.h"
 #include "support/registry_helpers.h"
 
+#include <tuple>
+
 namespace onsen::e2e {
 namespace {
 
@@ -37,6 +39,22 @@ class BlobUploadTest : public RegistryTest {
     EXPECT_TRUE(r.body == data) << "blob content differs (" << r.body.size() << " vs "
                                 << data.size() << " bytes)";
     EXPECT_TRUE(HeaderIs(r, "Docker-Content-Digest", digest));
+  }
+
+  // A blob to upload to a fresh repository: (repository, size pseudo-random bytes, digest).
+  std::tuple<std::string, std::string, std::string> new_blob(size_t size, uint32_t seed) {
+    std::string data = random_bytes(size, seed);
+    std::string digest = sha256_digest(data);
+    return {repo(), std::move(data), std::move(digest)};
+  }
+
+  // r is the 201 of a finished upload: it names the blob, which serves data.
+  void expect_created(const HttpResponse& r, const std::string& name, const std::string& digest,
+                      const std::string& data) {
+    ASSERT_EQ(r.status, 201u) << r.describe();
+    EXPECT_EQ(path_of(r.header_or_empty("Location")), blob_path(name, digest));
+    EXPECT_TRUE(HeaderIs(r, "Docker-Content-Digest", digest));
+    expect_blob(name, digest, data);
   }
 
   // Upload id: the last path segment of an upload target.
@@ -77,15 +95,10 @@ TEST_F(BlobUploadTest, PostOnInvalidRepositoryNameIs400NameInvalid) {
 }
 
 TEST_F(BlobUploadTest, MonolithicPostWithDigest) {
-  const std::string name = repo();
-  const std::string data = random_bytes(300, 21);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(300, 21);
   auto r = c().post(add_query(uploads_path(name), "digest", digest), data,
                     {{"Content-Type", "application/octet-stream"}});
-  ASSERT_EQ(r.status, 201u) << r.describe();
-  EXPECT_EQ(path_of(r.header_or_empty("Location")), blob_path(name, digest));
-  EXPECT_TRUE(HeaderIs(r, "Docker-Content-Digest", digest));
-  expect_blob(name, digest, data);
+  expect_created(r, name, digest, data);
 }
 
 TEST_F(BlobUploadTest, MonolithicPostWithWrongDigestIs400) {
@@ -100,23 +113,16 @@ TEST_F(BlobUploadTest, MonolithicPostWithWrongDigestIs400) {
 }
 
 TEST_F(BlobUploadTest, MonolithicPutAfterPost) {
-  const std::string name = repo();
-  const std::string data = random_bytes(4096, 22);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(4096, 22);
   const std::string target = begin(name);
   ASSERT_FALSE(target.empty());
   auto r = finish(target, digest, data);
-  ASSERT_EQ(r.status, 201u) << r.describe();
-  EXPECT_EQ(path_of(r.header_or_empty("Location")), blob_path(name, digest));
-  EXPECT_TRUE(HeaderIs(r, "Docker-Content-Digest", digest));
-  expect_blob(name, digest, data);
+  expect_created(r, name, digest, data);
 }
 
 TEST_F(BlobUploadTest, DigestQueryParameterMayBePercentEncoded) {
   // Go clients (the conformance suite) send digest=sha256%3A...
-  const std::string name = repo();
-  const std::string data = random_bytes(64, 23);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(64, 23);
   const std::string target = begin(name);
   ASSERT_FALSE(target.empty());
   auto r = c().put(add_query(target, "digest", url_encode(digest)), data,
@@ -127,9 +133,7 @@ TEST_F(BlobUploadTest, DigestQueryParameterMayBePercentEncoded) {
 }
 
 TEST_F(BlobUploadTest, ChunkedUploadWithContentRange) {
-  const std::string name = repo();
-  const std::string data = random_bytes(25, 24);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(25, 24);
   std::string target = begin(name);
   ASSERT_FALSE(target.empty());
   const std::string uuid = upload_id(target);
@@ -149,16 +153,11 @@ TEST_F(BlobUploadTest, ChunkedUploadWithContentRange) {
   target = relative_target(*p2.header("Location"));
 
   auto r = finish(target, digest);
-  ASSERT_EQ(r.status, 201u) << r.describe();
-  EXPECT_EQ(path_of(r.header_or_empty("Location")), blob_path(name, digest));
-  EXPECT_TRUE(HeaderIs(r, "Docker-Content-Digest", digest));
-  expect_blob(name, digest, data);
+  expect_created(r, name, digest, data);
 }
 
 TEST_F(BlobUploadTest, ChunkedUploadWithFinalChunkInPut) {
-  const std::string name = repo();
-  const std::string data = random_bytes(42, 25);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(42, 25);
   std::string target = begin(name);
   ASSERT_FALSE(target.empty());
   auto p1 = patch_chunk(target, data.substr(0, 22), 0);
@@ -173,9 +172,7 @@ TEST_F(BlobUploadTest, ChunkedUploadWithFinalChunkInPut) {
 }
 
 TEST_F(BlobUploadTest, StreamedPatchWithoutContentRange) {
-  const std::string name = repo();
-  const std::string data = random_bytes(42, 26);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(42, 26);
   std::string target = begin(name);
   ASSERT_FALSE(target.empty());
   auto p = c().patch(target, data, {{"Content-Type", "application/octet-stream"}});
@@ -189,9 +186,7 @@ TEST_F(BlobUploadTest, StreamedPatchWithoutContentRange) {
 }
 
 TEST_F(BlobUploadTest, StreamedPatchesAppend) {
-  const std::string name = repo();
-  const std::string data = random_bytes(3000, 27);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(3000, 27);
   std::string target = begin(name);
   ASSERT_FALSE(target.empty());
   for (size_t off = 0; off < data.size(); off += 1000) {
@@ -207,9 +202,7 @@ TEST_F(BlobUploadTest, StreamedPatchesAppend) {
 }
 
 TEST_F(BlobUploadTest, StreamedPatchWithChunkedTransferEncoding) {
-  const std::string name = repo();
-  const std::string data = random_bytes(10000, 28);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(10000, 28);
   std::string target = begin(name);
   ASSERT_FALSE(target.empty());
   auto p = c().send(chunked_request("PATCH", target, {{"Content-Type", "application/octet-stream"}},
@@ -223,9 +216,7 @@ TEST_F(BlobUploadTest, StreamedPatchWithChunkedTransferEncoding) {
 }
 
 TEST_F(BlobUploadTest, MonolithicPutWithChunkedTransferEncoding) {
-  const std::string name = repo();
-  const std::string data = random_bytes(5000, 29);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(5000, 29);
   const std::string target = begin(name);
   ASSERT_FALSE(target.empty());
   auto r = c().send(chunked_request("PUT", add_query(target, "digest", digest),
@@ -285,9 +276,7 @@ TEST_F(BlobUploadTest, FinalChunkedPutDisagreeingWithContentRangeIs416) {
 }
 
 TEST_F(BlobUploadTest, OutOfOrderChunkIs416AndSessionSurvives) {
-  const std::string name = repo();
-  const std::string data = random_bytes(42, 30);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(42, 30);
   std::string target = begin(name);
   ASSERT_FALSE(target.empty());
   // Second chunk first: 416.
@@ -312,9 +301,7 @@ TEST_F(BlobUploadTest, OutOfOrderChunkIs416AndSessionSurvives) {
 TEST_F(BlobUploadTest, RetriedChunkIs416AndStatusKeepsRange) {
   // The conformance suite's "Retry previous blob chunk should return 416" and "Get on stale blob
   // upload should return 204 with a range and location".
-  const std::string name = repo();
-  const std::string data = random_bytes(42, 31);
-  const std::string digest = sha256_digest(data);
+  const auto [name, data, digest] = new_blob(42, 31);
   const std::string first = begin(name);
   ASSERT_FALSE(first.empty());
   auto p1 = patch_chunk(first, data.substr(0, 22), 0);
@@ -516,10 +503,7 @@ TEST_F(BlobUploadTest, Sha512MonolithicUpload) {
   const std::string digest = sha512_digest(data);
   auto r = c().post(add_query(uploads_path(name), "digest", digest), data,
                     {{"Content-Type", "application/octet-stream"}});
-  ASSERT_EQ(r.status, 201u) << r.describe();
-  EXPECT_EQ(path_of(r.header_or_empty("Location")), blob_path(name, digest));
-  EXPECT_TRUE(HeaderIs(r, "Docker-Content-Digest", digest));
-  expect_blob(name, digest, data);
+  expect_created(r, name, digest, data);
   auto h = c().head(blob_path(name, digest));
   EXPECT_EQ(h.status, 200u) << h.describe();
   EXPECT_TRUE(HeaderIs(h, "Content-Length", "2048"));

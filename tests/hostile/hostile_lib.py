@@ -1,21 +1,20 @@
-"""Shared pieces of the hostile-input suite (python3 stdlib only): a server process under test
-(Onsen, or CNCF Distribution's docker-registry for comparison), raw-socket HTTP exchanges that
-tolerate anything the server does (close, reset, silence), and a small response parser.
+"""Shared pieces of the hostile-input suite (python3 stdlib only): tests/lib's Server run as Onsen
+or as CNCF Distribution's docker-registry for comparison, and raw-socket HTTP exchanges that
+tolerate anything the server does (close, reset, silence), with a small parser into tests/lib's
+Response. The raw sockets stay here: the shared Client (http.client) cannot send malformed bytes.
 
 Nothing here trusts the server: every read is bounded by a deadline, every parse is defensive,
 and a server that hangs shows up as a timeout in the case that caused it.
 """
 import hashlib
-import json
 import os
 import socket
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from onsen_proc import (  # noqa: E402,F401 (sha256: for the suites)
-    HOST, NotReady, clean_env, filesystem_config, free_port, sha256, wait_ready)
+import onsen_proc  # noqa: E402
+from onsen_proc import HOST, Response, sha256  # noqa: E402,F401 (sha256: for the suites)
 
 
 def sha512(data):
@@ -56,32 +55,6 @@ def chunked(*chunks):
     return out + b"0\r\n\r\n"
 
 
-class Response:
-    def __init__(self, status, reason, headers, body):
-        self.status = status
-        self.reason = reason
-        self.headers = headers  # [(lowercase name, value)]
-        self.body = body
-
-    def header(self, name):
-        name = name.lower()
-        for k, v in self.headers:
-            if k == name:
-                return v
-        return None
-
-    def code(self):
-        """The first error code of a spec error body, else None."""
-        try:
-            doc = json.loads(self.body)
-            return doc["errors"][0]["code"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            return None
-
-    def __repr__(self):
-        return "%d %s %r" % (self.status, self.code() or "", self.body[:120])
-
-
 class Incomplete(Exception):
     pass
 
@@ -104,9 +77,9 @@ def parse_one(data, head_request):
     rest = data[end + 4:]
     hdr = dict(headers)
     if status == 100:
-        return Response(status, parts[2] if len(parts) > 2 else "", headers, b""), rest
+        return Response(status, headers, b"", parts[2] if len(parts) > 2 else ""), rest
     if head_request or status in (204, 304) or 100 <= status < 200:
-        return Response(status, "", headers, b""), rest
+        return Response(status, headers, b""), rest
     if "chunked" in hdr.get("transfer-encoding", "").lower():
         body = b""
         while True:
@@ -119,12 +92,12 @@ def parse_one(data, head_request):
             body += rest[nl + 2:nl + 2 + size]
             rest = rest[nl + 2 + size + 2:]
             if size == 0:
-                return Response(status, "", headers, body), rest
+                return Response(status, headers, body), rest
     if "content-length" in hdr:
         n = int(hdr["content-length"])
         if len(rest) < n:
             raise Incomplete()
-        return Response(status, "", headers, rest[:n]), rest[n:]
+        return Response(status, headers, rest[:n]), rest[n:]
     raise Incomplete()  # until close
 
 
@@ -237,63 +210,17 @@ def call(port, method, target, headers=(), body=b"", timeout=10.0):
 # Server process
 
 
-class Server:
+class Server(onsen_proc.Server):
     """onsen serve (kind "onsen") or docker-registry serve (kind "distribution") on a free
-    loopback port with a fresh storage directory under `workdir`."""
+    loopback port with a fresh storage directory under workdir/name; htpasswd: the file of an
+    htpasswd auth section (then a 401 on /v2/ means ready too)."""
 
     def __init__(self, kind, binary, workdir, name, htpasswd=None, log_level="info"):
+        auth = ('auth:\n  htpasswd:\n    realm: "Onsen Registry"\n    path: %s\n' % htpasswd
+                if htpasswd else "")
+        super().__init__(binary, os.path.join(workdir, name), log_level=log_level,
+                         http_extra="  secret: hostile-suite-secret\n", config_extra=auth,
+                         ready=(200, 401), name=kind)
+        os.makedirs(self.root)  # fresh: a name used twice is a mistake
         self.kind = kind
-        self.binary = binary
-        self.dir = os.path.join(workdir, name)
-        os.makedirs(self.dir + "/storage")
-        self.port = free_port()
-        self.log_path = self.dir + "/server.log"
-        self.proc = None
-        cfg = filesystem_config(self.dir + "/storage", "%s:%d" % (HOST, self.port), log_level,
-                                http_extra="  secret: hostile-suite-secret\n")
-        if htpasswd:
-            cfg += 'auth:\n  htpasswd:\n    realm: "Onsen Registry"\n    path: %s\n' % htpasswd
-        self.config = self.dir + "/config.yml"
-        with open(self.config, "w") as f:
-            f.write(cfg)
         self.auth = htpasswd is not None
-
-    def start(self, timeout=15.0):
-        env = clean_env()
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.binary, "serve", self.config], stdin=subprocess.DEVNULL,
-                                     stdout=log, stderr=subprocess.STDOUT, env=env)
-        log.close()
-        try:
-            # 401: a server with htpasswd is ready too.
-            wait_ready(self.proc, self.port, timeout, ready=(200, 401), probe=self._v2_status)
-        except NotReady as e:
-            raise RuntimeError("%s %s:\n%s" % (self.kind, e, self.log())) from None
-
-    def _v2_status(self, port):
-        r = call(port, "GET", "/v2/", timeout=1.0)
-        return r.status if r is not None else None
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def stop(self):
-        """SIGTERM, then SIGKILL after 15 s; the exit status (None if it had to be killed)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is not None:
-            return self.proc.returncode
-        self.proc.terminate()
-        try:
-            return self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None

@@ -1,7 +1,10 @@
 """What every process-level Python suite (tests/stress, tests/hostile, tests/crash, tests/cli)
-needs to run a real `onsen` child: a free loopback port, a clean environment, the filesystem
-configuration they share, the wait until /v2/ answers, and the content helpers (digests, an OCI
-image manifest). Python 3 standard library only.
+needs to run a real `onsen` child and talk to it: a free loopback port, a clean environment, the
+filesystem configuration they share, the wait until /v2/ answers, one Server (start, stop, kill,
+`onsen check`), one keep-alive Client and its Response, and the content helpers (digests, an OCI
+image manifest). Suites keep what only they need as small subclasses (stress: RSS and strict
+stops; hostile: Distribution for comparison and htpasswd; crash: a new port per restart and
+interruptions) and their own raw-socket code for malformed input. Python 3 standard library only.
 
 Import it after `sys.path.insert(0, <tests/lib>)`: ctest runs each script by its path, so the
 scripts find this directory from their own location."""
@@ -10,7 +13,10 @@ import hashlib
 import http.client
 import json
 import os
+import signal
 import socket
+import subprocess
+import tempfile
 import time
 
 HOST = "127.0.0.1"
@@ -61,7 +67,7 @@ def v2_status(port, timeout=2):
 
 
 def file_tail(path, n):
-    """The last n bytes of a (log) file as text; "" when it cannot be read."""
+    """The last n bytes of a (log) file as text (n=0: all of it); "" when it cannot be read."""
     try:
         with open(path, "rb") as f:
             return f.read()[-n:].decode(errors="replace")
@@ -69,7 +75,7 @@ def file_tail(path, n):
         return ""
 
 
-class NotReady(Exception):
+class NotReady(RuntimeError):
     """The server exited or did not answer in time; the message says which."""
 
 
@@ -98,3 +104,201 @@ def image_manifest(config, layers):
         "layers": [{"mediaType": OCI_LAYER, "digest": sha256(l), "size": len(l)} for l in layers],
     }
     return json.dumps(m, sort_keys=True).encode()
+
+
+def with_query(path, query):
+    """path with one more query parameter ("k=v")."""
+    return path + ("&" if "?" in path else "?") + query
+
+
+def location_path(res):
+    """The path of a response's Location (an absolute URL or a path)."""
+    loc = res.header("location")
+    if loc.startswith("http"):
+        loc = "/" + loc.split("/", 3)[3]
+    return loc
+
+
+class Server:
+    """`BINARY serve CONFIG` (onsen, or Distribution's docker-registry for comparison) on
+    127.0.0.1:<free port>, filesystem storage under root (workdir/storage by default), its output
+    in workdir/server.log. The port is chosen once; start() writes the configuration with it.
+
+    workdir: a fresh temporary directory when None. log_extra / http_extra: more YAML lines,
+    indented, under `log:` / `http:`; config_extra: top-level sections appended. env: variables
+    added to clean_env() (REGISTRY_* overrides). ready: the statuses of GET /v2/ that mean up
+    (401 with htpasswd). preexec: passed to Popen (e.g. resource limits)."""
+
+    def __init__(self, binary, workdir=None, root=None, log_level="warn", log_extra="",
+                 http_extra="", config_extra="", env=None, ready=(200,), preexec=None,
+                 name="onsen"):
+        self.binary = binary
+        self.name = name
+        self.workdir = workdir or tempfile.mkdtemp(prefix="onsen-test-")
+        os.makedirs(self.workdir, exist_ok=True)
+        self.root = root or os.path.join(self.workdir, "storage")
+        self.config_path = os.path.join(self.workdir, "config.yml")
+        self.log_path = os.path.join(self.workdir, "server.log")
+        self.log_level, self.log_extra = log_level, log_extra
+        self.http_extra, self.config_extra = http_extra, config_extra
+        self.env = clean_env(**(env or {}))
+        self.ready = ready
+        self.preexec = preexec
+        self.port = free_port()
+        self.proc = None
+
+    def write_config(self):
+        with open(self.config_path, "w") as f:
+            f.write(filesystem_config(self.root, f"{HOST}:{self.port}", self.log_level,
+                                      self.log_extra, self.http_extra) + self.config_extra)
+
+    def start(self, timeout=20, interval=0.05):
+        """Starts the process and waits until /v2/ answers; NotReady (with the log's tail) when it
+        exits or does not answer in time. Returns self."""
+        self.write_config()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([self.binary, "serve", self.config_path],
+                                         stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, env=self.env,
+                                         preexec_fn=self.preexec)
+        try:
+            wait_ready(self.proc, self.port, timeout, interval, ready=self.ready)
+        except NotReady as e:
+            raise NotReady(f"{self.name} {e}:\n{self.log_tail()}") from None
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=15):
+        """SIGTERM, then SIGKILL after timeout seconds; the exit status (None if it had to be
+        killed or never started)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def kill(self):
+        """SIGKILL now (no wait): a crash at an arbitrary moment."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+
+    def log(self):
+        """Everything the server wrote so far."""
+        return file_tail(self.log_path, 0)
+
+    def log_tail(self, n=4000):
+        return file_tail(self.log_path, n)
+
+    def start_check(self):
+        """`onsen check` on the storage, started now; the Popen (output on its stdout)."""
+        return subprocess.Popen([self.binary, "check", self.config_path], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env)
+
+    def check(self, timeout=120):
+        """Runs `onsen check` on the storage; returns (exit status, output)."""
+        p = self.start_check()
+        try:
+            out = p.communicate(timeout=timeout)[0]
+        finally:
+            p.kill()
+            p.wait()
+        return p.returncode, out.decode(errors="replace")
+
+
+class Response:
+    """status, headers (lowercase name -> value; the last of repeated ones), body (bytes);
+    header_list keeps every (lowercase name, value) in order. Unpacks as (status, headers, body).
+    """
+
+    def __init__(self, status, header_list, body, reason=""):
+        self.status = status
+        self.reason = reason
+        self.header_list = [(k.lower(), v) for k, v in header_list]
+        self.headers = dict(self.header_list)
+        self.body = body
+
+    def __iter__(self):
+        return iter((self.status, self.headers, self.body))
+
+    def header(self, name):
+        """The first value of a header, None when absent."""
+        name = name.lower()
+        return next((v for k, v in self.header_list if k == name), None)
+
+    def error_codes(self):
+        """The codes of a spec error body, [] when it is not one."""
+        try:
+            return [e.get("code") for e in json.loads(self.body)["errors"]]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return []
+
+    def code(self):
+        """The first error code of a spec error body, else None."""
+        codes = self.error_codes()
+        return codes[0] if codes else None
+
+    def __repr__(self):
+        return "<%d %s %r>" % (self.status, self.code() or "", self.body[:200])
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection (http.client) to 127.0.0.1:port. With retry_idle, a
+    request that fails because the server closed an idle keep-alive connection before reading it
+    is retried once on a new connection (what every HTTP client does); `reconnects` counts those.
+    """
+
+    def __init__(self, port, timeout=30, retry_idle=True):
+        self.port = port
+        self.timeout = timeout
+        self.retry_idle = retry_idle
+        self.conn = None
+        self.reconnects = 0
+        self.requests = 0
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+            self.conn = None
+
+    def connection(self):
+        """The open connection, a new one when there is none."""
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+        return self.conn
+
+    def response(self):
+        """Reads the response to what was sent on the connection."""
+        r = self.conn.getresponse()
+        res = Response(r.status, r.getheaders(), r.read(), r.reason)
+        self.requests += 1
+        if r.will_close:
+            self.close()
+        return res
+
+    def request(self, method, path, body=None, headers=None):
+        for attempt in (0, 1):
+            fresh = self.conn is None
+            try:
+                self.connection().request(method, path, body=body, headers=headers or {})
+                return self.response()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.close()
+                if fresh or attempt == 1 or not self.retry_idle:
+                    raise
+                self.reconnects += 1
+            except Exception:
+                self.close()
+                raise
+        raise AssertionError("unreachable")

@@ -418,7 +418,7 @@ def run(binary):
         for p in problems[:30]:
             log("FINAL:", p)
         if server.has_check():
-            status, output = server.check_storage()
+            status, output = server.check()
             log(f"onsen check: exit {status}\n{output[-3000:]}")
             if status != 0:
                 problems.append(f"onsen check exit {status}")

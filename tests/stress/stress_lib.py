@@ -1,28 +1,25 @@
-"""Shared pieces of the stress tests: a real `onsen serve` child process on a free loopback port,
-a keep-alive HTTP client, and the push/pull steps of the Distribution protocol.
+"""Shared pieces of the stress tests: tests/lib's Server (with the stress settings) and Client,
+the push/pull steps of the Distribution protocol, and what the suites measure (RSS, descriptors).
 
 Python 3 standard library only. Every network operation has a timeout."""
 
-import http.client
-import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import onsen_proc  # noqa: E402
 from onsen_proc import (  # noqa: E402
     OCI_MANIFEST,
-    NotReady,
-    file_tail,
-    filesystem_config,
+    Client,
     free_port,
     image_manifest,
+    location_path,
     sha256,
-    wait_ready,
+    with_query,
 )
 
 
@@ -46,144 +43,30 @@ def open_fds(pid):
 _workdirs = []  # servers' temporary directories: removed when the test passes, kept otherwise
 
 
-class Server:
-    """`onsen serve` on 127.0.0.1:<free port>, filesystem storage, deletes enabled.
-
-    root: storage root directory (a fresh temporary one when None). http_extra: extra YAML lines
-    indented under `http:`. env: extra environment variables (REGISTRY_* overrides)."""
+class Server(onsen_proc.Server):
+    """The shared Server with the stress suites' settings (no access log: thousands of requests)
+    and a stop that fails the test when SIGTERM does not stop onsen."""
 
     def __init__(self, binary, root=None, http_extra="", env=None, log_level="warn",
                  preexec=None):
-        self.binary = binary
-        self.workdir = tempfile.mkdtemp(prefix="onsen-stress-")
-        self.root = root or os.path.join(self.workdir, "data")
-        self.port = free_port()
-        self.config_path = os.path.join(self.workdir, "config.yml")
-        self.log_path = os.path.join(self.workdir, "onsen.log")
-        with open(self.config_path, "w") as f:
-            f.write(filesystem_config(self.root, f"127.0.0.1:{self.port}", log_level,
-                                      "  accesslog:\n    disabled: true\n", http_extra))
-        self.env = dict(os.environ)
-        self.env.update(env or {})
-        self.preexec = preexec
-        self.proc = None
+        super().__init__(binary, tempfile.mkdtemp(prefix="onsen-stress-"), root=root,
+                         log_level=log_level, log_extra="  accesslog:\n    disabled: true\n",
+                         http_extra=http_extra, env=env, preexec=preexec)
         _workdirs.append(self.workdir)
-
-    def start(self, timeout=20):
-        self.logfile = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [self.binary, "serve", self.config_path],
-            stdout=self.logfile,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-            preexec_fn=self.preexec,
-        )
-        try:
-            wait_ready(self.proc, self.port, timeout)
-        except NotReady as e:
-            raise RuntimeError(f"onsen {e}:\n{self.log_tail()}") from None
-        return self
-
-    @property
-    def pid(self):
-        return self.proc.pid
 
     def rss_kib(self):
         return rss_kib(self.proc.pid)
 
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def stop(self, timeout=15):
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        running = self.alive()
+        status = super().stop(timeout)
+        if running and status is None:
             raise RuntimeError("onsen did not stop within %ss of SIGTERM" % timeout)
-        finally:
-            self.logfile.close()
-
-    def log_tail(self, n=4000):
-        return file_tail(self.log_path, n)
-
-    def check_storage(self):
-        """Runs `onsen check` on the storage; returns (exit status, output)."""
-        p = subprocess.run(
-            [self.binary, "check", self.config_path],
-            capture_output=True,
-            timeout=120,
-            env=self.env,
-        )
-        return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+        return status
 
     def has_check(self):
         p = subprocess.run([self.binary, "--help"], capture_output=True, timeout=10)
         return b"check" in p.stdout + p.stderr
-
-
-class Response:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-    def error_codes(self):
-        try:
-            return [e.get("code") for e in json.loads(self.body)["errors"]]
-        except (ValueError, KeyError, TypeError):
-            return []
-
-    def __repr__(self):
-        return f"<{self.status} {self.body[:200]!r}>"
-
-
-class Client:
-    """One keep-alive connection. A request that fails because the server closed an idle
-    keep-alive connection before reading it is retried once on a new connection (what every HTTP
-    client does); `reconnects` counts those."""
-
-    def __init__(self, port, timeout=30):
-        self.port = port
-        self.timeout = timeout
-        self.conn = None
-        self.reconnects = 0
-        self.requests = 0
-
-    def close(self):
-        if self.conn:
-            self.conn.close()
-            self.conn = None
-
-    def request(self, method, path, body=None, headers=None):
-        for attempt in (0, 1):
-            fresh = self.conn is None
-            if fresh:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-            try:
-                self.conn.request(method, path, body=body, headers=headers or {})
-                r = self.conn.getresponse()
-                data = r.read()
-                self.requests += 1
-                res = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
-                if r.will_close:
-                    self.close()
-                return res
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
-                self.close()
-                if fresh or attempt == 1:
-                    raise
-                self.reconnects += 1
-            except Exception:
-                self.close()
-                raise
-        raise AssertionError("unreachable")
 
 
 class ProtocolError(AssertionError):
@@ -194,17 +77,6 @@ def expect(res, status, what):
     if res.status != status:
         raise ProtocolError(f"{what}: expected {status}, got {res.status} {res.body[:300]!r}")
     return res
-
-
-def location_path(res):
-    loc = res.header("location")
-    if loc.startswith("http"):
-        loc = "/" + loc.split("/", 3)[3]
-    return loc
-
-
-def with_query(path, query):
-    return path + ("&" if "?" in path else "?") + query
 
 
 def push_blob_monolithic(c, repo, data):

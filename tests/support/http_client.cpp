@@ -1,22 +1,12 @@
 #include "support/http_client.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include "support/raw_client.h"
 
 #include <algorithm>
 #include <cctype>
 #include <sstream>
 
 namespace onsen::test {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -67,61 +57,9 @@ std::string HttpResponse::describe() const {
 }
 
 struct HttpClient::Impl {
-  asio::io_context ioc;
-  std::optional<beast::tcp_stream> stream;
-  beast::flat_buffer buffer;
   std::chrono::milliseconds timeout;
+  std::optional<RawClient> conn;  // the kept-alive connection, opened on demand
   int connections = 0;
-
-  // Runs the io_context until the pending operation completes.
-  void run() {
-    ioc.restart();
-    ioc.run();
-  }
-
-  beast::error_code connect(const std::string& host, uint16_t port) {
-    stream.emplace(ioc);
-    buffer.clear();
-    beast::error_code result;
-    tcp::endpoint ep(asio::ip::make_address(host), port);
-    stream->expires_after(timeout);
-    stream->async_connect(ep, [&](beast::error_code ec) { result = ec; });
-    run();
-    if (result) {
-      stream.reset();
-    } else {
-      ++connections;
-      stream->socket().set_option(tcp::no_delay(true));
-    }
-    return result;
-  }
-
-  beast::error_code write(std::string_view data) {
-    beast::error_code result;
-    stream->expires_after(timeout);
-    asio::async_write(*stream, asio::buffer(data.data(), data.size()),
-                      [&](beast::error_code ec, size_t) { result = ec; });
-    run();
-    return result;
-  }
-
-  beast::error_code read(http::response_parser<http::string_body>& parser) {
-    beast::error_code result;
-    stream->expires_after(timeout);
-    http::async_read(*stream, buffer, parser, [&](beast::error_code ec, size_t) { result = ec; });
-    run();
-    return result;
-  }
-
-  void close() {
-    if (stream) {
-      beast::error_code ignored;
-      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream->socket().close(ignored);
-      stream.reset();
-    }
-    buffer.clear();
-  }
 };
 
 HttpClient::HttpClient(std::string host, uint16_t port, std::chrono::milliseconds timeout)
@@ -129,17 +67,28 @@ HttpClient::HttpClient(std::string host, uint16_t port, std::chrono::millisecond
   impl_->timeout = timeout;
 }
 
-HttpClient::~HttpClient() {
-  impl_->close();
-}
+HttpClient::~HttpClient() = default;
 
 int HttpClient::connections_opened() const {
   return impl_->connections;
 }
 
 void HttpClient::disconnect() {
-  impl_->close();
+  impl_->conn.reset();
 }
+
+namespace {
+
+void fill(HttpResponse& out, RawResponse&& msg) {
+  out.status = msg.result_int();
+  out.reason = std::string(msg.reason());
+  for (const auto& f : msg) {
+    out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  }
+  out.body = std::move(msg.body());
+}
+
+}  // namespace
 
 HttpResponse HttpClient::send(const HttpRequest& request) {
   // Head of the request.
@@ -171,85 +120,58 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
   if (request.expect_continue) head += "Expect: 100-continue\r\n";
   head += "\r\n";
 
+  const bool is_head = request.method == "HEAD";
+  auto& conn = impl_->conn;
   HttpResponse response;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const bool reused = impl_->stream.has_value();
-    if (!impl_->stream) {
-      if (auto ec = impl_->connect(host_, port_)) {
-        response.error = "connect: " + ec.message();
+    const bool reused = conn.has_value();
+    if (!conn) {
+      try {
+        conn.emplace(host_, port_, impl_->timeout);
+        ++impl_->connections;
+      } catch (const std::runtime_error& e) {
+        response.error = std::string("connect: ") + e.what();
         return response;
       }
     }
-    beast::error_code ec;
-    if (request.expect_continue) {
-      ec = impl_->write(head);
-    } else {
-      ec = impl_->write(head + payload);
-    }
-    auto parser = std::make_unique<http::response_parser<http::string_body>>();
-    parser->body_limit(512ull * 1024 * 1024);
-    parser->header_limit(64 * 1024);
-    if (request.method == "HEAD") parser->skip(true);
-    if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset) {
-      // fall through to the error handling below
-    } else {
-      // Even when the server stopped reading our body (e.g. it rejected it early), its answer
-      // may already be on the wire: read it.
-      const bool write_failed = static_cast<bool>(ec);
-      ec = impl_->read(*parser);
-      if (write_failed && !ec) {
-        response.status = parser->get().result_int();
-        response.reason = std::string(parser->get().reason());
-        for (const auto& f : parser->get()) {
-          response.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    bool answered = false;  // some response came: no retry
+    try {
+      try {
+        conn->send(request.expect_continue ? head : head + payload);
+      } catch (const ConnectionError& e) {
+        // The server stopped reading our request (e.g. it rejected it early), but its answer
+        // may already be on the wire: read it, and drop the connection.
+        if (!e.peer_closed) throw;
+        fill(response, conn->read_response(is_head));
+        conn.reset();
+        return response;
+      }
+      RawResponse msg = conn->read_response(is_head);
+      answered = true;
+      if (request.expect_continue) {
+        if (msg.result_int() != 100) {
+          // Final answer without 100 Continue: the body was never sent, so this connection's
+          // framing is unknown to the server. Do not reuse it.
+          fill(response, std::move(msg));
+          conn.reset();
+          return response;
         }
-        response.body = parser->get().body();
-        impl_->close();
-        return response;
+        conn->send(payload);
+        msg = conn->read_response(is_head);
       }
-    }
-    if (!ec && request.expect_continue) {
-      if (parser->get().result_int() == 100) {
-        ec = impl_->write(payload);
-        parser = std::make_unique<http::response_parser<http::string_body>>();
-        parser->body_limit(512ull * 1024 * 1024);
-        if (request.method == "HEAD") parser->skip(true);
-        if (!ec) ec = impl_->read(*parser);
-      } else {
-        // Final answer without 100 Continue: the body was never sent, so this connection's
-        // framing is unknown to the server. Do not reuse it.
-        auto& msg = parser->get();
-        response.status = msg.result_int();
-        response.reason = std::string(msg.reason());
-        for (const auto& f : msg) {
-          response.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-        }
-        response.body = msg.body();
-        impl_->close();
-        return response;
-      }
-    }
-    if (ec) {
-      impl_->close();
+      const bool keep_alive = msg.keep_alive();
+      fill(response, std::move(msg));
+      if (!keep_alive) conn.reset();
+      return response;
+    } catch (const ConnectionError& e) {
+      conn.reset();
       // A kept-alive connection may have been closed by the server between requests: retry once
       // on a fresh connection.
-      if (reused && attempt == 0 &&
-          (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-           ec == asio::error::broken_pipe || ec == asio::error::eof)) {
-        continue;
-      }
-      response.error = ec.message();
+      if (reused && attempt == 0 && !answered && e.peer_closed) continue;
+      response = HttpResponse{};
+      response.error = e.what();
       return response;
     }
-    auto& msg = parser->get();
-    response.status = msg.result_int();
-    response.reason = std::string(msg.reason());
-    for (const auto& f : msg) {
-      response.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    }
-    response.body = std::move(msg.body());
-    if (!msg.keep_alive()) impl_->close();
-    return response;
   }
   return response;
 }

@@ -1,7 +1,9 @@
-// A small synchronous HTTP/1.1 client for the end-to-end tests: one keep-alive connection to a
-// loopback server, any method, fixed or chunked request bodies, "Expect: 100-continue", HEAD.
-// Requests are written as raw bytes (so a test controls exactly what goes on the wire); responses
-// are parsed with Boost.Beast.
+// The request-level HTTP/1.1 client of the end-to-end tests: one keep-alive connection to a
+// loopback server, any method, fixed or chunked request bodies, "Expect: 100-continue", HEAD, a
+// retry when the server closed an idle connection. Requests are composed as raw bytes (so a test
+// controls exactly what goes on the wire) and travel over RawClient (raw_client.h), the one
+// connection code of the C++ tests; tests that need to send malformed bytes or watch the
+// connection itself use RawClient directly.
 #pragma once
 
 #include <chrono>

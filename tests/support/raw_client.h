@@ -1,24 +1,14 @@
-// A raw blocking socket client over TCP (IPv4 or IPv6 loopback) or a unix socket, with receive
-// and send timeouts so that a broken server fails a test instead of hanging it. For the tests that
-// control every byte on the wire and watch how the server closes (tests/unit/http); request-level
-// tests use HttpClient (http_client.h).
+// The one connection every C++ test talks HTTP over: a blocking socket to a loopback TCP address
+// (IPv4 or IPv6) or a unix socket, with receive and send timeouts so that a broken server fails a
+// test instead of hanging it. It sends bytes exactly as given and parses what comes back one
+// response at a time (Boost.Beast's parser), so a test controls every byte on the wire, can
+// pipeline, and can watch how the server closes (tests/unit/http). HttpClient (http_client.h) is
+// the request-level layer over it that the end-to-end tests use.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
 
-#include <cerrno>
 #include <chrono>
-#include <cstddef>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -36,136 +26,51 @@ struct Ipv6Loopback {
   unsigned short port;  // [::1]:port
 };
 
+// A failed connect, send or receive. peer_closed: the server closed or reset the connection
+// (as opposed to a timeout or a malformed response), which a client may retry on a new one.
+class ConnectionError : public std::runtime_error {
+ public:
+  ConnectionError(const std::string& what, bool peer_closed)
+      : std::runtime_error(what), peer_closed(peer_closed) {}
+  bool peer_closed;
+};
+
 class RawClient {
  public:
   explicit RawClient(unsigned short port,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connect(sa, sizeof sa, timeout);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
   explicit RawClient(const Ipv6Loopback& where,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(where.port);
-    sa.sin6_addr = in6addr_loopback;
-    connect(sa, sizeof sa, timeout);
-  }
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
   explicit RawClient(const UnixPath& where,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (where.path.size() >= sizeof sa.sun_path) throw std::runtime_error("path too long");
-    std::memcpy(sa.sun_path, where.path.data(), where.path.size());
-    if (!where.path.empty() && where.path[0] == '@') sa.sun_path[0] = '\0';
-    connect(sa,
-            static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + where.path.size() +
-                                   (where.path[0] == '@' ? 0 : 1)),
-            timeout);
-  }
-  ~RawClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // A numeric IPv4 or IPv6 address.
+  RawClient(const std::string& ip, unsigned short port, std::chrono::milliseconds timeout);
+  ~RawClient();
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
 
-  void send(std::string_view s) {
-    while (!s.empty()) {
-      ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw std::runtime_error(std::string("send: ") + std::strerror(errno));
-      }
-      s.remove_prefix(static_cast<size_t>(n));
-    }
-  }
+  // Throws ConnectionError.
+  void send(std::string_view s);
 
-  // Reads one response. head: the request was HEAD (no body follows the header).
-  RawResponse read_response(bool head = false) {
-    bhttp::response_parser<bhttp::string_body> p;
-    p.eager(true);
-    p.body_limit(boost::none);
-    if (head) p.skip(true);
-    for (;;) {
-      if (!pending_.empty()) {
-        boost::beast::error_code ec;
-        size_t used = p.put(boost::asio::buffer(pending_), ec);
-        if (ec == bhttp::error::need_more) ec = {};
-        if (ec) throw std::runtime_error("bad response: " + ec.message());
-        pending_.erase(0, used);
-        if (p.is_done()) return p.release();
-        if (used > 0) continue;
-      }
-      char buf[65536];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw std::runtime_error(std::string("recv: ") + std::strerror(errno));
-      if (n == 0) {
-        boost::beast::error_code ec;
-        p.put_eof(ec);
-        if (!ec && p.is_done()) return p.release();
-        throw std::runtime_error("connection closed before a full response");
-      }
-      pending_.append(buf, static_cast<size_t>(n));
-    }
-  }
+  // Reads one response (an interim 1xx is one too). head: the request was HEAD (no body follows
+  // the header). Throws ConnectionError.
+  RawResponse read_response(bool head = false);
 
   // Reads everything until the server closes (or the timeout hits: returns what came).
-  std::string read_until_close() {
-    std::string out = std::move(pending_);
-    pending_.clear();
-    char buf[65536];
-    for (;;) {
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
+  std::string read_until_close();
 
   // True when the server closed the connection (EOF or reset) before the receive timeout, with
   // no further data.
-  bool closed_by_peer() {
-    if (!pending_.empty()) return false;
-    char c;
-    for (;;) {
-      ssize_t n = ::recv(fd_, &c, 1, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n == 0) return true;
-      if (n < 0) return errno == ECONNRESET;
-      return false;
-    }
-  }
+  bool closed_by_peer();
 
   int fd() const { return fd_; }
 
  private:
   // A socket of the address's family, with the timeouts, connected to it.
-  template <typename SockAddr>
-  void connect(const SockAddr& sa, socklen_t len, std::chrono::milliseconds timeout) {
-    fd_ = ::socket(reinterpret_cast<const sockaddr&>(sa).sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::runtime_error("socket");
-    timeval tv{};
-    tv.tv_sec = timeout.count() / 1000;
-    tv.tv_usec = (timeout.count() % 1000) * 1000;
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), len) != 0) {
-      int err = errno;
-      ::close(fd_);
-      fd_ = -1;
-      throw std::runtime_error(std::string("connect failed: ") + std::strerror(err));
-    }
-  }
+  void connect(const void* sockaddr, unsigned len, std::chrono::milliseconds timeout);
 
   int fd_ = -1;
-  std::string pending_;
+  std::string pending_;  // received bytes not parsed yet (the start of the next response)
 };
 
 }  // namespace onsen::test
