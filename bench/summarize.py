@@ -61,8 +61,9 @@ def rows_for(meta):
                  configs=("plain",)),
         ]
     return req + [
-        dict(figure="tls_handshake", metric="rps", label="new TLS connections/s (wrk, GET /v2/, Connection: close)",
-             unit="hs/s", target=("ratio>=", 2), limit="rsa", configs=tls),
+        # wrk keeps its TLS session across reconnects and both servers issue tickets: mostly resumptions.
+        dict(figure="tls_handshake", metric="rps", label="new TLS connections/s (wrk, Connection: close, resumed)",
+             unit="hs/s", target=("ratio>=", 2), configs=tls),
         dict(figure="tls_handshake", metric="p99", label="  p99 latency", name="TLS handshake p99", unit="ms",
              target=None, configs=tls),
         dict(figure="full_handshake", metric="rps", label="full TLS handshakes/s (%d clients, no resumption)"
