@@ -447,18 +447,21 @@ idle_connections() {
 # ---------------------------------------------------------------- Go client, handshakes, head-of-line
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 
-# settle PID: waits until PID uses under 10% of a core over half a second (at most SETTLE_MAX s)
-# and prints the seconds it took: a server still busy with the last load (handshakes whose clients
-# left) must not slow the next measurement, and how long it stays busy is a figure itself.
+# settle SRV: waits until the server has no CLOSE-WAIT socket left on its port and uses under 10%
+# of a core over half a second (at most SETTLE_MAX s), and prints the seconds it took: a server
+# still busy with the last load (handshakes whose clients left) must not slow the next
+# measurement, and how long it stays busy is a figure itself. (CPU alone is not enough: on a
+# loaded machine a starved server uses little CPU while its backlog waits.)
 settle() {
-  local pid=$1 hz t0 a b
+  local pid=${SPID[$1]} port=${SPORT[$1]} hz t0 a b
   hz=$(getconf CLK_TCK)
   t0=$(now_ns)
   while :; do
     a=$(cpu_ticks "$pid") || break
     sleep 0.5
     b=$(cpu_ticks "$pid") || break
-    [ -n "$a" ] && [ -n "$b" ] && [ $((b - a)) -le $((hz / 20)) ] && break
+    [ -n "$a" ] && [ -n "$b" ] && [ $((b - a)) -le $((hz / 20)) ] &&
+      [ "$(ss -Htan state close-wait sport = ":$port" | wc -l)" = 0 ] && break
     [ $(($(now_ns) - t0)) -ge $((SETTLE_MAX * 1000000000)) ] && break
   done
   awk -v ns=$(($(now_ns) - t0)) 'BEGIN { v = ns / 1e9 - 0.5; printf "%.1f", v < 0 ? 0 : v }'
@@ -477,7 +480,7 @@ hey_run() {
   code=${res%% *}
   ms=$(awk -v t="${res#* }" 'BEGIN { printf "%.1f", (t + 0 > 0 ? t : 5) * 1000 }')
   [ "$code" = 200 ] || note "$CFG" hey_fresh "$srv" "$run" "fresh curl after hey: HTTP '$code' after $ms ms (cap 5 s)"
-  settled=$(settle "${SPID[$srv]}")
+  settled=$(settle "$srv")
   rps=$(awk '/Requests\/sec:/ { print $2 }' "$out")
   # Everything but [200] in the status distribution, and every line of the error distribution.
   bad=$(awk '/^Status code distribution:/ { s = 1; next } /^Error distribution:/ { s = 2; next }
@@ -507,7 +510,7 @@ full_handshakes() {
   rec "$CFG" full_handshake rps handshakes/s "$srv" "$ROUND" "$rate"
   rec "$CFG" full_handshake p99 ms "$srv" "$ROUND" "$p99"
   [ "$errs" = 0 ] || note "$CFG" full_handshake "$srv" "$ROUND" "$errs failed handshakes, first: $(jq -r .first_error <<<"$out")"
-  log "$CFG r$ROUND full_handshake $srv: $rate handshakes/s, p50 $p50 ms, p99 $p99 ms, idle after $(settle "${SPID[$srv]}") s"
+  log "$CFG r$ROUND full_handshake $srv: $rate handshakes/s, p50 $p50 ms, p99 $p99 ms, idle after $(settle "$srv") s"
 }
 
 # hol SRV MIB: hol.py's probe (GET /v2/ + manifest GET every 5 ms, one keep-alive connection),

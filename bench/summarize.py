@@ -78,7 +78,7 @@ def rows_for(meta):
              name="hey: fresh connect max", unit="ms", target=("onsen<=", 100), configs=tls),
         dict(figure="hey_close_wait", metric="conns", agg="max", label="  CLOSE-WAIT sockets right after a run, max",
              name="hey: CLOSE-WAIT max", unit="conns", target=None, configs=tls),
-        dict(figure="hey_settle", metric="seconds", agg="max", label="  server busy after a run (< 10% CPU), max",
+        dict(figure="hey_settle", metric="seconds", agg="max", label="  server busy after a run (CLOSE-WAIT or > 10% CPU), max",
              name="hey: busy after max", unit="s", target=None, configs=tls),
         dict(figure="push_monolithic", metric="MB/s", label="blob push %s monolithic" % blob, unit="MB/s",
              target=[("ratio>=", 2), ("limit>=", 0.8)], limit="push"),
