@@ -505,7 +505,7 @@ full_handshakes() {
     note "$CFG" full_handshake "$srv" "$ROUND" "handshakes.py failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
     return 0
   fi
-  local rate p50 p99 errs first
+  local rate p50 p99 errs
   read -r rate p50 p99 errs <<<"$(jq -r '[.rate, .p50_ms, .p99_ms, .errors] | @tsv' <<<"$out")"
   rec "$CFG" full_handshake rps handshakes/s "$srv" "$ROUND" "$rate"
   rec "$CFG" full_handshake p99 ms "$srv" "$ROUND" "$p99"
