@@ -4,8 +4,10 @@
     summarize.py META.json RESULTS.jsonl NOTES.jsonl OUT.json
 
 RESULTS.jsonl: one {"config","figure","metric","unit","server","round","value"} per line.
-Each figure's value is the median over rounds; ratio = Onsen / registry:2; targets are the
-project's (bench/README.md).
+Each figure's value is the median over rounds (or the min/max a row asks for); ratio = Onsen /
+registry:2; limit = the machine's for that figure, measured in the same run (nginx, openssl speed,
+dd), and Onsen/limit; targets are the project's (bench/README.md). Rows nothing was measured for
+(groups BENCH_ONLY left out) are not shown.
 """
 import json
 import statistics
