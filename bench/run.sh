@@ -30,15 +30,27 @@ IDLE_CONNS=${BENCH_IDLE_CONNS:-$(q 1000 5000)}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}           # both servers; info is the registry:2 image default
 SPEED_SECONDS=${BENCH_SPEED_SECONDS:-$(q 1 2)}
 IPERF_SECONDS=${BENCH_IPERF_SECONDS:-$(q 1 3)}
-MAX_SECONDS=${BENCH_MAX_SECONDS:-$(q 300 1800)}   # watchdog for everything after the build
+HEY_RUNS=${BENCH_HEY_RUNS:-$(q 2 10)}          # hey: runs per server (tls)
+HEY_SECONDS=${BENCH_HEY_SECONDS:-3}
+HEY_CONNS=${BENCH_HEY_CONNS:-64}
+SETTLE_MAX=${BENCH_SETTLE_MAX:-$(q 10 20)}    # after a hey or handshake run: wait for the server to go idle
+HS_CLIENTS=${BENCH_HS_CLIENTS:-16}            # full TLS handshakes: parallel clients
+HS_SECONDS=${BENCH_HS_SECONDS:-$(q 2 5)}
+HOL_MIB=${BENCH_HOL_MIB:-$(q 16 "64 256")}   # head-of-line: blob size(s) of the pushes under the probe
+HOL_PUSHERS=${BENCH_HOL_PUSHERS:-8}
+HOL_IDLE=${BENCH_HOL_IDLE:-$(q 1 3)}          # seconds of idle probe
+MAX_SECONDS=${BENCH_MAX_SECONDS:-$(q 300 2100)}   # watchdog for everything after the build
 XFER_TIMEOUT=${BENCH_XFER_TIMEOUT:-300}      # one curl / skopeo transfer
 BUILD_DIR=${BENCH_BUILD_DIR:-$REPO_ROOT/build-bench}
 ONSEN_BIN=${ONSEN_BIN:-}                     # set to skip the build
 REGISTRY_BIN=${BENCH_REGISTRY_BIN:-/usr/bin/docker-registry}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH_DIR/results}
 # Figure groups to measure (comma- or space-separated): requests (wrk figures and TLS handshakes,
-# after seeding), push, pull (runs the monolithic push too: it pulls that blob), skopeo, rss.
-ONLY=${BENCH_ONLY:-requests,push,pull,skopeo,rss}
+# after seeding), push, pull (runs the monolithic push too: it pulls that blob; nginx as the limit),
+# skopeo, rss, hey (Go client over TLS), handshakes (full TLS handshakes/s vs openssl speed), hol
+# (small requests under pushes).
+ALL_GROUPS="requests push pull skopeo rss hey handshakes hol"
+ONLY=${BENCH_ONLY:-${ALL_GROUPS// /,}}
 BENCH_USER=bench
 BENCH_PASS=Bench-Pa55word
 REALM="Registry Realm"
@@ -53,7 +65,8 @@ now_ns() { date +%s%N; }
 # ---------------------------------------------------------------- dependencies (idempotent)
 install_deps() {
   local want=(docker-registry:docker-registry wrk:wrk curl:curl skopeo:skopeo openssl:openssl
-              htpasswd:apache2-utils python3:python3 iperf3:iperf3 jq:jq unshare:util-linux)
+              htpasswd:apache2-utils python3:python3 iperf3:iperf3 jq:jq unshare:util-linux hey:hey
+              ss:iproute2)
   local missing=() w
   for w in "${want[@]}"; do command -v "${w%%:*}" >/dev/null 2>&1 || missing+=("${w#*:}"); done
   command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
@@ -313,7 +326,8 @@ push_chunked() {
 # pull SRV-or-nginx STREAMS FIGURE URL
 pull() {
   local srv=$1 n=$2 fig=$3 url=$4 i t0 t1 bad=0 res extra=()
-  [ "$srv" != nginx ] && extra=("${CURL_AUTH[@]}")
+  if [ "$srv" != nginx ]; then extra=("${CURL_AUTH[@]}")
+  elif [ "$CFG" = tls ]; then extra=(--cacert "$TMP/certs/server.crt"); fi
   local cpids=()
   t0=$(now_ns)
   for ((i = 0; i < n; i++)); do
@@ -430,6 +444,103 @@ idle_connections() {
   sleep 1
 }
 
+# ---------------------------------------------------------------- Go client, handshakes, head-of-line
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+
+# settle SRV: waits until the server has no CLOSE-WAIT socket left on its port and uses under 10%
+# of a core over half a second (at most SETTLE_MAX s), and prints the seconds it took: a server
+# still busy with the last load (handshakes whose clients left) must not slow the next
+# measurement, and how long it stays busy is a figure itself. (CPU alone is not enough: on a
+# loaded machine a starved server uses little CPU while its backlog waits.)
+settle() {
+  local pid=${SPID[$1]} port=${SPORT[$1]} hz t0 a b
+  hz=$(getconf CLK_TCK)
+  t0=$(now_ns)
+  while :; do
+    a=$(cpu_ticks "$pid") || break
+    sleep 0.5
+    b=$(cpu_ticks "$pid") || break
+    [ -n "$a" ] && [ -n "$b" ] && [ $((b - a)) -le $((hz / 20)) ] &&
+      [ "$(ss -Htan state close-wait sport = ":$port" | wc -l)" = 0 ] && break
+    [ $(($(now_ns) - t0)) -ge $((SETTLE_MAX * 1000000000)) ] && break
+  done
+  awk -v ns=$(($(now_ns) - t0)) 'BEGIN { v = ns / 1e9 - 0.5; printf "%.1f", v < 0 ? 0 : v }'
+}
+
+# hey_run SRV RUN: one `hey -z HEY_SECONDS -c HEY_CONNS -m HEAD` on an authenticated /v2/ (tls),
+# then, at once, the CLOSE-WAIT sockets on the server's port and a fresh curl's time to a 200
+# (capped at 5 s); then waits for the server to go idle. hey skips certificate verification.
+hey_run() {
+  local srv=$1 run=$2 out=$TMP/logs/hey-$CFG-$1-$2.txt rps cw res code ms bad errs settled
+  timeout $((HEY_SECONDS + 60)) hey -z "${HEY_SECONDS}s" -c "$HEY_CONNS" -m HEAD \
+    -H "Authorization: $AUTH_HEADER" "${SURL[$srv]}/v2/" >"$out" 2>&1 ||
+    note "$CFG" hey "$srv" "$run" "hey exited with status $?: $(tail -n 2 "$out" | tr '\n' ' ')"
+  cw=$(ss -Htan state close-wait sport = ":${SPORT[$srv]}" | wc -l)
+  res=$(curl -s -o /dev/null -m 5 -w '%{http_code} %{time_total}' "${CURL_AUTH[@]}" "${SURL[$srv]}/v2/" 2>/dev/null) || true
+  code=${res%% *}
+  ms=$(awk -v t="${res#* }" 'BEGIN { printf "%.1f", (t + 0 > 0 ? t : 5) * 1000 }')
+  [ "$code" = 200 ] || note "$CFG" hey_fresh "$srv" "$run" "fresh curl after hey: HTTP '$code' after $ms ms (cap 5 s)"
+  settled=$(settle "$srv")
+  rps=$(awk '/Requests\/sec:/ { print $2 }' "$out")
+  # Everything but [200] in the status distribution, and every line of the error distribution.
+  bad=$(awk '/^Status code distribution:/ { s = 1; next } /^Error distribution:/ { s = 2; next }
+             s == 1 && /\[[0-9]+\]/ && $1 != "[200]" { n += $2 } s == 2 && /\[[0-9]+\]/ { n += substr($1, 2) + 0 }
+             END { print n + 0 }' "$out")
+  rec "$CFG" hey rps req/s "$srv" "$run" "$rps"
+  rec "$CFG" hey_fresh ms ms "$srv" "$run" "$ms"
+  rec "$CFG" hey_close_wait conns conns "$srv" "$run" "$cw"
+  rec "$CFG" hey_settle seconds s "$srv" "$run" "$settled"
+  if [ "$bad" != 0 ]; then
+    errs=$(awk '/^Error distribution:/ { s = 1; next } s && /\[/' "$out" | head -n 2 | tr -s ' \t\n' ' ')
+    note "$CFG" hey "$srv" "$run" "$bad requests not answered 200: $errs"
+  fi
+  log "$CFG hey run $run $srv: ${rps:-?} req/s, fresh curl $ms ms, $cw CLOSE-WAIT, idle after $settled s"
+}
+
+# full_handshakes SRV: handshakes.py's parallel full handshakes (no resumption) for HS_SECONDS.
+full_handshakes() {
+  local srv=$1 out
+  if ! out=$(timeout $((HS_SECONDS + 90)) python3 "$BENCH_DIR/handshakes.py" 127.0.0.1 "${SPORT[$srv]}" \
+      --cacert "$TMP/certs/server.crt" --clients "$HS_CLIENTS" --seconds "$HS_SECONDS" 2>&1); then
+    note "$CFG" full_handshake "$srv" "$ROUND" "handshakes.py failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+    return 0
+  fi
+  local rate p50 p99 errs
+  read -r rate p50 p99 errs <<<"$(jq -r '[.rate, .p50_ms, .p99_ms, .errors] | @tsv' <<<"$out")"
+  rec "$CFG" full_handshake rps handshakes/s "$srv" "$ROUND" "$rate"
+  rec "$CFG" full_handshake p99 ms "$srv" "$ROUND" "$p99"
+  [ "$errs" = 0 ] || note "$CFG" full_handshake "$srv" "$ROUND" "$errs failed handshakes, first: $(jq -r .first_error <<<"$out")"
+  log "$CFG r$ROUND full_handshake $srv: $rate handshakes/s, p50 $p50 ms, p99 $p99 ms, idle after $(settle "$srv") s"
+}
+
+# hol SRV MIB: hol.py's probe (GET /v2/ + manifest GET every 5 ms, one keep-alive connection),
+# idle and while HOL_PUSHERS monolithic pushes of MIB MiB run.
+hol() {
+  local srv=$1 mib=$2 out fig=hol_$2
+  if [ "$mib" -gt "$BLOB_MIB" ]; then
+    note "$CFG" "$fig" "$srv" "$ROUND" "BENCH_HOL_MIB $mib is larger than the blob file ($BLOB_MIB MiB): skipped"
+    return 0
+  fi
+  sync # the previous run's dirty pages are written back before this one, not during it
+  if ! out=$(timeout $((XFER_TIMEOUT + 120)) python3 "$BENCH_DIR/hol.py" "${SURL[$srv]}" --blob "$BLOB" \
+      --bytes $((mib * 1048576)) --pushers "$HOL_PUSHERS" --idle "$HOL_IDLE" --timeout "$XFER_TIMEOUT" 2>"$TMP/logs/hol.err"); then
+    note "$CFG" "$fig" "$srv" "$ROUND" "hol.py failed: $(tail -n 2 "$TMP/logs/hol.err" | tr '\n' ' ')"
+    return 0
+  fi
+  PUSHED[$srv]="${PUSHED[$srv]:-} $(jq -r '.push.digests | join(" ")' <<<"$out")"
+  local ip50 ip99 lp50 lp99 lmax errs ok secs
+  read -r ip50 ip99 lp50 lp99 lmax errs ok secs <<<"$(jq -r '[.idle.p50_ms, .idle.p99_ms, .load.p50_ms, .load.p99_ms,
+      .load.max_ms, (.idle.errors + .load.errors), .push.ok, .push.seconds] | @tsv' <<<"$out")"
+  rec "$CFG" hol_idle p50 ms "$srv" "$ROUND" "$ip50"
+  rec "$CFG" hol_idle p99 ms "$srv" "$ROUND" "$ip99"
+  rec "$CFG" "$fig" p50 ms "$srv" "$ROUND" "$lp50"
+  rec "$CFG" "$fig" p99 ms "$srv" "$ROUND" "$lp99"
+  rec "$CFG" "$fig" max ms "$srv" "$ROUND" "$lmax"
+  [ "$errs" = 0 ] || note "$CFG" "$fig" "$srv" "$ROUND" "$errs probe requests failed (not 200 or connection error)"
+  [ "$ok" = "$HOL_PUSHERS" ] || note "$CFG" "$fig" "$srv" "$ROUND" "$ok of $HOL_PUSHERS pushes answered 201: $(jq -c .push.statuses <<<"$out")"
+  log "$CFG r$ROUND $fig $srv: idle p50 $ip50 / p99 $ip99 ms; under $HOL_PUSHERS x $mib MiB pushes ($secs s) p50 $lp50 / p99 $lp99 / max $lmax ms"
+}
+
 # ---------------------------------------------------------------- machine context
 machine_context() {
   local out v port pid t0 t1 i
@@ -437,6 +548,9 @@ machine_context() {
   out=$(timeout 120 openssl speed -evp sha256 -seconds "$SPEED_SECONDS" -bytes 16384 2>/dev/null | awk '$1 == "sha256" { v = $NF } END { print v }')
   v=$(awk -v k="${out%k}" 'BEGIN { if (k + 0 > 0) printf "%.1f", k * 1000 / 1e6; else print "null" }')
   rec machine sha256_16k MB/s MB/s machine 0 "$v"
+  # One core's RSA-4096 signatures/s: a full handshake with the bench certificate costs one.
+  v=$(timeout 120 openssl speed -seconds "$SPEED_SECONDS" rsa4096 2>/dev/null | awk '$1 == "rsa" && $2 == "4096" { print $(NF - 1) }')
+  rec machine rsa4096_sign sign/s sign/s machine 0 "${v:-null}"
   port=$(free_port)
   start_bg "$TMP/logs/iperf3-server.log" iperf3 -s --forceflush -B 127.0.0.1 -p "$port"
   pid=$LAST_PID
@@ -458,6 +572,7 @@ start_nginx() {
   mkdir -p "$d/www" "$d/tmp"
   ln "$BLOB" "$d/www/blob" 2>/dev/null || cp "$BLOB" "$d/www/blob"
   NGINX_PORT=$(free_port)
+  NGINX_TLS_PORT=$(free_port)
   cat >"$d/nginx.conf" <<EOF
 user root;
 worker_processes 1;
@@ -475,11 +590,17 @@ http {
     listen 127.0.0.1:$NGINX_PORT;
     root $d/www;
   }
+  server {
+    listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+    ssl_certificate $TMP/certs/server.crt;
+    ssl_certificate_key $TMP/certs/server.key;
+    root $d/www;
+  }
 }
 EOF
   start_bg "$d/stdout.log" nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf"
   NGINX_PID=$LAST_PID
-  wait_port "$NGINX_PORT" "$NGINX_PID" 10 || { cat "$d/error.log" "$d/stdout.log" >&2; die "nginx did not start"; }
+  { wait_port "$NGINX_PORT" "$NGINX_PID" 10 && wait_port "$NGINX_TLS_PORT" "$NGINX_PID" 10; } || { cat "$d/error.log" "$d/stdout.log" >&2; die "nginx did not start"; }
 }
 
 # ---------------------------------------------------------------- one configuration
@@ -518,9 +639,12 @@ run_config() {
       for srv in "${SERVERS[@]}"; do run_wrk "$srv" blob_head HEAD "/v2/bench/app/blobs/$digest"; done
       for srv in "${SERVERS[@]}"; do run_wrk "$srv" tags_list GET /v2/bench/tags/tags/list; done
       for srv in "${SERVERS[@]}"; do run_wrk "$srv" catalog GET '/v2/_catalog?n=100'; done
-      if [ "$CFG" = tls ]; then
-        for srv in "${SERVERS[@]}"; do run_wrk "$srv" tls_handshake GET /v2/ 1; done
-      fi
+    fi
+    if [ "$CFG" = tls ] && { selected requests || selected handshakes; }; then
+      for srv in "${SERVERS[@]}"; do run_wrk "$srv" tls_handshake GET /v2/ 1; done
+    fi
+    if [ "$CFG" = tls ] && selected handshakes; then
+      for srv in "${SERVERS[@]}"; do full_handshakes "$srv"; done
     fi
     if selected push || selected pull; then
       for srv in "${SERVERS[@]}"; do push_monolithic "$srv"; done
@@ -529,14 +653,23 @@ run_config() {
       for srv in "${SERVERS[@]}"; do push_chunked "$srv"; done
     fi
     if selected pull; then
-      [ "$CFG" = plain ] && pull nginx 1 nginx_pull_1 "http://127.0.0.1:$NGINX_PORT/blob"
+      # nginx serves the same file (sendfile; over TLS with the same certificate): the limit.
+      if [ "$CFG" = plain ]; then pull nginx 1 nginx_pull_1 "http://127.0.0.1:$NGINX_PORT/blob"
+      else pull nginx 1 nginx_pull_1 "https://127.0.0.1:$NGINX_TLS_PORT/blob"; fi
       for srv in "${SERVERS[@]}"; do
-      [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
+        [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
         pull "$srv" 1 pull_1 "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
       done
+      [ "$CFG" = plain ] && pull nginx "$PULL_STREAMS" nginx_pull_n "http://127.0.0.1:$NGINX_PORT/blob"
       for srv in "${SERVERS[@]}"; do
         [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
         pull "$srv" "$PULL_STREAMS" pull_n "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
+      done
+    fi
+    if [ "$CFG" = plain ] && selected hol; then
+      local mib
+      for mib in $HOL_MIB; do
+        for srv in "${SERVERS[@]}"; do hol "$srv" "$mib"; done
       done
     fi
     drop_pushed_blobs
@@ -545,6 +678,13 @@ run_config() {
     fi
   done
 
+  # hey: HEY_RUNS runs per server, alternating, after the rounds (each run is a sample).
+  if [ "$CFG" = tls ] && selected hey; then
+    local run
+    for ((run = 1; run <= HEY_RUNS; run++)); do
+      for srv in "${SERVERS[@]}"; do hey_run "$srv" "$run"; done
+    done
+  fi
   if selected rss; then
     for srv in "${SERVERS[@]}"; do rec "$CFG" rss_after MiB MiB "$srv" 0 "$(rss_mib "${SPID[$srv]}")"; done
   fi
@@ -583,6 +723,9 @@ finish() {
     --argjson tags "$NTAGS" --argjson repos "$NREPOS" --argjson blob_mib "$BLOB_MIB" \
     --argjson chunk_mib "$CHUNK_MIB" --argjson pull_streams "$PULL_STREAMS" --argjson image_mib "$IMAGE_MIB" \
     --argjson image_layers "$IMAGE_LAYERS" --argjson idle_conns "$IDLE_CONNS" --arg log_level "$LOG_LEVEL" --arg only "$ONLY" \
+    --argjson hey_runs "$HEY_RUNS" --argjson hey_seconds "$HEY_SECONDS" --argjson hey_conns "$HEY_CONNS" \
+    --argjson hs_clients "$HS_CLIENTS" --argjson hs_seconds "$HS_SECONDS" --arg hol_mib "$HOL_MIB" \
+    --argjson hol_pushers "$HOL_PUSHERS" \
     --arg onsen "$ONSEN_BIN" --arg onsen_commit "$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
     --arg registry "$("$REGISTRY_BIN" --version 2>/dev/null | head -n 1)" \
     --arg cpus "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
@@ -593,6 +736,9 @@ finish() {
       settings:{wrk_seconds:$duration, connections:$conns, wrk_threads:$threads, tags:$tags, repos:$repos,
         blob_mib:$blob_mib, chunk_mib:$chunk_mib, pull_streams:$pull_streams, image_mib:$image_mib,
         image_layers:$image_layers, idle_connections:$idle_conns, log_level:$log_level,
+        hey_runs:$hey_runs, hey_seconds:$hey_seconds, hey_connections:$hey_conns,
+        handshake_clients:$hs_clients, handshake_seconds:$hs_seconds,
+        hol_mib:[$hol_mib | splits(" +") | select(. != "") | tonumber], hol_pushers:$hol_pushers,
         only:($only | gsub(" "; ",") | split(","))},
       onsen:{binary:$onsen, commit:$onsen_commit}, registry:$registry,
       host:{cpus:($cpus | tonumber), cpu:$cpu, kernel:$kernel, loadavg_start:$load_start, loadavg_end:$load_end}}' \
@@ -629,7 +775,7 @@ main() {
   log "onsen $ONSEN_BIN vs $REGISTRY_BIN ($("$REGISTRY_BIN" --version 2>/dev/null | head -n 1)); temp $TMP"
   local g
   for g in ${ONLY//,/ }; do
-    case $g in requests | push | pull | skopeo | rss) ;; *) die "unknown group '$g' in BENCH_ONLY" ;; esac
+    [[ " $ALL_GROUPS " == *" $g "* ]] || die "unknown group '$g' in BENCH_ONLY (groups: $ALL_GROUPS)"
   done
   log "rounds $ROUNDS, configs '$CONFIGS', only '$ONLY', wrk ${DURATION}s x $CONNS conns, blob $BLOB_MIB MiB, $NTAGS tags, $NREPOS repos"
 

@@ -4,8 +4,10 @@
     summarize.py META.json RESULTS.jsonl NOTES.jsonl OUT.json
 
 RESULTS.jsonl: one {"config","figure","metric","unit","server","round","value"} per line.
-Each figure's value is the median over rounds; ratio = Onsen / registry:2; targets are the
-project's (bench/README.md).
+Each figure's value is the median over rounds (or the min/max a row asks for); ratio = Onsen /
+registry:2; limit = the machine's for that figure, measured in the same run (nginx, openssl speed,
+dd), and Onsen/limit; targets are the project's (bench/README.md). Rows nothing was measured for
+(groups BENCH_ONLY left out) are not shown.
 """
 import json
 import statistics
@@ -26,6 +28,9 @@ def fmt(v):
 
 
 def rows_for(meta):
+    """The table's rows. agg: how a server's values over rounds (or hey runs) become its figure;
+    limit: the machine's limit the row is compared with (see limits()); target: one check or a
+    list of them, or a dict by configuration."""
     s = meta["settings"]
     blob = "%d MiB" % s["blob_mib"] if s["blob_mib"] % 1024 else "%d GiB" % (s["blob_mib"] // 1024)
     req = []
@@ -38,29 +43,67 @@ def rows_for(meta):
             dict(figure=fig, metric="p99", label="  p99 latency", name=label + " p99", unit="ms",
                  target=("ratio<=", 1 / 3)),
         ]
+    tls = ("tls",)
+    runs = s.get("hey_runs", 10)
+    hey = "hey -z %ds -c %d -m HEAD /v2/ (Go client)" % (s.get("hey_seconds", 3), s.get("hey_connections", 64))
+    hol = []
+    pushers = s.get("hol_pushers", 8)
+    for mib in s.get("hol_mib", []):
+        name = "GET /v2/ + manifest every 5 ms, %d x %d MiB pushes" % (pushers, mib)
+        hol += [
+            dict(figure="hol_%d" % mib, metric="p50", label=name + ": p50", unit="ms", target=("onsen<=", 5),
+                 configs=("plain",)),
+            dict(figure="hol_%d" % mib, metric="p99", label="  p99", name=name + ": p99", unit="ms",
+                 target=("onsen<=", 50), configs=("plain",)),
+        ]
+    if hol:
+        hol += [
+            dict(figure="hol_idle", metric="p50", label="same probe, idle: p50", unit="ms", target=None, configs=("plain",)),
+            dict(figure="hol_idle", metric="p99", label="  p99", name="same probe, idle: p99", unit="ms", target=None,
+                 configs=("plain",)),
+        ]
     return req + [
-        dict(figure="tls_handshake", metric="rps", label="new TLS handshakes/s (GET /v2/, Connection: close)",
-             unit="hs/s", target=("ratio>=", 2), configs=("tls",)),
+        # wrk keeps its TLS session across reconnects and both servers issue tickets: mostly resumptions.
+        dict(figure="tls_handshake", metric="rps", label="new TLS connections/s (wrk, Connection: close, resumed)",
+             unit="hs/s", target=("ratio>=", 2), configs=tls),
         dict(figure="tls_handshake", metric="p99", label="  p99 latency", name="TLS handshake p99", unit="ms",
-             target=None, configs=("tls",)),
+             target=None, configs=tls),
+        dict(figure="full_handshake", metric="rps", label="full TLS handshakes/s (%d clients, no resumption)"
+             % s.get("handshake_clients", 16), unit="hs/s", target=("limit>=", 0.9), limit="rsa", configs=tls),
+        dict(figure="full_handshake", metric="p99", label="  p99 handshake time", name="full TLS handshake p99",
+             unit="ms", target=None, configs=tls),
+        dict(figure="hey", metric="rps", agg="min", label=hey + ": min of %d runs" % runs, unit="req/s",
+             target=("onsen>=", 10000), configs=tls),
+        dict(figure="hey", metric="rps", label="  median of %d runs" % runs, name=hey + ": median", unit="req/s",
+             target=None, configs=tls),
+        dict(figure="hey_fresh", metric="ms", agg="max", label="  fresh curl GET /v2/ right after each run, max",
+             name="hey: fresh connect max", unit="ms", target=("onsen<=", 100), configs=tls),
+        dict(figure="hey_close_wait", metric="conns", agg="max", label="  CLOSE-WAIT sockets right after a run, max",
+             name="hey: CLOSE-WAIT max", unit="conns", target=None, configs=tls),
+        dict(figure="hey_settle", metric="seconds", agg="max", label="  server busy after a run (CLOSE-WAIT or > 10% CPU), max",
+             name="hey: busy after max", unit="s", target=None, configs=tls),
         dict(figure="push_monolithic", metric="MB/s", label="blob push %s monolithic" % blob, unit="MB/s",
-             target=("ratio>=", 2), floor=True),
+             target=[("ratio>=", 2), ("limit>=", 0.8)], limit="push"),
         dict(figure="push_chunked", metric="MB/s", label="blob push %s chunked (%d MiB PATCHes)" % (blob, s["chunk_mib"]),
-             unit="MB/s", target=("ratio>=", 3), floor=True),
-        dict(figure="pull_1", metric="MB/s", label="blob pull %s, 1 stream" % blob, unit="MB/s",
-             target={"plain": ("nginx>=", 0.9), "tls": ("ratio>=", 1.5)}),
+             unit="MB/s", target=[("ratio>=", 3), ("limit>=", 0.8)], limit="push"),
+        dict(figure="pull_1", metric="MB/s", label="blob pull %s, 1 stream" % blob, unit="MB/s", limit="nginx_1",
+             target={"plain": [("ratio>=", 1), ("limit>=", 1)], "tls": [("ratio>=", 1.5), ("limit>=", 0.9)]}),
         dict(figure="pull_n", metric="MB/s", label="blob pull %s, %d streams (total)" % (blob, s["pull_streams"]),
-             unit="MB/s", target=None),
+             unit="MB/s", limit="nginx_n", target={"plain": [("ratio>=", 1), ("limit>=", 1)]}),
+    ] + hol + [
         dict(figure="skopeo_in", metric="seconds", label="skopeo copy in (%d layers, %d MiB)" % (s["image_layers"], s["image_mib"]),
              unit="s", target=("ratio<=", 1)),
         dict(figure="skopeo_out", metric="seconds", label="skopeo copy out", unit="s", target=("ratio<=", 1)),
         dict(figure="seed", metric="seconds", label="seeding via the API (%d tag PUTs, %d x (2 mounts + PUT))"
              % (s["tags"], s["repos"]), unit="s", target=None),
-        dict(figure="rss_idle", metric="MiB", label="RSS idle after start", unit="MiB", target=("ratio<=", 0.25)),
+        dict(figure="rss_idle", metric="MiB", label="RSS idle after start", unit="MiB", target=None),
         dict(figure="rss_after", metric="MiB", label="RSS after the run", unit="MiB", target=None),
         dict(figure="rss_idle_conns", metric="MiB", label="RSS with %d idle keep-alive conns" % s["idle_connections"],
              unit="MiB", target=("onsen<=", 64), configs=("plain",)),
     ]
+
+
+AGG = {"median": statistics.median, "min": min, "max": max}
 
 
 def main():
@@ -77,15 +120,29 @@ def main():
     def median(vals):
         return statistics.median(vals) if vals else None
 
+    cpus = meta["host"]["cpus"]
     ctx = {
         "sha256_16k_MBps": median(values("machine", "sha256_16k", "MB/s", "machine")),
+        "rsa4096_sign_per_s": median(values("machine", "rsa4096_sign", "sign/s", "machine")),
         "loopback_tcp_MBps": median(values("machine", "loopback_tcp", "MB/s", "machine")),
         "disk_fdatasync_MBps": median(values("machine", "disk_fdatasync", "MB/s", "machine")),
-        "nginx_sendfile_pull_MBps": median(values("plain", "nginx_pull_1", "MB/s", "nginx")),
     }
+    for config in ("plain", "tls"):
+        for fig in ("nginx_pull_1", "nginx_pull_n"):
+            ctx["%s_%s_MBps" % (fig, config)] = median(values(config, fig, "MB/s", "nginx"))
     floor_base = [v for v in (ctx["sha256_16k_MBps"], ctx["disk_fdatasync_MBps"]) if v]
-    push_floor = 0.8 * min(floor_base) if floor_base else None
-    ctx["push_floor_MBps"] = round(push_floor, 1) if push_floor else None
+    ctx["push_limit_MBps"] = min(floor_base) if floor_base else None
+    ctx["rsa4096_sign_all_cores_per_s"] = ctx["rsa4096_sign_per_s"] * cpus if ctx["rsa4096_sign_per_s"] else None
+
+    def limit(config, key):
+        """(value, label) of the machine limit a row compares with."""
+        if key == "push":
+            return ctx["push_limit_MBps"], "min(SHA,disk)"
+        if key == "rsa":
+            return ctx["rsa4096_sign_all_cores_per_s"], "RSA sign x%d" % cpus
+        if key in ("nginx_1", "nginx_n"):
+            return ctx["nginx_pull_%s_%s_MBps" % (key[-1], config)], "nginx" + (" TLS" if config == "tls" else "")
+        return None, ""
 
     table, out_rows = [], []
     misses = []
@@ -93,34 +150,36 @@ def main():
         for row in rows_for(meta):
             if config not in row.get("configs", (config,)):
                 continue
+            agg = AGG[row.get("agg", "median")]
             med = {}
             rounds = {}
             for srv in SERVERS:
                 rounds[srv] = values(config, row["figure"], row["metric"], srv)
-                med[srv] = median(rounds[srv])
-            ratio = med["onsen"] / med["registry"] if med["onsen"] is not None and med["registry"] else None
+                med[srv] = agg(rounds[srv]) if rounds[srv] else None
+            if not any(rounds.values()):
+                continue  # a group BENCH_ONLY left out, or a figure that failed on both (see the notes)
+            on = med["onsen"]
+            ratio = on / med["registry"] if on is not None and med["registry"] else None
+            lim, lim_label = limit(config, row.get("limit"))
+            lim_ratio = on / lim if on is not None and lim else None
             tgt = row["target"]
             if isinstance(tgt, dict):
                 tgt = tgt.get(config)
-            checks = []
-            if tgt:
-                kind, x = tgt
+            if isinstance(tgt, tuple):
+                tgt = [tgt]
+            checks = []  # (text, ok, measurable)
+            for kind, x in tgt or ():
                 if kind == "ratio>=":
                     checks.append(("ratio >= %g" % x, ratio is not None and ratio >= x, ratio is not None))
                 elif kind == "ratio<=":
                     checks.append(("ratio <= %s" % ("1/3" if abs(x - 1 / 3) < 1e-9 else "%g" % x),
                                    ratio is not None and ratio <= x, ratio is not None))
-                elif kind == "nginx>=":
-                    ng = ctx["nginx_sendfile_pull_MBps"]
-                    ok = med["onsen"] is not None and ng is not None and med["onsen"] >= x * ng
-                    checks.append((">= %g%% of nginx (%s)" % (x * 100, fmt(x * ng) if ng else "?"), ok,
-                                   med["onsen"] is not None and ng is not None))
+                elif kind == "limit>=":
+                    checks.append(("Onsen/limit >= %g" % x, lim_ratio is not None and lim_ratio >= x, lim_ratio is not None))
                 elif kind == "onsen<=":
-                    checks.append(("Onsen <= %g MiB" % x, med["onsen"] is not None and med["onsen"] <= x,
-                                   med["onsen"] is not None))
-            if row.get("floor") and push_floor:
-                checks.append((">= %s MB/s" % fmt(push_floor), med["onsen"] is not None and med["onsen"] >= push_floor,
-                               med["onsen"] is not None))
+                    checks.append(("Onsen <= %g %s" % (x, row["unit"]), on is not None and on <= x, on is not None))
+                elif kind == "onsen>=":
+                    checks.append(("Onsen >= %g %s" % (x, row["unit"]), on is not None and on >= x, on is not None))
             target_text = ", ".join(c[0] for c in checks)
             if not checks:
                 status = ""
@@ -133,13 +192,18 @@ def main():
             spread = {}
             for srv in SERVERS:
                 v = rounds[srv]
-                spread[srv] = round((max(v) - min(v)) / med[srv], 3) if len(v) > 1 and med[srv] else None
+                m = median(v)
+                spread[srv] = round((max(v) - min(v)) / m, 3) if len(v) > 1 and m else None
             out_rows.append(dict(config=config, figure=row["figure"], metric=row["metric"], unit=row["unit"],
-                                 label=row.get("name", row["label"]).strip(), onsen=med["onsen"], registry=med["registry"],
-                                 ratio=round(ratio, 4) if ratio is not None else None,
+                                 agg=row.get("agg", "median"), label=row.get("name", row["label"]).strip(),
+                                 onsen=on, registry=med["registry"], ratio=round(ratio, 4) if ratio is not None else None,
+                                 limit=lim, limit_name=lim_label if lim else None,
+                                 onsen_limit_ratio=round(lim_ratio, 4) if lim_ratio is not None else None,
                                  rounds=rounds, spread=spread, target=target_text, status=status))
-            table.append((config, row["label"], row["unit"], fmt(med["onsen"]), fmt(med["registry"]),
-                          ("%.2fx" % ratio) if ratio is not None else "-", target_text, status))
+            table.append((config, row["label"], row["unit"], fmt(on), fmt(med["registry"]),
+                          ("%.2fx" % ratio) if ratio is not None else "-",
+                          ("%s %s" % (fmt(lim), lim_label)) if lim else "",
+                          ("%.2f" % lim_ratio) if lim_ratio is not None else "", target_text, status))
 
     # ---- print
     s = meta["settings"]
@@ -151,9 +215,9 @@ def main():
     print("host: %s CPU(s) %s, load %s -> %s; wrk %ds, %d conns, %d threads; log level %s; onsen %s"
           % (meta["host"]["cpus"], meta["host"]["cpu"], meta["host"]["loadavg_start"], meta["host"]["loadavg_end"],
              s["wrk_seconds"], s["connections"], s["wrk_threads"], s["log_level"], meta["onsen"]["commit"]))
-    head = ("config", "figure", "unit", "Onsen", "registry:2", "ratio", "target", "")
+    head = ("config", "figure", "unit", "Onsen", "registry:2", "ratio", "limit", "Onsen/limit", "target", "")
     widths = [max(len(str(r[i])) for r in table + [head]) for i in range(len(head))]
-    aligns = ["<", "<", "<", ">", ">", ">", "<", "<"]
+    aligns = ["<", "<", "<", ">", ">", ">", ">", ">", "<", "<"]
 
     def line(r):
         return "  ".join(("{:%s%d}" % (a, w)).format(str(c)) for c, a, w in zip(r, aligns, widths)).rstrip()
@@ -167,10 +231,16 @@ def main():
         print(line(r if r[0] != last else ("",) + tuple(r[1:])))
         last = r[0]
     print()
-    print("machine (same run): SHA-256 (openssl speed -evp sha256, 16 KiB, 1 core) %s MB/s; loopback TCP (iperf3) %s MB/s;"
-          % (fmt(ctx["sha256_16k_MBps"]), fmt(ctx["loopback_tcp_MBps"])))
-    print("  disk write (dd conv=fdatasync) %s MB/s; nginx sendfile pull, 1 stream, plain HTTP %s MB/s; push floor 0.8 x min(SHA-256, disk) = %s MB/s"
-          % (fmt(ctx["disk_fdatasync_MBps"]), fmt(ctx["nginx_sendfile_pull_MBps"]), fmt(push_floor)))
+    print("machine (same run): SHA-256 (openssl speed -evp sha256, 16 KiB, 1 core) %s MB/s; RSA-4096 signs/s "
+          "(openssl speed rsa4096, 1 core) %s, x %d cores = %s; loopback TCP (iperf3) %s MB/s;"
+          % (fmt(ctx["sha256_16k_MBps"]), fmt(ctx["rsa4096_sign_per_s"]), cpus,
+             fmt(ctx["rsa4096_sign_all_cores_per_s"]), fmt(ctx["loopback_tcp_MBps"])))
+    print("  disk write (dd conv=fdatasync) %s MB/s; nginx sendfile pull: 1 stream %s MB/s, %d streams %s MB/s, "
+          "1 stream over TLS %s MB/s"
+          % (fmt(ctx["disk_fdatasync_MBps"]), fmt(ctx["nginx_pull_1_plain_MBps"]), s["pull_streams"],
+             fmt(ctx["nginx_pull_n_plain_MBps"]), fmt(ctx["nginx_pull_1_tls_MBps"])))
+    print("limit: the machine's, same run (nginx on the same file; RSA-4096 signs/s x cores for handshakes; "
+          "min(SHA-256, disk) for pushes); Onsen/limit = Onsen / that; hey rows: min/median/max over the runs")
     if misses:
         print("targets missed: " + "; ".join(misses))
     if notes:
