@@ -46,8 +46,8 @@ class Api {
         cheap_reads_(registry.storage_capabilities() & storage::kCheapReads) {}
 
   boost::asio::awaitable<http::Response> handle(http::Request& req);
-  // After the server stopped, before it is destroyed: waits for the storage work and password
-  // checks still running on the blocking pool (a forced stop does not wait for them).
+  // After the server stopped, before it is destroyed: waits for the storage work, upload data and
+  // password checks still running on the pools (a forced stop does not wait for them).
   void finish_blocking_work() {
     pool_.wait();
     upload_pool_.wait();
