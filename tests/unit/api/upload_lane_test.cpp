@@ -3,6 +3,8 @@
 // blocking pool) is still done, and the upload's work runs below the process's CPU priority.
 #include "api/api.h"
 
+#include "api_request.h"
+
 #include "registry/digest.h"
 #include "storage/forwarding_driver.h"
 #include "storage/inmemory.h"
@@ -19,7 +21,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <future>
 #include <thread>
 
@@ -75,34 +76,6 @@ class HeldCommits final : public storage::ForwardingDriver {
   };
 };
 
-class BytesBody final : public http::BodyReader {
- public:
-  explicit BytesBody(std::string data) : data_(std::move(data)) {}
-  net::awaitable<size_t> read_some(char* buf, size_t n) override {
-    n = std::min(n, data_.size() - at_);
-    std::memcpy(buf, data_.data() + at_, n);
-    at_ += n;
-    co_return n;
-  }
-  std::optional<uint64_t> content_length() const override { return data_.size(); }
-
- private:
-  std::string data_;
-  size_t at_ = 0;
-};
-
-http::Request request(std::string method, std::string target, http::BodyReader& body) {
-  http::Request req;
-  req.method = std::move(method);
-  req.target = target;
-  auto q = target.find('?');
-  req.path = target.substr(0, q);
-  if (q != std::string::npos) req.query = target.substr(q + 1);
-  req.peer = {"::1", 4242};
-  req.body = &body;
-  return req;
-}
-
 TEST(UploadLaneTest, ABlobGetIsServedWhileAnUploadsFsyncHoldsTheUploadPool) {
   auto driver = std::make_shared<HeldCommits>();
   registry::Registry registry(driver, {});
@@ -124,14 +97,14 @@ TEST(UploadLaneTest, ABlobGetIsServedWhileAnUploadsFsyncHoldsTheUploadPool) {
 
   driver->hold = true;
   const std::string payload = "the upload being finished";
-  BytesBody upload_body(payload);
-  auto upload = request(
+  test::BytesBody upload_body(payload);
+  auto upload = test::api_request(
       "POST", "/v2/app/blobs/uploads/?digest=" + registry::digest_of(payload).str(), upload_body);
   auto uploaded = net::co_spawn(io, api.handle(upload), net::use_future);
   ASSERT_EQ(driver->committing.get_future().wait_for(10s), std::future_status::ready);
 
-  BytesBody no_body("");
-  auto get = request("GET", "/v2/app/blobs/" + stored_digest.str(), no_body);
+  test::BytesBody no_body;
+  auto get = test::api_request("GET", "/v2/app/blobs/" + stored_digest.str(), no_body);
   auto got = net::co_spawn(io, api.handle(get), net::use_future);
   const bool answered = got.wait_for(10s) == std::future_status::ready;
   driver->release();
