@@ -7,7 +7,9 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
