@@ -26,6 +26,12 @@ struct ApiOptions {
   // Threads that run blocking storage work and password verification (BlockingPool): as many
   // writes and bcrypt runs as this proceed at once, the rest wait their turn.
   size_t blocking_threads = 16;
+  // Threads that take uploads' data (writing, hashing, the final fsync and digest check): a lane
+  // of their own, so that other requests' storage work and password checks never queue behind an
+  // upload's, at `upload_niceness` nice levels below the process (see http::BlockingPool), so
+  // that when the CPU is saturated the I/O threads, and with them small requests, go first.
+  size_t upload_threads = 16;
+  int upload_niceness = 10;
 };
 
 class Api {
@@ -36,12 +42,16 @@ class Api {
         options_(std::move(options)),
         authorizer_(authorizer),
         pool_(options_.blocking_threads),
+        upload_pool_(options_.upload_threads, options_.upload_niceness),
         cheap_reads_(registry.storage_capabilities() & storage::kCheapReads) {}
 
   boost::asio::awaitable<http::Response> handle(http::Request& req);
-  // After the server stopped, before it is destroyed: waits for the storage work and password
-  // checks still running on the blocking pool (a forced stop does not wait for them).
-  void finish_blocking_work() { pool_.wait(); }
+  // After the server stopped, before it is destroyed: waits for the storage work, upload data and
+  // password checks still running on the pools (a forced stop does not wait for them).
+  void finish_blocking_work() {
+    pool_.wait();
+    upload_pool_.wait();
+  }
 
  private:
   boost::asio::awaitable<http::Response> dispatch(http::Request& req, const Route& route,
@@ -54,6 +64,7 @@ class Api {
   ApiOptions options_;
   auth::Authorizer* authorizer_;
   http::BlockingPool pool_;
+  http::BlockingPool upload_pool_;
   bool cheap_reads_;
 };
 

@@ -3,8 +3,10 @@
 // turns that into the spec's error response.
 //
 // Which registry calls leave the I/O thread (through Context::blocking): those that may block for
-// long — every write (fsync, rename, removal: manifest PUT and DELETE, upload start, each buffer of
-// upload data, finishing and cancelling an upload, blob DELETE, mounts) and opening a blob for GET.
+// long — every write (fsync, rename, removal: manifest PUT and DELETE, upload start and cancel,
+// blob DELETE, mounts) and opening a blob for GET. An upload's own data (each buffer of the body,
+// staged chunks, finishing: fsync and digest check) goes through Context::uploading instead, a
+// pool of its own at a lower CPU priority, so that it never delays the rest.
 // Reads of small objects and metadata (manifest GET, blob HEAD, tag and catalog listings,
 // referrers, upload status) go through Context::reading, which runs them inline when the driver
 // has storage::kCheapReads (a local filesystem's page cache answers in microseconds, and a hop
@@ -29,12 +31,18 @@ struct Context {
   const Query& query;
   const std::string& base_url;  // host + prefix, prepended to every URL the API hands out
   http::BlockingPool& pool;
+  http::BlockingPool& upload_pool;
   bool cheap_reads;  // the driver has storage::kCheapReads
 
   // Runs f() (registry work that may block) on the pool, away from the I/O thread.
   template <typename F>
   auto blocking(F f) {
     return pool.run(std::move(f));
+  }
+  // Runs f() (work on an open upload's data) on the upload pool (ApiOptions::upload_threads).
+  template <typename F>
+  auto uploading(F f) {
+    return upload_pool.run(std::move(f));
   }
   // Runs f() (registry reads) inline when reads are cheap, else on the pool.
   template <typename F>

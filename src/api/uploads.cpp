@@ -96,8 +96,8 @@ boost::asio::awaitable<uint64_t> append_body(
   size_t filled = 0;
   uint64_t total = 0;
   auto fill_started = steady_clock::now();
-  // One hop to the pool per buffer (64 KiB to 1 MiB), not per socket read.
-  auto write = [&] { return ctx.blocking([&] { session.write(buf.get(), filled); }); };
+  // One hop to the upload pool per buffer (64 KiB to 1 MiB), not per socket read.
+  auto write = [&] { return ctx.uploading([&] { session.write(buf.get(), filled); }); };
   for (;;) {
     size_t n = 0;
     std::exception_ptr broken;
@@ -158,10 +158,10 @@ boost::asio::awaitable<std::optional<http::Response>> append_chunk(
     co_await append_body(ctx, session);
     co_return std::nullopt;
   }
-  co_await ctx.blocking([&] { session.begin_chunk(); });
+  co_await ctx.uploading([&] { session.begin_chunk(); });
   const uint64_t got = co_await append_body(ctx, session, *length);
   if (got != *length) {
-    co_await ctx.blocking([&] { session.discard_chunk(); });
+    co_await ctx.uploading([&] { session.discard_chunk(); });
     co_return range_invalid(
         ctx,
         registry::Error(registry::ErrorCode::kRangeInvalid,
@@ -169,7 +169,7 @@ boost::asio::awaitable<std::optional<http::Response>> append_chunk(
                                     got > *length ? "more than " : "", std::min(got, *length))),
         offset);
   }
-  co_await ctx.blocking([&] { session.commit_chunk(); });
+  co_await ctx.uploading([&] { session.commit_chunk(); });
   co_return std::nullopt;
 }
 
@@ -197,10 +197,10 @@ Reply start_upload(Context& ctx) {
   auto id = co_await ctx.blocking([&] { return ctx.registry.start_upload(name); });
   if (!digest) co_return upload_progress(202, ctx, id, 0);
 
-  auto session = co_await ctx.blocking([&] { return ctx.registry.open_upload(name, id); });
+  auto session = co_await ctx.uploading([&] { return ctx.registry.open_upload(name, id); });
   try {
     co_await append_body(ctx, *session);
-    co_await ctx.blocking([&] { session->finish(*digest); });
+    co_await ctx.uploading([&] { session->finish(*digest); });
   } catch (...) {
     // The client never learnt this upload's id, so it can neither resume nor cancel it: its
     // partial data (on a full disk, all the space there was) would stay until the purger runs.
@@ -224,9 +224,10 @@ Reply upload_status(Context& ctx) {
 
 namespace {
 
-// The upload's writer, opened away from the I/O thread.
+// The upload's writer, opened on the upload pool (an upload this process did not see last is
+// rehashed there, reading all of its data).
 boost::asio::awaitable<std::unique_ptr<registry::UploadSession>> open_upload(Context& ctx) {
-  co_return co_await ctx.blocking(
+  co_return co_await ctx.uploading(
       [&] { return ctx.registry.open_upload(ctx.route.name, ctx.route.arg); });
 }
 
@@ -236,7 +237,7 @@ Reply patch_upload(Context& ctx) {
   auto session = co_await open_upload(ctx);
   if (auto refused = co_await append_chunk(ctx, *session)) co_return std::move(*refused);
   uint64_t size = session->offset();
-  co_await ctx.blocking([&] { session.reset(); });  // closes (flushes) the writer
+  co_await ctx.uploading([&] { session.reset(); });  // closes (flushes) the writer
   co_return upload_progress(202, ctx, ctx.route.arg, size);
 }
 
@@ -246,7 +247,7 @@ Reply put_upload(Context& ctx) {
   auto digest = parse_digest(*text);
   auto session = co_await open_upload(ctx);
   if (auto refused = co_await append_chunk(ctx, *session)) co_return std::move(*refused);
-  co_await ctx.blocking([&] {
+  co_await ctx.uploading([&] {
     session->finish(digest);
     session.reset();
   });

@@ -6,13 +6,45 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <exception>
+#include <latch>
+#include <memory>
 
 namespace onsen::http {
 
 namespace net = boost::asio;
 
-BlockingPool::BlockingPool(size_t threads) : pool_(threads) {}
+namespace {
+
+// Linux keeps a nice value per thread (PRIO_PROCESS with a thread id); a failure leaves the thread
+// at the process's priority, which only costs the preference.
+void lower_this_threads_priority(int niceness) {
+  const id_t tid = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int current = ::getpriority(PRIO_PROCESS, tid);
+  if (errno != 0) return;
+  (void)::setpriority(PRIO_PROCESS, tid, std::min(current + niceness, 19));
+}
+
+}  // namespace
+
+BlockingPool::BlockingPool(size_t threads, int niceness) : pool_(threads) {
+  if (niceness <= 0) return;
+  // One job per thread, each held until all have started: so every thread runs exactly one.
+  auto started = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(threads));
+  for (size_t i = 0; i < threads; ++i) {
+    net::post(pool_, [started, niceness] {
+      lower_this_threads_priority(niceness);
+      started->arrive_and_wait();
+    });
+  }
+  started->wait();
+}
 
 BlockingPool::~BlockingPool() {
   pool_.stop();

@@ -8,6 +8,12 @@
 // running). Destroying the pool waits for the jobs that run and drops the queued ones (their
 // coroutines are destroyed without resuming).
 //
+// A pool may run at a lower CPU priority than the rest of the process (`niceness`, Linux nice
+// levels added to each of its threads'): for long, CPU-heavy work (upload data: copying into the
+// page cache and hashing) that must not delay the I/O threads when the CPU is busy. Under
+// contention a thread 10 levels lower gets about a tenth of the CPU time of one at the process's
+// level, and a woken I/O thread preempts it at once; on an idle CPU it runs as fast as any other.
+//
 // Thread-safe.
 #pragma once
 
@@ -24,7 +30,9 @@ namespace onsen::http {
 
 class BlockingPool {
  public:
-  explicit BlockingPool(size_t threads);
+  // niceness: 0 (the process's priority) to 19; a process already at nice n runs the pool at
+  // min(n + niceness, 19).
+  explicit BlockingPool(size_t threads, int niceness = 0);
   ~BlockingPool();
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;

@@ -2,6 +2,8 @@
 // response (401 + the authorizer's challenge, 403 DENIED, 429 + Retry-After, or the handler's).
 #include "api/api.h"
 
+#include "api_request.h"
+
 #include "storage/factory.h"
 
 #include <gtest/gtest.h>
@@ -46,19 +48,9 @@ class PullOnly final : public auth::Authorizer {
 class ApiAuthorizationTest : public ::testing::Test {
  protected:
   http::Response send(std::string method, std::string target, std::string authorization) {
-    struct NoBody final : http::BodyReader {
-      net::awaitable<size_t> read_some(char*, size_t) override { co_return 0; }
-      std::optional<uint64_t> content_length() const override { return 0; }
-    } body;
-    http::Request req;
-    req.method = std::move(method);
-    req.target = target;
-    auto q = target.find('?');
-    req.path = target.substr(0, q);
-    if (q != std::string::npos) req.query = target.substr(q + 1);
-    req.peer = {"::1", 4242};
+    test::BytesBody body;
+    http::Request req = test::api_request(std::move(method), std::move(target), body);
     if (!authorization.empty()) req.headers.add("Authorization", authorization);
-    req.body = &body;
     net::io_context io;
     auto result = net::co_spawn(io, api_.handle(req), net::use_future);
     io.run();

@@ -1,5 +1,6 @@
 // BlockingPool: the work runs on a pool thread, never the I/O thread; the coroutine resumes on its
-// own executor; exceptions reach the caller; at most `threads` jobs run at once.
+// own executor; exceptions reach the caller; at most `threads` jobs run at once; a pool with a
+// niceness runs every job that many nice levels below the process.
 #include "http/blocking_pool.h"
 
 #include <gtest/gtest.h>
@@ -10,8 +11,13 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <latch>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -99,6 +105,41 @@ TEST(BlockingPoolTest, AtMostThreadsJobsRunAtOnce) {
   io.run();  // one I/O thread starts all the jobs: it is not blocked while they run
   EXPECT_EQ(finished, kJobs);
   EXPECT_EQ(most, kThreads);
+}
+
+int nice_of_this_thread() {
+  return ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+}
+
+// Jobs that wait for each other run on different threads: every thread of the pool is seen.
+std::vector<int> nice_of_every_thread(BlockingPool& pool, int threads) {
+  net::io_context io;
+  std::latch all_running(threads);
+  std::vector<int> seen;
+  for (int i = 0; i < threads; ++i) {
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+          seen.push_back(co_await pool.run([&] {
+            all_running.arrive_and_wait();
+            return nice_of_this_thread();
+          }));
+        },
+        net::detached);
+  }
+  io.run();
+  return seen;
+}
+
+TEST(BlockingPoolTest, NicenessLowersThePriorityOfEveryThread) {
+  constexpr int kThreads = 3;
+  const int process_nice = nice_of_this_thread();
+  BlockingPool background(kThreads, 5);
+  BlockingPool normal(kThreads);
+  EXPECT_EQ(nice_of_every_thread(background, kThreads),
+            std::vector<int>(kThreads, std::min(process_nice + 5, 19)));
+  EXPECT_EQ(nice_of_every_thread(normal, kThreads), std::vector<int>(kThreads, process_nice));
+  EXPECT_EQ(nice_of_this_thread(), process_nice);  // the caller's thread keeps its own
 }
 
 }  // namespace
