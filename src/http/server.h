@@ -67,6 +67,10 @@ struct ServerOptions {
   // the files do not load (e.g. half-written), the current context stays, a warning is logged
   // (once per state of the files) and the load is retried at every check. 0 = never re-read.
   std::chrono::milliseconds tls_reload_interval{2000};
+  // Handshakes that may be at their expensive step (the private-key signature) at once,
+  // server-wide; the others wait in arrival order, at most read_timeout each, and are dropped
+  // unsigned when their client has left meanwhile. 0 = one per I/O thread.
+  size_t tls_handshakes = 0;
   // Beyond: accepted then closed at once. start() raises the soft RLIMIT_NOFILE to the hard limit
   // and lowers this to half of it if needed (the other half is for files requests open).
   size_t max_connections = 20000;
@@ -79,6 +83,15 @@ struct ServerOptions {
   // One info line per request (peer, method, target, status, bytes, duration); false: none
   // (Distribution's log.accesslog.disabled).
   bool access_log = true;
+};
+
+// What the TLS layer did since start() (see the line logged at stop).
+struct TlsCounters {
+  uint64_t handshakes = 0;   // ClientHellos handed to OpenSSL
+  uint64_t signatures = 0;   // full handshakes' private-key signatures
+  uint64_t resumed = 0;      // handshakes completed by session resumption
+  uint64_t client_gone = 0;  // dropped unsigned: the client had closed the connection
+  uint64_t gave_up = 0;      // dropped unsigned: waited read_timeout for a handshake slot
 };
 
 class Server {
@@ -105,6 +118,8 @@ class Server {
   // effect once run() starts). Installs the handlers at once; a caller that keeps the signals
   // blocked until then (see cli/serve.cpp) loses none of them.
   void stop_on_signals();
+  // Thread-safe.
+  TlsCounters tls_counters() const;
 
  private:
   struct Impl;

@@ -100,7 +100,42 @@ void apply_cipher_suites(SSL_CTX* native, const CipherSuites& cs) {
   }
 }
 
+// Indexes of our pointers in OpenSSL's ex_data: the TlsStats of a context, the handshake slot of
+// a connection (asio keeps its own pointer in the SSL's app data).
+int stats_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+int slot_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// Called by OpenSSL at each step of a server handshake, on the thread running it. At a write
+// transition the state is that of the message just built: a CertificateVerify (TLS 1.3) or a
+// ServerKeyExchange (TLS 1.2) carries the signature; a ServerHelloDone or a server Finished ends
+// the server's flight. (TLS 1.2 with RSA key transport decrypts later, outside the slot: no
+// client of ours offers it before ECDHE.)
+void on_handshake_step(const SSL* ssl, int where, int) {
+  if (!(where & SSL_CB_ACCEPT_LOOP)) return;
+  const OSSL_HANDSHAKE_STATE state = SSL_get_state(ssl);
+  const bool signed_now = state == TLS_ST_SW_CERT_VRFY || state == TLS_ST_SW_KEY_EXCH;
+  if (signed_now) {
+    auto* stats = static_cast<TlsStats*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), stats_index()));
+    if (stats) stats->signatures.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (signed_now || state == TLS_ST_SW_SRVR_DONE || state == TLS_ST_SW_FINISHED) {
+    if (auto* slot = static_cast<HandshakeGate::Slot*>(SSL_get_ex_data(ssl, slot_index()))) {
+      slot->release();
+    }
+  }
+}
+
 }  // namespace
+
+void attach_handshake_slot(SSL* ssl, HandshakeGate::Slot* slot) {
+  SSL_set_ex_data(ssl, slot_index(), slot);
+}
 
 CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
   CipherSuites cs;
@@ -135,7 +170,7 @@ std::vector<std::string> tls_file_paths(const ServerOptions& o) {
 
 namespace {
 
-std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o) {
+std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o, TlsStats* stats) {
   if (o.tls_certificate.empty() || o.tls_key.empty()) {
     throw std::runtime_error("TLS: both a certificate and a key are required");
   }
@@ -166,6 +201,8 @@ std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o) {
   static const unsigned char kSessionContext[] = "onsen";
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
   SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
+  SSL_CTX_set_ex_data(native, stats_index(), stats);
+  SSL_CTX_set_info_callback(native, on_handshake_step);
 
   if (!o.tls_client_cas.empty()) {
     for (const auto& ca : o.tls_client_cas) {
@@ -187,9 +224,9 @@ std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o) {
 
 }  // namespace
 
-std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& o) {
+std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& o, TlsStats* stats) {
   try {
-    return build_tls_context(o);
+    return build_tls_context(o, stats);
   } catch (...) {
     // Leave no error behind in this thread's queue: a later TLS operation on the same thread
     // would read it as its own.
