@@ -39,6 +39,7 @@ http::ServerOptions server_options(const config::Config& cfg) {
   options.tls_key = http.tls.key;
   options.tls_min_version = http.tls.minimum_tls;
   options.tls_client_cas = http.tls.client_cas;
+  options.tls_ticket_keys = http.tls.ticket_keys;
   for (auto& [name, values] : http.headers) {
     for (auto& value : values) options.extra_headers.emplace_back(name, value);
   }

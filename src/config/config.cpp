@@ -508,6 +508,7 @@ class Converter {
             {"certificate", string_to(tls.certificate)},
             {"key", string_to(tls.key)},
             {"clientcas", string_list_to(tls.client_cas)},
+            {"ticketkeys", string_to(tls.ticket_keys)},
             {"minimumtls", one_of(tls.minimum_tls, {"tls1.0", "tls1.1", "tls1.2", "tls1.3"},
                                   "expected one of tls1.0, tls1.1, tls1.2, tls1.3")},
             // The names are checked against http's table (http/cipher_suites.h) before serving.

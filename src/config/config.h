@@ -25,6 +25,9 @@ struct TlsConfig {
   std::vector<std::string> client_cas;
   std::string minimum_tls = "tls1.2";  // tls1.0 | tls1.1 | tls1.2 | tls1.3
   std::vector<std::string> cipher_suites;
+  // Onsen's own (http.tls.ticketkeys): session ticket keys shared by replicas (a file of 80-byte
+  // keys, raw or base64; see http/ticket_keys.h); empty = random keys in memory, rotated.
+  std::string ticket_keys;
 };
 
 struct HttpConfig {

@@ -61,6 +61,10 @@ struct ServerOptions {
   // unknown name makes start() throw, naming it (even without TLS); a known suite this OpenSSL
   // lacks (the 3DES ones on Debian 12) is skipped with a warning.
   std::vector<std::string> tls_cipher_suites;
+  // Session ticket keys (http/ticket_keys.h): a file of 80-byte keys (raw or base64; the first
+  // encrypts, all decrypt), shared by replicas and re-read with the certificate files; empty =
+  // random keys in memory, a new one every 12 h (the previous one accepted 12 h more).
+  std::string tls_ticket_keys;
   // Certificate rotation: this often, the certificate, key and client CA files are stat()ed
   // (device, inode, size, mtime, ctime). When any changed, a new TLS context is built from them
   // and used for the connections accepted from then on; established connections keep theirs. If

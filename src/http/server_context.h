@@ -37,6 +37,7 @@ struct ServerContext {
   std::atomic<size_t> active{0};  // live connections (accepted, not yet destroyed)
   TlsStats tls_stats;
   std::unique_ptr<HandshakeGate> handshakes;  // TLS only: set before the first session starts
+  std::shared_ptr<TicketKeys> ticket_keys;    // TLS without a ticket key file: in memory
 
   // Called (on some session thread, without the lock held) when the last connection goes away
   // while stopping. Cleared by the server before it is destroyed.

@@ -165,12 +165,14 @@ CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
 std::vector<std::string> tls_file_paths(const ServerOptions& o) {
   std::vector<std::string> paths = {o.tls_certificate, o.tls_key};
   paths.insert(paths.end(), o.tls_client_cas.begin(), o.tls_client_cas.end());
+  if (!o.tls_ticket_keys.empty()) paths.push_back(o.tls_ticket_keys);
   return paths;
 }
 
 namespace {
 
-std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o, TlsStats* stats) {
+std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o, TlsStats* stats,
+                                                const std::shared_ptr<TicketKeys>& memory_keys) {
   if (o.tls_certificate.empty() || o.tls_key.empty()) {
     throw std::runtime_error("TLS: both a certificate and a key are required");
   }
@@ -203,6 +205,11 @@ std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o, TlsStats
   SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
   SSL_CTX_set_ex_data(native, stats_index(), stats);
   SSL_CTX_set_info_callback(native, on_handshake_step);
+  if (!o.tls_ticket_keys.empty()) {
+    TicketKeys::from_file(o.tls_ticket_keys)->install(native);
+  } else if (memory_keys) {
+    memory_keys->install(native);
+  }
 
   if (!o.tls_client_cas.empty()) {
     for (const auto& ca : o.tls_client_cas) {
@@ -224,9 +231,10 @@ std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o, TlsStats
 
 }  // namespace
 
-std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& o, TlsStats* stats) {
+std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& o, TlsStats* stats,
+                                               std::shared_ptr<TicketKeys> memory_keys) {
   try {
-    return build_tls_context(o, stats);
+    return build_tls_context(o, stats, memory_keys);
   } catch (...) {
     // Leave no error behind in this thread's queue: a later TLS operation on the same thread
     // would read it as its own.

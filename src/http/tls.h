@@ -14,6 +14,7 @@
 
 #include "http/handshake_gate.h"
 #include "http/server.h"
+#include "http/ticket_keys.h"
 
 namespace onsen::http::detail {
 
@@ -29,9 +30,12 @@ struct TlsStats {
 };
 
 // Throws std::runtime_error naming the file or setting at fault. `stats` (may be null) must
-// outlive the context; its signatures are counted there.
-std::shared_ptr<boost::asio::ssl::context> make_tls_context(const ServerOptions& options,
-                                                            TlsStats* stats = nullptr);
+// outlive the context; its signatures are counted there. Session tickets use the key file of
+// options.tls_ticket_keys, else `memory_keys` (shared by the contexts that replace each other as
+// certificates rotate, so tickets survive a reload), else OpenSSL's own per-context key.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(
+    const ServerOptions& options, TlsStats* stats = nullptr,
+    std::shared_ptr<TicketKeys> memory_keys = nullptr);
 
 // Ties a connection's handshake slot to its SSL object: the TLS layer releases the slot as soon
 // as the server's first flight is built (after the signature of a full handshake, or the
@@ -57,8 +61,8 @@ struct CipherSuites {
 // When suites are listed but no TLS <= 1.2 one is available, those versions are refused.
 CipherSuites resolve_cipher_suites(const std::vector<std::string>& names);
 
-// Every file make_tls_context reads: certificate, key, client CAs, in that order (watched for
-// rotation by the server, see base/watched_file.h).
+// Every file make_tls_context reads: certificate, key, client CAs, ticket keys, in that order
+// (watched for rotation by the server, see base/watched_file.h).
 std::vector<std::string> tls_file_paths(const ServerOptions& options);
 
 }  // namespace onsen::http::detail

@@ -270,6 +270,16 @@ TEST(ConfigFile, MinimumBodyRateAndAutomaticCrossMount) {
             std::string::npos);
 }
 
+TEST(ConfigFile, TlsTicketKeys) {
+  EXPECT_TRUE(load_yaml(std::string(kMinimal)).http.tls.ticket_keys.empty());
+  Config c = load_yaml(std::string(kMinimal) +
+                       "http:\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n"
+                       "    ticketkeys: /run/secrets/ticket.keys\n");
+  EXPECT_EQ(c.http.tls.ticket_keys, "/run/secrets/ticket.keys");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  tls:\n    ticketkeys: [a, b]\n"),
+            "http.tls.ticketkeys: expected a string, got a list");
+}
+
 TEST(ConfigFile, DriverParametersPassThroughAsText) {
   // The driver's factory validates them (tests/unit/cli): this layer knows no driver.
   Config c = load_yaml(
