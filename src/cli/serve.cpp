@@ -37,6 +37,8 @@ http::ServerOptions server_options(const config::Config& cfg) {
   options.min_body_rate = http.min_body_rate;
   options.tls_certificate = http.tls.certificate;
   options.tls_key = http.tls.key;
+  options.tls_second_certificate = http.tls.second_certificate;
+  options.tls_second_key = http.tls.second_key;
   options.tls_min_version = http.tls.minimum_tls;
   options.tls_client_cas = http.tls.client_cas;
   options.tls_ticket_keys = http.tls.ticket_keys;

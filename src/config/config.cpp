@@ -509,6 +509,8 @@ class Converter {
             {"key", string_to(tls.key)},
             {"clientcas", string_list_to(tls.client_cas)},
             {"ticketkeys", string_to(tls.ticket_keys)},
+            {"secondcertificate", string_to(tls.second_certificate)},
+            {"secondkey", string_to(tls.second_key)},
             {"minimumtls", one_of(tls.minimum_tls, {"tls1.0", "tls1.1", "tls1.2", "tls1.3"},
                                   "expected one of tls1.0, tls1.1, tls1.2, tls1.3")},
             // The names are checked against http's table (http/cipher_suites.h) before serving.
@@ -532,6 +534,14 @@ class Converter {
       fail(node, key,
            std::string("certificate and key must both be set (") +
                (tls.key.empty() ? "key" : "certificate") + " is missing)");
+    }
+    if (tls.second_certificate.empty() != tls.second_key.empty()) {
+      fail(node, key,
+           std::string("secondcertificate and secondkey must both be set (") +
+               (tls.second_key.empty() ? "secondkey" : "secondcertificate") + " is missing)");
+    }
+    if (!tls.second_certificate.empty() && tls.certificate.empty()) {
+      fail(node, key, "secondcertificate needs a certificate and key");
     }
   }
 

@@ -22,6 +22,8 @@ class ConfigError : public std::runtime_error {
 struct TlsConfig {
   std::string certificate;  // PEM file path; empty = plain HTTP
   std::string key;
+  // Onsen's own (http.tls.secondcertificate/secondkey): a second pair of another key type.
+  std::string second_certificate, second_key;
   std::vector<std::string> client_cas;
   std::string minimum_tls = "tls1.2";  // tls1.0 | tls1.1 | tls1.2 | tls1.3
   std::vector<std::string> cipher_suites;

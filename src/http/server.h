@@ -46,11 +46,14 @@ struct ServerOptions {
   std::string addr = ":5000";
   std::string net = "tcp";  // "tcp" | "unix" (TLS works over both); "" = "tcp"
   size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  size_t header_limit = 64 * 1024;          // request line + headers, bytes; beyond => 431
-  std::chrono::seconds idle_timeout{120};   // keep-alive connection waiting for a request
-  std::chrono::seconds read_timeout{60};    // per read/write progress, not total
-  std::chrono::seconds drain_timeout{10};   // stop(): in-flight requests get this long
-  std::string tls_certificate, tls_key;     // PEM paths (cert may be a chain); empty = no TLS
+  size_t header_limit = 64 * 1024;         // request line + headers, bytes; beyond => 431
+  std::chrono::seconds idle_timeout{120};  // keep-alive connection waiting for a request
+  std::chrono::seconds read_timeout{60};   // per read/write progress, not total
+  std::chrono::seconds drain_timeout{10};  // stop(): in-flight requests get this long
+  std::string tls_certificate, tls_key;    // PEM paths (cert may be a chain); empty = no TLS
+  // A second pair of another key type (ECDSA beside RSA, or the reverse): OpenSSL presents the
+  // one the client supports, ECDSA when it supports both. Empty = none.
+  std::string tls_second_certificate, tls_second_key;
   std::string tls_min_version = "tls1.2";   // tls1.0 | tls1.1 | tls1.2 | tls1.3
   std::vector<std::string> tls_client_cas;  // PEM CA files; non-empty => client certs required
   // Allowed cipher suites in preference order, by the names Distribution's http.tls.ciphersuites

@@ -164,12 +164,40 @@ CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
 
 std::vector<std::string> tls_file_paths(const ServerOptions& o) {
   std::vector<std::string> paths = {o.tls_certificate, o.tls_key};
+  if (!o.tls_second_certificate.empty()) {
+    paths.insert(paths.end(), {o.tls_second_certificate, o.tls_second_key});
+  }
   paths.insert(paths.end(), o.tls_client_cas.begin(), o.tls_client_cas.end());
   if (!o.tls_ticket_keys.empty()) paths.push_back(o.tls_ticket_keys);
   return paths;
 }
 
 namespace {
+
+// Loads a certificate chain and its key into the context (beside pairs of other key types).
+void load_pair(ssl::context& ctx, const std::string& certificate, const std::string& key) {
+  boost::system::error_code ec;
+  ctx.use_certificate_chain_file(certificate, ec);
+  if (ec) {
+    throw std::runtime_error(
+        fmt::format("TLS: cannot load certificate '{}': {}", certificate, ec.message()));
+  }
+  ctx.use_private_key_file(key, ssl::context::pem, ec);
+  if (ec) {
+    throw std::runtime_error(fmt::format("TLS: cannot load key '{}': {}", key, ec.message()));
+  }
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+    throw std::runtime_error(fmt::format("TLS: key '{}' does not match certificate '{}': {}", key,
+                                         certificate, openssl_error()));
+  }
+}
+
+// The key type (EVP_PKEY_RSA, EVP_PKEY_EC...) of the pair loaded last.
+int key_type(SSL_CTX* ctx) {
+  X509* cert = SSL_CTX_get0_certificate(ctx);
+  EVP_PKEY* key = cert ? X509_get0_pubkey(cert) : nullptr;
+  return key ? EVP_PKEY_get_base_id(key) : EVP_PKEY_NONE;
+}
 
 std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o, TlsStats* stats,
                                                 const std::shared_ptr<TicketKeys>& memory_keys) {
@@ -187,18 +215,17 @@ std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o, TlsStats
   }
   apply_cipher_suites(native, resolve_cipher_suites(o.tls_cipher_suites));
   boost::system::error_code ec;
-  ctx->use_certificate_chain_file(o.tls_certificate, ec);
-  if (ec) {
-    throw std::runtime_error(
-        fmt::format("TLS: cannot load certificate '{}': {}", o.tls_certificate, ec.message()));
-  }
-  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
-  if (ec) {
-    throw std::runtime_error(fmt::format("TLS: cannot load key '{}': {}", o.tls_key, ec.message()));
-  }
-  if (SSL_CTX_check_private_key(native) != 1) {
-    throw std::runtime_error(fmt::format("TLS: key '{}' does not match certificate '{}': {}",
-                                         o.tls_key, o.tls_certificate, openssl_error()));
+  load_pair(*ctx, o.tls_certificate, o.tls_key);
+  if (!o.tls_second_certificate.empty()) {
+    // OpenSSL keeps one pair per key type: a second pair of the same type would replace the first.
+    const int first = key_type(native);
+    load_pair(*ctx, o.tls_second_certificate, o.tls_second_key);
+    if (key_type(native) == first) {
+      throw std::runtime_error(fmt::format(
+          "TLS: certificate '{}' has the same key type as '{}' (the second pair must be of the "
+          "other type, e.g. ECDSA beside RSA)",
+          o.tls_second_certificate, o.tls_certificate));
+    }
   }
   static const unsigned char kSessionContext[] = "onsen";
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);

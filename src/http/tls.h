@@ -61,7 +61,7 @@ struct CipherSuites {
 // When suites are listed but no TLS <= 1.2 one is available, those versions are refused.
 CipherSuites resolve_cipher_suites(const std::vector<std::string>& names);
 
-// Every file make_tls_context reads: certificate, key, client CAs, ticket keys, in that order
+// Every file make_tls_context reads: certificate, key, second pair, client CAs, ticket keys
 // (watched for rotation by the server, see base/watched_file.h).
 std::vector<std::string> tls_file_paths(const ServerOptions& options);
 

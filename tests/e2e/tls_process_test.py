@@ -11,7 +11,8 @@
   counts resumed handshakes (the line it logs at stop). A malformed key file stops the start with
   a message naming it.
 - An ECDSA (P-256) certificate and key given by REGISTRY_HTTP_TLS_CERTIFICATE/KEY serve
-  (ECDSA-signed handshake, TLS 1.3 and 1.2).
+  (ECDSA-signed handshake, TLS 1.3 and 1.2); with an RSA pair and an ECDSA one
+  (http.tls.secondcertificate/secondkey), a client gets ECDSA when it takes it, else RSA.
 Exit status 0 when everything passed.
 """
 import base64
@@ -42,12 +43,16 @@ def make_cert(tmp, name, newkey):
 
 
 class Onsen:
-    def __init__(self, binary, tmp, name, cert, key, ticket_keys=None):
+    def __init__(self, binary, tmp, name, cert, key, ticket_keys=None, second=None):
         self.binary = binary
         self.port = free_port()
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
-        tls = "  tls:\n    ticketkeys: %s\n" % ticket_keys if ticket_keys else ""
+        tls = "  tls:\n"
+        if ticket_keys:
+            tls += "    ticketkeys: %s\n" % ticket_keys
+        if second:
+            tls += "    secondcertificate: %s\n    secondkey: %s\n" % second
         self.config = os.path.join(self.dir, "config.yml")
         with open(self.config, "w") as f:
             f.write(filesystem_config(os.path.join(self.dir, "storage"), f"{HOST}:{self.port}",
@@ -85,9 +90,9 @@ class Onsen:
         return tuple(int(x) for x in m.groups()) if m else None
 
 
-def connect(port, version, sess_out=None, sess_in=None):
+def connect(port, version, sess_out=None, sess_in=None, extra=()):
     """One s_client connection; returns (first line of "New"/"Reused", full output)."""
-    args = ["s_client", version, "-connect", f"{HOST}:{port}", "-servername", "localhost"]
+    args = ["s_client", version, "-connect", f"{HOST}:{port}", "-servername", "localhost", *extra]
     if sess_out:
         args += ["-sess_out", sess_out]
     if sess_in:
@@ -194,6 +199,27 @@ def main():
                       "HTTP/1.1 200" in out, out[-1500:])
         finally:
             e.stop()
+
+        # RSA and ECDSA side by side: ECDSA for a client that takes both, RSA for one that
+        # takes only RSA.
+        pair = Onsen(binary, tmp, "pair", *rsa, second=ec)
+        check("a server with an RSA and an ECDSA pair starts", pair.start(), pair.log()[-800:])
+        try:
+            for v, rsa_only in (("-tls1_3", ["-sigalgs", "rsa_pss_rsae_sha256"]),
+                                ("-tls1_2", ["-cipher", "ECDHE-RSA-AES128-GCM-SHA256"])):
+                _, out = connect(pair.port, v)
+                check(f"{v}: a client that takes both gets ECDSA",
+                      "Peer signature type: ECDSA" in out and "HTTP/1.1 200" in out, out[-1500:])
+                _, out = connect(pair.port, v, extra=rsa_only)
+                check(f"{v}: a client that takes only RSA gets RSA",
+                      re.search(r"Peer signature type: RSA", out) is not None and
+                      "HTTP/1.1 200" in out, out[-1500:])
+        finally:
+            pair.stop()
+        same = Onsen(binary, tmp, "same", *rsa, second=rsa)
+        same.start()
+        check("a second pair of the same key type stops the start",
+              same.proc.wait(20) != 0 and "same key type" in same.log(), same.log()[-800:])
     return finish()
 
 

@@ -270,12 +270,22 @@ TEST(ConfigFile, MinimumBodyRateAndAutomaticCrossMount) {
             std::string::npos);
 }
 
-TEST(ConfigFile, TlsTicketKeys) {
+TEST(ConfigFile, TlsTicketKeysAndSecondPair) {
   EXPECT_TRUE(load_yaml(std::string(kMinimal)).http.tls.ticket_keys.empty());
   Config c = load_yaml(std::string(kMinimal) +
                        "http:\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n"
-                       "    ticketkeys: /run/secrets/ticket.keys\n");
+                       "    ticketkeys: /run/secrets/ticket.keys\n"
+                       "    secondcertificate: /ec.pem\n    secondkey: /ec.key\n");
   EXPECT_EQ(c.http.tls.ticket_keys, "/run/secrets/ticket.keys");
+  EXPECT_EQ(c.http.tls.second_certificate, "/ec.pem");
+  EXPECT_EQ(c.http.tls.second_key, "/ec.key");
+  EXPECT_EQ(
+      error_of(std::string(kMinimal) + "http:\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n"
+                                       "    secondcertificate: /ec.pem\n"),
+      "http.tls: secondcertificate and secondkey must both be set (secondkey is missing)");
+  EXPECT_EQ(error_of(std::string(kMinimal) +
+                     "http:\n  tls:\n    secondcertificate: /ec.pem\n    secondkey: /ec.key\n"),
+            "http.tls: secondcertificate needs a certificate and key");
   EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  tls:\n    ticketkeys: [a, b]\n"),
             "http.tls.ticketkeys: expected a string, got a list");
 }
