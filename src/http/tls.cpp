@@ -113,9 +113,10 @@ int slot_index() {
 
 // Called by OpenSSL at each step of a server handshake, on the thread running it. At a write
 // transition the state is that of the message just built: a CertificateVerify (TLS 1.3) or a
-// ServerKeyExchange (TLS 1.2) carries the signature; a ServerHelloDone or a server Finished ends
-// the server's flight. (TLS 1.2 with RSA key transport decrypts later, outside the slot: no
-// client of ours offers it before ECDHE.)
+// ServerKeyExchange (TLS 1.2) carries the signature; a ServerHelloDone, a server Finished or (TLS
+// 1.3) the early-data state, which also follows a HelloRetryRequest, ends the server's flight, so
+// a client that stalls after a HelloRetryRequest holds no slot. (TLS 1.2 with RSA key transport
+// decrypts later, outside the slot: no client of ours offers it before ECDHE.)
 void on_handshake_step(const SSL* ssl, int where, int) {
   if (!(where & SSL_CB_ACCEPT_LOOP)) return;
   const OSSL_HANDSHAKE_STATE state = SSL_get_state(ssl);
@@ -124,7 +125,8 @@ void on_handshake_step(const SSL* ssl, int where, int) {
     auto* stats = static_cast<TlsStats*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), stats_index()));
     if (stats) stats->signatures.fetch_add(1, std::memory_order_relaxed);
   }
-  if (signed_now || state == TLS_ST_SW_SRVR_DONE || state == TLS_ST_SW_FINISHED) {
+  if (signed_now || state == TLS_ST_SW_SRVR_DONE || state == TLS_ST_SW_FINISHED ||
+      state == TLS_ST_EARLY_DATA) {
     if (auto* slot = static_cast<HandshakeGate::Slot*>(SSL_get_ex_data(ssl, slot_index()))) {
       slot->release();
     }
