@@ -103,6 +103,12 @@ def connect(port, version, sess_out=None, sess_in=None, extra=()):
     return (m.group(1) if m else "no session line"), r.stdout + r.stderr
 
 
+def check_signed(name, out, kind):
+    """The s_client output shows a handshake signed with `kind` (RSA: PKCS#1 or PSS) and the
+    request's 200."""
+    check(name, f"Peer signature type: {kind}" in out and "HTTP/1.1 200" in out, out[-1500:])
+
+
 def resumes(port_out, port_in, version, tmp):
     sess = os.path.join(tmp, "sess.pem")
     if os.path.exists(sess):
@@ -193,10 +199,8 @@ def main():
         check("a server with an ECDSA key starts", e.start(), e.log()[-800:])
         try:
             for v in ("-tls1_3", "-tls1_2"):
-                _, out = connect(e.port, v)
-                check(f"{v}: the handshake is signed with ECDSA and the request answered",
-                      re.search(r"Peer signature type: ECDSA", out) is not None and
-                      "HTTP/1.1 200" in out, out[-1500:])
+                check_signed(f"{v}: the handshake is signed with ECDSA and the request answered",
+                             connect(e.port, v)[1], "ECDSA")
         finally:
             e.stop()
 
@@ -207,13 +211,10 @@ def main():
         try:
             for v, rsa_only in (("-tls1_3", ["-sigalgs", "rsa_pss_rsae_sha256"]),
                                 ("-tls1_2", ["-cipher", "ECDHE-RSA-AES128-GCM-SHA256"])):
-                _, out = connect(pair.port, v)
-                check(f"{v}: a client that takes both gets ECDSA",
-                      "Peer signature type: ECDSA" in out and "HTTP/1.1 200" in out, out[-1500:])
-                _, out = connect(pair.port, v, extra=rsa_only)
-                check(f"{v}: a client that takes only RSA gets RSA",
-                      re.search(r"Peer signature type: RSA", out) is not None and
-                      "HTTP/1.1 200" in out, out[-1500:])
+                check_signed(f"{v}: a client that takes both gets ECDSA",
+                             connect(pair.port, v)[1], "ECDSA")
+                check_signed(f"{v}: a client that takes only RSA gets RSA",
+                             connect(pair.port, v, extra=rsa_only)[1], "RSA")
         finally:
             pair.stop()
         same = Onsen(binary, tmp, "same", *rsa, second=rsa)
