@@ -110,7 +110,7 @@ void remove_stale_socket(const std::string& path) {
 constexpr mode_t kSocketMode = 0660;
 
 // How long an in-memory session ticket key encrypts new tickets (then it only decrypts, for as
-// long again): a stolen key opens at most this much recorded traffic's tickets.
+// long again): this bounds the sessions one leaked key would expose.
 constexpr std::chrono::hours kTicketKeyRotation{12};
 
 // Every connection holds a descriptor and requests open more (blob files, uploads, temp files),

@@ -18,7 +18,7 @@
 
 namespace onsen::http::detail {
 
-// What the TLS layer did, for the log line at stop and for tests (Server::tls_stats).
+// What the TLS layer did, for the log line at stop and Server::tls_counters.
 struct TlsStats {
   std::atomic<uint64_t> handshakes{0};   // ClientHellos handed to OpenSSL
   std::atomic<uint64_t> signatures{0};   // server flights signed with the private key (full
