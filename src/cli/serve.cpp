@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "auth/authenticator.h"
 #include "cli/config_source.h"
+#include "cli/debug_vars.h"
 #include "cli/logging.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
@@ -18,6 +19,8 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <thread>
 
 namespace onsen::cli {
 
@@ -144,7 +147,23 @@ int serve(const std::string& config_arg) {
                  cfg.http.tls.certificate.empty() ? "http" : "https", cfg.http.addr,
                  cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
                  authorizer ? "htpasswd" : "none");
+    // The debug listener: plain HTTP on its own thread, stopped after the main server.
+    std::optional<http::Server> debug;
+    std::thread debug_thread;
+    if (!cfg.http.debug_addr.empty()) {
+      http::ServerOptions debug_options;
+      debug_options.addr = cfg.http.debug_addr;
+      debug_options.threads = 1;
+      debug_options.access_log = false;
+      debug.emplace(std::move(debug_options), debug_vars_handler(server));
+      debug->start();
+      debug_thread = std::thread([&debug] { debug->run(); });
+    }
     server.run();
+    if (debug) {
+      debug->stop();
+      debug_thread.join();
+    }
     api.finish_blocking_work();  // jobs resume on the server's io_context: end them before it goes
     // Stopped: a late signal must not kill the process by the default action once the handlers
     // are gone (as the server is destroyed); it stays pending until the exit.

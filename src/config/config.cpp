@@ -488,7 +488,7 @@ class Converter {
             {"automaticcrossmount", bool_to(http.automatic_cross_mount)},
             {"headers", map_to(http.headers, read_string_list)},
             {"tls", [&](const ConfigNode& n, const std::string& k) { read_tls(n, k, http.tls); }},
-            {"debug", section({{"addr", warn_ignored()}, {"prometheus", kIgnore}})},
+            {"debug", section({{"addr", string_to(http.debug_addr)}, {"prometheus", kIgnore}})},
             {"http2", kIgnore},  // HTTP/1.1 only
         });
     ConfigNode none;

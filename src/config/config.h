@@ -40,6 +40,9 @@ struct HttpConfig {
   bool relative_urls = false;
   std::map<std::string, std::vector<std::string>> headers;  // extra response headers
   TlsConfig tls;
+  // http.debug.addr: a second, plain-HTTP listener for /debug/vars (the server's counters as
+  // JSON, as registry:2's debug server has the path); empty = none.
+  std::string debug_addr;
   std::chrono::seconds drain_timeout{10};
   // Onsen extensions (registry:2 has no such keys): connection limits of the HTTP server.
   std::chrono::seconds idle_timeout{120};  // http.idletimeout: keep-alive wait for a request
@@ -94,7 +97,7 @@ struct LogConfig {
 };
 
 // Keys that are accepted (validated where they have a type) but do nothing yet are not here:
-// load() warns about them (http.secret, http.debug.addr) or ignores them silently when registry:2
+// load() warns about them (http.secret) or ignores them silently when registry:2
 // would behave the same without them (storage.cache: Onsen's caches are always in memory).
 struct Config {
   LogConfig log;

@@ -8,7 +8,8 @@
   server when both read the same http.tls.ticketkeys file (replicas); a server with its own
   in-memory keys does not take the other's tickets. Rotating the file (a new key first, the old
   one after it) keeps old sessions resumable; a file without the old key ends them. The server
-  counts resumed handshakes (the line it logs at stop). A malformed key file stops the start with
+  counts resumed handshakes (the line it logs at stop, and /debug/vars on http.debug.addr while
+  it runs). A malformed key file stops the start with
   a message naming it.
 - An ECDSA (P-256) certificate and key given by REGISTRY_HTTP_TLS_CERTIFICATE/KEY serve
   (ECDSA-signed handshake, TLS 1.3 and 1.2); with an RSA pair and an ECDSA one
@@ -16,6 +17,8 @@
 Exit status 0 when everything passed.
 """
 import base64
+import http.client
+import json
 import os
 import re
 import subprocess
@@ -43,9 +46,10 @@ def make_cert(tmp, name, newkey):
 
 
 class Onsen:
-    def __init__(self, binary, tmp, name, cert, key, ticket_keys=None, second=None):
+    def __init__(self, binary, tmp, name, cert, key, ticket_keys=None, second=None, debug=False):
         self.binary = binary
         self.port = free_port()
+        self.debug_port = free_port() if debug else None
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
         tls = "  tls:\n"
@@ -53,6 +57,8 @@ class Onsen:
             tls += "    ticketkeys: %s\n" % ticket_keys
         if second:
             tls += "    secondcertificate: %s\n    secondkey: %s\n" % second
+        if debug:
+            tls += f"  debug:\n    addr: {HOST}:{self.debug_port}\n"
         self.config = os.path.join(self.dir, "config.yml")
         with open(self.config, "w") as f:
             f.write(filesystem_config(os.path.join(self.dir, "storage"), f"{HOST}:{self.port}",
@@ -73,6 +79,16 @@ class Onsen:
                 return True
             time.sleep(0.05)
         return False
+
+    def debug_vars(self):
+        """/debug/vars of the debug listener, decoded."""
+        c = http.client.HTTPConnection(HOST, self.debug_port, timeout=5)
+        try:
+            c.request("GET", "/debug/vars")
+            r = c.getresponse()
+            return r.status, r.getheader("Content-Type"), json.loads(r.read())
+        finally:
+            c.close()
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
@@ -140,7 +156,7 @@ def main():
             f.write(old_key)
 
         a = Onsen(binary, tmp, "a", *rsa, ticket_keys=keys)
-        b = Onsen(binary, tmp, "b", *rsa, ticket_keys=keys)
+        b = Onsen(binary, tmp, "b", *rsa, ticket_keys=keys, debug=True)
         c = Onsen(binary, tmp, "c", *rsa)  # in-memory keys
         started = [s.start() for s in (a, b, c)]
         check("three servers started", all(started), "\n".join(s.log()[-800:] for s in (a, b, c)))
@@ -177,6 +193,12 @@ def main():
                   connect(a.port, "-tls1_3", sess_in=sess)[0] == "New")
             check("a session made after the rotation (under the new key) still resumes",
                   connect(a.port, "-tls1_3", sess_in=sess_new)[0] == "Reused")
+            status, ctype, dv = b.debug_vars()
+            tls = dv.get("tls", {})
+            check("/debug/vars on http.debug.addr reports the replica's TLS counts while it runs",
+                  status == 200 and ctype.startswith("application/json") and
+                  tls.get("resumed", 0) >= 2 and tls.get("signatures") == 0 and
+                  tls.get("handshakes", 0) >= tls["resumed"], dv)
         finally:
             counts = [s.stop() for s in (a, b, c)]
         check("the servers counted resumed handshakes",

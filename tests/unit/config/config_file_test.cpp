@@ -174,9 +174,9 @@ compatibility:
 )";
   std::vector<std::string> warnings;
   Config c = load_yaml(kFull, &warnings);
-  EXPECT_EQ(warnings, (std::vector<std::string>{
-                          "http.secret: accepted and ignored (not implemented yet)",
-                          "http.debug.addr: accepted and ignored (not implemented yet)"}));
+  EXPECT_EQ(warnings,
+            (std::vector<std::string>{"http.secret: accepted and ignored (not implemented yet)"}));
+  EXPECT_EQ(c.http.debug_addr, "localhost:5001");
 
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_EQ(c.log.formatter, "json");
