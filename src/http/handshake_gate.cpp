@@ -69,6 +69,17 @@ size_t HandshakeGate::waiting() const {
   return queue_.size();
 }
 
+size_t hello_bytes_missing(std::string_view bytes) {
+  constexpr size_t kHeader = 5;         // type, version (2), length (2)
+  constexpr size_t kMaxRecord = 16384;  // a plaintext record's limit
+  if (bytes.empty() || static_cast<unsigned char>(bytes[0]) != 0x16) return 0;
+  if (bytes.size() < kHeader) return kHeader - bytes.size();
+  const size_t length =
+      (static_cast<unsigned char>(bytes[3]) << 8) | static_cast<unsigned char>(bytes[4]);
+  if (length > kMaxRecord) return 0;
+  return bytes.size() >= kHeader + length ? 0 : kHeader + length - bytes.size();
+}
+
 bool peer_has_left(int fd) {
   char byte;
   for (;;) {

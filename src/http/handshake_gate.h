@@ -22,6 +22,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <utility>
 
 namespace onsen::http::detail {
@@ -77,6 +78,12 @@ class HandshakeGate {
   size_t in_progress_ = 0;
   std::deque<std::shared_ptr<Waiter>> queue_;
 };
+
+// Bytes still missing from the first TLS record (the ClientHello, which fits one record) at the
+// start of `bytes`: read them before asking for a slot, so that a client sending its hello slowly
+// holds none. 0 when the record is whole, or when the bytes are no TLS handshake record or claim
+// an impossible length (OpenSSL then refuses them).
+size_t hello_bytes_missing(std::string_view bytes);
 
 // True when the peer of this connected socket has closed or reset it, as far as the kernel knows
 // now (a non-blocking MSG_PEEK; bytes still unread do not count as gone).

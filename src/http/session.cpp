@@ -128,13 +128,16 @@ class Session final : public Connection,
     idle_ = true;                         // nothing in flight yet: stop() may close it
     lowest().expires_after(opts_.read_timeout);
     auto& buffer = conn_.buffer;
+    auto hello = [&] {
+      return std::string_view(static_cast<const char*>(buffer.cdata().data()),
+                              buffer.cdata().size());
+    };
     auto first = FirstBytes::need_more;
     while (first == FirstBytes::need_more) {
       auto [ec, n] = co_await lowest().async_read_some(buffer.prepare(kFirstReadSize), kTuple);
       if (ec) co_return false;
       buffer.commit(n);
-      first = classify_first_bytes(
-          {static_cast<const char*>(buffer.cdata().data()), buffer.cdata().size()});
+      first = classify_first_bytes(hello());
     }
     if (first == FirstBytes::plain_http) {
       idle_ = false;
@@ -144,6 +147,12 @@ class Session final : public Connection,
       (void)n;
       if (!ec) co_await close_plain();
       co_return false;
+    }
+    // The whole hello first (still within read_timeout), so that no slot waits on the network.
+    while (size_t missing = hello_bytes_missing(hello())) {
+      auto [ec, n] = co_await lowest().async_read_some(buffer.prepare(missing), kTuple);
+      if (ec) co_return false;
+      buffer.commit(n);
     }
     // The hello is read; answering it costs a signature. Not for a client that has left, and
     // only within the server's budget of handshakes at once (handshake_gate.h).
@@ -165,6 +174,7 @@ class Session final : public Connection,
       co_return false;
     }
     stats.handshakes.fetch_add(1, std::memory_order_relaxed);
+    lowest().expires_after(opts_.read_timeout);  // the wait for a slot does not eat into it
     SSL* ssl = conn_.stream.native_handle();
     attach_handshake_slot(ssl, &slot);
     auto [ec, used] = co_await conn_.stream.async_handshake(net::ssl::stream_base::server,

@@ -9,6 +9,8 @@ Runs onsen as the classic deployment does (TLS with an RSA-4096 certificate made
     hello and FIN in one segment. None of them may cost a private-key signature: the counts are
     read from the line the server logs when it stops ("TLS: N handshakes started, M private-key
     signatures, ..."), and only the live handshakes of this test may be there.
+  - 16 clients that send the first bytes of their hello and stall do not keep a fresh client
+    from being served.
   - while 200 more dead handshakes are thrown at the server, one keep-alive TLS client that
     connected before keeps getting answers to GET /v2/ (each within a generous 5 s: the check is
     that it is answered, not how fast).
@@ -36,6 +38,7 @@ from onsen_proc import HOST, clean_env, filesystem_config, free_port, wait_ready
 USER, PASSWORD = "tls-user", "tls-Pa55word-7731"
 AUTH = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 DEAD = 200
+SLOW = 16  # more than the server's handshake slots (one per I/O thread)
 
 
 def client_context(cert):
@@ -132,6 +135,23 @@ def main():
             live += 1  # the probe's last, successful handshake (failed probes never connected)
             hello = client_hello(cert)
             check("a ClientHello was built", len(hello) > 100 and hello[0] == 0x16, hello[:8])
+
+            # Clients that send their hello slowly (a piece, then nothing) must hold no handshake
+            # slot: a fresh client is served at once while they stall (before, it waited behind
+            # them for read_timeout, 60 s).
+            stalled = [socket.create_connection((HOST, port), timeout=5) for _ in range(SLOW)]
+            for s in stalled:
+                s.sendall(hello[:10])
+            time.sleep(0.5)
+            try:
+                status = fresh_get(port, cert)
+            except OSError as e:
+                status = repr(e)
+            check(f"a fresh client is served while {SLOW} hellos stall half-sent", status == 200,
+                  status)
+            live += 1
+            for s in stalled:
+                s.close()
 
             for _ in range(DEAD):
                 dead_handshake(port, hello)

@@ -1,6 +1,7 @@
 // HandshakeGate: at most `limit` slots at once, waiters admitted in arrival order, a waiter that
 // runs out of patience or is cancelled leaves without a slot (and without losing one for the
-// others); peer_has_left tells a closed peer from a quiet one.
+// others); peer_has_left tells a closed peer from a quiet one; hello_bytes_missing reads a TLS
+// record header.
 #include "http/handshake_gate.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace onsen::http::detail {
@@ -122,6 +124,19 @@ TEST(PeerHasLeftTest, TellsAClosedPeerFromAQuietOne) {
   ::close(fds[1]);
   EXPECT_TRUE(peer_has_left(fds[0]));
   ::close(fds[0]);
+}
+
+TEST(HelloBytesMissingTest, CountsWhatTheFirstRecordLacks) {
+  using namespace std::string_literals;
+  const std::string header = "\x16\x03\x01\x01\x00"s;  // a handshake record of 256 bytes
+  EXPECT_EQ(hello_bytes_missing(""), 0u);
+  EXPECT_EQ(hello_bytes_missing("\x16\x03"s), 3u);  // the header first
+  EXPECT_EQ(hello_bytes_missing(header), 256u);
+  EXPECT_EQ(hello_bytes_missing(header + std::string(200, 'x')), 56u);
+  EXPECT_EQ(hello_bytes_missing(header + std::string(256, 'x')), 0u);
+  EXPECT_EQ(hello_bytes_missing(header + std::string(300, 'x')), 0u);  // more: not ours to judge
+  EXPECT_EQ(hello_bytes_missing("\x15\x03\x01\x00\x02"s), 0u);         // not a handshake record
+  EXPECT_EQ(hello_bytes_missing("\x16\x03\x01\xff\xff"s), 0u);         // longer than TLS allows
 }
 
 }  // namespace
