@@ -6,9 +6,10 @@
 //
 // So: at most `limit` handshakes sign at once, server-wide; the others wait here in arrival
 // order (FIFO), each for at most its patience (read_timeout: no client waits longer). A slot is
-// given back as soon as the server's first flight is built (see tls.h, HandshakeSlot), not at the
-// end of the handshake, so a slow client never holds one across its round trip. Before a slot is
-// used the session checks that its client is still there (peer_has_left).
+// given back as soon as the server's first flight is built (tls.h, attach_handshake_slot), not at
+// the end of the handshake, and is asked for only once the whole ClientHello is in
+// (hello_bytes_missing), so a slow client never holds one while the network is waited on. Before
+// a slot is used the session checks that its client is still there (peer_has_left).
 //
 // Thread safety: admit() and Slot::release() may run on any thread (a mutex guards the queue).
 #pragma once
