@@ -69,9 +69,9 @@ struct ServerOptions {
   // random keys in memory, a new one every 12 h (the previous one accepted 12 h more).
   std::string tls_ticket_keys;
   // Certificate rotation: this often, the certificate, key, second pair, client CA and ticket key
-  // files are stat()ed
-  // (device, inode, size, mtime, ctime). When any changed, a new TLS context is built from them
-  // and used for the connections accepted from then on; established connections keep theirs. If
+  // files are stat()ed (device, inode, size, mtime, ctime). When any changed, a new TLS context is
+  // built from them and used for the connections accepted from then on; established connections
+  // keep theirs. If
   // the files do not load (e.g. half-written), the current context stays, a warning is logged
   // (once per state of the files) and the load is retried at every check. 0 = never re-read.
   std::chrono::milliseconds tls_reload_interval{2000};
