@@ -71,9 +71,9 @@ struct ServerOptions {
   // Certificate rotation: this often, the certificate, key, second pair, client CA and ticket key
   // files are stat()ed (device, inode, size, mtime, ctime). When any changed, a new TLS context is
   // built from them and used for the connections accepted from then on; established connections
-  // keep theirs. If
-  // the files do not load (e.g. half-written), the current context stays, a warning is logged
-  // (once per state of the files) and the load is retried at every check. 0 = never re-read.
+  // keep theirs. If the files do not load (e.g. half-written), the current context stays, a
+  // warning is logged (once per state of the files) and the load is retried at every check.
+  // 0 = never re-read.
   std::chrono::milliseconds tls_reload_interval{2000};
   // Handshakes that may be at their expensive step (the private-key signature) at once,
   // server-wide; the others wait in arrival order, at most read_timeout each, and are dropped
