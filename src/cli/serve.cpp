@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "auth/authenticator.h"
 #include "cli/config_source.h"
+#include "cli/debug_vars.h"
 #include "cli/logging.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
@@ -18,6 +19,8 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <thread>
 
 namespace onsen::cli {
 
@@ -37,8 +40,11 @@ http::ServerOptions server_options(const config::Config& cfg) {
   options.min_body_rate = http.min_body_rate;
   options.tls_certificate = http.tls.certificate;
   options.tls_key = http.tls.key;
+  options.tls_second_certificate = http.tls.second_certificate;
+  options.tls_second_key = http.tls.second_key;
   options.tls_min_version = http.tls.minimum_tls;
   options.tls_client_cas = http.tls.client_cas;
+  options.tls_ticket_keys = http.tls.ticket_keys;
   for (auto& [name, values] : http.headers) {
     for (auto& value : values) options.extra_headers.emplace_back(name, value);
   }
@@ -141,7 +147,23 @@ int serve(const std::string& config_arg) {
                  cfg.http.tls.certificate.empty() ? "http" : "https", cfg.http.addr,
                  cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
                  authorizer ? "htpasswd" : "none");
+    // The debug listener: plain HTTP on its own thread, stopped after the main server.
+    std::optional<http::Server> debug;
+    std::thread debug_thread;
+    if (!cfg.http.debug_addr.empty()) {
+      http::ServerOptions debug_options;
+      debug_options.addr = cfg.http.debug_addr;
+      debug_options.threads = 1;
+      debug_options.access_log = false;
+      debug.emplace(std::move(debug_options), debug_vars_handler(server));
+      debug->start();
+      debug_thread = std::thread([&debug] { debug->run(); });
+    }
     server.run();
+    if (debug) {
+      debug->stop();
+      debug_thread.join();
+    }
     api.finish_blocking_work();  // jobs resume on the server's io_context: end them before it goes
     // Stopped: a late signal must not kill the process by the default action once the handlers
     // are gone (as the server is destroyed); it stays pending until the exit.

@@ -488,7 +488,7 @@ class Converter {
             {"automaticcrossmount", bool_to(http.automatic_cross_mount)},
             {"headers", map_to(http.headers, read_string_list)},
             {"tls", [&](const ConfigNode& n, const std::string& k) { read_tls(n, k, http.tls); }},
-            {"debug", section({{"addr", warn_ignored()}, {"prometheus", kIgnore}})},
+            {"debug", section({{"addr", string_to(http.debug_addr)}, {"prometheus", kIgnore}})},
             {"http2", kIgnore},  // HTTP/1.1 only
         });
     ConfigNode none;
@@ -508,6 +508,9 @@ class Converter {
             {"certificate", string_to(tls.certificate)},
             {"key", string_to(tls.key)},
             {"clientcas", string_list_to(tls.client_cas)},
+            {"ticketkeys", string_to(tls.ticket_keys)},
+            {"secondcertificate", string_to(tls.second_certificate)},
+            {"secondkey", string_to(tls.second_key)},
             {"minimumtls", one_of(tls.minimum_tls, {"tls1.0", "tls1.1", "tls1.2", "tls1.3"},
                                   "expected one of tls1.0, tls1.1, tls1.2, tls1.3")},
             // The names are checked against http's table (http/cipher_suites.h) before serving.
@@ -531,6 +534,14 @@ class Converter {
       fail(node, key,
            std::string("certificate and key must both be set (") +
                (tls.key.empty() ? "key" : "certificate") + " is missing)");
+    }
+    if (tls.second_certificate.empty() != tls.second_key.empty()) {
+      fail(node, key,
+           std::string("secondcertificate and secondkey must both be set (") +
+               (tls.second_key.empty() ? "secondkey" : "secondcertificate") + " is missing)");
+    }
+    if (!tls.second_certificate.empty() && tls.certificate.empty()) {
+      fail(node, key, "secondcertificate needs a certificate and key");
     }
   }
 

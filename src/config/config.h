@@ -22,9 +22,14 @@ class ConfigError : public std::runtime_error {
 struct TlsConfig {
   std::string certificate;  // PEM file path; empty = plain HTTP
   std::string key;
+  // Onsen's own (http.tls.secondcertificate/secondkey): a second pair of another key type.
+  std::string second_certificate, second_key;
   std::vector<std::string> client_cas;
   std::string minimum_tls = "tls1.2";  // tls1.0 | tls1.1 | tls1.2 | tls1.3
   std::vector<std::string> cipher_suites;
+  // Onsen's own (http.tls.ticketkeys): session ticket keys shared by replicas (a file of 80-byte
+  // keys, raw or base64; see http/ticket_keys.h); empty = random keys in memory, rotated.
+  std::string ticket_keys;
 };
 
 struct HttpConfig {
@@ -35,6 +40,9 @@ struct HttpConfig {
   bool relative_urls = false;
   std::map<std::string, std::vector<std::string>> headers;  // extra response headers
   TlsConfig tls;
+  // http.debug.addr: a second, plain-HTTP listener for /debug/vars (the server's counters as
+  // JSON, as registry:2's debug server has the path); empty = none.
+  std::string debug_addr;
   std::chrono::seconds drain_timeout{10};
   // Onsen extensions (registry:2 has no such keys): connection limits of the HTTP server.
   std::chrono::seconds idle_timeout{120};  // http.idletimeout: keep-alive wait for a request
@@ -89,7 +97,7 @@ struct LogConfig {
 };
 
 // Keys that are accepted (validated where they have a type) but do nothing yet are not here:
-// load() warns about them (http.secret, http.debug.addr) or ignores them silently when registry:2
+// load() warns about them (http.secret) or ignores them silently when registry:2
 // would behave the same without them (storage.cache: Onsen's caches are always in memory).
 struct Config {
   LogConfig log;

@@ -109,6 +109,10 @@ void remove_stale_socket(const std::string& path) {
 
 constexpr mode_t kSocketMode = 0660;
 
+// How long an in-memory session ticket key encrypts new tickets (then it only decrypts, for as
+// long again): this bounds the sessions one leaked key would expose.
+constexpr std::chrono::hours kTicketKeyRotation{12};
+
 // Every connection holds a descriptor and requests open more (blob files, uploads, temp files),
 // while the soft RLIMIT_NOFILE is often 1024: thousands of idle connections would make storage
 // fail with EMFILE (500s) and accept() spin. So the soft limit is raised to the hard one (as Go's
@@ -175,8 +179,13 @@ struct Server::Impl {
       for (auto& path : detail::tls_file_paths(opts())) tls_files.emplace_back(std::move(path));
       // Stamped before loading: a change made while loading is seen by the first check.
       auto stamps = stamp_tls_files();
-      ctx->set_tls_context(detail::make_tls_context(opts()));
+      if (opts().tls_ticket_keys.empty()) {
+        ctx->ticket_keys = detail::TicketKeys::rotating(kTicketKeyRotation);
+      }
+      ctx->set_tls_context(make_tls_context());
       accept_tls_files(stamps);
+      ctx->handshakes = std::make_unique<detail::HandshakeGate>(
+          opts().tls_handshakes ? opts().tls_handshakes : std::max<size_t>(1, opts().threads));
       ctx->tls = true;
     }
     if (unix_socket) {
@@ -328,6 +337,10 @@ struct Server::Impl {
 
   // ---- certificate rotation (on the strand) ----
 
+  std::shared_ptr<net::ssl::context> make_tls_context() {
+    return detail::make_tls_context(opts(), &ctx->tls_stats, ctx->ticket_keys);
+  }
+
   void schedule_tls_check() {
     reload_timer.expires_after(opts().tls_reload_interval);
     reload_timer.async_wait([this](boost::system::error_code ec) {
@@ -355,7 +368,7 @@ struct Server::Impl {
     }
     if (!changed && !racy) return;
     try {
-      ctx->set_tls_context(detail::make_tls_context(opts()));
+      ctx->set_tls_context(make_tls_context());
     } catch (const std::exception& e) {
       if (stamp != tls_failed_stamp) {
         spdlog::warn(
@@ -415,6 +428,12 @@ struct Server::Impl {
     ioc.stop();
   }
 
+  TlsCounters counters() const {
+    const auto& s = ctx->tls_stats;
+    return {s.handshakes.load(), s.signatures.load(), s.resumed.load(), s.client_gone.load(),
+            s.gave_up.load()};
+  }
+
   void stop_on_signals() {
     signals.emplace(strand, SIGINT, SIGTERM);
     wait_signal();
@@ -451,6 +470,14 @@ struct Server::Impl {
     for (size_t i = 1; i < n; ++i) pool.emplace_back(loop);
     loop();
     for (auto& t : pool) t.join();
+    // Read by tests/hostile/tls_handshake_test.py (signatures spent on dead connections).
+    if (ctx->tls) {
+      auto c = counters();
+      spdlog::info(
+          "TLS: {} handshakes started, {} private-key signatures, {} resumed; dropped unsigned: "
+          "{} (client gone), {} (waited too long)",
+          c.handshakes, c.signatures, c.resumed, c.client_gone, c.gave_up);
+    }
   }
 
   net::io_context ioc;
@@ -494,6 +521,10 @@ void Server::stop() {
 
 void Server::stop_on_signals() {
   impl_->stop_on_signals();
+}
+
+TlsCounters Server::tls_counters() const {
+  return impl_->counters();
 }
 
 }  // namespace onsen::http

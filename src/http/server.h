@@ -46,11 +46,14 @@ struct ServerOptions {
   std::string addr = ":5000";
   std::string net = "tcp";  // "tcp" | "unix" (TLS works over both); "" = "tcp"
   size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  size_t header_limit = 64 * 1024;          // request line + headers, bytes; beyond => 431
-  std::chrono::seconds idle_timeout{120};   // keep-alive connection waiting for a request
-  std::chrono::seconds read_timeout{60};    // per read/write progress, not total
-  std::chrono::seconds drain_timeout{10};   // stop(): in-flight requests get this long
-  std::string tls_certificate, tls_key;     // PEM paths (cert may be a chain); empty = no TLS
+  size_t header_limit = 64 * 1024;         // request line + headers, bytes; beyond => 431
+  std::chrono::seconds idle_timeout{120};  // keep-alive connection waiting for a request
+  std::chrono::seconds read_timeout{60};   // per read/write progress, not total
+  std::chrono::seconds drain_timeout{10};  // stop(): in-flight requests get this long
+  std::string tls_certificate, tls_key;    // PEM paths (cert may be a chain); empty = no TLS
+  // A second pair of another key type (ECDSA beside RSA, or the reverse): OpenSSL presents the
+  // one the client supports, ECDSA when it supports both. Empty = none.
+  std::string tls_second_certificate, tls_second_key;
   std::string tls_min_version = "tls1.2";   // tls1.0 | tls1.1 | tls1.2 | tls1.3
   std::vector<std::string> tls_client_cas;  // PEM CA files; non-empty => client certs required
   // Allowed cipher suites in preference order, by the names Distribution's http.tls.ciphersuites
@@ -61,12 +64,21 @@ struct ServerOptions {
   // unknown name makes start() throw, naming it (even without TLS); a known suite this OpenSSL
   // lacks (the 3DES ones on Debian 12) is skipped with a warning.
   std::vector<std::string> tls_cipher_suites;
-  // Certificate rotation: this often, the certificate, key and client CA files are stat()ed
-  // (device, inode, size, mtime, ctime). When any changed, a new TLS context is built from them
-  // and used for the connections accepted from then on; established connections keep theirs. If
-  // the files do not load (e.g. half-written), the current context stays, a warning is logged
-  // (once per state of the files) and the load is retried at every check. 0 = never re-read.
+  // Session ticket keys (http/ticket_keys.h): a file of 80-byte keys (raw or base64; the first
+  // encrypts, all decrypt), shared by replicas and re-read with the certificate files; empty =
+  // random keys in memory, a new one every 12 h (the previous one accepted 12 h more).
+  std::string tls_ticket_keys;
+  // Certificate rotation: this often, the certificate, key, second pair, client CA and ticket key
+  // files are stat()ed (device, inode, size, mtime, ctime). When any changed, a new TLS context is
+  // built from them and used for the connections accepted from then on; established connections
+  // keep theirs. If the files do not load (e.g. half-written), the current context stays, a
+  // warning is logged (once per state of the files) and the load is retried at every check.
+  // 0 = never re-read.
   std::chrono::milliseconds tls_reload_interval{2000};
+  // Handshakes that may be at their expensive step (the private-key signature) at once,
+  // server-wide; the others wait in arrival order, at most read_timeout each, and are dropped
+  // unsigned when their client has left meanwhile. 0 = one per I/O thread.
+  size_t tls_handshakes = 0;
   // Beyond: accepted then closed at once. start() raises the soft RLIMIT_NOFILE to the hard limit
   // and lowers this to half of it if needed (the other half is for files requests open).
   size_t max_connections = 20000;
@@ -79,6 +91,15 @@ struct ServerOptions {
   // One info line per request (peer, method, target, status, bytes, duration); false: none
   // (Distribution's log.accesslog.disabled).
   bool access_log = true;
+};
+
+// What the TLS layer did since start() (see the line logged at stop).
+struct TlsCounters {
+  uint64_t handshakes = 0;   // ClientHellos handed to OpenSSL
+  uint64_t signatures = 0;   // full handshakes' private-key signatures
+  uint64_t resumed = 0;      // handshakes completed by session resumption
+  uint64_t client_gone = 0;  // dropped unsigned: the client had closed the connection
+  uint64_t gave_up = 0;      // dropped unsigned: waited read_timeout for a handshake slot
 };
 
 class Server {
@@ -105,6 +126,8 @@ class Server {
   // effect once run() starts). Installs the handlers at once; a caller that keeps the signals
   // blocked until then (see cli/serve.cpp) loses none of them.
   void stop_on_signals();
+  // Thread-safe.
+  TlsCounters tls_counters() const;
 
  private:
   struct Impl;

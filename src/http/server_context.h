@@ -13,8 +13,10 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "http/handshake_gate.h"
 #include "http/message.h"
 #include "http/server.h"
+#include "http/tls.h"
 
 namespace onsen::http::detail {
 
@@ -33,6 +35,9 @@ struct ServerContext {
   bool tls = false;  // set before the first session starts; constant afterwards
   std::atomic<bool> stopping{false};
   std::atomic<size_t> active{0};  // live connections (accepted, not yet destroyed)
+  TlsStats tls_stats;
+  std::unique_ptr<HandshakeGate> handshakes;  // TLS only: set before the first session starts
+  std::shared_ptr<TicketKeys> ticket_keys;    // TLS without a ticket key file: in memory
 
   // Called (on some session thread, without the lock held) when the last connection goes away
   // while stopping. Cleared by the server before it is destroyed.

@@ -33,10 +33,12 @@
 #include <spdlog/spdlog.h>
 
 #include "http/connection_stream.h"
+#include "http/handshake_gate.h"
 #include "http/plain_http.h"
 #include "http/request_body_reader.h"
 #include "http/request_head.h"
 #include "http/response_writer.h"
+#include "http/tls.h"
 #include "http/wire.h"
 
 namespace onsen::http::detail {
@@ -100,7 +102,9 @@ class Session final : public Connection,
   typename Conn::Plain& lowest() { return conn_.lowest(); }
 
   void on_shutdown(bool force) {
-    if (force || idle_) lowest().close();
+    if (!force && !idle_) return;
+    lowest().close();
+    if (waiter_) waiter_->timer.cancel();  // queued for a handshake slot: leave the queue now
   }
 
   net::awaitable<void> main() {
@@ -124,13 +128,16 @@ class Session final : public Connection,
     idle_ = true;                         // nothing in flight yet: stop() may close it
     lowest().expires_after(opts_.read_timeout);
     auto& buffer = conn_.buffer;
+    auto hello = [&] {
+      return std::string_view(static_cast<const char*>(buffer.cdata().data()),
+                              buffer.cdata().size());
+    };
     auto first = FirstBytes::need_more;
     while (first == FirstBytes::need_more) {
       auto [ec, n] = co_await lowest().async_read_some(buffer.prepare(kFirstReadSize), kTuple);
       if (ec) co_return false;
       buffer.commit(n);
-      first = classify_first_bytes(
-          {static_cast<const char*>(buffer.cdata().data()), buffer.cdata().size()});
+      first = classify_first_bytes(hello());
     }
     if (first == FirstBytes::plain_http) {
       idle_ = false;
@@ -141,8 +148,39 @@ class Session final : public Connection,
       if (!ec) co_await close_plain();
       co_return false;
     }
+    // The whole hello first (still within read_timeout), so that no slot waits on the network.
+    while (size_t missing = hello_bytes_missing(hello())) {
+      auto [ec, n] = co_await lowest().async_read_some(buffer.prepare(missing), kTuple);
+      if (ec) co_return false;
+      buffer.commit(n);
+    }
+    // The hello is read; answering it costs a signature. Not for a client that has left, and
+    // only within the server's budget of handshakes at once (handshake_gate.h).
+    auto& stats = ctx_->tls_stats;
+    if (peer_has_left(lowest().socket().native_handle())) {
+      stats.client_gone.fetch_add(1, std::memory_order_relaxed);
+      co_return false;
+    }
+    waiter_ = std::make_shared<HandshakeGate::Waiter>(conn_.stream.get_executor());
+    HandshakeGate::Slot slot = co_await ctx_->handshakes->admit(waiter_, opts_.read_timeout);
+    waiter_.reset();
+    if (!slot) {
+      if (!ctx_->stopping) stats.gave_up.fetch_add(1, std::memory_order_relaxed);
+      co_return false;
+    }
+    if (ctx_->stopping) co_return false;
+    if (slot.waited() && peer_has_left(lowest().socket().native_handle())) {
+      stats.client_gone.fetch_add(1, std::memory_order_relaxed);
+      co_return false;
+    }
+    stats.handshakes.fetch_add(1, std::memory_order_relaxed);
+    lowest().expires_after(opts_.read_timeout);  // the wait for a slot does not eat into it
+    SSL* ssl = conn_.stream.native_handle();
+    attach_handshake_slot(ssl, &slot);
     auto [ec, used] = co_await conn_.stream.async_handshake(net::ssl::stream_base::server,
                                                             buffer.cdata(), kTuple);
+    attach_handshake_slot(ssl, nullptr);
+    slot.release();
     idle_ = false;
     // The client waits for our reply to its hello, so the first read held handshake bytes only.
     buffer.consume(used);
@@ -151,6 +189,7 @@ class Session final : public Connection,
                     ec ? ec.message() : "bytes beyond the client hello");
       co_return false;
     }
+    if (SSL_session_reused(ssl)) stats.resumed.fetch_add(1, std::memory_order_relaxed);
     co_return true;
   }
 
@@ -298,7 +337,8 @@ class Session final : public Connection,
   std::optional<RequestParser> parser_;  // of the current request
   RequestBodyReader<Conn> body_;         // of the current request
   ResponseWriter<Conn> writer_;
-  bool idle_ = false;    // waiting for a request (or a ClientHello): stop() may close it
+  bool idle_ = false;  // waiting for a request (or a ClientHello): stop() may close it
+  std::shared_ptr<HandshakeGate::Waiter> waiter_;  // while queued for a handshake slot
   bool linger_ = false;  // the client may still be sending: read before closing
 };
 

@@ -100,7 +100,44 @@ void apply_cipher_suites(SSL_CTX* native, const CipherSuites& cs) {
   }
 }
 
+// Indexes of our pointers in OpenSSL's ex_data: the TlsStats of a context, the handshake slot of
+// a connection (asio keeps its own pointer in the SSL's app data).
+int stats_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+int slot_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// Called by OpenSSL at each step of a server handshake, on the thread running it. At a write
+// transition the state is that of the message just built: a CertificateVerify (TLS 1.3) or a
+// ServerKeyExchange (TLS 1.2) carries the signature; a ServerHelloDone, a server Finished or (TLS
+// 1.3) the early-data state, which also follows a HelloRetryRequest, ends the server's flight, so
+// a client that stalls after a HelloRetryRequest holds no slot. (TLS 1.2 with RSA key transport
+// decrypts later, outside the slot: no client of ours offers it before ECDHE.)
+void on_handshake_step(const SSL* ssl, int where, int) {
+  if (!(where & SSL_CB_ACCEPT_LOOP)) return;
+  const OSSL_HANDSHAKE_STATE state = SSL_get_state(ssl);
+  const bool signed_now = state == TLS_ST_SW_CERT_VRFY || state == TLS_ST_SW_KEY_EXCH;
+  if (signed_now) {
+    auto* stats = static_cast<TlsStats*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), stats_index()));
+    if (stats) stats->signatures.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (signed_now || state == TLS_ST_SW_SRVR_DONE || state == TLS_ST_SW_FINISHED ||
+      state == TLS_ST_EARLY_DATA) {
+    if (auto* slot = static_cast<HandshakeGate::Slot*>(SSL_get_ex_data(ssl, slot_index()))) {
+      slot->release();
+    }
+  }
+}
+
 }  // namespace
+
+void attach_handshake_slot(SSL* ssl, HandshakeGate::Slot* slot) {
+  SSL_set_ex_data(ssl, slot_index(), slot);
+}
 
 CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
   CipherSuites cs;
@@ -129,13 +166,43 @@ CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
 
 std::vector<std::string> tls_file_paths(const ServerOptions& o) {
   std::vector<std::string> paths = {o.tls_certificate, o.tls_key};
+  if (!o.tls_second_certificate.empty()) {
+    paths.insert(paths.end(), {o.tls_second_certificate, o.tls_second_key});
+  }
   paths.insert(paths.end(), o.tls_client_cas.begin(), o.tls_client_cas.end());
+  if (!o.tls_ticket_keys.empty()) paths.push_back(o.tls_ticket_keys);
   return paths;
 }
 
 namespace {
 
-std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o) {
+// Loads a certificate chain and its key into the context (beside pairs of other key types).
+void load_pair(ssl::context& ctx, const std::string& certificate, const std::string& key) {
+  boost::system::error_code ec;
+  ctx.use_certificate_chain_file(certificate, ec);
+  if (ec) {
+    throw std::runtime_error(
+        fmt::format("TLS: cannot load certificate '{}': {}", certificate, ec.message()));
+  }
+  ctx.use_private_key_file(key, ssl::context::pem, ec);
+  if (ec) {
+    throw std::runtime_error(fmt::format("TLS: cannot load key '{}': {}", key, ec.message()));
+  }
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+    throw std::runtime_error(fmt::format("TLS: key '{}' does not match certificate '{}': {}", key,
+                                         certificate, openssl_error()));
+  }
+}
+
+// The key type (EVP_PKEY_RSA, EVP_PKEY_EC...) of the pair loaded last.
+int key_type(SSL_CTX* ctx) {
+  X509* cert = SSL_CTX_get0_certificate(ctx);
+  EVP_PKEY* key = cert ? X509_get0_pubkey(cert) : nullptr;
+  return key ? EVP_PKEY_get_base_id(key) : EVP_PKEY_NONE;
+}
+
+std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o, TlsStats* stats,
+                                                const std::shared_ptr<TicketKeys>& memory_keys) {
   if (o.tls_certificate.empty() || o.tls_key.empty()) {
     throw std::runtime_error("TLS: both a certificate and a key are required");
   }
@@ -150,22 +217,28 @@ std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o) {
   }
   apply_cipher_suites(native, resolve_cipher_suites(o.tls_cipher_suites));
   boost::system::error_code ec;
-  ctx->use_certificate_chain_file(o.tls_certificate, ec);
-  if (ec) {
-    throw std::runtime_error(
-        fmt::format("TLS: cannot load certificate '{}': {}", o.tls_certificate, ec.message()));
-  }
-  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
-  if (ec) {
-    throw std::runtime_error(fmt::format("TLS: cannot load key '{}': {}", o.tls_key, ec.message()));
-  }
-  if (SSL_CTX_check_private_key(native) != 1) {
-    throw std::runtime_error(fmt::format("TLS: key '{}' does not match certificate '{}': {}",
-                                         o.tls_key, o.tls_certificate, openssl_error()));
+  load_pair(*ctx, o.tls_certificate, o.tls_key);
+  if (!o.tls_second_certificate.empty()) {
+    // OpenSSL keeps one pair per key type: a second pair of the same type would replace the first.
+    const int first = key_type(native);
+    load_pair(*ctx, o.tls_second_certificate, o.tls_second_key);
+    if (key_type(native) == first) {
+      throw std::runtime_error(fmt::format(
+          "TLS: certificate '{}' has the same key type as '{}' (the second pair must be of the "
+          "other type, e.g. ECDSA beside RSA)",
+          o.tls_second_certificate, o.tls_certificate));
+    }
   }
   static const unsigned char kSessionContext[] = "onsen";
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
   SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
+  SSL_CTX_set_ex_data(native, stats_index(), stats);
+  SSL_CTX_set_info_callback(native, on_handshake_step);
+  if (!o.tls_ticket_keys.empty()) {
+    TicketKeys::from_file(o.tls_ticket_keys)->install(native);
+  } else if (memory_keys) {
+    memory_keys->install(native);
+  }
 
   if (!o.tls_client_cas.empty()) {
     for (const auto& ca : o.tls_client_cas) {
@@ -187,9 +260,10 @@ std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o) {
 
 }  // namespace
 
-std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& o) {
+std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& o, TlsStats* stats,
+                                               std::shared_ptr<TicketKeys> memory_keys) {
   try {
-    return build_tls_context(o);
+    return build_tls_context(o, stats, memory_keys);
   } catch (...) {
     // Leave no error behind in this thread's queue: a later TLS operation on the same thread
     // would read it as its own.

@@ -174,9 +174,9 @@ compatibility:
 )";
   std::vector<std::string> warnings;
   Config c = load_yaml(kFull, &warnings);
-  EXPECT_EQ(warnings, (std::vector<std::string>{
-                          "http.secret: accepted and ignored (not implemented yet)",
-                          "http.debug.addr: accepted and ignored (not implemented yet)"}));
+  EXPECT_EQ(warnings,
+            (std::vector<std::string>{"http.secret: accepted and ignored (not implemented yet)"}));
+  EXPECT_EQ(c.http.debug_addr, "localhost:5001");
 
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_EQ(c.log.formatter, "json");
@@ -268,6 +268,26 @@ TEST(ConfigFile, MinimumBodyRateAndAutomaticCrossMount) {
   EXPECT_NE(error_of(std::string(kMinimal) + "http:\n  automaticcrossmount: maybe\n")
                 .find("http.automaticcrossmount"),
             std::string::npos);
+}
+
+TEST(ConfigFile, TlsTicketKeysAndSecondPair) {
+  EXPECT_TRUE(load_yaml(std::string(kMinimal)).http.tls.ticket_keys.empty());
+  Config c = load_yaml(std::string(kMinimal) +
+                       "http:\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n"
+                       "    ticketkeys: /run/secrets/ticket.keys\n"
+                       "    secondcertificate: /ec.pem\n    secondkey: /ec.key\n");
+  EXPECT_EQ(c.http.tls.ticket_keys, "/run/secrets/ticket.keys");
+  EXPECT_EQ(c.http.tls.second_certificate, "/ec.pem");
+  EXPECT_EQ(c.http.tls.second_key, "/ec.key");
+  EXPECT_EQ(
+      error_of(std::string(kMinimal) + "http:\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n"
+                                       "    secondcertificate: /ec.pem\n"),
+      "http.tls: secondcertificate and secondkey must both be set (secondkey is missing)");
+  EXPECT_EQ(error_of(std::string(kMinimal) +
+                     "http:\n  tls:\n    secondcertificate: /ec.pem\n    secondkey: /ec.key\n"),
+            "http.tls: secondcertificate needs a certificate and key");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "http:\n  tls:\n    ticketkeys: [a, b]\n"),
+            "http.tls.ticketkeys: expected a string, got a list");
 }
 
 TEST(ConfigFile, DriverParametersPassThroughAsText) {

@@ -91,6 +91,20 @@ TEST_F(TlsTest, MinimumVersionIsEnforced) {
   EXPECT_EQ(ok.request("GET", "/").result_int(), 200);
 }
 
+TEST_F(TlsTest, CountsOneSignaturePerFullHandshake) {
+  TestServer srv([](Request&) -> net::awaitable<Response> { co_return Response{}; },
+                 test::tls_options(cert_));
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    TlsClient c(srv.port(), cert_, false, version);
+    EXPECT_EQ(c.request("GET", "/").result_int(), 200);
+  }
+  TlsCounters n = srv.server().tls_counters();
+  EXPECT_EQ(n.handshakes, 2u);
+  EXPECT_EQ(n.signatures, 2u);  // TLS 1.2 ServerKeyExchange, TLS 1.3 CertificateVerify
+  EXPECT_EQ(n.resumed, 0u);
+  EXPECT_EQ(n.client_gone + n.gave_up, 0u);
+}
+
 TEST_F(TlsTest, ClientCertificatesRequiredWhenCasGiven) {
   ServerOptions opts = test::tls_options(cert_);
   opts.tls_client_cas = {cert_.cert()};

@@ -1,0 +1,16 @@
+// The debug listener's /debug/vars (http.debug.addr): what the main server counts, as one JSON
+// object, so that tests and operators can read it while it runs. registry:2's debug server has the
+// same path (Go's expvar); the names here are Onsen's own:
+//   {"tls":{"handshakes":N,"signatures":N,"resumed":N,"client_gone":N,"gave_up":N}}
+// (see http::TlsCounters). Other paths: 404.
+#pragma once
+
+#include "http/message.h"
+#include "http/server.h"
+
+namespace onsen::cli {
+
+// A handler for the debug listener; `server` (the main one) must outlive it.
+http::Handler debug_vars_handler(const http::Server& server);
+
+}  // namespace onsen::cli
