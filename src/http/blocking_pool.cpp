@@ -64,8 +64,13 @@ net::awaitable<void> BlockingPool::run_function(std::function<void()> work) {
           } catch (...) {
             failure = std::current_exception();
           }
+          // Everything that refers to the caller's io_context moves into the completion, so this
+          // thread lets go of it as it hands the result over: once the caller has resumed, its
+          // owner may stop and destroy that io_context (after wait(): see blocking_pool.h).
           auto executor = guard.get_executor();
-          net::dispatch(executor, [handler = std::move(handler), failure]() mutable {
+          net::dispatch(std::move(executor), [handler = std::move(handler), failure,
+                                              guard = std::move(guard)]() mutable {
+            guard.reset();
             std::move(handler)(failure);
           });
         });

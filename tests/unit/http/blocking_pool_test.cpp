@@ -47,7 +47,8 @@ TEST(BlockingPoolTest, RunsOffTheIoThreadAndResumesOnTheCallersStrand) {
         resumed_on_strand = strand.running_in_this_thread();
       },
       net::detached);
-  io.run();  // returns only once the coroutine finished: the job kept io busy meanwhile
+  io.run();     // returns only once the coroutine finished: the job kept io busy meanwhile
+  pool.wait();  // before io is destroyed (blocking_pool.h)
   EXPECT_EQ(result, "done");
   EXPECT_NE(work_thread, io_thread);
   EXPECT_EQ(resumed_thread, io_thread);
@@ -71,6 +72,7 @@ TEST(BlockingPoolTest, ExceptionsReachTheCaller) {
       },
       net::detached);
   io.run();
+  pool.wait();  // before io is destroyed (blocking_pool.h)
   EXPECT_EQ(caught, "disk on fire");
   EXPECT_TRUE(void_ran);
 }
@@ -102,7 +104,8 @@ TEST(BlockingPoolTest, AtMostThreadsJobsRunAtOnce) {
         },
         net::detached);
   }
-  io.run();  // one I/O thread starts all the jobs: it is not blocked while they run
+  io.run();     // one I/O thread starts all the jobs: it is not blocked while they run
+  pool.wait();  // before io is destroyed (blocking_pool.h)
   EXPECT_EQ(finished, kJobs);
   EXPECT_EQ(most, kThreads);
 }
@@ -128,6 +131,7 @@ std::vector<int> nice_of_every_thread(BlockingPool& pool, int threads) {
         net::detached);
   }
   io.run();
+  pool.wait();  // before io is destroyed (blocking_pool.h)
   return seen;
 }
 

@@ -393,6 +393,10 @@ TEST(ServerTest, StreamBody) {
     EXPECT_EQ(r.result_int(), 500);
     EXPECT_TRUE(c.closed_by_peer());
   }
+  // The pool's owner's duty (blocking_pool.h): no job may still hold the server's io_context
+  // when it is destroyed.
+  srv.stop_and_join();
+  pool.wait();
 }
 
 TEST(ServerTest, HeaderTooLargeIs431) {
