@@ -21,10 +21,11 @@ namespace {
 
 using std::chrono::steady_clock;
 
-// The body buffer of one upload request: it starts small and grows (doubling) only while a fill
-// takes less than kFastFill, i.e. while data arrives faster than it is written; a fill slower than
-// kSlowFill takes it back to the start. A slow uploader thus holds 64 KiB, not 1 MiB (140 of them
-// held some 150 MiB), while a fast one soon writes and hashes in 1 MiB pieces.
+// The body buffer of one upload request: it starts small and grows (doubling, as many times as
+// the last fill's rate would still fill within kFastFill) only while data arrives faster than it
+// is written; a fill slower than kSlowFill takes it back to the start. A slow uploader thus holds
+// 64 KiB, not 1 MiB (140 of them held some 150 MiB), while a fast one soon writes and hashes in 1
+// MiB pieces.
 constexpr size_t kMinBuffer = 64 << 10;
 constexpr size_t kMaxBuffer = 1 << 20;
 constexpr auto kFastFill = std::chrono::milliseconds(50);
@@ -183,8 +184,17 @@ boost::asio::awaitable<uint64_t> append_body(
       break;
     }
     size_t next = current.size;
-    if (got.took < kFastFill) next = std::min(current.size * 2, bound);
-    if (got.took > kSlowFill) next = std::min(bound, kMinBuffer);
+    if (got.took > kSlowFill) {
+      next = std::min(bound, kMinBuffer);
+    } else {
+      // Doubled as often as the rate of this fill would still fill it within kFastFill: a fast
+      // body (each PATCH of a chunked push) gets kMaxBuffer after one fill, not after five.
+      while (next < bound &&
+             got.took * static_cast<int64_t>(std::min(next * 2, bound) / current.size) <
+                 kFastFill) {
+        next = std::min(next * 2, bound);
+      }
+    }
     if (next > kMinBuffer) {
       std::swap(current, spare);  // written during the next fill
     } else {
