@@ -6,6 +6,7 @@
 #include "registry/error.h"
 
 #include <fmt/format.h>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -20,10 +21,11 @@ namespace {
 
 using std::chrono::steady_clock;
 
-// The body buffer of one upload request: it starts small and grows (doubling) only while a fill
-// takes less than kFastFill, i.e. while data arrives faster than it is written; a fill slower than
-// kSlowFill takes it back to the start. A slow uploader thus holds 64 KiB, not 1 MiB (140 of them
-// held some 150 MiB), while a fast one soon writes and hashes in 1 MiB pieces.
+// The body buffer of one upload request: it starts small and grows (doubling, as many times as
+// the last fill's rate would still fill within kFastFill) only while data arrives faster than it
+// is written; a fill slower than kSlowFill takes it back to the start. A slow uploader thus holds
+// 64 KiB, not 1 MiB (140 of them held some 150 MiB), while a fast one soon writes and hashes in 1
+// MiB pieces.
 constexpr size_t kMinBuffer = 64 << 10;
 constexpr size_t kMaxBuffer = 1 << 20;
 constexpr auto kFastFill = std::chrono::milliseconds(50);
@@ -79,56 +81,127 @@ std::optional<uint64_t> check_chunk_range(Context& ctx, uint64_t offset) {
   return std::nullopt;
 }
 
-// Streams the request body into the upload, hashing as it goes; returns the bytes read. A socket
-// read returns what has arrived so far (often some tens of KiB): the buffer is filled before each
-// write, so the file write and the hash update get large pieces (see kMinBuffer for its size).
-// Stops once more than `limit` bytes came. When the body breaks, what was buffered is still
-// written: the upload resumes from all the bytes that arrived.
+// One body buffer: its bytes and how many of them hold data.
+struct BodyBuffer {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+  size_t filled = 0;
+
+  void resize(size_t n) {
+    if (n == size) return;
+    data.reset();  // before the new one: a slow uploader never holds both
+    data = std::make_unique_for_overwrite<char[]>(n);
+    size = n;
+  }
+};
+
+// What one fill of a buffer from the socket brought.
+struct Fill {
+  bool end = false;               // the body ended, or brought more than the limit
+  std::exception_ptr broken;      // the body broke (what came before is in the buffer)
+  steady_clock::duration took{};  // time spent reading
+};
+
+// Reads the body into `buf` until it is full or the body ends (or has brought more than `limit`
+// bytes in all). A socket read returns what has arrived so far (often some tens of KiB): filling
+// the buffer first gives the file write and the hash update large pieces.
+boost::asio::awaitable<Fill> fill_buffer(Context& ctx, BodyBuffer& buf, uint64_t& total,
+                                         uint64_t limit) {
+  Fill result;
+  const auto started = steady_clock::now();
+  try {
+    while (buf.filled < buf.size) {
+      size_t n =
+          co_await ctx.req.body->read_some(buf.data.get() + buf.filled, buf.size - buf.filled);
+      buf.filled += n;
+      total += n;
+      if (n == 0 || total > limit) {
+        result.end = true;
+        break;
+      }
+    }
+  } catch (...) {
+    result.broken = std::current_exception();
+  }
+  result.took = steady_clock::now() - started;
+  co_return result;
+}
+
+// Writes (and hashes) a buffer on the upload pool, one hop per buffer, not per socket read.
+boost::asio::awaitable<void> write_buffer(Context& ctx, registry::UploadSession& session,
+                                          BodyBuffer& buf) {
+  co_await ctx.uploading([&] { session.write(buf.data.get(), buf.filled); });
+  buf.filled = 0;
+}
+
+// write_buffer(), its failure returned rather than thrown: so that running it beside a fill never
+// cancels the fill half-way through a socket read.
+boost::asio::awaitable<std::exception_ptr> write_caught(Context& ctx,
+                                                        registry::UploadSession& session,
+                                                        BodyBuffer& buf) {
+  try {
+    co_await write_buffer(ctx, session, buf);
+  } catch (...) {
+    co_return std::current_exception();
+  }
+  co_return nullptr;
+}
+
+// Streams the request body into the upload, hashing as it goes; returns the bytes read. Stops
+// once more than `limit` bytes came. When the body breaks, what was buffered is still written:
+// the upload resumes from all the bytes that arrived.
+//
+// Double buffering for fast bodies: once the buffer has grown past kMinBuffer (data arrives
+// faster than it is written), a full buffer is written and hashed on the upload pool while the
+// next one fills from the socket, so the socket is not left idle for the length of each write.
+// At most one write per upload is in flight, and its order is the body's. A slow body keeps
+// kMinBuffer and one buffer, written before the next read as before: no spare for it to hold.
 boost::asio::awaitable<uint64_t> append_body(
     Context& ctx, registry::UploadSession& session,
     uint64_t limit = std::numeric_limits<uint64_t>::max()) {
+  using namespace boost::asio::experimental::awaitable_operators;
   auto declared = ctx.req.body->content_length();
   const size_t bound =
       declared ? static_cast<size_t>(std::min<uint64_t>(*declared, kMaxBuffer)) : kMaxBuffer;
   if (bound == 0) co_return 0;
-  size_t size = std::min(bound, kMinBuffer);
-  auto buf = std::make_unique_for_overwrite<char[]>(size);
-  size_t filled = 0;
+  BodyBuffer current;  // filling from the socket
+  BodyBuffer spare;    // full, written while `current` fills
+  current.resize(std::min(bound, kMinBuffer));
   uint64_t total = 0;
-  auto fill_started = steady_clock::now();
-  // One hop to the upload pool per buffer (64 KiB to 1 MiB), not per socket read.
-  auto write = [&] { return ctx.uploading([&] { session.write(buf.get(), filled); }); };
   for (;;) {
-    size_t n = 0;
-    std::exception_ptr broken;
-    try {
-      n = co_await ctx.req.body->read_some(buf.get() + filled, size - filled);
-    } catch (...) {
-      broken = std::current_exception();
+    Fill got;
+    if (spare.filled > 0) {
+      auto [filled, failure] =
+          co_await (fill_buffer(ctx, current, total, limit) && write_caught(ctx, session, spare));
+      if (failure) std::rethrow_exception(failure);
+      got = filled;
+    } else {
+      got = co_await fill_buffer(ctx, current, total, limit);
     }
-    if (broken) {
-      if (filled > 0) co_await write();
-      std::rethrow_exception(broken);
+    if (got.broken || got.end) {
+      if (current.filled > 0) co_await write_buffer(ctx, session, current);
+      if (got.broken) std::rethrow_exception(got.broken);
+      break;
     }
-    filled += n;
-    total += n;
-    const bool end = n == 0 || total > limit;
-    if (filled > 0 && (end || filled == size)) {
-      co_await write();
-      filled = 0;
-      const auto now = steady_clock::now();
-      const auto took = now - fill_started;
-      size_t next = size;
-      if (took < kFastFill) next = std::min(size * 2, bound);
-      if (took > kSlowFill) next = std::min(bound, kMinBuffer);
-      if (!end && next != size) {
-        buf.reset();  // before the new one: a slow uploader never holds both
-        buf = std::make_unique_for_overwrite<char[]>(next);
-        size = next;
+    size_t next = current.size;
+    if (got.took > kSlowFill) {
+      next = std::min(bound, kMinBuffer);
+    } else {
+      // Doubled as often as the rate of this fill would still fill it within kFastFill: a fast
+      // body (each PATCH of a chunked push) gets kMaxBuffer after one fill, not after five.
+      while (next < bound &&
+             got.took * static_cast<int64_t>(std::min(next * 2, bound) / current.size) <
+                 kFastFill) {
+        next = std::min(next * 2, bound);
       }
-      fill_started = now;
     }
-    if (end) break;
+    if (next > kMinBuffer) {
+      std::swap(current, spare);  // written during the next fill
+    } else {
+      co_await write_buffer(ctx, session, current);
+      spare = BodyBuffer{};
+    }
+    current.resize(next);
   }
   co_return total;
 }

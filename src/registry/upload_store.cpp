@@ -96,8 +96,10 @@ std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const 
     // As in size(): an upload whose data has become a blob is over (the writer would recreate it).
     if (!driver_->stat(data_key)) unknown_upload();
     auto writer = driver_->writer(data_key, true);
-    Hasher hasher =
-        checkpoint && checkpoint->offset == writer->size() ? checkpoint->hasher : rehash(data_key);
+    // An empty upload (a new one: the first PATCH, a monolithic PUT) has nothing to rehash.
+    Hasher hasher = checkpoint && checkpoint->offset == writer->size() ? checkpoint->hasher
+                    : writer->size() == 0                              ? Hasher()
+                                                                       : rehash(data_key);
     return std::unique_ptr<UploadSession>(
         new UploadSession(*this, repo, id, std::move(writer), std::move(hasher)));
   } catch (...) {
