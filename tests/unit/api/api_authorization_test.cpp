@@ -51,15 +51,17 @@ class ApiAuthorizationTest : public ::testing::Test {
     test::BytesBody body;
     http::Request req = test::api_request(std::move(method), std::move(target), body);
     if (!authorization.empty()) req.headers.add("Authorization", authorization);
-    net::io_context io;
-    auto result = net::co_spawn(io, api_.handle(req), net::use_future);
-    io.run();
+    io_.restart();
+    auto result = net::co_spawn(io_, api_.handle(req), net::use_future);
+    io_.run();
     return result.get();
   }
   static std::string code(const http::Response& res) {
     return nlohmann::json::parse(std::get<std::string>(res.body))["errors"][0]["code"];
   }
 
+  // Declared before api_, so it outlives the pools' jobs that resume on it (blocking_pool.h).
+  net::io_context io_;
   registry::Registry registry_{storage::make_driver("inmemory", {}), {}};
   PullOnly authorizer_;
   Api api_{registry_, {}, &authorizer_};
