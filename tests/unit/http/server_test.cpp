@@ -347,6 +347,15 @@ TEST(ServerTest, FileBodySlowReaderIsServedCompletely) {
   EXPECT_TRUE(r.body() == content);
 }
 
+// A handler that answers every request with the whole of file (size bytes).
+auto whole_file(const TempFile& file, uint64_t size) {
+  return [&file, size](Request&) -> net::awaitable<Response> {
+    Response r;
+    r.body = FileBody{nullptr, file.fd(), 0, size};
+    co_return r;
+  };
+}
+
 // A client that stops reading a file body: each wait for room is bounded by read_timeout, and the
 // connection is closed before the body is complete.
 TEST(ServerTest, FileBodyStalledReaderIsClosedAfterReadTimeout) {
@@ -354,13 +363,7 @@ TEST(ServerTest, FileBodyStalledReaderIsClosedAfterReadTimeout) {
   opts.read_timeout = 1s;
   const std::string content = pattern(32 << 20, 7);
   TempFile file(content);
-  TestServer srv(
-      [&](Request&) -> net::awaitable<Response> {
-        Response r;
-        r.body = FileBody{nullptr, file.fd(), 0, content.size()};
-        co_return r;
-      },
-      opts);
+  TestServer srv(whole_file(file, content.size()), opts);
   RawClient c(srv.port(), 5s);
   c.send(get("/"));
   std::this_thread::sleep_for(2500ms);
@@ -376,13 +379,7 @@ TEST(ServerTest, FileBodySlowReaderOverManyReadTimeoutsIsServed) {
   opts.read_timeout = 1s;
   const std::string content = pattern(4 << 20, 11);
   TempFile file(content);
-  TestServer srv(
-      [&](Request&) -> net::awaitable<Response> {
-        Response r;
-        r.body = FileBody{nullptr, file.fd(), 0, content.size()};
-        co_return r;
-      },
-      opts);
+  TestServer srv(whole_file(file, content.size()), opts);
   RawClient c(srv.port(), 5s);
   int small = 64 << 10;
   ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
