@@ -1,6 +1,7 @@
 // Internal to the transport: a response whose body is a local file, over plain TCP: the head (sent
 // with MSG_MORE so that it leaves with the first file bytes), then sendfile(2) from an explicit
-// offset on the non-blocking socket, waiting for writability when the socket buffer is full.
+// offset on the non-blocking socket, waiting for writability when the socket holds as many unsent
+// bytes as it may (kNotSentLowat) or its buffer is full.
 // Falls back to pread + write for a descriptor sendfile cannot read from.
 #pragma once
 
