@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -36,6 +37,16 @@ struct WriteResult {
   uint64_t bytes = 0;
 };
 
+// File bodies being sent by this process, all connections together (see FileSender's
+// kBoundWhileSendsAtMost).
+inline std::atomic<unsigned> active_file_sends{0};
+struct ActiveSend {
+  ActiveSend() { active_file_sends.fetch_add(1, std::memory_order_relaxed); }
+  ~ActiveSend() { active_file_sends.fetch_sub(1, std::memory_order_relaxed); }
+  ActiveSend(const ActiveSend&) = delete;
+  ActiveSend& operator=(const ActiveSend&) = delete;
+};
+
 template <class Conn>
 class FileSender {
  public:
@@ -48,11 +59,8 @@ class FileSender {
     if (!sock.native_non_blocking()) sock.native_non_blocking(true, ec);
     if (ec) co_return WriteResult{false, 0};
     const int out = sock.native_handle();
-    if (!lowat_set_) {
-      lowat_set_ = true;
-      // Fails on a unix-domain socket, which has no unsent queue to bound: nothing to do then.
-      ::setsockopt(out, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &kNotSentLowat, sizeof kNotSentLowat);
-    }
+    const ActiveSend counted;
+    bound_unsent(out);
 
     size_t head_done = 0;
     while (head_done < head.size()) {
@@ -86,6 +94,7 @@ class FileSender {
           // The socket took what it had room for: wait for room rather than ask again, as a
           // sendfile that finds no room still reads file pages before it fails with EAGAIN.
           since_yield = 0;
+          bound_unsent(out);
           if (co_await wait_writable()) co_return WriteResult{false, f.length - left};
         } else if (since_yield >= kYieldEvery) {
           since_yield = 0;
@@ -115,6 +124,7 @@ class FileSender {
 
  private:
   static constexpr size_t kSendfileChunk = 4 << 20;  // per sendfile(2) call
+  static constexpr uint64_t kYieldEvery = 16 << 20;  // bytes sent before letting others run
   // Bytes the socket may hold that TCP has not sent yet (TCP_NOTSENT_LOWAT); sendfile stops and
   // writability waits above it. Without a bound the socket takes up to its whole send buffer
   // (4 MiB here) ahead of the receiver's window, and it is then the receiver's window updates
@@ -123,8 +133,21 @@ class FileSender {
   // half registry:2's rate. With 64 KiB (one loopback segment) the server sends from its own
   // wake-ups: ~0.25 s each. Larger bounds (96 KiB and up) measured as badly as none. It bounds
   // only unsent bytes, not those in flight, so long fat links are not limited by it.
+  // Only while a single file body is being sent: with several, every core is busy anyway and
+  // the extra wake-ups cost more than moving the work gains (4 parallel 1 GiB pulls: 2.5 GB/s
+  // bounded, 2.9 unbounded).
   static constexpr int kNotSentLowat = 64 << 10;
-  static constexpr uint64_t kYieldEvery = 16 << 20;  // bytes sent before letting others run
+  static constexpr unsigned kBoundWhileSendsAtMost = 1;
+
+  // Sets or lifts the unsent bound as the number of sends in progress asks (0: the system's
+  // default, no bound). A failure (a unix-domain socket has no unsent queue) changes nothing.
+  void bound_unsent(int out) {
+    const bool want = active_file_sends.load(std::memory_order_relaxed) <= kBoundWhileSendsAtMost;
+    if (want == bounded_) return;
+    bounded_ = want;
+    const int value = want ? kNotSentLowat : 0;
+    ::setsockopt(out, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, sizeof value);
+  }
 
   // The watchdog is armed when a wait begins and no earlier expiry is pending, and is not
   // cancelled when the wait ends: a pull waits for room thousands of times per second, and
@@ -193,7 +216,7 @@ class FileSender {
 
   Conn& conn_;
   boost::asio::steady_timer watchdog_;
-  bool lowat_set_ = false;
+  bool bounded_ = false;  // TCP_NOTSENT_LOWAT set (a new socket has no bound)
   std::shared_ptr<WaitState> wait_ = std::make_shared<WaitState>();
 };
 
