@@ -347,6 +347,62 @@ TEST(ServerTest, FileBodySlowReaderIsServedCompletely) {
   EXPECT_TRUE(r.body() == content);
 }
 
+// A handler that answers every request with the whole of file (size bytes).
+auto whole_file(const TempFile& file, uint64_t size) {
+  return [&file, size](Request&) -> net::awaitable<Response> {
+    Response r;
+    r.body = FileBody{nullptr, file.fd(), 0, size};
+    co_return r;
+  };
+}
+
+// A client that stops reading a file body: each wait for room is bounded by read_timeout, and the
+// connection is closed before the body is complete.
+TEST(ServerTest, FileBodyStalledReaderIsClosedAfterReadTimeout) {
+  ServerOptions opts;
+  opts.read_timeout = 1s;
+  const std::string content = pattern(32 << 20, 7);
+  TempFile file(content);
+  TestServer srv(whole_file(file, content.size()), opts);
+  RawClient c(srv.port(), 5s);
+  c.send(get("/"));
+  std::this_thread::sleep_for(2500ms);
+  std::string raw = c.read_until_close();
+  EXPECT_GT(raw.size(), 0u);
+  EXPECT_LT(raw.size(), content.size());  // closed: what the socket buffers held, not the rest
+}
+
+// A client slower than the server but never stalled for read_timeout: the whole transfer lasts
+// several read_timeouts, each wait for room a fraction of one; it must be served completely.
+TEST(ServerTest, FileBodySlowReaderOverManyReadTimeoutsIsServed) {
+  ServerOptions opts;
+  opts.read_timeout = 1s;
+  const std::string content = pattern(4 << 20, 11);
+  TempFile file(content);
+  TestServer srv(whole_file(file, content.size()), opts);
+  RawClient c(srv.port(), 5s);
+  int small = 64 << 10;
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  c.send(get("/"));
+  std::string raw;
+  char buf[128 << 10];
+  const auto t0 = std::chrono::steady_clock::now();
+  while (raw.size() < content.size() + 100) {
+    std::this_thread::sleep_for(100ms);
+    ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+    if (raw.find("\r\n\r\n") != std::string::npos &&
+        raw.size() - raw.find("\r\n\r\n") - 4 == content.size()) {
+      break;
+    }
+  }
+  EXPECT_GT(std::chrono::steady_clock::now() - t0, 2500ms);  // the case meant: > 2 read_timeouts
+  auto body_at = raw.find("\r\n\r\n");
+  ASSERT_NE(body_at, std::string::npos);
+  EXPECT_TRUE(raw.substr(body_at + 4) == content);
+}
+
 // The source reads on a BlockingPool thread, as an object store's would: the session waits for
 // each read without blocking its I/O thread.
 TEST(ServerTest, StreamBody) {
