@@ -109,7 +109,11 @@ int on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* 
                      ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv)
                      : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv);
   if (ok != 1) return -1;
-  return renew ? 2 : 1;
+  // A resumed TLS 1.3 session gets a new ticket only when we ask for one (2): its client used up
+  // the old one (TLS 1.3 tickets are single-use in OpenSSL's client, RFC 8446 C.4), so without it
+  // every second reconnect was a full handshake. TLS 1.2 tickets are renewed when the key is old.
+  if (!encrypt && (renew || SSL_version(ssl) >= TLS1_3_VERSION)) return 2;
+  return 1;
 }
 
 }  // namespace

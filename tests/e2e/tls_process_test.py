@@ -136,6 +136,23 @@ def resumes(port_out, port_in, version, tmp):
     return again
 
 
+def resumes_in_a_row(port, version, tmp, n):
+    """A full handshake, then n reconnects, each offering the session the previous one saved (as
+    a client does that keeps the newest ticket: a TLS 1.3 ticket serves once)."""
+    sess = os.path.join(tmp, "chain0.pem")
+    if os.path.exists(sess):
+        os.remove(sess)
+    connect(port, version, sess_out=sess)
+    seen = []
+    for i in range(1, n + 1):
+        nxt = os.path.join(tmp, f"chain{i}.pem")
+        if os.path.exists(nxt):
+            os.remove(nxt)
+        seen.append(connect(port, version, sess_in=sess, sess_out=nxt)[0])
+        sess = nxt
+    return seen
+
+
 def wait_reload(server, count):
     """Waits until the server logged its count-th certificate reload."""
     deadline = time.monotonic() + 15
@@ -172,6 +189,10 @@ def main():
                       resumes(a.port, b.port, v, tmp) == "Reused")
                 check(f"{v}: a server with its own keys does not",
                       resumes(a.port, c.port, v, tmp) == "New")
+
+            # TLS 1.3 only: a 1.2 client may offer the same ticket again, a 1.3 client may not.
+            check("-tls1_3: a resumed session brings a new ticket, so reconnects keep resuming",
+                  resumes_in_a_row(c.port, "-tls1_3", tmp, 4) == ["Reused"] * 4)
 
             # Rotation: the new key first, the old one still accepted.
             sess = os.path.join(tmp, "old.pem")
