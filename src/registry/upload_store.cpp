@@ -170,22 +170,36 @@ void UploadSession::release() {
     // checks the digest. Only finish() makes content durable, before its 201.
     writer_->close();
     std::lock_guard lock(store_.mutex_);
-    store_.checkpoints_.insert_or_assign(key, UploadStore::Checkpoint{hasher_, writer_->size()});
+    if (hash_stale_) {
+      store_.checkpoints_.erase(key);
+    } else {
+      store_.checkpoints_.insert_or_assign(key, UploadStore::Checkpoint{hasher_, writer_->size()});
+    }
   }
   std::lock_guard lock(store_.mutex_);
   store_.busy_.erase(key);
 }
 
 void UploadSession::write(const char* buf, size_t n) {
+  store(buf, n);
+  hash(buf, n);
+}
+
+void UploadSession::store(const char* buf, size_t n) {
   if (chunk_) {
-    chunk_->write(buf, n);
+    chunk_->write(buf, n);  // a failure discards the chunk: the hash is not concerned
     return;
   }
-  // Serial on purpose: hashing on a second thread while writing (a std::async per 1 MiB piece) was
-  // tried and cost more CPU per GiB on the shared 2-core bench machine (thread start and context
-  // switches) with no measurable gain in throughput.
-  writer_->write(buf, n);
-  hasher_.update(buf, n);
+  try {
+    writer_->write(buf, n);
+  } catch (...) {
+    hash_stale_ = true;  // part of the piece may be in the data, all of it in the hash
+    throw;
+  }
+}
+
+void UploadSession::hash(const char* buf, size_t n) {
+  if (!chunk_) hasher_.update(buf, n);
 }
 
 void UploadSession::begin_chunk() {
@@ -218,8 +232,9 @@ void UploadSession::finish(const Digest& expected) {
   auto data_key = layout::upload_data(repo_, id_);
   done_ = true;
   writer_->commit();  // durable before it can become visible
-  // Bytes were hashed with sha256 while they arrived; another algorithm needs one more pass.
-  Digest actual = expected.algorithm() == hasher_.algorithm()
+  // Bytes were hashed with sha256 while they arrived; another algorithm (or a hash state that a
+  // failed store() left ahead of the data) needs one more pass.
+  Digest actual = expected.algorithm() == hasher_.algorithm() && !hash_stale_
                       ? hasher_.digest()
                       : store_.rehash(data_key, expected.algorithm()).digest();
   if (actual != expected) {

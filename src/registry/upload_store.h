@@ -33,8 +33,16 @@ class UploadSession {
   const std::string& id() const { return id_; }
   // Bytes in the upload so far.
   uint64_t offset() const { return writer_->size(); }
-  // Appends to the upload, or to the staged chunk while one is open.
+  // Appends to the upload, or to the staged chunk while one is open: store() then hash().
   void write(const char* buf, size_t n);
+  // The two halves of write(), for a caller that runs them at once on two threads (the copy into
+  // storage and the hash each take a large share of an upload's time): store() writes the bytes,
+  // hash() takes them into the digest (nothing while a chunk is staged: commit_chunk() hashes
+  // it). Each piece goes to both, pieces in the body's order, and the next piece only after both
+  // halves have returned. A store() that fails leaves the hash state ahead of the data: the session
+  // then forgets it, and finish() or the next open() rehashes what the upload holds.
+  void store(const char* buf, size_t n);
+  void hash(const char* buf, size_t n);
   // A chunk that must turn out exactly as long as announced, though its length is known only at
   // its end (a Content-Range on a chunked body): between begin_chunk() and commit_chunk() writes
   // go to a staging object beside the upload, and only commit_chunk() appends them. A chunk
@@ -59,6 +67,7 @@ class UploadSession {
   std::unique_ptr<storage::Writer> writer_;
   std::unique_ptr<storage::Writer> chunk_;  // the staged chunk, when one is open
   Hasher hasher_;
+  bool hash_stale_ = false;  // a store() failed: hasher_ may hold bytes the data does not
   bool done_ = false;
 };
 

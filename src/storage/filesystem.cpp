@@ -189,11 +189,13 @@ class FileReader final : public Reader {
 };
 
 constexpr size_t kWritePiece = 64 * 1024;  // see FileWriter::write
+// Written data is handed to the disk in windows of this size as it comes (see start_writeback).
+constexpr uint64_t kWritebackWindow = 8 << 20;
 
 class FileWriter final : public Writer {
  public:
   FileWriter(int fd, uint64_t size, std::string path, std::string key)
-      : fd_(fd), size_(size), path_(std::move(path)), key_(std::move(key)) {}
+      : fd_(fd), size_(size), written_back_(size), path_(std::move(path)), key_(std::move(key)) {}
 
   void write(const char* buf, size_t n) override {
     require_open("write");
@@ -207,6 +209,7 @@ class FileWriter final : public Writer {
       buf += piece;
       n -= piece;
     }
+    if (size_ - written_back_ >= kWritebackWindow) start_writeback();
   }
 
   uint64_t size() const override { return size_; }
@@ -237,12 +240,24 @@ class FileWriter final : public Writer {
  private:
   enum class State { kOpen, kCommitted, kClosed, kCancelled };
 
+  // Starts writing what was written since the last call to disk, without waiting for it. The
+  // kernel would only start after 30 s or once a tenth of the memory is dirty, so commit()'s
+  // fsync wrote all of a 1 GiB upload at its end (0.45 s of a 1.8 s push on the bench machine)
+  // while the client waited; now it finds most of it on disk. Advisory: a failure here shows up
+  // at the fsync, where it counts.
+  void start_writeback() {
+    (void)::sync_file_range(fd_.get(), static_cast<off_t>(written_back_),
+                            static_cast<off_t>(size_ - written_back_), SYNC_FILE_RANGE_WRITE);
+    written_back_ = size_;
+  }
+
   void require_open(std::string_view op) const {
     if (state_ != State::kOpen) throw Error(std::string(op) + " " + key_ + ": writer is finished");
   }
 
   UniqueFd fd_;
   uint64_t size_;
+  uint64_t written_back_;  // data below this offset has been handed to the disk
   std::string path_;
   std::string key_;
   State state_ = State::kOpen;

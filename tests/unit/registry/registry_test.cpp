@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace onsen::registry {
 namespace {
@@ -69,6 +70,22 @@ TEST_F(RegistryTest, ChunkedUploadResumesAfterRestart) {
   session->write("lo", 2);
   session->finish(digest_of("hello"));
   EXPECT_EQ(restarted.blob_size("r", digest_of("hello")), 5u);
+}
+
+TEST_F(RegistryTest, StoreAndHashOfAPieceMayRunOnTwoThreadsAtOnce) {
+  std::string content;
+  for (int i = 0; i < 300000; ++i) content += static_cast<char>(i * 7 + i / 251);
+  auto id = reg.start_upload("r");
+  auto session = reg.open_upload("r", id);
+  for (size_t at = 0; at < content.size(); at += 100000) {
+    const size_t n = std::min<size_t>(100000, content.size() - at);
+    std::thread hashing([&] { session->hash(content.data() + at, n); });
+    session->store(content.data() + at, n);
+    hashing.join();
+  }
+  session->finish(digest_of(content));
+  EXPECT_EQ(driver->get_content(storage::layout::blob_data("sha256", digest_of(content).hex())),
+            content);
 }
 
 TEST_F(RegistryTest, Sha512Uploads) {
