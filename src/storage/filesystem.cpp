@@ -227,6 +227,8 @@ class FileWriter final : public Writer {
   void close() override {
     if (state_ != State::kOpen) return;
     state_ = State::kClosed;
+    // The tail too: a chunked push's PATCHes may each be shorter than a window.
+    if (size_ > written_back_) start_writeback();
     if (int err = fd_.close()) fail("close", key_, err);
   }
 
@@ -240,11 +242,12 @@ class FileWriter final : public Writer {
  private:
   enum class State { kOpen, kCommitted, kClosed, kCancelled };
 
-  // Starts writing what was written since the last call to disk, without waiting for it. The
+  // Starts writing to disk what was written since the last call, without waiting for it. The
   // kernel would only start after 30 s or once a tenth of the memory is dirty, so commit()'s
   // fsync wrote all of a 1 GiB upload at its end (0.45 s of a 1.8 s push on the bench machine)
-  // while the client waited; now it finds most of it on disk. Advisory: a failure here shows up
-  // at the fsync, where it counts.
+  // while the client waited; now it finds most of it on disk (same-run A/B, 1 GiB monolithic
+  // push: 642 MB/s vs 495 without, medians of 4). Advisory: a failure here shows up at the
+  // fsync, where it counts.
   void start_writeback() {
     (void)::sync_file_range(fd_.get(), static_cast<off_t>(written_back_),
                             static_cast<off_t>(size_ - written_back_), SYNC_FILE_RANGE_WRITE);
