@@ -143,7 +143,7 @@ HttpResponse Client::expect_ok(const std::string& what, const std::string& key,
 void Client::add_write_headers(std::vector<std::pair<std::string, std::string>>& headers,
                                bool encryption) const {
   headers.emplace_back("content-type", "application/octet-stream");
-  headers.emplace_back("x-amz-acl", "private");
+  headers.emplace_back("x-amz-acl", config_.acl);
   if (!config_.storage_class.empty()) {
     headers.emplace_back("x-amz-storage-class", config_.storage_class);
   }

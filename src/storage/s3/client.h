@@ -26,6 +26,7 @@ struct ClientConfig {
   std::string storage_class;   // empty: none sent
   bool encrypt = false;        // server-side encryption: AES256, or aws:kms with key_id
   std::string key_id;
+  std::string acl = "private";  // objectacl: the canned ACL of new objects
   std::chrono::milliseconds timeout{60000};
   int max_attempts = 5;  // for retryable failures (network, 5xx, SlowDown)
   std::chrono::milliseconds backoff{50};  // doubled on each retry
