@@ -266,6 +266,12 @@ void Client::copy(const std::string& from, const std::string& to) {
   expect_ok("CopyObject", to, send("PUT", to, {}, std::move(headers)));
 }
 
+void Client::create_bucket() {
+  HttpResponse res = send("PUT", "", {}, {});
+  if (res.status == 409 && error_code(res) == "BucketAlreadyOwnedByYou") return;
+  expect_ok("CreateBucket", config_.bucket, std::move(res));
+}
+
 std::string Client::create_multipart(const std::string& key) {
   std::vector<std::pair<std::string, std::string>> headers;
   add_write_headers(headers, true);

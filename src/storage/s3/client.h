@@ -90,6 +90,10 @@ class Client {
   // CopyObject within the bucket (objects up to 5 GiB).
   void copy(const std::string& from, const std::string& to);
 
+  // CreateBucket; an existing bucket of ours is fine. (The driver never creates its bucket, as
+  // Distribution's does not; tests and tools do.)
+  void create_bucket();
+
   std::string create_multipart(const std::string& key);
   std::string upload_part(const std::string& key, const std::string& upload_id, int number,
                           std::string_view body);  // the part's ETag

@@ -57,7 +57,8 @@ std::string S3Driver::object_key(const std::string& key) const {
 
 std::string S3Driver::dir_prefix(const std::string& key) const {
   std::string k = object_key(key);
-  return k.empty() ? k : k + "/";
+  // The root's object key already ends in '/' ("registry/"), or is "" (the whole bucket).
+  return k.empty() || k.back() == '/' ? k : k + "/";
 }
 
 std::optional<std::string> S3Driver::get_content(const std::string& key) {

@@ -92,13 +92,14 @@ class S3Writer : public Writer {
   }
 
   // Makes the object hold everything written: the buffer becomes the last part of the multipart
-  // upload, or (nothing sent as parts yet) the whole object by one PUT.
+  // upload, or (nothing stored or sent as parts yet) the whole object by one PUT.
   void flush() {
     if (!dirty_) return;
     try {
-      if (upload_id_.empty()) {
+      if (upload_id_.empty() && stored_ == 0) {
         client_.put(key_, buffer_);
       } else {
+        if (upload_id_.empty()) start_multipart();  // the stored part, copied, then the buffer
         if (!buffer_.empty()) upload_part(buffer_);
         client_.complete_multipart(key_, upload_id_, parts_);
       }
