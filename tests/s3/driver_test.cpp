@@ -175,6 +175,7 @@ TEST_F(S3DriverTest, UnreachableEndpointIsAnErrorNotAHang) {
     FAIL() << "no exception";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("attempts"), std::string::npos) << e.what();
+    EXPECT_TRUE(e.unavailable()) << e.what();  // the client may retry: 503, not 500
   }
 }
 
@@ -186,6 +187,7 @@ TEST_F(S3DriverTest, WrongCredentialsAreAnError) {
   } catch (const S3Error& e) {
     EXPECT_EQ(e.status(), 403u) << e.what();
     EXPECT_EQ(e.code(), "SignatureDoesNotMatch") << e.what();
+    EXPECT_FALSE(e.unavailable());  // a configuration error, not a passing one
   }
 }
 

@@ -107,13 +107,13 @@ HttpResponse Client::send(const std::string& method, const std::string& key, con
       if (attempt >= config_.max_attempts) {
         throw S3Error("s3: " + method + " " + key + ": " + failure + " after " +
                           std::to_string(attempt) + " attempts",
-                      res.status, code);
+                      res.status, code, S3Error::Unavailable{});
       }
     } catch (const NetworkError& e) {
       if (attempt >= config_.max_attempts) {
         throw S3Error("s3: " + method + " " + key + ": " + e.what() + " after " +
                           std::to_string(attempt) + " attempts",
-                      0, "");
+                      0, "", S3Error::Unavailable{});
       }
     }
     // Every request here is safe to send again: the body is in memory, PUTs and DELETEs are

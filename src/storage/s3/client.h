@@ -33,10 +33,15 @@ struct ClientConfig {
 };
 
 // An answer S3 gave that the operation cannot use: the status and S3's error code.
+// Status 0: no answer at all (network). A 5xx, throttling or no answer after the last retry is
+// unavailable() (the registry answers 503; the client may retry).
 class S3Error : public Error {
  public:
   S3Error(const std::string& what, unsigned status, std::string code)
       : Error(what), status_(status), code_(std::move(code)) {}
+  struct Unavailable {};
+  S3Error(const std::string& what, unsigned status, std::string code, Unavailable)
+      : Error(what, Error::Unavailable{}), status_(status), code_(std::move(code)) {}
   unsigned status() const { return status_; }
   const std::string& code() const { return code_; }
 
