@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "fault_proxy.h"
 #include "gateway.h"
 #include "storage/s3/driver.h"
 #include "storage/s3/parameters.h"
@@ -164,6 +165,36 @@ TEST_F(S3DriverTest, ReaderFailsRatherThanMixTwoVersions) {
   std::string all;
   while (size_t n = again->read(got.data(), got.size())) all.append(got.data(), n);
   EXPECT_TRUE(all == v2);
+}
+
+// Throttling (503 SlowDown) and 5xx answers are retried with backoff inside the driver: a few
+// pass unseen, more than its attempts become an unavailable() error (503 to the client).
+TEST_F(S3DriverTest, ThrottlingIsRetriedWithBackoff) {
+  auto direct = replica();
+  direct->put_content("/kept", "value");
+  {
+    test::FaultProxy proxy(test::s3_gateway().endpoint, 3, 503, "SlowDown");
+    auto d = replica({{"regionendpoint", proxy.endpoint()}});
+    EXPECT_EQ(d->get_content("/kept"), "value");
+    d->put_content("/new", "written through throttling");
+    EXPECT_EQ(proxy.failed(), 3);
+    EXPECT_EQ(proxy.forwarded(), 2);
+  }
+  EXPECT_EQ(direct->get_content("/new"), "written through throttling");
+  {
+    test::FaultProxy proxy(test::s3_gateway().endpoint, 100, 500, "InternalError");
+    auto d = replica({{"regionendpoint", proxy.endpoint()}});
+    try {
+      d->get_content("/kept");
+      FAIL() << "no exception";
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.unavailable()) << e.what();
+      EXPECT_NE(std::string(e.what()).find("500 InternalError after 5 attempts"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(proxy.failed(), 5);
+    EXPECT_EQ(proxy.forwarded(), 0);
+  }
 }
 
 TEST_F(S3DriverTest, UnreachableEndpointIsAnErrorNotAHang) {
