@@ -4,6 +4,9 @@
 #   (a) skopeo pushes image A (OCI) and a v2s2 conversion through Onsen; pulled back identical;
 #   (b) docker-registry on the bucket serves what Onsen wrote (tags, manifests, blobs);
 #   (c) docker-registry pushes image B; Onsen serves it; a tag deleted through one is gone in both.
+#   (d) `onsen check` on the bucket; a crash of the upload's final move between its copy and its
+#       delete (done here by hand) leaves nothing `onsen check` flags, and the client's retry of
+#       the final PUT completes.
 # Usage: interop_test.sh ONSEN_BINARY, with ONSEN_TEST_S3_ENV naming the gateway's variables
 # (tests/s3/gateway.sh) or them in the environment (eval "$(tests/s3/start-ceph-rgw.sh)").
 set -uo pipefail
@@ -69,6 +72,7 @@ start() {
     _launch distribution "${cfg%.yml}.log" docker-registry serve "$cfg"
   fi
   wait_ready "$LAST_PID" "$port" 30 || { tail -n 30 "$LAST_LOG" >&2; abort "start $role on s3"; }
+  CFG=$cfg
   REG=127.0.0.1:$port
   PID=$LAST_PID
 }
@@ -82,6 +86,7 @@ python3 "$INTEROP_DIR/make_oci_layout.py" "$SRC" --layers 3 --layer-size 3000000
 start onsen
 ONSEN=$REG
 ONSEN_PID=$PID
+ONSEN_CFG=$CFG
 check "a: push image A through Onsen on s3" sk copy "oci:$SRC:v1" "docker://$ONSEN/s3/app:v1"
 check "a: push image A as v2s2 through Onsen on s3" sk copy --format v2s2 "oci:$SRC:v1" "docker://$ONSEN/s3/docker:v1"
 OUT=$(tmpdir out-a)
@@ -112,6 +117,36 @@ check_eq "c: docker-registry sees the manifest gone" 404 \
   "$(http_code GET "http://$DIST/v2/s3/app/manifests/$(oci_index_digest "$SRC" v2)")"
 check_eq "c: catalog through Onsen" '["s3/app","s3/docker"]' \
   "$(curl -s "http://$ONSEN/v2/_catalog" | jq -c '.repositories')"
+
+# (d) onsen check, and a move interrupted between copy and delete.
+check "d: onsen check passes on the bucket" "$ONSEN_BIN" check "$ONSEN_CFG"
+V2=$S3_ENDPOINT/$BUCKET/registry/docker/registry/v2
+BLOB=$(tmpdir blob)/data
+head -c 3000000 /dev/urandom >"$BLOB"
+DIGEST=$(sha256_file "$BLOB")
+HEX=${DIGEST#sha256:}
+LOC=$(http_header POST "http://$ONSEN/v2/s3/crash/blobs/uploads/" Location)
+UUID=$(basename "${LOC%%\?*}")
+case $LOC in http*) ;; *) LOC=http://$ONSEN$LOC ;; esac
+HDRS=$(curl -s -o /dev/null -D - -X PATCH --data-binary "@$BLOB" \
+  -H 'Content-Type: application/octet-stream' "$LOC" | tr -d '\r')
+check_contains "d: PATCH the blob into an upload" "HTTP/1.1 202" "$HDRS"
+LOC=$(sed -n 's/^[Ll]ocation: //p' <<<"$HDRS")
+case $LOC in http*) ;; *) LOC=http://$ONSEN$LOC ;; esac
+# What the final PUT's move does first (the server-side copy), without its delete: a crash there.
+check_eq "d: copy the upload's data to the blob's key (the move's first half)" 200 \
+  "$(s3curl -o /dev/null -w '%{http_code}' -X PUT \
+     -H "x-amz-copy-source: $BUCKET/registry/docker/registry/v2/repositories/s3/crash/_uploads/$UUID/data" \
+     "$V2/blobs/sha256/${HEX:0:2}/$HEX/data")"
+check "d: onsen check passes after the interrupted move" "$ONSEN_BIN" check "$ONSEN_CFG"
+case $LOC in *\?*) SEP='&' ;; *) SEP='?' ;; esac
+check_eq "d: the client's retry of the final PUT completes" 201 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$LOC${SEP}digest=$DIGEST")"
+check_eq "d: the blob reads back whole" "$DIGEST" \
+  "$(curl -s "http://$ONSEN/v2/s3/crash/blobs/$DIGEST" | sha256_stdin)"
+check_eq "d: the upload's data is gone" 404 \
+  "$(s3curl -o /dev/null -w '%{http_code}' -I "$V2/repositories/s3/crash/_uploads/$UUID/data")"
+check "d: onsen check passes at the end" "$ONSEN_BIN" check "$ONSEN_CFG"
 
 stop "$PID" || fail "docker-registry stops on SIGTERM"
 stop "$ONSEN_PID" || fail "onsen stops on SIGTERM within 15 s"
