@@ -59,10 +59,7 @@ std::shared_ptr<Driver> s3_driver(const Parameters& params, bool build) {
 const Entry kDrivers[] = {
     {"filesystem", {"rootdirectory", "maxthreads"}, filesystem, filesystem_root},
     {"inmemory", {}, inmemory, [](const Parameters&) { return std::string("process memory"); }},
-    {"s3",
-     {s3::parameter_names().begin(), s3::parameter_names().end()},
-     s3_driver,
-     s3::describe},
+    {"s3", {s3::parameter_names().begin(), s3::parameter_names().end()}, s3_driver, s3::describe},
 };
 
 const Entry& entry(const std::string& name) {

@@ -50,10 +50,12 @@ TEST_F(S3DriverTest, ObjectKeysAreRootDirectoryPlusKeyAsInDistribution) {
   EXPECT_EQ(d->object_key("/docker/registry/v2/x"), root_.substr(1) + "/docker/registry/v2/x");
   auto page = d->client().list(root_.substr(1) + "/", "", std::nullopt);
   ASSERT_EQ(page.objects.size(), 1u);
-  EXPECT_EQ(page.objects[0].key, root_.substr(1) + "/docker/registry/v2/repositories/a/_layers/x/link");
+  EXPECT_EQ(page.objects[0].key,
+            root_.substr(1) + "/docker/registry/v2/repositories/a/_layers/x/link");
 
   Parameters p = test::s3_parameters("onsen-tests", "");
-  EXPECT_EQ(S3Driver(parse_parameters(p)).object_key("/docker/registry/v2/x"), "docker/registry/v2/x");
+  EXPECT_EQ(S3Driver(parse_parameters(p)).object_key("/docker/registry/v2/x"),
+            "docker/registry/v2/x");
   p["rootdirectory"] = "/";
   EXPECT_EQ(S3Driver(parse_parameters(p)).object_key("/a"), "a");
   p["rootdirectory"] = "registry/";
@@ -108,7 +110,7 @@ TEST_F(S3DriverTest, UnfinishedMultipartUploadIsNeverVisible) {
   d->put_content(key, "old");
   auto w = d->writer(key, false);
   const std::string big = pattern(12 * kMiB, 5);
-  w->write(big.data(), big.size());  // two parts sent, not completed
+  w->write(big.data(), big.size());    // two parts sent, not completed
   EXPECT_EQ(d->get_content(key), "");  // the empty object of the open, not a part of the new one
   w->commit();
   EXPECT_TRUE(d->get_content(key) == big);

@@ -112,7 +112,11 @@ FaultProxy::~FaultProxy() {
 std::string FaultProxy::endpoint() const {
   return "http://127.0.0.1:" + std::to_string(state_->acceptor.local_endpoint().port());
 }
-int FaultProxy::failed() const { return state_->failed; }
-int FaultProxy::forwarded() const { return state_->forwarded; }
+int FaultProxy::failed() const {
+  return state_->failed;
+}
+int FaultProxy::forwarded() const {
+  return state_->forwarded;
+}
 
 }  // namespace onsen::test

@@ -41,7 +41,8 @@ S3Gateway load() {
               vars["S3_REGION"]};
   if (g.endpoint.empty()) {
     throw std::runtime_error(
-        "no S3 gateway: run under ctest (the s3 fixture) or eval \"$(tests/s3/start-ceph-rgw.sh)\"");
+        "no S3 gateway: run under ctest (the s3 fixture) or eval "
+        "\"$(tests/s3/start-ceph-rgw.sh)\"");
   }
   if (g.region.empty()) g.region = "us-east-1";
   return g;

@@ -26,7 +26,8 @@ std::chrono::system_clock::time_point parse_time(const char* iso) {
 
 std::string base64(const unsigned char* data, size_t n) {
   std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
+  int len =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
   out.resize(static_cast<size_t>(len));
   return out;
 }
@@ -42,12 +43,23 @@ std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -124,8 +136,7 @@ HttpResponse Client::send(const std::string& method, const std::string& key, con
   }
 }
 
-HttpResponse Client::expect_ok(const std::string& what, const std::string& key,
-                               HttpResponse res) {
+HttpResponse Client::expect_ok(const std::string& what, const std::string& key, HttpResponse res) {
   if (res.status >= 200 && res.status < 300) {
     // CompleteMultipartUpload and UploadPartCopy can fail inside a 200 answer.
     if (res.body.find("<Error>") != std::string::npos) {
@@ -253,7 +264,8 @@ ListPage Client::list(const std::string& prefix, const std::string& delimiter,
     info.etag = c.child_value("ETag");
     page.objects.push_back(std::move(info));
   }
-  for (auto p : root.children("CommonPrefixes")) page.prefixes.emplace_back(p.child_value("Prefix"));
+  for (auto p : root.children("CommonPrefixes"))
+    page.prefixes.emplace_back(p.child_value("Prefix"));
   if (std::string_view(root.child_value("IsTruncated")) == "true") {
     page.next = root.child_value("NextContinuationToken");
   }
@@ -261,7 +273,8 @@ ListPage Client::list(const std::string& prefix, const std::string& delimiter,
 }
 
 void Client::copy(const std::string& from, const std::string& to) {
-  std::vector<std::pair<std::string, std::string>> headers{{"x-amz-copy-source", copy_source(from)}};
+  std::vector<std::pair<std::string, std::string>> headers{
+      {"x-amz-copy-source", copy_source(from)}};
   add_write_headers(headers, true);
   expect_ok("CopyObject", to, send("PUT", to, {}, std::move(headers)));
 }
@@ -285,10 +298,10 @@ std::string Client::create_multipart(const std::string& key) {
 
 std::string Client::upload_part(const std::string& key, const std::string& upload_id, int number,
                                 std::string_view body) {
-  HttpResponse res = expect_ok(
-      "UploadPart", key,
-      send("PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}}, {},
-           body));
+  HttpResponse res =
+      expect_ok("UploadPart", key,
+                send("PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
+                     {}, body));
   const std::string* etag = res.header("etag");
   if (!etag) throw S3Error("s3: UploadPart " + key + ": no ETag", 500, "");
   return *etag;
@@ -297,15 +310,16 @@ std::string Client::upload_part(const std::string& key, const std::string& uploa
 std::string Client::upload_part_copy(const std::string& key, const std::string& upload_id,
                                      int number, const std::string& from,
                                      std::optional<uint64_t> first, std::optional<uint64_t> last) {
-  std::vector<std::pair<std::string, std::string>> headers{{"x-amz-copy-source", copy_source(from)}};
+  std::vector<std::pair<std::string, std::string>> headers{
+      {"x-amz-copy-source", copy_source(from)}};
   if (first && last) {
     headers.emplace_back("x-amz-copy-source-range",
                          "bytes=" + std::to_string(*first) + "-" + std::to_string(*last));
   }
-  HttpResponse res = expect_ok(
-      "UploadPartCopy", key,
-      send("PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
-           std::move(headers)));
+  HttpResponse res =
+      expect_ok("UploadPartCopy", key,
+                send("PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
+                     std::move(headers)));
   auto doc = parse_xml(res.body, "UploadPartCopy");
   std::string etag = doc.child("CopyPartResult").child_value("ETag");
   if (etag.empty()) throw S3Error("s3: UploadPartCopy " + key + ": no ETag", 500, "");
@@ -320,9 +334,9 @@ void Client::complete_multipart(const std::string& key, const std::string& uploa
             xml_escape(p.etag) + "</ETag></Part>";
   }
   body += "</CompleteMultipartUpload>";
-  expect_ok("CompleteMultipartUpload", key,
-            send("POST", key, {{"uploadId", upload_id}}, {{"content-type", "application/xml"}},
-                 body));
+  expect_ok(
+      "CompleteMultipartUpload", key,
+      send("POST", key, {{"uploadId", upload_id}}, {{"content-type", "application/xml"}}, body));
 }
 
 void Client::abort_multipart(const std::string& key, const std::string& upload_id) {

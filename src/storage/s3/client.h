@@ -22,13 +22,13 @@ struct ClientConfig {
   Endpoint endpoint;  // for virtual-hosted style, the bucket's own host
   Credentials credentials;
   std::string bucket;
-  bool path_style = true;      // "/bucket/key" rather than "bucket.host/key"
-  std::string storage_class;   // empty: none sent
-  bool encrypt = false;        // server-side encryption: AES256, or aws:kms with key_id
+  bool path_style = true;     // "/bucket/key" rather than "bucket.host/key"
+  std::string storage_class;  // empty: none sent
+  bool encrypt = false;       // server-side encryption: AES256, or aws:kms with key_id
   std::string key_id;
   std::string acl = "private";  // objectacl: the canned ACL of new objects
   std::chrono::milliseconds timeout{60000};
-  int max_attempts = 5;  // for retryable failures (network, 5xx, SlowDown)
+  int max_attempts = 5;                   // for retryable failures (network, 5xx, SlowDown)
   std::chrono::milliseconds backoff{50};  // doubled on each retry
 };
 
@@ -82,8 +82,7 @@ class Client {
   // nullopt: no such key. A range past the end throws S3Error with status 416.
   // `if_match`: the object must still have that ETag (412 otherwise).
   std::optional<GetResult> get(const std::string& key, std::optional<uint64_t> first = {},
-                               std::optional<uint64_t> last = {},
-                               const std::string& if_match = {});
+                               std::optional<uint64_t> last = {}, const std::string& if_match = {});
   std::optional<ObjectInfo> head(const std::string& key);
   void put(const std::string& key, std::string_view body);
   void remove(const std::string& key);

@@ -22,10 +22,10 @@ namespace onsen::storage::s3 {
 
 struct DriverConfig {
   ClientConfig client;
-  std::string root_directory;            // as configured ("/registry", "", ...)
-  uint64_t chunk_size = 10 << 20;         // multipart upload part size of Writers
-  uint64_t copy_chunk_size = 32 << 20;    // part size of a multipart copy
-  uint64_t copy_max_concurrency = 100;    // parts of one multipart copy in flight
+  std::string root_directory;               // as configured ("/registry", "", ...)
+  uint64_t chunk_size = 10 << 20;           // multipart upload part size of Writers
+  uint64_t copy_chunk_size = 32 << 20;      // part size of a multipart copy
+  uint64_t copy_max_concurrency = 100;      // parts of one multipart copy in flight
   uint64_t copy_threshold_size = 32 << 20;  // above: multipart copy, else CopyObject
 };
 

@@ -102,7 +102,8 @@ std::unique_ptr<HttpClient::Connection> HttpClient::connect() {
       c->tls->set_verify_callback(asio::ssl::host_name_verification(endpoint_.host));
     }
     c->tls->handshake(asio::ssl::stream_base::client, ec);
-    if (ec) throw NetworkError("TLS handshake with " + endpoint_.host_header() + ": " + ec.message());
+    if (ec)
+      throw NetworkError("TLS handshake with " + endpoint_.host_header() + ": " + ec.message());
   }
   return c;
 }

@@ -30,8 +30,8 @@ bool boolean(const Parameters& params, const std::string& key, bool fallback) {
 }
 
 // Go's strconv.ParseInt(v, 0, 64) within [min, max].
-uint64_t integer(const Parameters& params, const std::string& key, uint64_t fallback,
-                 uint64_t min, uint64_t max) {
+uint64_t integer(const Parameters& params, const std::string& key, uint64_t fallback, uint64_t min,
+                 uint64_t max) {
   const std::string* v = find(params, key);
   if (!v) return fallback;
   errno = 0;
@@ -55,17 +55,26 @@ std::string env(const char* name) {
 }  // namespace
 
 const std::vector<std::string_view>& parameter_names() {
-  static const std::vector<std::string_view> names = {
-      "accesskey",      "secretkey",
-      "region",         "regionendpoint",
-      "forcepathstyle", "bucket",
-      "rootdirectory",  "secure",
-      "skipverify",     "v4auth",
-      "chunksize",      "multipartcopychunksize",
-      "multipartcopymaxconcurrency", "multipartcopythresholdsize",
-      "storageclass",   "encrypt",
-      "keyid",          "useragent",
-      "objectacl",      "sessiontoken"};
+  static const std::vector<std::string_view> names = {"accesskey",
+                                                      "secretkey",
+                                                      "region",
+                                                      "regionendpoint",
+                                                      "forcepathstyle",
+                                                      "bucket",
+                                                      "rootdirectory",
+                                                      "secure",
+                                                      "skipverify",
+                                                      "v4auth",
+                                                      "chunksize",
+                                                      "multipartcopychunksize",
+                                                      "multipartcopymaxconcurrency",
+                                                      "multipartcopythresholdsize",
+                                                      "storageclass",
+                                                      "encrypt",
+                                                      "keyid",
+                                                      "useragent",
+                                                      "objectacl",
+                                                      "sessiontoken"};
   return names;
 }
 
@@ -84,7 +93,8 @@ DriverConfig parse_parameters(const Parameters& params) {
   const bool secure = boolean(params, "secure", true);
   const bool skip_verify = boolean(params, "skipverify", false);
   if (!boolean(params, "v4auth", true)) {
-    throw ParameterError("v4auth", "false is not supported: Onsen signs with Signature Version 4 only");
+    throw ParameterError("v4auth",
+                         "false is not supported: Onsen signs with Signature Version 4 only");
   }
   cc.encrypt = boolean(params, "encrypt", false);
   cc.key_id = value_or(params, "keyid", "");
@@ -119,9 +129,9 @@ DriverConfig parse_parameters(const Parameters& params) {
   }
   cc.storage_class = storage_class == "NONE" ? "" : storage_class;
   cc.acl = value_or(params, "objectacl", "private");
-  static const char* kAcls[] = {"private",       "public-read",         "public-read-write",
-                                "authenticated-read", "aws-exec-read",  "bucket-owner-read",
-                                "bucket-owner-full-control", "log-delivery-write"};
+  static const char* kAcls[] = {
+      "private",       "public-read",       "public-read-write",         "authenticated-read",
+      "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control", "log-delivery-write"};
   if (std::none_of(std::begin(kAcls), std::end(kAcls),
                    [&](const char* a) { return cc.acl == a; })) {
     throw ParameterError("objectacl", "invalid value \"" + cc.acl + "\"");

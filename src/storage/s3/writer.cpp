@@ -63,7 +63,9 @@ class S3Writer : public Writer {
   void check_open(const char* what) const {
     if (closed_ || committed_ || cancelled_) {
       throw Error(std::string("cannot ") + what + " " + storage_key_ + ": the writer is " +
-                  (committed_ ? "committed" : cancelled_ ? "cancelled" : "closed"));
+                  (committed_   ? "committed"
+                   : cancelled_ ? "cancelled"
+                                : "closed"));
     }
   }
 
@@ -77,9 +79,9 @@ class S3Writer : public Writer {
     for (uint64_t i = 0; i < pieces; ++i) {
       uint64_t first = stored_ * i / pieces, last = stored_ * (i + 1) / pieces - 1;
       int number = static_cast<int>(parts_.size()) + 1;
-      std::string etag = pieces == 1
-                             ? client_.upload_part_copy(key_, upload_id_, number, key_)
-                             : client_.upload_part_copy(key_, upload_id_, number, key_, first, last);
+      std::string etag =
+          pieces == 1 ? client_.upload_part_copy(key_, upload_id_, number, key_)
+                      : client_.upload_part_copy(key_, upload_id_, number, key_, first, last);
       parts_.push_back({number, etag, last - first + 1});
     }
   }
@@ -142,8 +144,8 @@ std::unique_ptr<Writer> open_writer(Client& client, const std::string& object_ke
   if (append) {
     if (auto info = client.head(object_key)) {
       if (info->size >= kMinPartSize) {
-        return std::make_unique<S3Writer>(client, object_key, storage_key, chunk_size,
-                                          info->size, std::string());
+        return std::make_unique<S3Writer>(client, object_key, storage_key, chunk_size, info->size,
+                                          std::string());
       }
       // Too small to be a part: read back, it is sent again with what follows.
       auto content = client.get(object_key);

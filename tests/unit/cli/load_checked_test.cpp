@@ -3,8 +3,8 @@
 // words its own errors, so `onsen serve` prints the same one line and exits 2.
 #include <gtest/gtest.h>
 
-#include "support/temp_dir.h"
 #include "cli/config_source.h"
+#include "support/temp_dir.h"
 
 namespace onsen::cli {
 namespace {
@@ -46,9 +46,9 @@ TEST(LoadChecked, S3ParametersAreCheckedByTheDriver) {
             "(no error)");
   EXPECT_EQ(error_of(kMinimal, {"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_REGION=us-east-1"}),
             "storage.s3.bucket: no bucket parameter provided");
-  EXPECT_EQ(error_of(kMinimal, {"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_REGION=us-east-1",
-                                "REGISTRY_STORAGE_S3_BUCKET=b",
-                                "REGISTRY_STORAGE_S3_STORAGECLASS=glacier"}),
+  EXPECT_EQ(error_of(kMinimal,
+                     {"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_REGION=us-east-1",
+                      "REGISTRY_STORAGE_S3_BUCKET=b", "REGISTRY_STORAGE_S3_STORAGECLASS=glacier"}),
             "REGISTRY_STORAGE_S3_STORAGECLASS: must be one of [NONE STANDARD REDUCED_REDUNDANCY], "
             "\"GLACIER\" invalid");
 }
