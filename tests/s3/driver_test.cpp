@@ -27,7 +27,7 @@ class S3DriverTest : public ::testing::Test {
   // A driver ("replica") on the test's rootdirectory, with the smallest parts S3 allows so a
   // few MiB exercise multipart uploads and copies.
   std::shared_ptr<S3Driver> replica(Parameters extra = {}) {
-    Parameters p = test::s3_parameters("onsen-tests", root_);
+    Parameters p = test::s3_parameters(test::kS3TestBucket, root_);
     p["chunksize"] = std::to_string(5 * kMiB);
     p["multipartcopychunksize"] = std::to_string(5 * kMiB);
     p["multipartcopythresholdsize"] = std::to_string(6 * kMiB);
@@ -53,7 +53,7 @@ TEST_F(S3DriverTest, ObjectKeysAreRootDirectoryPlusKeyAsInDistribution) {
   EXPECT_EQ(page.objects[0].key,
             root_.substr(1) + "/docker/registry/v2/repositories/a/_layers/x/link");
 
-  Parameters p = test::s3_parameters("onsen-tests", "");
+  Parameters p = test::s3_parameters(test::kS3TestBucket, "");
   EXPECT_EQ(S3Driver(parse_parameters(p)).object_key("/docker/registry/v2/x"),
             "docker/registry/v2/x");
   p["rootdirectory"] = "/";
@@ -200,7 +200,7 @@ TEST_F(S3DriverTest, ThrottlingIsRetriedWithBackoff) {
 }
 
 TEST_F(S3DriverTest, UnreachableEndpointIsAnErrorNotAHang) {
-  Parameters p = test::s3_parameters("onsen-tests", root_);
+  Parameters p = test::s3_parameters(test::kS3TestBucket, root_);
   p["regionendpoint"] = "http://127.0.0.1:9";  // discard port: nothing listens
   S3Driver d(parse_parameters(p));
   try {

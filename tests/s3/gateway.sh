@@ -22,6 +22,11 @@ case "$action" in
     export CEPH_OSD_PORT_MIN=$base CEPH_OSD_PORT_MAX=$((base + 99))
     tmp=$(mktemp "$env_file.XXXXXX")
     "$here/start-ceph-rgw.sh" >"$tmp"
+    # The tests' bucket (support/s3_gateway.h: kS3TestBucket); the e2e suite expects it.
+    (source "$tmp" && curl -sf -o /dev/null -m 30 -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+      --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+      -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$S3_ENDPOINT/onsen-tests") ||
+      { echo "cannot create the bucket onsen-tests" >&2; exit 1; }
     mv "$tmp" "$env_file"
     cat "$env_file" >&2
     ;;

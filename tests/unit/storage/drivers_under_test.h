@@ -59,7 +59,7 @@ struct S3Env {
   static constexpr const char* kName = "s3";
   std::shared_ptr<Driver> make() {
     auto config = s3::parse_parameters(
-        onsen::test::s3_parameters("onsen-tests", onsen::test::unique_s3_root()));
+        onsen::test::s3_parameters(onsen::test::kS3TestBucket, onsen::test::unique_s3_root()));
     driver = std::make_shared<s3::S3Driver>(config);
     return driver;
   }
