@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 
-#include "fault_proxy.h"
 #include "gateway.h"
 #include "storage/s3/driver.h"
 #include "storage/s3/parameters.h"
+#include "support/fault_proxy.h"
 
 namespace onsen::storage::s3 {
 namespace {
