@@ -1,8 +1,8 @@
 #include "storage/s3/http_client.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -83,10 +83,27 @@ std::unique_ptr<HttpClient::Connection> HttpClient::connect() {
   beast::error_code ec;
   auto results = resolver.resolve(endpoint_.host, endpoint_.port, ec);
   if (ec) throw NetworkError("resolving " + endpoint_.host + ": " + ec.message());
-  // A blocking connect has no timeout of its own; S3 endpoints are reachable or refuse at once
-  // in practice, and the socket timeouts below bound every later step.
-  asio::connect(c->socket, results, ec);
+  // A blocking connect to an address that drops packets waits minutes: connect non-blocking and
+  // poll for at most the timeout, each address in turn.
+  for (const auto& entry : results) {
+    c->socket.close(ec);
+    c->socket.open(entry.endpoint().protocol(), ec);
+    if (ec) continue;
+    c->socket.non_blocking(true, ec);
+    c->socket.connect(entry.endpoint(), ec);
+    if (ec == asio::error::would_block || ec == asio::error::in_progress) {
+      pollfd pfd{c->socket.native_handle(), POLLOUT, 0};
+      int ready = ::poll(&pfd, 1, static_cast<int>(timeout_.count()));
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (ready == 1) ::getsockopt(pfd.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      ec = ready == 1 ? beast::error_code(err, boost::system::system_category())
+                      : beast::error_code(asio::error::timed_out);
+    }
+    if (!ec) break;
+  }
   if (ec) throw NetworkError("connecting to " + endpoint_.host_header() + ": " + ec.message());
+  c->socket.non_blocking(false, ec);
   c->socket.set_option(tcp::no_delay(true));
   timeval tv{};
   tv.tv_sec = timeout_.count() / 1000;
