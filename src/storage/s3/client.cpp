@@ -82,37 +82,55 @@ bool retryable(const HttpResponse& res) {
 Client::Client(ClientConfig config)
     : config_(std::move(config)), http_(config_.endpoint, config_.timeout) {}
 
-HttpResponse Client::send(const std::string& method, const std::string& key, const Query& query,
-                          std::vector<std::pair<std::string, std::string>> headers,
-                          std::string_view body) {
+HttpRequest Client::signed_request(const std::string& method, const std::string& key,
+                                   const Query& query,
+                                   const std::vector<std::pair<std::string, std::string>>& headers,
+                                   std::string_view body, const std::string& payload_hash) const {
   std::string path = "/";
   if (config_.path_style) path += uri_encode(config_.bucket, true) + (key.empty() ? "" : "/");
   path += uri_encode(key, false);
-  std::string qs = canonical_query(query);
-  const std::string payload_hash = sha256_hex(body);
+  const std::string date = amz_date_now();
+  SigningInput in{method, path, &query, {}, payload_hash, date};
+  in.headers["host"] = http_.endpoint().host_header();
+  in.headers["x-amz-date"] = date;
+  in.headers["x-amz-content-sha256"] = payload_hash;
+  for (const auto& [name, value] : headers) in.headers[name] = value;
 
+  HttpRequest req;
+  req.method = method;
+  std::string qs = canonical_query(query);
+  req.target = qs.empty() ? path : path + "?" + qs;
+  for (const auto& [name, value] : in.headers) {
+    if (name != "host") req.headers.emplace_back(name, value);
+  }
+  req.headers.emplace_back("Authorization", authorization(config_.credentials, in));
+  req.body = body;
+  return req;
+}
+
+HttpResponse Client::send(const std::string& method, const std::string& key, const Query& query,
+                          std::vector<std::pair<std::string, std::string>> headers,
+                          std::string_view body, std::unique_ptr<HttpStream>* stream) {
+  const std::string payload_hash = sha256_hex(body);
   std::mt19937 rng(std::random_device{}());
   auto delay = config_.backoff;
   for (int attempt = 1;; ++attempt) {
-    const std::string date = amz_date_now();
-    SigningInput in{method, path, &query, {}, payload_hash, date};
-    in.headers["host"] = http_.endpoint().host_header();
-    in.headers["x-amz-date"] = date;
-    in.headers["x-amz-content-sha256"] = payload_hash;
-    for (const auto& [name, value] : headers) in.headers[name] = value;
-
-    HttpRequest req;
-    req.method = method;
-    req.target = qs.empty() ? path : path + "?" + qs;
-    for (const auto& [name, value] : in.headers) {
-      if (name != "host") req.headers.emplace_back(name, value);
-    }
-    req.headers.emplace_back("Authorization", authorization(config_.credentials, in));
-    req.body = body;
-
+    HttpRequest req = signed_request(method, key, query, headers, body, payload_hash);
     std::string failure;
     try {
-      HttpResponse res = http_.send(req);
+      HttpResponse res;
+      if (stream) {
+        // A successful answer keeps its body in the stream; any other is read whole (S3's
+        // small XML error) to be judged like any answer.
+        *stream = http_.open(req);
+        res = (*stream)->head();
+        if (res.status < 200 || res.status >= 300) {
+          res.body = (*stream)->read_all();
+          stream->reset();
+        }
+      } else {
+        res = http_.send(req);
+      }
       if (!retryable(res)) return res;
       std::string code = error_code(res);
       failure = std::to_string(res.status) + (code.empty() ? "" : " " + code);
@@ -195,6 +213,28 @@ std::optional<GetResult> Client::get(const std::string& key, std::optional<uint6
   if (const std::string* etag = res.header("etag")) out.etag = *etag;
   out.body = std::move(res.body);
   return out;
+}
+
+std::unique_ptr<HttpStream> Client::get_stream(const std::string& key, uint64_t offset,
+                                               uint64_t& total_size) {
+  std::unique_ptr<HttpStream> stream;
+  HttpResponse res =
+      send("GET", key, {}, {{"range", "bytes=" + std::to_string(offset) + "-"}}, {}, &stream);
+  if (res.status == 404) {
+    std::string code = error_code(res);
+    if (code == "NoSuchKey" || code.empty()) return nullptr;
+  }
+  expect_ok("GET", key, std::move(res));
+  const HttpResponse& head = stream->head();
+  total_size = 0;
+  if (const std::string* range = head.header("content-range")) {  // "bytes 0-9/1000"
+    if (auto slash = range->rfind('/'); slash != std::string::npos) {
+      total_size = std::stoull(range->substr(slash + 1));
+    }
+  } else if (const std::string* len = head.header("content-length")) {
+    total_size = std::stoull(*len);  // 200: the whole object
+  }
+  return stream;
 }
 
 std::optional<ObjectInfo> Client::head(const std::string& key) {

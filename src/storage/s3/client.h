@@ -83,6 +83,10 @@ class Client {
   // `if_match`: the object must still have that ETag (412 otherwise).
   std::optional<GetResult> get(const std::string& key, std::optional<uint64_t> first = {},
                                std::optional<uint64_t> last = {}, const std::string& if_match = {});
+  // GET from `offset` to the end, the body left to stream (a blob); nullptr: no such key.
+  // total_size: the object's size. An offset at or past the end throws S3Error 416.
+  std::unique_ptr<HttpStream> get_stream(const std::string& key, uint64_t offset,
+                                         uint64_t& total_size);
   std::optional<ObjectInfo> head(const std::string& key);
   void put(const std::string& key, std::string_view body);
   void remove(const std::string& key);
@@ -118,9 +122,13 @@ class Client {
   using Query = std::multimap<std::string, std::string>;
   // Signs and sends, retrying what is safe to retry; returns any answer below 500 (and not
   // SlowDown); throws S3Error for 5xx after the last attempt.
+  // With `stream`: a 2xx answer's body is left in *stream (response body empty).
   HttpResponse send(const std::string& method, const std::string& key, const Query& query,
                     std::vector<std::pair<std::string, std::string>> headers,
-                    std::string_view body = {});
+                    std::string_view body = {}, std::unique_ptr<HttpStream>* stream = nullptr);
+  HttpRequest signed_request(const std::string& method, const std::string& key, const Query& query,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             std::string_view body, const std::string& payload_hash) const;
   // send, and throws S3Error unless the status is 2xx (or in `also_ok`).
   HttpResponse expect_ok(const std::string& what, const std::string& key, HttpResponse res);
   void add_write_headers(std::vector<std::pair<std::string, std::string>>& headers,

@@ -6,8 +6,8 @@
 // remove() of a directory deletes every object under the prefix.
 //
 // Atomicity (see docs/ARCHITECTURE.md): a PUT and a completed multipart upload replace an object
-// whole, so a reader sees the old bytes or the new, never a mix; a Reader that spans several
-// ranged GETs pins the object's ETag and fails rather than mix two versions. move() is a
+// whole, so a reader sees the old bytes or the new, never a mix (a Reader is one streamed GET,
+// one version). move() is a
 // server-side copy then a delete: in between both keys hold the whole object, never part of it.
 #pragma once
 

@@ -125,7 +125,7 @@ std::unique_ptr<HttpClient::Connection> HttpClient::connect() {
   return c;
 }
 
-HttpResponse HttpClient::exchange(Connection& c, const HttpRequest& request, bool& keep_alive) {
+void HttpClient::write_request(Connection& c, const HttpRequest& request) {
   http::request<http::span_body<const char>> req;
   req.method_string(request.method);
   req.target(request.target);
@@ -138,18 +138,15 @@ HttpResponse HttpClient::exchange(Connection& c, const HttpRequest& request, boo
   if (request.body.empty() && (request.method == "PUT" || request.method == "POST")) {
     req.set(http::field::content_length, "0");
   }
-
   beast::error_code ec;
   c.with_stream([&](auto& s) { http::write(s, req, ec); });
   if (ec) throw NetworkError("sending to " + endpoint_.host_header() + ": " + ec.message());
+}
 
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(boost::none);
-  if (request.method == "HEAD") parser.skip(true);
-  c.with_stream([&](auto& s) { http::read(s, c.buffer, parser, ec); });
-  if (ec) throw NetworkError("reading from " + endpoint_.host_header() + ": " + ec.message());
+namespace {
 
-  auto& res = parser.get();
+template <typename Fields>
+HttpResponse head_of(const http::response_header<Fields>& res) {
   HttpResponse out;
   out.status = res.result_int();
   for (const auto& field : res) {
@@ -157,34 +154,121 @@ HttpResponse HttpClient::exchange(Connection& c, const HttpRequest& request, boo
     for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     out.headers[name] = std::string(field.value());
   }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse HttpClient::exchange(Connection& c, const HttpRequest& request, bool& keep_alive) {
+  write_request(c, request);
+  beast::error_code ec;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(boost::none);
+  if (request.method == "HEAD") parser.skip(true);
+  c.with_stream([&](auto& s) { http::read(s, c.buffer, parser, ec); });
+  if (ec) throw NetworkError("reading from " + endpoint_.host_header() + ": " + ec.message());
+  auto& res = parser.get();
+  HttpResponse out = head_of(res.base());
   out.body = std::move(res.body());
   keep_alive = res.keep_alive();
   return out;
 }
 
+std::unique_ptr<HttpClient::Connection> HttpClient::take(bool fresh, bool& reused) {
+  reused = false;
+  if (!fresh) {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      reused = true;
+      return c;
+    }
+  }
+  return connect();
+}
+
+void HttpClient::give_back(std::unique_ptr<Connection> c) {
+  std::lock_guard lock(mutex_);
+  idle_.push_back(std::move(c));
+}
+
 HttpResponse HttpClient::send(const HttpRequest& request) {
   for (int attempt = 0;; ++attempt) {
-    std::unique_ptr<Connection> c;
-    {
-      std::lock_guard lock(mutex_);
-      if (!idle_.empty() && attempt == 0) {
-        c = std::move(idle_.back());
-        idle_.pop_back();
-      }
-    }
-    const bool reused = c != nullptr;
-    if (!c) c = connect();
+    bool reused = false;
+    auto c = take(attempt > 0, reused);
     bool keep_alive = false;
     try {
       HttpResponse res = exchange(*c, request, keep_alive);
-      if (keep_alive) {
-        std::lock_guard lock(mutex_);
-        idle_.push_back(std::move(c));
-      }
+      if (keep_alive) give_back(std::move(c));
       return res;
     } catch (const NetworkError&) {
       // A pooled connection the server closed while idle fails on first use: once more, fresh.
       if (!reused) throw;
+    }
+  }
+}
+
+struct HttpStream::Impl {
+  HttpClient* client = nullptr;
+  std::unique_ptr<HttpClient::Connection> conn;
+  http::response_parser<http::buffer_body> parser;
+  HttpResponse head;
+};
+
+HttpStream::HttpStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpStream::~HttpStream() {
+  // Only a connection whose answer was read to its end can carry the next request.
+  if (impl_->conn && impl_->parser.is_done() && impl_->parser.get().keep_alive()) {
+    impl_->client->give_back(std::move(impl_->conn));
+  }
+}
+
+const HttpResponse& HttpStream::head() const {
+  return impl_->head;
+}
+
+size_t HttpStream::read(char* buf, size_t n) {
+  auto& p = impl_->parser;
+  if (p.is_done() || n == 0) return 0;
+  p.get().body().data = buf;
+  p.get().body().size = n;
+  beast::error_code ec;
+  auto& c = *impl_->conn;
+  c.with_stream([&](auto& s) { http::read(s, c.buffer, p, ec); });
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) {
+    throw NetworkError("reading from " + impl_->client->endpoint_.host_header() + ": " +
+                       ec.message());
+  }
+  return n - p.get().body().size;
+}
+
+std::string HttpStream::read_all() {
+  std::string out;
+  char buf[16384];
+  while (size_t n = read(buf, sizeof buf)) out.append(buf, n);
+  return out;
+}
+
+std::unique_ptr<HttpStream> HttpClient::open(const HttpRequest& request) {
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    auto impl = std::make_unique<HttpStream::Impl>();
+    impl->client = this;
+    impl->conn = take(attempt > 0, reused);
+    impl->parser.body_limit(boost::none);
+    try {
+      write_request(*impl->conn, request);
+      beast::error_code ec;
+      auto& c = *impl->conn;
+      c.with_stream([&](auto& s) { http::read_header(s, c.buffer, impl->parser, ec); });
+      if (ec) throw NetworkError("reading from " + endpoint_.host_header() + ": " + ec.message());
+      impl->head = head_of(impl->parser.get().base());
+      return std::unique_ptr<HttpStream>(new HttpStream(std::move(impl)));
+    } catch (const NetworkError&) {
+      if (!reused) throw;  // as in send: a stale pooled connection gets one fresh retry
     }
   }
 }

@@ -51,6 +51,26 @@ class NetworkError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+class HttpClient;
+
+// An answer whose body is read as it arrives (a blob GET): the status and headers first, then
+// read() until 0. A stream read to its end gives its connection back to the pool; one dropped
+// earlier closes it.
+class HttpStream {
+ public:
+  ~HttpStream();
+  const HttpResponse& head() const;  // status and headers; body empty
+  // Up to n bytes of the body; 0 at its end. Throws NetworkError.
+  size_t read(char* buf, size_t n);
+  std::string read_all();
+
+ private:
+  friend class HttpClient;
+  struct Impl;
+  explicit HttpStream(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 class HttpClient {
  public:
   HttpClient(Endpoint endpoint, std::chrono::milliseconds timeout);
@@ -61,12 +81,19 @@ class HttpClient {
   // Sends the request and reads the whole answer. Throws NetworkError when the connection fails
   // (a pooled connection the server had closed is retried once on a fresh one first).
   HttpResponse send(const HttpRequest& request);
+  // Sends the request and reads the answer's head; the body is read through the stream.
+  std::unique_ptr<HttpStream> open(const HttpRequest& request);
 
   const Endpoint& endpoint() const { return endpoint_; }
 
  private:
   struct Connection;
+  friend class HttpStream;
   std::unique_ptr<Connection> connect();
+  // A pooled connection, or a new one (fresh: never a pooled one).
+  std::unique_ptr<Connection> take(bool fresh, bool& reused);
+  void give_back(std::unique_ptr<Connection> c);
+  void write_request(Connection& c, const HttpRequest& request);
   HttpResponse exchange(Connection& c, const HttpRequest& request, bool& keep_alive);
 
   Endpoint endpoint_;

@@ -1,5 +1,7 @@
-// Sequential Reader of one S3 object: ranged GETs of growing windows, each pinned to the ETag of
-// the first, so a reader never mixes two versions of an object replaced while it reads.
+// Sequential Reader of one S3 object: one GET from the offset to the end, its body read as the
+// caller asks for it (a blob streams through at the pace of the registry's client). One answer
+// is one version of the object, so a reader never mixes two versions of an object replaced
+// while it reads.
 #pragma once
 
 #include <memory>
