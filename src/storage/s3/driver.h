@@ -7,8 +7,8 @@
 //
 // Atomicity (see docs/ARCHITECTURE.md): a PUT and a completed multipart upload replace an object
 // whole, so a reader sees the old bytes or the new, never a mix (a Reader is one streamed GET,
-// one version). move() is a
-// server-side copy then a delete: in between both keys hold the whole object, never part of it.
+// one version). move() is a server-side copy then a delete: in between both keys hold the whole
+// object, never part of it.
 #pragma once
 
 #include <cstdint>
