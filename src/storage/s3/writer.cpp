@@ -28,12 +28,18 @@ class S3Writer : public Writer {
     buffer_.append(buf, n);
     dirty_ = dirty_ || n > 0;
     size_t done = 0;
-    // Whole chunks go out as parts now; the rest is the last part at close (any size).
-    while (buffer_.size() - done >= chunk_size_) {
-      upload_part(std::string_view(buffer_).substr(done, chunk_size_));
-      done += chunk_size_;
+    // Whole chunks go out as parts now; the rest is the last part at close (any size). A part
+    // that fails stays in the buffer, so size() and a later close() still hold every byte.
+    try {
+      while (buffer_.size() - done >= chunk_size_) {
+        upload_part(std::string_view(buffer_).substr(done, chunk_size_));
+        done += chunk_size_;
+      }
+    } catch (...) {
+      buffer_.erase(0, done);
+      throw;
     }
-    if (done) buffer_.erase(0, done);
+    buffer_.erase(0, done);
   }
 
   uint64_t size() const override { return stored_ + sent_ + buffer_.size(); }
@@ -106,6 +112,8 @@ class S3Writer : public Writer {
         client_.complete_multipart(key_, upload_id_, parts_);
       }
     } catch (...) {
+      // The object keeps what it held before this writer (stat and a resume see that size); the
+      // writer is done, so its destructor does not try again on a half-known state.
       if (!upload_id_.empty()) {
         try {
           client_.abort_multipart(key_, upload_id_);
@@ -113,6 +121,10 @@ class S3Writer : public Writer {
         }
       }
       upload_id_.clear();
+      parts_.clear();
+      buffer_.clear();
+      sent_ = 0;
+      closed_ = true;
       throw;
     }
     stored_ = size();
