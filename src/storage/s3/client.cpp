@@ -189,30 +189,21 @@ std::string Client::copy_source(const std::string& from) const {
   return uri_encode(config_.bucket + "/" + from, false);
 }
 
-std::optional<GetResult> Client::get(const std::string& key, std::optional<uint64_t> first,
-                                     std::optional<uint64_t> last, const std::string& if_match) {
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (first) {
-    headers.emplace_back("range", "bytes=" + std::to_string(*first) + "-" +
-                                      (last ? std::to_string(*last) : std::string()));
-  }
-  if (!if_match.empty()) headers.emplace_back("if-match", if_match);
-  HttpResponse res = send("GET", key, {}, std::move(headers));
-  if (res.status == 404) {
-    std::string code = error_code(res);
-    if (code == "NoSuchKey" || code.empty()) return std::nullopt;
-  }
-  res = expect_ok("GET", key, std::move(res));
-  GetResult out;
-  out.total_size = res.body.size();
-  if (const std::string* range = res.header("content-range")) {  // "bytes 0-9/1000"
-    if (auto slash = range->rfind('/'); slash != std::string::npos) {
-      out.total_size = std::stoull(range->substr(slash + 1));
-    }
-  }
-  if (const std::string* etag = res.header("etag")) out.etag = *etag;
-  out.body = std::move(res.body);
-  return out;
+namespace {
+
+// A GET's 404 that means "no such key" (not a missing bucket, which is an error).
+bool no_such_key(const HttpResponse& res) {
+  if (res.status != 404) return false;
+  std::string code = error_code(res);
+  return code == "NoSuchKey" || code.empty();
+}
+
+}  // namespace
+
+std::optional<std::string> Client::get(const std::string& key) {
+  HttpResponse res = send("GET", key, {}, {});
+  if (no_such_key(res)) return std::nullopt;
+  return expect_ok("GET", key, std::move(res)).body;
 }
 
 std::unique_ptr<HttpStream> Client::get_stream(const std::string& key, uint64_t offset,
@@ -220,10 +211,7 @@ std::unique_ptr<HttpStream> Client::get_stream(const std::string& key, uint64_t 
   std::unique_ptr<HttpStream> stream;
   HttpResponse res =
       send("GET", key, {}, {{"range", "bytes=" + std::to_string(offset) + "-"}}, {}, &stream);
-  if (res.status == 404) {
-    std::string code = error_code(res);
-    if (code == "NoSuchKey" || code.empty()) return nullptr;
-  }
+  if (no_such_key(res)) return nullptr;
   expect_ok("GET", key, std::move(res));
   const HttpResponse& head = stream->head();
   total_size = 0;

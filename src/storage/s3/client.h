@@ -69,20 +69,12 @@ struct Part {
   uint64_t size = 0;
 };
 
-struct GetResult {
-  std::string body;
-  uint64_t total_size = 0;  // the whole object's size (from Content-Range when ranged)
-  std::string etag;
-};
-
 class Client {
  public:
   explicit Client(ClientConfig config);
 
-  // nullopt: no such key. A range past the end throws S3Error with status 416.
-  // `if_match`: the object must still have that ETag (412 otherwise).
-  std::optional<GetResult> get(const std::string& key, std::optional<uint64_t> first = {},
-                               std::optional<uint64_t> last = {}, const std::string& if_match = {});
+  // The whole object; nullopt: no such key.
+  std::optional<std::string> get(const std::string& key);
   // GET from `offset` to the end, the body left to stream (a blob); nullptr: no such key.
   // total_size: the object's size. An offset at or past the end throws S3Error 416.
   std::unique_ptr<HttpStream> get_stream(const std::string& key, uint64_t offset,

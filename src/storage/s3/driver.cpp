@@ -64,9 +64,7 @@ std::string S3Driver::dir_prefix(const std::string& key) const {
 std::optional<std::string> S3Driver::get_content(const std::string& key) {
   validate_key(key);
   if (key == "/") return std::nullopt;
-  auto res = client_.get(object_key(key));
-  if (!res) return std::nullopt;
-  return std::move(res->body);
+  return client_.get(object_key(key));
 }
 
 void S3Driver::put_content(const std::string& key, std::string_view content) {

@@ -163,7 +163,7 @@ std::unique_ptr<Writer> open_writer(Client& client, const std::string& object_ke
       auto content = client.get(object_key);
       if (content) {
         return std::make_unique<S3Writer>(client, object_key, storage_key, chunk_size, 0,
-                                          std::move(content->body));
+                                          std::move(*content));
       }
     }
   }
