@@ -135,9 +135,10 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
     failure = e;
   } catch (const storage::Error& e) {
     spdlog::error("storage error on {} {}: {}", req.method, req.path, e.what());
-    failure = registry::Error(
-        e.no_space() ? registry::ErrorCode::kStorageFull : registry::ErrorCode::kInternal,
-        e.no_space() ? "storage is full" : "storage error");
+    failure = e.no_space() ? registry::Error(registry::ErrorCode::kStorageFull, "storage is full")
+              : e.unavailable() ? registry::Error(registry::ErrorCode::kUnavailable,
+                                                  "storage is unavailable, retry later")
+                                : registry::Error(registry::ErrorCode::kInternal, "storage error");
   }
   if (failure) {
     res = error_response(*failure);

@@ -30,6 +30,7 @@ constexpr std::array kDescriptors = {
     ErrorDescriptor{ErrorCode::kRangeInvalid, "BLOB_UPLOAD_INVALID", 416},
     ErrorDescriptor{ErrorCode::kPaginationNumberInvalid, "PAGINATION_NUMBER_INVALID", 400},
     ErrorDescriptor{ErrorCode::kManifestTooLarge, "MANIFEST_INVALID", 413},
+    ErrorDescriptor{ErrorCode::kUnavailable, "UNAVAILABLE", 503},
     ErrorDescriptor{ErrorCode::kStorageFull, "UNKNOWN", 507},
     ErrorDescriptor{ErrorCode::kInternal, "UNKNOWN", 500},
 };

@@ -27,6 +27,7 @@ enum class ErrorCode {
   kRangeInvalid,             // Content-Range out of order or overlapping (416)
   kPaginationNumberInvalid,  // bad `n` query parameter
   kManifestTooLarge,         // manifest body over the size limit (413)
+  kUnavailable,              // backend unavailable, retried in vain (503)
   kStorageFull,              // backend out of space (507)
   kInternal,                 // anything else (500)
 };

@@ -25,11 +25,17 @@ class Error : public std::runtime_error {
  public:
   Error(const std::string& what, bool no_space = false)
       : std::runtime_error(what), no_space_(no_space) {}
+  // The backend did not answer, or kept answering "busy" (a network store's 5xx or throttling
+  // after the driver's own retries): the client may retry later.
+  struct Unavailable {};
+  Error(const std::string& what, Unavailable) : std::runtime_error(what), unavailable_(true) {}
   // True when the backend ran out of space (ENOSPC/EDQUOT): the client may retry later.
   bool no_space() const { return no_space_; }
+  bool unavailable() const { return unavailable_; }
 
  private:
-  bool no_space_;
+  bool no_space_ = false;
+  bool unavailable_ = false;
 };
 
 // Throws Error unless key is "/" or a sequence of "/<component>" where no component is empty, "."

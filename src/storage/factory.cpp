@@ -5,6 +5,7 @@
 
 #include "storage/filesystem.h"
 #include "storage/inmemory.h"
+#include "storage/s3/parameters.h"
 
 namespace onsen::storage {
 
@@ -50,9 +51,15 @@ std::shared_ptr<Driver> inmemory(const Parameters&, bool build) {
   return build ? std::make_shared<InMemoryDriver>() : nullptr;
 }
 
+std::shared_ptr<Driver> s3_driver(const Parameters& params, bool build) {
+  s3::DriverConfig config = s3::parse_parameters(params);
+  return build ? std::make_shared<s3::S3Driver>(std::move(config)) : nullptr;
+}
+
 const Entry kDrivers[] = {
     {"filesystem", {"rootdirectory", "maxthreads"}, filesystem, filesystem_root},
     {"inmemory", {}, inmemory, [](const Parameters&) { return std::string("process memory"); }},
+    {"s3", {s3::parameter_names().begin(), s3::parameter_names().end()}, s3_driver, s3::describe},
 };
 
 const Entry& entry(const std::string& name) {

@@ -34,6 +34,8 @@ class ParameterError : public Error {
 //   filesystem: rootdirectory (default /var/lib/registry, not empty), maxthreads (an integer,
 //               accepted for compatibility: the driver needs no thread pool)
 //   inmemory:   none
+//   s3:         Distribution's storage.s3 keys (region and bucket required), see
+//               s3/parameters.h
 std::vector<std::string> check_parameters(const std::string& name, const Parameters& params);
 
 // Where driver `name` keeps its data, for log lines: "/var/lib/registry", "process memory".

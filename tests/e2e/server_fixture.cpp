@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/s3_gateway.h"
+
 extern char** environ;
 
 #ifndef ONSEN_BINARY
@@ -88,8 +90,24 @@ bool OnsenServer::launch() {
     std::ofstream cfg(config_path_, std::ios::trunc);
     cfg << "version: 0.1\n"
         << "log: {level: info}\n"
-        << "storage:\n"
-        << "  filesystem: {rootdirectory: " << storage << "}\n"
+        << "storage:\n";
+    // ONSEN_E2E_STORAGE=s3: the same suite against the s3 driver on the tests' gateway (ctest's
+    // s3.e2e), each storage directory a rootdirectory of its own in one bucket.
+    const char* kind = std::getenv("ONSEN_E2E_STORAGE");
+    if (kind != nullptr && std::string(kind) == "s3") {
+      auto g = test::find_s3_gateway();
+      if (!g) {
+        error_ = "ONSEN_E2E_STORAGE=s3 but no S3 gateway (ONSEN_TEST_S3_ENV, S3_ENDPOINT)";
+        return false;
+      }
+      cfg << "  s3: {accesskey: " << g->access_key << ", secretkey: " << g->secret_key
+          << ", region: " << g->region << ", regionendpoint: \"" << g->endpoint
+          << "\", bucket: " << test::kS3TestBucket << ", secure: false, rootdirectory: /e2e"
+          << storage << "}\n";
+    } else {
+      cfg << "  filesystem: {rootdirectory: " << storage << "}\n";
+    }
+    cfg
         << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
         << "http: {addr: 127.0.0.1:" << port_ << "}\n";
     if (!options_.htpasswd_path.empty()) {

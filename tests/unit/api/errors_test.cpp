@@ -28,6 +28,8 @@ TEST(Errors, StatusesFollowTheSpec) {
   EXPECT_EQ(status_of(ErrorCode::kUnauthorized), 401u);
   EXPECT_EQ(status_of(ErrorCode::kDenied), 403u);
   EXPECT_EQ(code_name(ErrorCode::kDenied), "DENIED");
+  EXPECT_EQ(status_of(ErrorCode::kUnavailable), 503u);  // a store down: the client may retry
+  EXPECT_EQ(code_name(ErrorCode::kUnavailable), "UNAVAILABLE");
 }
 
 // Every code has exactly one descriptor, with a spec name and an error status.

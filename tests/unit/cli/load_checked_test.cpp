@@ -3,8 +3,8 @@
 // words its own errors, so `onsen serve` prints the same one line and exits 2.
 #include <gtest/gtest.h>
 
-#include "support/temp_dir.h"
 #include "cli/config_source.h"
+#include "support/temp_dir.h"
 
 namespace onsen::cli {
 namespace {
@@ -23,13 +23,34 @@ std::string error_of(const std::string& yaml, const std::vector<std::string>& en
 }
 
 TEST(LoadChecked, StorageDriverIsCheckedByItsFactory) {
-  EXPECT_EQ(error_of("version: 0.1\nstorage:\n  s3:\n    bucket: b\n"),
-            "storage: driver s3 is not supported yet");
   EXPECT_EQ(error_of("version: 0.1\nstorage:\n  azure:\n    accountname: a\n"),
             "storage: driver azure is not supported yet");
   EXPECT_EQ(error_of("version: 0.1\nstorage: gcs\n"), "storage: driver gcs is not supported yet");
-  EXPECT_EQ(error_of(kMinimal, {"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_BUCKET=b"}),
-            "REGISTRY_STORAGE: driver s3 is not supported yet");
+  EXPECT_EQ(error_of(kMinimal, {"REGISTRY_STORAGE=gcs"}),
+            "REGISTRY_STORAGE: driver gcs is not supported yet");
+}
+
+// The s3 driver's parameters, by Distribution's rules: region and bucket required, sizes within
+// S3's part limits; from the file or from REGISTRY_STORAGE_S3_* variables.
+TEST(LoadChecked, S3ParametersAreCheckedByTheDriver) {
+  const std::string s3 = "version: 0.1\nstorage:\n  s3:\n    bucket: b\n";
+  EXPECT_EQ(error_of(s3), "storage.s3.region: no region parameter provided");
+  EXPECT_EQ(error_of(s3 + "    region: us-east-1\n"), "(no error)");
+  EXPECT_EQ(error_of(s3 + "    region: us-east-1\n    chunksize: 1024\n"),
+            "storage.s3.chunksize: should be a number between 5242880 and 5368709120 (inclusive), "
+            "got 1024");
+  EXPECT_EQ(error_of(s3 + "    region: us-east-1\n    secure: maybe\n"),
+            "storage.s3.secure: should be a boolean, got \"maybe\"");
+  EXPECT_EQ(error_of(kMinimal, {"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_REGION=us-east-1",
+                                "REGISTRY_STORAGE_S3_BUCKET=b"}),
+            "(no error)");
+  EXPECT_EQ(error_of(kMinimal, {"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_REGION=us-east-1"}),
+            "storage.s3.bucket: no bucket parameter provided");
+  EXPECT_EQ(error_of(kMinimal,
+                     {"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_REGION=us-east-1",
+                      "REGISTRY_STORAGE_S3_BUCKET=b", "REGISTRY_STORAGE_S3_STORAGECLASS=glacier"}),
+            "REGISTRY_STORAGE_S3_STORAGECLASS: must be one of [NONE STANDARD REDUCED_REDUNDANCY], "
+            "\"GLACIER\" invalid");
 }
 
 TEST(LoadChecked, StorageParametersAreCheckedByTheDriver) {

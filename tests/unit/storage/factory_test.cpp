@@ -36,11 +36,18 @@ TEST(CheckParameters, NamesTheRejectedParameter) {
     EXPECT_EQ(e.reason(), "expected a non-negative integer, got \"-1\"");
   }
   try {
-    check_parameters("s3", {});
+    check_parameters("s3", {{"bucket", "b"}});
+    FAIL() << "no exception";
+  } catch (const ParameterError& e) {
+    EXPECT_EQ(e.parameter(), "region");
+    EXPECT_EQ(e.reason(), "no region parameter provided");
+  }
+  try {
+    check_parameters("gcs", {});
     FAIL() << "no exception";
   } catch (const ParameterError& e) {
     EXPECT_EQ(e.parameter(), "");
-    EXPECT_EQ(e.reason(), "driver s3 is not supported yet");
+    EXPECT_EQ(e.reason(), "driver gcs is not supported yet");
   }
 }
 

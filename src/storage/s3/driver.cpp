@@ -1,0 +1,221 @@
+#include "storage/s3/driver.h"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <thread>
+
+#include "storage/s3/reader.h"
+#include "storage/s3/writer.h"
+
+namespace onsen::storage::s3 {
+namespace {
+
+// Runs fn(i) for i in [0, n) on up to `threads` threads; rethrows the exception of the lowest
+// index that failed (what a sequential loop would have thrown first).
+void parallel_for(size_t n, size_t threads, const std::function<void(size_t)>& fn) {
+  threads = std::min(threads, n);
+  if (threads <= 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(n);
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (size_t i; (i = next++) < n;) {
+        try {
+          fn(i);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+// Lookups of many keys in flight at once: each is a round trip of its own.
+constexpr size_t kBatchThreads = 16;
+
+}  // namespace
+
+S3Driver::S3Driver(DriverConfig config) : config_(std::move(config)), client_(config_.client) {}
+
+std::string S3Driver::object_key(const std::string& key) const {
+  std::string root = config_.root_directory;
+  while (!root.empty() && root.back() == '/') root.pop_back();
+  std::string k = root + key;
+  size_t skip = k.find_first_not_of('/');
+  return skip == std::string::npos ? std::string() : k.substr(skip);
+}
+
+std::string S3Driver::dir_prefix(const std::string& key) const {
+  std::string k = object_key(key);
+  // The root's object key already ends in '/' ("registry/"), or is "" (the whole bucket).
+  return k.empty() || k.back() == '/' ? k : k + "/";
+}
+
+std::optional<std::string> S3Driver::get_content(const std::string& key) {
+  validate_key(key);
+  if (key == "/") return std::nullopt;
+  return client_.get(object_key(key));
+}
+
+void S3Driver::put_content(const std::string& key, std::string_view content) {
+  validate_key(key);
+  if (key == "/") throw Error("cannot store an object at the root \"/\"");
+  client_.put(object_key(key), content);
+}
+
+std::unique_ptr<Reader> S3Driver::reader(const std::string& key, uint64_t offset) {
+  validate_key(key);
+  if (key == "/") return nullptr;
+  return open_reader(client_, object_key(key), key, offset);
+}
+
+std::unique_ptr<Writer> S3Driver::writer(const std::string& key, bool append) {
+  validate_key(key);
+  if (key == "/") throw Error("cannot write an object at the root \"/\"");
+  return open_writer(client_, object_key(key), key, append, config_.chunk_size);
+}
+
+std::optional<FileInfo> S3Driver::stat(const std::string& key) {
+  validate_key(key);
+  if (key != "/") {
+    if (auto info = client_.head(object_key(key))) {
+      return FileInfo{key, info->size, false, info->mod_time};
+    }
+  }
+  // A directory exists while an object is under its prefix; it is as new as that object (S3
+  // keeps no time for a prefix).
+  auto page = client_.list(dir_prefix(key), "", std::nullopt, 1);
+  if (page.objects.empty()) {
+    if (key == "/") return FileInfo{key, 0, true, {}};
+    return std::nullopt;
+  }
+  return FileInfo{key, 0, true, page.objects.front().mod_time};
+}
+
+std::vector<std::optional<std::string>> S3Driver::get_contents(
+    const std::vector<std::string>& keys) {
+  for (const auto& key : keys) validate_key(key);
+  std::vector<std::optional<std::string>> out(keys.size());
+  parallel_for(keys.size(), kBatchThreads, [&](size_t i) { out[i] = get_content(keys[i]); });
+  return out;
+}
+
+std::vector<std::optional<FileInfo>> S3Driver::stats(const std::vector<std::string>& keys) {
+  for (const auto& key : keys) validate_key(key);
+  std::vector<std::optional<FileInfo>> out(keys.size());
+  parallel_for(keys.size(), kBatchThreads, [&](size_t i) { out[i] = stat(keys[i]); });
+  return out;
+}
+
+std::optional<std::vector<std::string>> S3Driver::list(const std::string& key) {
+  validate_key(key);
+  const std::string prefix = dir_prefix(key);
+  std::vector<std::string> names;
+  std::optional<std::string> next;
+  do {
+    ListPage page = client_.list(prefix, "/", next);
+    for (const auto& o : page.objects) names.push_back(o.key.substr(prefix.size()));
+    for (const auto& p : page.prefixes) {
+      names.push_back(p.substr(prefix.size(), p.size() - prefix.size() - 1));
+    }
+    next = std::move(page.next);
+  } while (next);
+  // No objects under a prefix: no directory (S3 has none), except the root, which always is.
+  if (names.empty() && key != "/") return std::nullopt;
+  return names;
+}
+
+std::vector<ObjectInfo> S3Driver::list_all(const std::string& prefix) {
+  std::vector<ObjectInfo> all;
+  std::optional<std::string> next;
+  do {
+    ListPage page = client_.list(prefix, "", next);
+    for (auto& o : page.objects) all.push_back(std::move(o));
+    next = std::move(page.next);
+  } while (next);
+  return all;
+}
+
+void S3Driver::copy_object(const std::string& from, const std::string& to, uint64_t size) {
+  if (size <= config_.copy_threshold_size) {
+    client_.copy(from, to);
+    return;
+  }
+  // Multipart copy, as Distribution's driver: parts of copy_chunk_size, several in flight.
+  const std::string upload_id = client_.create_multipart(to);
+  const uint64_t chunk = config_.copy_chunk_size;
+  const size_t n = static_cast<size_t>((size + chunk - 1) / chunk);
+  std::vector<Part> parts(n);
+  try {
+    parallel_for(n, static_cast<size_t>(std::min<uint64_t>(config_.copy_max_concurrency, 64)),
+                 [&](size_t i) {
+                   uint64_t first = i * chunk, last = std::min(size, first + chunk) - 1;
+                   int number = static_cast<int>(i) + 1;
+                   parts[i] = {number,
+                               client_.upload_part_copy(to, upload_id, number, from, first, last),
+                               last - first + 1};
+                 });
+    client_.complete_multipart(to, upload_id, parts);
+  } catch (...) {
+    try {
+      client_.abort_multipart(to, upload_id);
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+void S3Driver::move(const std::string& from, const std::string& to) {
+  validate_key(from);
+  validate_key(to);
+  if (from == "/" || to == "/") throw Error("cannot move the root \"/\"");
+  const std::string src = object_key(from), dst = object_key(to);
+  // S3 has no rename: copy, then delete the source. A crash in between leaves both, each whole.
+  if (auto info = client_.head(src)) {
+    copy_object(src, dst, info->size);
+    client_.remove(src);
+    return;
+  }
+  // A "directory": every object under it, keeping its path below the prefix.
+  const std::string src_prefix = dir_prefix(from), dst_prefix = dir_prefix(to);
+  auto objects = list_all(src_prefix);
+  if (objects.empty()) throw Error("move: " + from + " does not exist");
+  parallel_for(objects.size(), kBatchThreads, [&](size_t i) {
+    const auto& o = objects[i];
+    copy_object(o.key, dst_prefix + o.key.substr(src_prefix.size()), o.size);
+  });
+  std::vector<std::string> keys;
+  for (const auto& o : objects) keys.push_back(o.key);
+  client_.remove_many(keys);
+}
+
+bool S3Driver::remove(const std::string& key) {
+  validate_key(key);
+  bool found = false;
+  if (key != "/") {
+    const std::string k = object_key(key);
+    if (client_.head(k)) {
+      client_.remove(k);
+      found = true;
+    }
+  }
+  std::vector<std::string> keys;
+  for (const auto& o : list_all(dir_prefix(key))) keys.push_back(o.key);
+  if (!keys.empty()) {
+    client_.remove_many(keys);
+    found = true;
+  }
+  return found;
+}
+
+}  // namespace onsen::storage::s3

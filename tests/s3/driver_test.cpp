@@ -1,0 +1,236 @@
+// What the s3 driver must do beyond the shared suite: Distribution's key scheme, multipart
+// uploads resumed by another replica, moves above the multipart copy threshold, readers that
+// never see a partial or mixed object, and errors (not hangs) when the endpoint is gone.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "gateway.h"
+#include "storage/s3/driver.h"
+#include "storage/s3/parameters.h"
+#include "support/fault_proxy.h"
+
+namespace onsen::storage::s3 {
+namespace {
+
+constexpr uint64_t kMiB = 1 << 20;
+
+std::string pattern(size_t size, int seed) {
+  std::string s(size, '\0');
+  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>((i * 131 + seed * 7 + i / 4096) % 251);
+  return s;
+}
+
+class S3DriverTest : public ::testing::Test {
+ protected:
+  // A driver ("replica") on the test's rootdirectory, with the smallest parts S3 allows so a
+  // few MiB exercise multipart uploads and copies.
+  std::shared_ptr<S3Driver> replica(Parameters extra = {}) {
+    Parameters p = test::s3_parameters(test::kS3TestBucket, root_);
+    p["chunksize"] = std::to_string(5 * kMiB);
+    p["multipartcopychunksize"] = std::to_string(5 * kMiB);
+    p["multipartcopythresholdsize"] = std::to_string(6 * kMiB);
+    for (auto& [k, v] : extra) p[k] = v;
+    return std::make_shared<S3Driver>(parse_parameters(p));
+  }
+  void TearDown() override {
+    try {
+      replica()->remove("/");
+    } catch (...) {
+    }
+  }
+
+  std::string root_ = test::unique_s3_root();
+};
+
+TEST_F(S3DriverTest, ObjectKeysAreRootDirectoryPlusKeyAsInDistribution) {
+  auto d = replica();
+  d->put_content("/docker/registry/v2/repositories/a/_layers/x/link", "sha256:00");
+  EXPECT_EQ(d->object_key("/docker/registry/v2/x"), root_.substr(1) + "/docker/registry/v2/x");
+  auto page = d->client().list(root_.substr(1) + "/", "", std::nullopt);
+  ASSERT_EQ(page.objects.size(), 1u);
+  EXPECT_EQ(page.objects[0].key,
+            root_.substr(1) + "/docker/registry/v2/repositories/a/_layers/x/link");
+
+  Parameters p = test::s3_parameters(test::kS3TestBucket, "");
+  EXPECT_EQ(S3Driver(parse_parameters(p)).object_key("/docker/registry/v2/x"),
+            "docker/registry/v2/x");
+  p["rootdirectory"] = "/";
+  EXPECT_EQ(S3Driver(parse_parameters(p)).object_key("/a"), "a");
+  p["rootdirectory"] = "registry/";
+  EXPECT_EQ(S3Driver(parse_parameters(p)).object_key("/a"), "registry/a");
+}
+
+// A chunked upload whose requests land on different replicas: each opens the object where the
+// last left it. Parts above 5 MiB are copied server-side, small tails are read back.
+TEST_F(S3DriverTest, MultipartUploadResumesOnAnotherReplica) {
+  auto a = replica(), b = replica(), c = replica();
+  const std::string key = "/repo/_uploads/u1/data";
+  const std::string p1 = pattern(100, 1), p2 = pattern(7 * kMiB, 2), p3 = pattern(11 * kMiB + 3, 3),
+                    p4 = pattern(1, 4);
+  a->writer(key, false)->close();  // as the upload store starts an upload
+  {
+    auto w = b->writer(key, true);
+    EXPECT_EQ(w->size(), 0u);
+    w->write(p1.data(), p1.size());
+    w->close();
+  }
+  EXPECT_EQ(c->stat(key)->size, p1.size());
+  {
+    auto w = c->writer(key, true);  // a small tail: read back
+    EXPECT_EQ(w->size(), p1.size());
+    w->write(p2.data(), p2.size());
+    w->close();
+  }
+  EXPECT_EQ(a->stat(key)->size, p1.size() + p2.size());
+  {
+    auto w = a->writer(key, true);  // above 5 MiB: the first part is a server-side copy
+    EXPECT_EQ(w->size(), p1.size() + p2.size());
+    w->write(p3.data(), p3.size());
+    w->close();
+  }
+  {
+    auto w = b->writer(key, true);
+    w->write(p4.data(), p4.size());
+    EXPECT_EQ(w->size(), p1.size() + p2.size() + p3.size() + 1);
+    w->commit();
+  }
+  auto whole = c->get_content(key);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->size(), p1.size() + p2.size() + p3.size() + p4.size());
+  EXPECT_TRUE(*whole == p1 + p2 + p3 + p4);  // (not EXPECT_EQ: 18 MiB in a failure message)
+  // Nothing left pending: every multipart upload was completed.
+  EXPECT_TRUE(a->client().multipart_uploads(a->object_key(key)).empty());
+}
+
+TEST_F(S3DriverTest, UnfinishedMultipartUploadIsNeverVisible) {
+  auto d = replica();
+  const std::string key = "/up/data";
+  d->put_content(key, "old");
+  auto w = d->writer(key, false);
+  const std::string big = pattern(12 * kMiB, 5);
+  w->write(big.data(), big.size());    // two parts sent, not completed
+  EXPECT_EQ(d->get_content(key), "");  // the empty object of the open, not a part of the new one
+  w->commit();
+  EXPECT_TRUE(d->get_content(key) == big);
+}
+
+TEST_F(S3DriverTest, CancelAbortsThePendingMultipartUpload) {
+  auto d = replica();
+  const std::string key = "/up/cancelled";
+  auto w = d->writer(key, false);
+  const std::string big = pattern(11 * kMiB, 6);
+  w->write(big.data(), big.size());
+  w->cancel();
+  EXPECT_EQ(d->stat(key), std::nullopt);
+  EXPECT_TRUE(d->client().multipart_uploads(d->object_key(key)).empty());
+}
+
+TEST_F(S3DriverTest, MoveAboveTheThresholdIsAMultipartCopy) {
+  auto d = replica();
+  const std::string big = pattern(13 * kMiB + 17, 7), small = pattern(kMiB, 8);
+  d->put_content("/uploads/big", big);
+  d->put_content("/uploads/small", small);
+  d->move("/uploads/big", "/blobs/big/data");
+  d->move("/uploads/small", "/blobs/small/data");
+  EXPECT_TRUE(d->get_content("/blobs/big/data") == big);
+  EXPECT_TRUE(d->get_content("/blobs/small/data") == small);
+  EXPECT_EQ(d->stat("/uploads/big"), std::nullopt);
+  EXPECT_EQ(d->stat("/uploads/small"), std::nullopt);
+  // A multipart object's ETag ends in "-<parts>": 13 MiB in 5 MiB parts is 3.
+  auto big_info = d->client().head(d->object_key("/blobs/big/data"));
+  ASSERT_TRUE(big_info);
+  EXPECT_NE(big_info->etag.find("-3"), std::string::npos) << big_info->etag;
+  auto small_info = d->client().head(d->object_key("/blobs/small/data"));
+  ASSERT_TRUE(small_info);
+  EXPECT_EQ(small_info->etag.find('-'), std::string::npos) << small_info->etag;
+}
+
+// A reader is one GET: the object replaced while it reads, it still gives the whole version it
+// started on (or fails), never a mix of the two.
+TEST_F(S3DriverTest, ReaderNeverMixesTwoVersions) {
+  auto d = replica();
+  const std::string v1 = pattern(24 * kMiB, 9), v2 = pattern(24 * kMiB, 10);
+  d->put_content("/obj", v1);
+  auto r = d->reader("/obj", 0);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->size(), v1.size());
+  std::string got(kMiB, '\0');
+  ASSERT_GT(r->read(got.data(), got.size()), 0u);
+  std::string all = got;
+  d->put_content("/obj", v2);
+  try {
+    while (size_t n = r->read(got.data(), got.size())) all.append(got.data(), n);
+    EXPECT_TRUE(all.size() == v1.size() && all == v1) << all.size();
+  } catch (const Error& e) {  // also fine: the old version gone under it
+  }
+  auto again = d->reader("/obj", 0);
+  all.clear();
+  while (size_t n = again->read(got.data(), got.size())) all.append(got.data(), n);
+  EXPECT_TRUE(all == v2);
+  auto tail = d->reader("/obj", v2.size() - 10);
+  ASSERT_TRUE(tail);
+  EXPECT_EQ(tail->size(), v2.size());
+  all.clear();
+  while (size_t n = tail->read(got.data(), got.size())) all.append(got.data(), n);
+  EXPECT_EQ(all, v2.substr(v2.size() - 10));
+}
+
+// Throttling (503 SlowDown) and 5xx answers are retried with backoff inside the driver: a few
+// pass unseen, more than its attempts become an unavailable() error (503 to the client).
+TEST_F(S3DriverTest, ThrottlingIsRetriedWithBackoff) {
+  auto direct = replica();
+  direct->put_content("/kept", "value");
+  {
+    test::FaultProxy proxy(test::s3_gateway().endpoint, 3, 503, "SlowDown");
+    auto d = replica({{"regionendpoint", proxy.endpoint()}});
+    EXPECT_EQ(d->get_content("/kept"), "value");
+    d->put_content("/new", "written through throttling");
+    EXPECT_EQ(proxy.failed(), 3);
+    EXPECT_EQ(proxy.forwarded(), 2);
+  }
+  EXPECT_EQ(direct->get_content("/new"), "written through throttling");
+  {
+    test::FaultProxy proxy(test::s3_gateway().endpoint, 100, 500, "InternalError");
+    auto d = replica({{"regionendpoint", proxy.endpoint()}});
+    try {
+      d->get_content("/kept");
+      FAIL() << "no exception";
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.unavailable()) << e.what();
+      EXPECT_NE(std::string(e.what()).find("500 InternalError after 5 attempts"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(proxy.failed(), 5);
+    EXPECT_EQ(proxy.forwarded(), 0);
+  }
+}
+
+TEST_F(S3DriverTest, UnreachableEndpointIsAnErrorNotAHang) {
+  Parameters p = test::s3_parameters(test::kS3TestBucket, root_);
+  p["regionendpoint"] = "http://127.0.0.1:9";  // discard port: nothing listens
+  S3Driver d(parse_parameters(p));
+  try {
+    d.get_content("/x");
+    FAIL() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("attempts"), std::string::npos) << e.what();
+    EXPECT_TRUE(e.unavailable()) << e.what();  // the client may retry: 503, not 500
+  }
+}
+
+TEST_F(S3DriverTest, WrongCredentialsAreAnError) {
+  auto d = replica({{"secretkey", "wrong"}});
+  try {
+    d->put_content("/x", "y");
+    FAIL() << "no exception";
+  } catch (const S3Error& e) {
+    EXPECT_EQ(e.status(), 403u) << e.what();
+    EXPECT_EQ(e.code(), "SignatureDoesNotMatch") << e.what();
+    EXPECT_FALSE(e.unavailable());  // a configuration error, not a passing one
+  }
+}
+
+}  // namespace
+}  // namespace onsen::storage::s3
