@@ -37,20 +37,28 @@ struct WriteResult {
   uint64_t bytes = 0;
 };
 
-// File bodies being sent by this process, all connections together (see FileSender's
-// kBoundWhileSendsAtMost).
-inline std::atomic<unsigned> active_file_sends{0};
-struct ActiveSend {
-  ActiveSend() { active_file_sends.fetch_add(1, std::memory_order_relaxed); }
-  ~ActiveSend() { active_file_sends.fetch_sub(1, std::memory_order_relaxed); }
+// Counts a file body being sent in `sends` (a server's, all its connections together: see
+// FileSender's kBoundWhileSendsAtMost) for its lifetime.
+class ActiveSend {
+ public:
+  explicit ActiveSend(std::atomic<unsigned>& sends) : sends_(sends) {
+    sends_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~ActiveSend() { sends_.fetch_sub(1, std::memory_order_relaxed); }
   ActiveSend(const ActiveSend&) = delete;
   ActiveSend& operator=(const ActiveSend&) = delete;
+
+ private:
+  std::atomic<unsigned>& sends_;
 };
 
 template <class Conn>
 class FileSender {
  public:
-  explicit FileSender(Conn& conn) : conn_(conn), watchdog_(conn.stream.get_executor()) {}
+  // active_sends: the file bodies being sent by this connection's server (ServerContext), which
+  // decides whether the unsent bound applies; it outlives the sender.
+  FileSender(Conn& conn, std::atomic<unsigned>& active_sends)
+      : conn_(conn), active_sends_(active_sends), watchdog_(conn.stream.get_executor()) {}
 
   boost::asio::awaitable<WriteResult> send(std::string_view head, const FileBody& f) {
     namespace net = boost::asio;
@@ -59,7 +67,7 @@ class FileSender {
     if (!sock.native_non_blocking()) sock.native_non_blocking(true, ec);
     if (ec) co_return WriteResult{false, 0};
     const int out = sock.native_handle();
-    const ActiveSend counted;
+    const ActiveSend counted(active_sends_);
     bound_unsent(out);
 
     size_t head_done = 0;
@@ -142,7 +150,7 @@ class FileSender {
   // Sets or lifts the unsent bound as the number of sends in progress asks (0: the system's
   // default, no bound). A failure (a unix-domain socket has no unsent queue) changes nothing.
   void bound_unsent(int out) {
-    const bool want = active_file_sends.load(std::memory_order_relaxed) <= kBoundWhileSendsAtMost;
+    const bool want = active_sends_.load(std::memory_order_relaxed) <= kBoundWhileSendsAtMost;
     if (want == bounded_) return;
     bounded_ = want;
     const int value = want ? kNotSentLowat : 0;
@@ -215,6 +223,7 @@ class FileSender {
   }
 
   Conn& conn_;
+  std::atomic<unsigned>& active_sends_;
   boost::asio::steady_timer watchdog_;
   bool bounded_ = false;  // TCP_NOTSENT_LOWAT set (a new socket has no bound)
   std::shared_ptr<WaitState> wait_ = std::make_shared<WaitState>();

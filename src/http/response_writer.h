@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -45,7 +46,9 @@ inline Response transport_error(unsigned status, std::string_view code, std::str
 template <class Conn>
 class ResponseWriter {
  public:
-  explicit ResponseWriter(Conn& conn) : conn_(conn), files_(conn) {}
+  // active_file_sends: the server's count of file bodies being sent (see FileSender).
+  ResponseWriter(Conn& conn, std::atomic<unsigned>& active_file_sends)
+      : conn_(conn), files_(conn, active_file_sends) {}
 
   // Writes res (version: the request's, 10 or 11; is_head: no body, but its Content-Length;
   // close: announce "Connection: close"). A body without a source becomes a 500. After a
