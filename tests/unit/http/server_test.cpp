@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -416,32 +414,6 @@ void read_head(RawClient& c) {
   }
 }
 
-// The server's TCP_NOTSENT_LOWAT on its end of c's connection (the server runs in this process:
-// its socket is one of our descriptors, the one whose peer is c's address).
-int server_unsent_bound(const RawClient& c) {
-  sockaddr_in6 mine{};
-  socklen_t len = sizeof mine;
-  EXPECT_EQ(::getsockname(c.fd(), reinterpret_cast<sockaddr*>(&mine), &len), 0);
-  for (int fd = 0; fd < 4096; ++fd) {
-    if (fd == c.fd()) continue;
-    sockaddr_in6 peer{};
-    len = sizeof peer;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&mine);
-    const auto* b = reinterpret_cast<const sockaddr_in*>(&peer);
-    if (a->sin_family != AF_INET || b->sin_family != AF_INET || a->sin_port != b->sin_port ||
-        a->sin_addr.s_addr != b->sin_addr.s_addr) {
-      continue;
-    }
-    int value = -1;
-    len = sizeof value;
-    EXPECT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, &len), 0);
-    return value;
-  }
-  ADD_FAILURE() << "no server socket for the client";
-  return -1;
-}
-
 // The unsent-bytes bound applies while a single file body is being sent by the server: the count
 // is the server's, so another server's stalled send in the same process does not lift it.
 TEST(ServerTest, FileSendsAreCountedPerServer) {
@@ -455,11 +427,11 @@ TEST(ServerTest, FileSendsAreCountedPerServer) {
   RawClient other(b.port());
   other.send(get("/"));
   read_head(other);
-  EXPECT_EQ(server_unsent_bound(other), 64 << 10);  // the only send of b: bounded
+  EXPECT_EQ(test::server_unsent_bound(other.fd()), 64 << 10);  // the only send of b: bounded
   RawClient second(a.port());
   second.send(get("/"));
   read_head(second);
-  EXPECT_EQ(server_unsent_bound(second), 0);  // a's second send: no bound
+  EXPECT_EQ(test::server_unsent_bound(second.fd()), 0);  // a's second send: no bound
 }
 
 // The source reads on a BlockingPool thread, as an object store's would: the session waits for

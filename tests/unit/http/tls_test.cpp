@@ -82,6 +82,38 @@ TEST_F(TlsTest, ServesStringFileAndStreamBodies) {
   ::close(fd);
 }
 
+// A file body over TLS, a range of it, to two clients at once: each gets the range's bytes
+// exactly; the first, the server's only file send when it starts, with the unsent bound of
+// unsent_bound.h on its socket, the second (two sends) without.
+TEST_F(TlsTest, FileBodyRangesToTwoClientsAndTheUnsentBound) {
+  const std::string content = pattern((24 << 20) + 4321);
+  char path[] = "/tmp/onsen_tls_blob_XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  ::unlink(path);
+  const uint64_t offset = 1000, length = content.size() - 3000;
+  TestServer srv(
+      [&](Request&) -> net::awaitable<Response> {
+        Response r;
+        r.body = FileBody{nullptr, fd, offset, length};
+        co_return r;
+      },
+      test::tls_options(cert_));
+  TlsClient first(srv.port(), cert_);
+  TlsClient second(srv.port(), cert_);
+  first.start_get("/blob");  // more than the socket buffers hold: the send stays in progress
+  EXPECT_EQ(test::server_unsent_bound(first.fd()), 64 << 10);
+  second.start_get("/blob");
+  EXPECT_EQ(test::server_unsent_bound(second.fd()), 0);
+  auto a = second.finish_get();
+  auto b = first.finish_get();
+  EXPECT_EQ(a.body().size(), length);
+  EXPECT_TRUE(a.body() == content.substr(offset, length));
+  EXPECT_TRUE(b.body() == content.substr(offset, length));
+  srv.stop_and_join();
+  ::close(fd);
+}
+
 TEST_F(TlsTest, MinimumVersionIsEnforced) {
   ServerOptions opts = test::tls_options(cert_);
   opts.tls_min_version = "tls1.3";
