@@ -48,7 +48,7 @@ inline Response transport_error(unsigned status, std::string_view code, std::str
 template <class Conn>
 class ResponseWriter {
  public:
-  // active_file_sends: the server's count of file bodies being sent (see FileSender).
+  // active_file_sends: the server's count of file bodies being sent (see unsent_bound.h).
   ResponseWriter(Conn& conn, std::atomic<unsigned>& active_file_sends)
       : conn_(conn), files_(conn, active_file_sends), tls_bound_(active_file_sends) {}
 
