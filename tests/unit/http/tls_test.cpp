@@ -35,6 +35,17 @@ std::string pattern(size_t n) {
   return s;
 }
 
+// A descriptor of a file that holds content and has no name (-1 and a test failure on error).
+int unlinked_file(const std::string& content) {
+  char path[] = "/tmp/onsen_tls_blob_XXXXXX";
+  int fd = ::mkstemp(path);
+  EXPECT_GE(fd, 0);
+  if (fd < 0) return -1;
+  ::unlink(path);
+  EXPECT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  return fd;
+}
+
 class TlsTest : public ::testing::Test {
  protected:
   SelfSigned cert_;
@@ -42,10 +53,8 @@ class TlsTest : public ::testing::Test {
 
 TEST_F(TlsTest, ServesStringFileAndStreamBodies) {
   const std::string content = pattern((3 << 20) + 77);
-  char path[] = "/tmp/onsen_tls_blob_XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  ::unlink(path);
+  const int fd = unlinked_file(content);
+  ASSERT_GE(fd, 0);
 
   ServerOptions opts = test::tls_options(cert_);
   TestServer srv(
@@ -87,10 +96,8 @@ TEST_F(TlsTest, ServesStringFileAndStreamBodies) {
 // unsent_bound.h on its socket, the second (two sends) without.
 TEST_F(TlsTest, FileBodyRangesToTwoClientsAndTheUnsentBound) {
   const std::string content = pattern((24 << 20) + 4321);
-  char path[] = "/tmp/onsen_tls_blob_XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  ::unlink(path);
+  const int fd = unlinked_file(content);
+  ASSERT_GE(fd, 0);
   const uint64_t offset = 1000, length = content.size() - 3000;
   TestServer srv(
       [&](Request&) -> net::awaitable<Response> {
