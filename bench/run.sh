@@ -323,11 +323,18 @@ push_chunked() {
   log "$CFG r$ROUND push_chunked $srv: $v MB/s"
 }
 
+# pull_args SRV-or-nginx: sets PULL_ARGS, curl's options for a pull from SRV.
+pull_args() {
+  PULL_ARGS=()
+  if [ "$1" != nginx ]; then PULL_ARGS=("${CURL_AUTH[@]}")
+  elif [ "$CFG" = tls ]; then PULL_ARGS=(--cacert "$TMP/certs/server.crt"); fi
+}
+
 # pull SRV-or-nginx STREAMS FIGURE URL
 pull() {
   local srv=$1 n=$2 fig=$3 url=$4 i t0 t1 bad=0 res extra=()
-  if [ "$srv" != nginx ]; then extra=("${CURL_AUTH[@]}")
-  elif [ "$CFG" = tls ]; then extra=(--cacert "$TMP/certs/server.crt"); fi
+  pull_args "$srv"
+  extra=("${PULL_ARGS[@]}")
   local cpids=()
   t0=$(now_ns)
   for ((i = 0; i < n; i++)); do
@@ -345,6 +352,12 @@ pull() {
   local v; v=$(mbps $((BLOB_BYTES * n)) $((t1 - t0)))
   rec "$CFG" "$fig" MB/s MB/s "$srv" "$ROUND" "$v"
   log "$CFG r$ROUND $fig $srv: $v MB/s"
+}
+
+# warm_pull SRV-or-nginx URL: one untimed pull (see the pull group in run_config).
+warm_pull() {
+  pull_args "$1"
+  curl -s -m "$XFER_TIMEOUT" -o /dev/null "${PULL_ARGS[@]}" "$2" || note "$CFG" warm_pull "$1" "$ROUND" "curl failed"
 }
 
 # drop_pushed_blobs: deletes this round's pushed blobs from both storages (the same layout for
@@ -649,18 +662,37 @@ run_config() {
     if selected push || selected pull; then
       for srv in "${SERVERS[@]}"; do push_monolithic "$srv"; done
     fi
+    if selected pull; then
+      # A secondary row: the blob right after its push, its pages still dirty or being written
+      # back, the kernel's writeback competing with the pull for the two ends' CPU. Most pulls
+      # are of a blob pushed long before: the pull rows below.
+      for srv in "${SERVERS[@]}"; do
+        [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
+        pull "$srv" 1 pull_1_pushed "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
+      done
+    fi
     if selected push; then
       for srv in "${SERVERS[@]}"; do push_chunked "$srv"; done
     fi
     if selected pull; then
+      # The pull rows: a blob pulled often, as a registry's pulls mostly are: written back (sync:
+      # no dirty pages, here or from the pushes before) and pulled once untimed, for all three
+      # servers alike, so each reads clean cached pages.
+      local nginx_url="http://127.0.0.1:$NGINX_PORT/blob"
+      [ "$CFG" = tls ] && nginx_url="https://127.0.0.1:$NGINX_TLS_PORT/blob"
+      sync
+      warm_pull nginx "$nginx_url"
+      for srv in "${SERVERS[@]}"; do
+        [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
+        warm_pull "$srv" "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
+      done
       # nginx serves the same file (sendfile; over TLS with the same certificate): the limit.
-      if [ "$CFG" = plain ]; then pull nginx 1 nginx_pull_1 "http://127.0.0.1:$NGINX_PORT/blob"
-      else pull nginx 1 nginx_pull_1 "https://127.0.0.1:$NGINX_TLS_PORT/blob"; fi
+      pull nginx 1 nginx_pull_1 "$nginx_url"
       for srv in "${SERVERS[@]}"; do
         [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
         pull "$srv" 1 pull_1 "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
       done
-      [ "$CFG" = plain ] && pull nginx "$PULL_STREAMS" nginx_pull_n "http://127.0.0.1:$NGINX_PORT/blob"
+      [ "$CFG" = plain ] && pull nginx "$PULL_STREAMS" nginx_pull_n "$nginx_url"
       for srv in "${SERVERS[@]}"; do
         [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
         pull "$srv" "$PULL_STREAMS" pull_n "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"

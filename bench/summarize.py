@@ -88,6 +88,8 @@ def rows_for(meta):
              unit="MB/s", target=[("ratio>=", 3), ("limit>=", 0.8)], limit="push"),
         dict(figure="pull_1", metric="MB/s", label="blob pull %s, 1 stream" % blob, unit="MB/s", limit="nginx_1",
              target={"plain": [("ratio>=", 1), ("limit>=", 1)], "tls": [("ratio>=", 1.5), ("limit>=", 0.9)]}),
+        dict(figure="pull_1_pushed", metric="MB/s", label="  1 stream, right after its push (dirty pages)",
+             name="blob pull %s, 1 stream, just pushed" % blob, unit="MB/s", target=None),
         dict(figure="pull_n", metric="MB/s", label="blob pull %s, %d streams (total)" % (blob, s["pull_streams"]),
              unit="MB/s", limit="nginx_n", target={"plain": [("ratio>=", 1), ("limit>=", 1)]}),
     ] + hol + [

@@ -1,7 +1,8 @@
 // Internal to the transport: writes a handler's Response on the connection: the head (wire.h),
 // then the body by its kind: a string in one write with the head; a local file by sendfile over
 // plain TCP (file_sender.h); a file over TLS, or a StreamBody, pulled piece by piece into the I/O
-// buffer (over TLS, each piece sealed into records together with the head, tls_records.h).
+// buffer (over TLS, each piece sealed into records together with the head, tls_records.h; a file
+// with the same unsent bound as over plain TCP, unsent_bound.h).
 // Templated on the connection stream (see connection_stream.h).
 #pragma once
 
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -28,6 +30,7 @@
 #include "http/file_sender.h"
 #include "http/message.h"
 #include "http/tls_records.h"
+#include "http/unsent_bound.h"
 #include "http/wire.h"
 
 namespace onsen::http::detail {
@@ -45,7 +48,9 @@ inline Response transport_error(unsigned status, std::string_view code, std::str
 template <class Conn>
 class ResponseWriter {
  public:
-  explicit ResponseWriter(Conn& conn) : conn_(conn), files_(conn) {}
+  // active_file_sends: the server's count of file bodies being sent (see unsent_bound.h).
+  ResponseWriter(Conn& conn, std::atomic<unsigned>& active_file_sends)
+      : conn_(conn), files_(conn, active_file_sends), tls_bound_(active_file_sends) {}
 
   // Writes res (version: the request's, 10 or 11; is_head: no body, but its Content-Length;
   // close: announce "Connection: close"). A body without a source becomes a 500. After a
@@ -85,8 +90,10 @@ class ResponseWriter {
         // heap corruption in Release, with parallel TLS blob GETs).
         const int fd = f->fd;
         const uint64_t offset = f->offset;
+        const ActiveSend counted(tls_bound_.sends());
         co_return co_await write_pulled(
-            res, version, f->length, [fd, offset](char* buf, size_t n, uint64_t done) -> size_t {
+            res, version, f->length,
+            [fd, offset](char* buf, size_t n, uint64_t done) -> size_t {
               for (;;) {
                 ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(offset + done));
                 if (r >= 0) return static_cast<size_t>(r);
@@ -94,7 +101,8 @@ class ResponseWriter {
                   throw std::runtime_error(std::string("pread: ") + std::strerror(errno));
                 }
               }
-            });
+            },
+            &tls_bound_);
       }
     }
     auto& sb = std::get<StreamBody>(res.body);
@@ -129,9 +137,10 @@ class ResponseWriter {
   // Writes a body pulled piece by piece into the I/O buffer. The first piece is pulled before
   // anything is written, so that a failing source still gets a proper 500. pull returns size_t
   // (a local file's pread, which the page cache answers) or an awaitable of it (StreamBody).
+  // bound: a file body's unsent bound (unsent_bound.h), updated before each piece is written.
   template <class Pull>
   boost::asio::awaitable<WriteResult> write_pulled(Response& res, unsigned version, uint64_t length,
-                                                   Pull pull) {
+                                                   Pull pull, UnsentBound* bound = nullptr) {
     namespace net = boost::asio;
     char* buf = conn_.io_buffer();
     uint64_t done = 0;
@@ -162,6 +171,7 @@ class ResponseWriter {
         co_return WriteResult{false, 0};  // closes the connection either way
       }
       boost::beast::error_code ec;
+      if (bound) bound->update(conn_.lowest().socket().native_handle());
       if constexpr (Conn::kTls) {
         ec = co_await write_sealed(head_sent ? std::string_view() : std::string_view(head_),
                                    std::string_view(buf, n));
@@ -208,8 +218,9 @@ class ResponseWriter {
 
   Conn& conn_;
   FileSender<Conn> files_;
-  std::string head_;    // response head, reused
-  std::string sealed_;  // TLS: records of the body piece being written
+  UnsentBound tls_bound_;  // TLS: a file body's unsent bound
+  std::string head_;       // response head, reused
+  std::string sealed_;     // TLS: records of the body piece being written
 };
 
 }  // namespace onsen::http::detail

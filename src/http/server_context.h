@@ -36,6 +36,10 @@ struct ServerContext {
   std::atomic<bool> stopping{false};
   std::atomic<size_t> active{0};  // live connections (accepted, not yet destroyed)
   TlsStats tls_stats;
+  // File bodies being sent (plain TCP or TLS), all connections together: while there is only
+  // one, its socket's unsent bytes are bounded (unsent_bound.h). Per server, not per process, so
+  // that two servers in one process (tests) do not change each other's sending.
+  std::atomic<unsigned> active_file_sends{0};
   std::unique_ptr<HandshakeGate> handshakes;  // TLS only: set before the first session starts
   std::shared_ptr<TicketKeys> ticket_keys;    // TLS without a ticket key file: in memory
 

@@ -83,7 +83,7 @@ class Session final : public Connection,
         peer_(std::move(peer)),
         conn_(std::move(socket), tls_.get(), opts_, peer_.to_string()),
         body_(conn_),
-        writer_(conn_) {
+        writer_(conn_, ctx_->active_file_sends) {
     ctx_->active.fetch_add(1);
   }
 

@@ -403,6 +403,37 @@ TEST(ServerTest, FileBodySlowReaderOverManyReadTimeoutsIsServed) {
   EXPECT_TRUE(raw.substr(body_at + 4) == content);
 }
 
+// Reads from c until the response head has arrived (some body bytes may follow it).
+void read_head(RawClient& c) {
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    got.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// The unsent-bytes bound applies while a single file body is being sent by the server: the count
+// is the server's, so another server's stalled send in the same process does not lift it.
+TEST(ServerTest, FileSendsAreCountedPerServer) {
+  const std::string content = pattern(64 << 20, 13);
+  TempFile file(content);
+  TestServer a(whole_file(file, content.size()));
+  TestServer b(whole_file(file, content.size()));
+  RawClient stalled(a.port());  // never reads past the head: a's send stays in progress
+  stalled.send(get("/"));
+  read_head(stalled);
+  RawClient other(b.port());
+  other.send(get("/"));
+  read_head(other);
+  EXPECT_EQ(test::server_unsent_bound(other.fd()), 64 << 10);  // the only send of b: bounded
+  RawClient second(a.port());
+  second.send(get("/"));
+  read_head(second);
+  EXPECT_EQ(test::server_unsent_bound(second.fd()), 0);  // a's second send: no bound
+}
+
 // The source reads on a BlockingPool thread, as an object store's would: the session waits for
 // each read without blocking its I/O thread.
 TEST(ServerTest, StreamBody) {

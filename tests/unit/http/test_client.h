@@ -4,6 +4,12 @@
 
 #include <boost/beast/http.hpp>
 
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -47,6 +53,31 @@ class TestServer {
   std::unique_ptr<Server> server_;
   std::thread thread_;
 };
+
+// The server's TCP_NOTSENT_LOWAT (unsent_bound.h) on its end of the connection of client_fd (an
+// IPv4 socket): the server runs in this process, so its socket is one of our descriptors, the
+// one whose peer is client_fd's address. -1 (and a test failure) when there is none.
+inline int server_unsent_bound(int client_fd) {
+  sockaddr_in mine{};
+  socklen_t len = sizeof mine;
+  EXPECT_EQ(::getsockname(client_fd, reinterpret_cast<sockaddr*>(&mine), &len), 0);
+  for (int fd = 0; fd < 4096; ++fd) {
+    if (fd == client_fd) continue;
+    sockaddr_in peer{};
+    len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 || len != sizeof peer ||
+        peer.sin_family != AF_INET || peer.sin_port != mine.sin_port ||
+        peer.sin_addr.s_addr != mine.sin_addr.s_addr) {
+      continue;
+    }
+    int value = -1;
+    len = sizeof value;
+    EXPECT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, &len), 0);
+    return value;
+  }
+  ADD_FAILURE() << "no server socket for the client";
+  return -1;
+}
 
 // The raw socket client lives in tests/support, shared by every C++ test.
 using onsen::test::Ipv6Loopback;

@@ -35,6 +35,17 @@ std::string pattern(size_t n) {
   return s;
 }
 
+// A descriptor of a file that holds content and has no name (-1 and a test failure on error).
+int unlinked_file(const std::string& content) {
+  char path[] = "/tmp/onsen_tls_blob_XXXXXX";
+  int fd = ::mkstemp(path);
+  EXPECT_GE(fd, 0);
+  if (fd < 0) return -1;
+  ::unlink(path);
+  EXPECT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  return fd;
+}
+
 class TlsTest : public ::testing::Test {
  protected:
   SelfSigned cert_;
@@ -42,10 +53,8 @@ class TlsTest : public ::testing::Test {
 
 TEST_F(TlsTest, ServesStringFileAndStreamBodies) {
   const std::string content = pattern((3 << 20) + 77);
-  char path[] = "/tmp/onsen_tls_blob_XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  ::unlink(path);
+  const int fd = unlinked_file(content);
+  ASSERT_GE(fd, 0);
 
   ServerOptions opts = test::tls_options(cert_);
   TestServer srv(
@@ -78,6 +87,36 @@ TEST_F(TlsTest, ServesStringFileAndStreamBodies) {
   EXPECT_EQ(h[bhttp::field::content_length], std::to_string(content.size() - 10));
   EXPECT_TRUE(c.request("GET", "/stream").body() == content);
   EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), static_cast<off_t>(content.size()));  // untouched by pread
+  srv.stop_and_join();
+  ::close(fd);
+}
+
+// A file body over TLS, a range of it, to two clients at once: each gets the range's bytes
+// exactly; the first, the server's only file send when it starts, with the unsent bound of
+// unsent_bound.h on its socket, the second (two sends) without.
+TEST_F(TlsTest, FileBodyRangesToTwoClientsAndTheUnsentBound) {
+  const std::string content = pattern((24 << 20) + 4321);
+  const int fd = unlinked_file(content);
+  ASSERT_GE(fd, 0);
+  const uint64_t offset = 1000, length = content.size() - 3000;
+  TestServer srv(
+      [&](Request&) -> net::awaitable<Response> {
+        Response r;
+        r.body = FileBody{nullptr, fd, offset, length};
+        co_return r;
+      },
+      test::tls_options(cert_));
+  TlsClient first(srv.port(), cert_);
+  TlsClient second(srv.port(), cert_);
+  first.start_get("/blob");  // more than the socket buffers hold: the send stays in progress
+  EXPECT_EQ(test::server_unsent_bound(first.fd()), 64 << 10);
+  second.start_get("/blob");
+  EXPECT_EQ(test::server_unsent_bound(second.fd()), 0);
+  auto a = second.finish_get();
+  auto b = first.finish_get();
+  EXPECT_EQ(a.body().size(), length);
+  EXPECT_TRUE(a.body() == content.substr(offset, length));
+  EXPECT_TRUE(b.body() == content.substr(offset, length));
   srv.stop_and_join();
   ::close(fd);
 }

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -192,6 +193,26 @@ class TlsClient {
     return p.release();
   }
 
+  // A GET whose response is read in two steps: start_get reads up to the end of the head,
+  // finish_get the rest (the body).
+  void start_get(const std::string& target) {
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+    req.set(bhttp::field::host, "localhost");
+    bhttp::write(*stream_, req);
+    pending_.emplace();
+    pending_->body_limit(boost::none);
+    bhttp::read_header(*stream_, buf_, *pending_);
+  }
+  bhttp::response<bhttp::string_body> finish_get() {
+    bhttp::read(*stream_, buf_, *pending_);
+    auto r = pending_->release();
+    pending_.reset();
+    return r;
+  }
+
+  // The TCP socket under TLS.
+  int fd() { return beast::get_lowest_layer(*stream_).native_handle(); }
+
   // SHA-256 fingerprint of the certificate the server presented.
   std::string peer_fingerprint() {
     std::unique_ptr<X509, decltype(&X509_free)> x(SSL_get1_peer_certificate(native()), X509_free);
@@ -230,6 +251,7 @@ class TlsClient {
   ssl::context ctx_;
   std::unique_ptr<beast::ssl_stream<tcp::socket>> stream_;  // made once ctx_ is configured
   beast::flat_buffer buf_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> pending_;  // start_get's response
 };
 
 }  // namespace tls_util
