@@ -16,39 +16,17 @@ filesystem root and http.secret (replicas behind a balancer), as real processes 
 Exit status 0 when everything passed.
 """
 import hashlib
-import json
 import os
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
-from onsen_proc import HOST, Client, Server, free_port, location_path, sha256  # noqa: E402
+from onsen_proc import (Client, Server, location_path, pseudo_random, sha256,  # noqa: E402
+                        with_query)
 
 REPO = "replica/test"
 CHUNKS = [1_000_003, 777_777, 65, 1, 500_000, 63, 128, 262_145]  # ends cut 64-byte blocks
-
-
-def content(n, seed):
-    out, block, i = bytearray(), b"", 0
-    while len(out) < n:
-        block = hashlib.sha256(block + seed + i.to_bytes(4, "big")).digest()
-        out += block * 64
-        i += 1
-    return bytes(out[:n])
-
-
-class Replica(Server):
-    def __init__(self, binary, root, name):
-        self.debug_port = free_port()
-        super().__init__(binary, root=root, name=name,
-                         http_extra=f"  secret: shared-by-all-replicas\n"
-                                    f"  debug:\n    addr: {HOST}:{self.debug_port}\n")
-
-    def uploads(self):
-        """The "uploads" object of /debug/vars."""
-        res = Client(self.debug_port).request("GET", "/debug/vars")
-        return json.loads(res.body)["uploads"]
 
 
 def upload_dir(root, loc):
@@ -90,8 +68,8 @@ def push_round_robin(replicas, data, label, before_patch=None):
               got[:40])
     digest = sha256(data)
     put = replicas[(len(CHUNKS) + 1) % n]
-    res = Client(put.port).request("PUT", loc + ("&" if "?" in loc else "?") + "digest=" + digest,
-                                   b"", {"Content-Type": "application/octet-stream"})
+    res = Client(put.port).request("PUT", with_query(loc, "digest=" + digest), b"",
+                                   {"Content-Type": "application/octet-stream"})
     check(f"{label}: PUT ?digest on {put.name}: 201", res.status == 201, repr(res))
     return digest, where
 
@@ -100,11 +78,12 @@ def main():
     binary = sys.argv[1]
     tmp = tempfile.mkdtemp(prefix="onsen-replicas-")
     root = os.path.join(tmp, "storage")
-    replicas = [Replica(binary, root, f"replica-{i}") for i in range(3)]
+    replicas = [Server(binary, root=root, name=f"replica-{i}", debug=True,
+                       http_extra="  secret: shared-by-all-replicas\n") for i in range(3)]
     try:
         for r in replicas:
             r.start()
-        data = content(sum(CHUNKS), b"round-robin")
+        data = pseudo_random(sum(CHUNKS), b"round-robin")
         digest, where = push_round_robin(replicas, data, "round robin")
         for r in replicas:
             res = Client(r.port).request("GET", f"/v2/{REPO}/blobs/{digest}")
@@ -113,7 +92,7 @@ def main():
                   repr(res))
         check("round robin: the upload's directory (hash states too) is gone",
               not os.path.exists(where), where)
-        counts = [r.uploads() for r in replicas]
+        counts = [r.debug_vars()["uploads"] for r in replicas]
         check("no replica read the upload again (rehashes 0 on each)",
               all(c["rehashes"] == 0 for c in counts), counts)
         # Every PATCH after the first and the PUT continue another replica's append.
@@ -130,13 +109,13 @@ def main():
                 os.remove(path)
                 removed.append(path)
 
-        before = [r.uploads()["rehashes"] for r in replicas]
-        data = content(sum(CHUNKS), b"lost-state")
+        before = [r.debug_vars()["uploads"]["rehashes"] for r in replicas]
+        data = pseudo_random(sum(CHUNKS), b"lost-state")
         digest, _ = push_round_robin(replicas, data, "lost state", remove_state)
         res = Client(replicas[0].port).request("GET", f"/v2/{REPO}/blobs/{digest}")
         check("lost state: the blob is right",
               res.status == 200 and hashlib.sha256(res.body).hexdigest() == digest[7:], repr(res))
-        after = [r.uploads()["rehashes"] for r in replicas]
+        after = [r.debug_vars()["uploads"]["rehashes"] for r in replicas]
         took_patch_3 = (3 + 1) % len(replicas)
         check("lost state: one rehash, by the replica that took PATCH 3",
               len(removed) == 1 and [a - b for a, b in zip(after, before)] ==

@@ -29,20 +29,12 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
-from onsen_proc import HOST, Client, Server, free_port, location_path, sha256  # noqa: E402
+from onsen_proc import (Client, Server, location_path, pseudo_random, sha256,  # noqa: E402
+                        with_query)
 
 SECRET = "interop-hash-state-secret"
 REPO = "interop/hashstate"
 CHUNKS = [300_001, 65_537, 129]  # ends cut 64-byte blocks
-
-
-def content(n, seed):
-    out, block, i = bytearray(), b"", 0
-    while len(out) < n:
-        block = hashlib.sha256(block + seed + i.to_bytes(4, "big")).digest()
-        out += block * 64
-        i += 1
-    return bytes(out[:n])
 
 
 def distribution_state(uid, offset):
@@ -56,20 +48,14 @@ def distribution_state(uid, offset):
 
 class Side(Server):
     def __init__(self, kind, binary, root):
-        self.debug_port = free_port()
-        super().__init__(binary, root=root, name=kind,
-                         http_extra=f"  secret: {SECRET}\n"
-                                    f"  debug:\n    addr: {HOST}:{self.debug_port}\n")
+        super().__init__(binary, root=root, name=kind, debug=True,
+                         http_extra=f"  secret: {SECRET}\n")
         self.kind = kind
 
     def url(self, uid, offset):
         if self.kind == "onsen":
             return f"/v2/{REPO}/blobs/uploads/{uid}"
         return f"/v2/{REPO}/blobs/uploads/{uid}?_state={distribution_state(uid, offset)}"
-
-    def uploads(self):
-        res = Client(self.debug_port).request("GET", "/debug/vars")
-        return json.loads(res.body)["uploads"]
 
 
 def states(root, uid):
@@ -98,9 +84,8 @@ def run(label, sides, put_side, root, data):
         check(f"{label}: PATCH {i} on {s.kind}: a state named {offset} (the whole length){alone}",
               offset in have and (i == 0 or size not in have), have)
     digest = sha256(data)
-    res = Client(put_side.port).request("PUT", put_side.url(uid, offset) +
-                                        ("&" if put_side.kind != "onsen" else "?") +
-                                        "digest=" + digest, b"",
+    res = Client(put_side.port).request("PUT", with_query(put_side.url(uid, offset),
+                                                          "digest=" + digest), b"",
                                         {"Content-Type": "application/octet-stream"})
     check(f"{label}: PUT on {put_side.kind}: 201 (the digest from the resumed state is right)",
           res.status == 201, repr(res))
@@ -121,10 +106,10 @@ def main():
     try:
         onsen.start()
         dist.start()
-        run("(a) onsen starts", [onsen, dist, onsen], dist, root, content(sum(CHUNKS), b"a"))
+        run("(a) onsen starts", [onsen, dist, onsen], dist, root, pseudo_random(sum(CHUNKS), b"a"))
         run("(b) distribution starts", [dist, onsen, dist], onsen, root,
-            content(sum(CHUNKS), b"b"))
-        c = onsen.uploads()
+            pseudo_random(sum(CHUNKS), b"b"))
+        c = onsen.debug_vars()["uploads"]
         # (a): PATCH 2; (b): PATCH 1 and the PUT.
         check("onsen resumed Distribution's 3 states and read no upload again",
               c["hash_states_resumed"] == 3 and c["rehashes"] == 0, c)
