@@ -5,8 +5,8 @@
 
 namespace onsen::cli {
 
-http::Handler debug_vars_handler(const http::Server& server) {
-  return [&server](http::Request& req) -> boost::asio::awaitable<http::Response> {
+http::Handler debug_vars_handler(const http::Server& server, const registry::Registry& registry) {
+  return [&server, &registry](http::Request& req) -> boost::asio::awaitable<http::Response> {
     http::Response res;
     if (req.path != "/debug/vars") {
       res.status = 404;
@@ -15,11 +15,14 @@ http::Handler debug_vars_handler(const http::Server& server) {
       co_return res;
     }
     const http::TlsCounters tls = server.tls_counters();
+    const registry::UploadCounters uploads = registry.upload_counters();
     res.headers.set("Content-Type", "application/json; charset=utf-8");
     res.body = fmt::format(
         "{{\"tls\":{{\"handshakes\":{},\"signatures\":{},\"resumed\":{},\"client_gone\":{},"
-        "\"gave_up\":{}}}}}\n",
-        tls.handshakes, tls.signatures, tls.resumed, tls.client_gone, tls.gave_up);
+        "\"gave_up\":{}}},\"uploads\":{{\"rehashes\":{},\"hash_states_saved\":{},"
+        "\"hash_states_resumed\":{}}}}}\n",
+        tls.handshakes, tls.signatures, tls.resumed, tls.client_gone, tls.gave_up, uploads.rehashes,
+        uploads.hash_states_saved, uploads.hash_states_resumed);
     co_return res;
   };
 }

@@ -155,7 +155,7 @@ int serve(const std::string& config_arg) {
       debug_options.addr = cfg.http.debug_addr;
       debug_options.threads = 1;
       debug_options.access_log = false;
-      debug.emplace(std::move(debug_options), debug_vars_handler(server));
+      debug.emplace(std::move(debug_options), debug_vars_handler(server, registry));
       debug->start();
       debug_thread = std::thread([&debug] { debug->run(); });
     }

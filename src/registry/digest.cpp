@@ -86,6 +86,19 @@ Digest Digest::parse_or_throw(std::string_view text) {
   throw Error(ErrorCode::kDigestInvalid, "invalid digest " + quote_untrusted(text));
 }
 
+Digest Digest::from_bytes(std::string_view algorithm, const unsigned char* md, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text = std::string(algorithm) + ":";
+  text.reserve(text.size() + 2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    text += kHex[md[i] >> 4];
+    text += kHex[md[i] & 0xf];
+  }
+  auto d = parse(text);
+  if (!d) throw Error(ErrorCode::kInternal, "hasher produced an invalid digest");
+  return std::move(*d);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hasher
 
@@ -147,16 +160,7 @@ Digest Hasher::digest() const {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_DigestFinal_ex(tmp.ctx, md, &len) != 1) openssl_failure("EVP_DigestFinal_ex");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string text = algorithm_ + ":";
-  text.reserve(text.size() + 2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    text += kHex[md[i] >> 4];
-    text += kHex[md[i] & 0xf];
-  }
-  auto d = Digest::parse(text);
-  if (!d) throw Error(ErrorCode::kInternal, "hasher produced an invalid digest");
-  return std::move(*d);
+  return Digest::from_bytes(algorithm_, md, len);
 }
 
 Digest digest_of(std::string_view data, std::string_view algorithm) {

@@ -16,6 +16,9 @@ class Digest {
   static std::optional<Digest> parse(std::string_view text);
   // Same as parse() but throws Error(kDigestInvalid).
   static Digest parse_or_throw(std::string_view text);
+  // The digest whose raw bytes (a hash function's output) are md[0..n), hex-encoded. Throws
+  // Error(kInternal) when n does not fit the algorithm.
+  static Digest from_bytes(std::string_view algorithm, const unsigned char* md, size_t n);
 
   const std::string& algorithm() const { return algorithm_; }
   const std::string& hex() const { return hex_; }

@@ -74,6 +74,7 @@ class Registry {
   uint64_t upload_size(const std::string& repo, const std::string& id);
   std::unique_ptr<UploadSession> open_upload(const std::string& repo, const std::string& id);
   void cancel_upload(const std::string& repo, const std::string& id);
+  UploadCounters upload_counters() const { return uploads_.counters(); }
   // Links a blob of repository `from` into `repo`; false when `from` has no such blob.
   bool mount_blob(const std::string& repo, const std::string& from, const Digest& digest);
   // Automatic cross-repository mount (options().automatic_cross_mount; false when it is off):

@@ -71,13 +71,64 @@ uint64_t UploadStore::size(const std::string& repo, const std::string& id) {
   return info->size;
 }
 
-Hasher UploadStore::rehash(const std::string& data_key, std::string_view algorithm) {
-  Hasher hasher(algorithm);
+void UploadStore::read_data(const std::string& data_key,
+                            const std::function<void(const char*, size_t)>& consume) {
+  rehashes_.fetch_add(1, std::memory_order_relaxed);
   auto reader = driver_->reader(data_key, 0);
-  if (!reader) return hasher;
+  if (!reader) return;
   std::vector<char> buf(1 << 20);
-  while (size_t n = reader->read(buf.data(), buf.size())) hasher.update(buf.data(), n);
+  while (size_t n = reader->read(buf.data(), buf.size())) consume(buf.data(), n);
+}
+
+ResumableSha256 UploadStore::rehash(const std::string& data_key) {
+  ResumableSha256 hasher;
+  read_data(data_key, [&](const char* p, size_t n) { hasher.update(p, n); });
   return hasher;
+}
+
+Digest UploadStore::rehash(const std::string& data_key, std::string_view algorithm) {
+  if (algorithm == "sha256") return rehash(data_key).digest();
+  Hasher hasher(algorithm);
+  read_data(data_key, [&](const char* p, size_t n) { hasher.update(p, n); });
+  return hasher.digest();
+}
+
+ResumableSha256 UploadStore::resume(const std::string& repo, const std::string& id, uint64_t size) {
+  // Only the state at exactly `size` will do (as Distribution picks it): one read of a known key,
+  // no listing. A state that is not one, or is for another length, is ignored.
+  std::optional<std::string> stored;
+  try {
+    stored = driver_->get_content(layout::upload_hash_state(repo, id, "sha256", size));
+  } catch (const storage::Error&) {
+    // Unreadable: the rehash below either works or reports the storage's failure itself.
+  }
+  if (stored) {
+    if (auto hasher = ResumableSha256::unmarshal(*stored); hasher && hasher->length() == size) {
+      states_resumed_.fetch_add(1, std::memory_order_relaxed);
+      return std::move(*hasher);
+    }
+  }
+  return rehash(layout::upload_data(repo, id));
+}
+
+void UploadStore::save_state(const std::string& repo, const std::string& id,
+                             const ResumableSha256& hasher) {
+  // Volatile: a state lost to a power loss is only a rehash. Every one stays until the upload
+  // goes (as in Distribution): a state at a smaller offset is still right for an upload a power
+  // loss cut back to it, and removing the previous one would cost each PATCH one more call.
+  try {
+    driver_->put_content_volatile(layout::upload_hash_state(repo, id, "sha256", hasher.length()),
+                                  hasher.marshal());
+    states_saved_.fetch_add(1, std::memory_order_relaxed);
+  } catch (const storage::Error&) {
+    // The bytes are stored and acknowledged; without the state the next open rehashes them.
+  }
+}
+
+UploadCounters UploadStore::counters() const {
+  return UploadCounters{.rehashes = rehashes_.load(std::memory_order_relaxed),
+                        .hash_states_saved = states_saved_.load(std::memory_order_relaxed),
+                        .hash_states_resumed = states_resumed_.load(std::memory_order_relaxed)};
 }
 
 std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const std::string& id) {
@@ -96,10 +147,12 @@ std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const 
     // As in size(): an upload whose data has become a blob is over (the writer would recreate it).
     if (!driver_->stat(data_key)) unknown_upload();
     auto writer = driver_->writer(data_key, true);
-    // An empty upload (a new one: the first PATCH, a monolithic PUT) has nothing to rehash.
-    Hasher hasher = checkpoint && checkpoint->offset == writer->size() ? checkpoint->hasher
-                    : writer->size() == 0                              ? Hasher()
-                                                                       : rehash(data_key);
+    const uint64_t size = writer->size();
+    // The checkpoint is stale when another process appended since (a replica behind a load
+    // balancer). An empty upload (a new one: the first PATCH, a monolithic PUT) has no state.
+    ResumableSha256 hasher = checkpoint && checkpoint->offset == size ? checkpoint->hasher
+                             : size == 0                              ? ResumableSha256()
+                                                                      : resume(repo, id, size);
     return std::unique_ptr<UploadSession>(
         new UploadSession(*this, repo, id, std::move(writer), std::move(hasher)));
   } catch (...) {
@@ -143,12 +196,13 @@ void UploadStore::forget(const std::string& key) {
 }
 
 UploadSession::UploadSession(UploadStore& store, std::string repo, std::string id,
-                             std::unique_ptr<storage::Writer> writer, Hasher hasher)
+                             std::unique_ptr<storage::Writer> writer, ResumableSha256 hasher)
     : store_(store),
       repo_(std::move(repo)),
       id_(std::move(id)),
       writer_(std::move(writer)),
-      hasher_(std::move(hasher)) {}
+      hasher_(std::move(hasher)),
+      opened_at_(writer_->size()) {}
 
 UploadSession::~UploadSession() {
   try {
@@ -169,12 +223,23 @@ void UploadSession::release() {
     // or an unknown one; whatever a power loss leaves, finish() rehashes after a restart and
     // checks the digest. Only finish() makes content durable, before its 201.
     writer_->close();
-    std::lock_guard lock(store_.mutex_);
-    if (hash_stale_) {
-      store_.checkpoints_.erase(key);
-    } else {
-      store_.checkpoints_.insert_or_assign(key, UploadStore::Checkpoint{hasher_, writer_->size()});
+    const uint64_t size = writer_->size();
+    const bool usable = !hash_stale_ && hasher_.length() == size;
+    {
+      std::lock_guard lock(store_.mutex_);
+      if (!usable) {
+        store_.checkpoints_.erase(key);
+      } else {
+        if (store_.checkpoints_.size() >= UploadStore::kMaxCheckpoints &&
+            !store_.checkpoints_.contains(key)) {
+          store_.checkpoints_.erase(store_.checkpoints_.begin());
+        }
+        store_.checkpoints_.insert_or_assign(key, UploadStore::Checkpoint{hasher_, size});
+      }
     }
+    // Before the PATCH is answered (the session ends first), so the client's next PATCH finds it
+    // on whichever replica it lands.
+    if (usable && size > opened_at_) store_.save_state(repo_, id_, hasher_);
   }
   std::lock_guard lock(store_.mutex_);
   store_.busy_.erase(key);
@@ -234,9 +299,14 @@ void UploadSession::finish(const Digest& expected) {
   writer_->commit();  // durable before it can become visible
   // Bytes were hashed with sha256 while they arrived; another algorithm (or a hash state that a
   // failed store() left ahead of the data) needs one more pass.
-  Digest actual = expected.algorithm() == hasher_.algorithm() && !hash_stale_
+  Digest actual = expected.algorithm() == "sha256" && !hash_stale_
                       ? hasher_.digest()
-                      : store_.rehash(data_key, expected.algorithm()).digest();
+                      : store_.rehash(data_key, expected.algorithm());
+  // A state taken over from before this session (stored, or a checkpoint that descends from a
+  // stored one) may be damaged in a way its format cannot show: the data decides.
+  if (actual != expected && opened_at_ > 0 && expected.algorithm() == "sha256" && !hash_stale_) {
+    actual = store_.rehash(data_key, expected.algorithm());
+  }
   if (actual != expected) {
     store_.driver_->remove(layout::upload_dir(repo_, id_));
     store_.forget(key);

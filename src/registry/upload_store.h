@@ -1,8 +1,12 @@
 // Blob upload sessions (Distribution's "_uploads/<uuid>"): start, append, status, finish, cancel.
 //
-// Bytes are hashed as they are appended; the hash state of each open upload is kept in memory so a
-// chunked upload is never read twice. After a restart (or for an upload started by another
-// registry process) the state is rebuilt by reading the data once.
+// Bytes are hashed (SHA-256) as they are appended, so a chunked upload is never read twice. The
+// hash state at the end of each append is kept in memory (the next append on this process takes
+// it from there) and stored beside the upload as Distribution stores it,
+// `_uploads/<id>/hashstates/sha256/<offset>` in Go's format (see ResumableSha256): another
+// replica, this one after a restart, or Distribution itself continues from the state at the
+// upload's current size with one small read. Only when that state is missing or unusable is the
+// data read again (a rehash).
 //
 // Thread-safe. One request at a time may append to a given upload: a second concurrent
 // appender gets Error(kBlobUploadInvalid) rather than interleaving bytes.
@@ -10,9 +14,12 @@
 
 #include "registry/blob_store.h"
 #include "registry/digest.h"
+#include "registry/resumable_sha256.h"
 #include "storage/driver.h"
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,7 +65,7 @@ class UploadSession {
  private:
   friend class UploadStore;
   UploadSession(UploadStore& store, std::string repo, std::string id,
-                std::unique_ptr<storage::Writer> writer, Hasher hasher);
+                std::unique_ptr<storage::Writer> writer, ResumableSha256 hasher);
   void release();
 
   UploadStore& store_;
@@ -66,9 +73,18 @@ class UploadSession {
   std::string id_;
   std::unique_ptr<storage::Writer> writer_;
   std::unique_ptr<storage::Writer> chunk_;  // the staged chunk, when one is open
-  Hasher hasher_;
+  ResumableSha256 hasher_;
+  uint64_t opened_at_;       // the upload's size when this session opened it
   bool hash_stale_ = false;  // a store() failed: hasher_ may hold bytes the data does not
   bool done_ = false;
+};
+
+// What the upload store did since it started, for /debug/vars: how often it read an upload's data
+// again to rebuild a hash (rehashes), and how often it stored and resumed a hash state instead.
+struct UploadCounters {
+  uint64_t rehashes = 0;
+  uint64_t hash_states_saved = 0;
+  uint64_t hash_states_resumed = 0;
 };
 
 class UploadStore {
@@ -86,14 +102,27 @@ class UploadStore {
   // Throws Error(kBlobUploadUnknown).
   void cancel(const std::string& repo, const std::string& id);
 
+  UploadCounters counters() const;
+
  private:
   friend class UploadSession;
   struct Checkpoint {
-    Hasher hasher;
+    ResumableSha256 hasher;
     uint64_t offset;
   };
+  // In-memory checkpoints kept at most: an upload finished on another replica leaves its entry
+  // here, and one dropped costs only a read of the stored state.
+  static constexpr size_t kMaxCheckpoints = 4096;
+
   bool exists(const std::string& repo, const std::string& id);
-  Hasher rehash(const std::string& data_key, std::string_view algorithm = "sha256");
+  // The hash state of the upload's first `size` bytes: the stored one, else a rehash.
+  ResumableSha256 resume(const std::string& repo, const std::string& id, uint64_t size);
+  // Passes the upload's data to `consume`, piece by piece: a rehash.
+  void read_data(const std::string& data_key,
+                 const std::function<void(const char*, size_t)>& consume);
+  ResumableSha256 rehash(const std::string& data_key);
+  Digest rehash(const std::string& data_key, std::string_view algorithm);
+  void save_state(const std::string& repo, const std::string& id, const ResumableSha256& hasher);
   void forget(const std::string& key);
 
   std::shared_ptr<storage::Driver> driver_;
@@ -101,6 +130,9 @@ class UploadStore {
   std::mutex mutex_;
   std::map<std::string, Checkpoint> checkpoints_;  // "<repo>/<id>" -> hash state at offset
   std::map<std::string, bool> busy_;               // uploads with a live UploadSession
+  std::atomic<uint64_t> rehashes_{0};
+  std::atomic<uint64_t> states_saved_{0};
+  std::atomic<uint64_t> states_resumed_{0};
 };
 
 }  // namespace onsen::registry

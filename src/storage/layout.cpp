@@ -88,4 +88,9 @@ std::string upload_started_at(std::string_view name, std::string_view uuid) {
   return upload_dir(name, uuid) + "/startedat";
 }
 
+std::string upload_hash_state(std::string_view name, std::string_view uuid, std::string_view alg,
+                              uint64_t offset) {
+  return fmt::format("{}/hashstates/{}/{}", upload_dir(name, uuid), alg, offset);
+}
+
 }  // namespace onsen::storage::layout

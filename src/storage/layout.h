@@ -7,6 +7,7 @@
 //   /docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/current/link
 //   /docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/index/<alg>/<hex>/link
 //   /docker/registry/v2/repositories/<name>/_uploads/<uuid>/{data,startedat}
+//   /docker/registry/v2/repositories/<name>/_uploads/<uuid>/hashstates/<alg>/<offset>
 //
 // and Onsen's own referrers index (Distribution 2.8 has no referrers API; see docs/ARCHITECTURE.md,
 // "Referrers index"): one link per manifest revision whose subject is <subject>,
@@ -16,6 +17,7 @@
 // Inputs must already be validated (names, tags, digest parts, upload ids): this file only joins.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -47,5 +49,8 @@ std::string uploads_dir(std::string_view name);
 std::string upload_dir(std::string_view name, std::string_view uuid);
 std::string upload_data(std::string_view name, std::string_view uuid);
 std::string upload_started_at(std::string_view name, std::string_view uuid);
+// The hash state of the upload's first `offset` bytes (decimal, as Distribution writes it).
+std::string upload_hash_state(std::string_view name, std::string_view uuid, std::string_view alg,
+                              uint64_t offset);
 
 }  // namespace onsen::storage::layout

@@ -29,6 +29,17 @@ def sha256(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def pseudo_random(n, seed):
+    """n bytes that look random (SHA-256 in counter mode over seed, bytes), the same for the same
+    seed: content whose every 64-byte block differs, so a hash resumed from a wrong state shows."""
+    out, block, i = bytearray(), b"", 0
+    while len(out) < n:
+        block = hashlib.sha256(block + seed + i.to_bytes(4, "big")).digest()
+        out += block
+        i += 1
+    return bytes(out[:n])
+
+
 def free_port():
     """A loopback port nothing listens on now (the server binds it moments later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -127,11 +138,12 @@ class Server:
     workdir: a fresh temporary directory when None. log_extra / http_extra: more YAML lines,
     indented, under `log:` / `http:`; config_extra: top-level sections appended. env: variables
     added to clean_env() (REGISTRY_* overrides). ready: the statuses of GET /v2/ that mean up
-    (401 with htpasswd). preexec: passed to Popen (e.g. resource limits)."""
+    (401 with htpasswd). preexec: passed to Popen (e.g. resource limits). debug: also an
+    http.debug.addr listener on debug_port (debug_vars() reads it)."""
 
     def __init__(self, binary, workdir=None, root=None, log_level="warn", log_extra="",
                  http_extra="", config_extra="", env=None, ready=(200,), preexec=None,
-                 name="onsen"):
+                 name="onsen", debug=False):
         self.binary = binary
         self.name = name
         self.workdir = workdir or tempfile.mkdtemp(prefix="onsen-test-")
@@ -145,6 +157,9 @@ class Server:
         self.ready = ready
         self.preexec = preexec
         self.port = free_port()
+        self.debug_port = free_port() if debug else None
+        if debug:
+            self.http_extra += f"  debug:\n    addr: {HOST}:{self.debug_port}\n"
         self.proc = None
 
     def write_config(self):
@@ -166,6 +181,15 @@ class Server:
         except NotReady as e:
             raise NotReady(f"{self.name} {e}:\n{self.log_tail()}") from None
         return self
+
+    def debug_vars(self, timeout=5):
+        """/debug/vars of the debug listener (debug=True), decoded."""
+        c = http.client.HTTPConnection(HOST, self.debug_port, timeout=timeout)
+        try:
+            c.request("GET", "/debug/vars")
+            return json.loads(c.getresponse().read())
+        finally:
+            c.close()
 
     @property
     def pid(self):

@@ -63,7 +63,8 @@ TEST_F(RegistryTest, ChunkedUploadResumesAfterRestart) {
   auto id = reg.start_upload("r");
   reg.open_upload("r", id)->write("hel", 3);
   EXPECT_EQ(reg.upload_size("r", id), 3u);
-  // A new Registry over the same storage has no hash checkpoint: it rehashes what is stored.
+  // A new Registry over the same storage has no hash checkpoint in memory: it resumes from the
+  // hash state stored beside the upload (upload_hash_state_test.cpp), or rehashes without one.
   Registry restarted(driver, RegistryOptions{});
   auto session = restarted.open_upload("r", id);
   EXPECT_EQ(session->offset(), 3u);
