@@ -6,10 +6,11 @@
 //
 // So: at most `limit` handshakes sign at once, server-wide; the others wait here in arrival
 // order (FIFO), each for at most its patience (read_timeout: no client waits longer). A slot is
-// given back as soon as the server's first flight is built (tls.h, attach_handshake_slot), not at
-// the end of the handshake, and is asked for only once the whole ClientHello is in
-// (hello_bytes_missing), so a slow client never holds one while the network is waited on. Before
-// a slot is used the session checks that its client is still there (peer_has_left).
+// asked for only when OpenSSL has parsed the whole ClientHello (hello_bytes_missing) and is about
+// to sign (tls.h, attach_handshake_slot): a resumed handshake signs nothing and never queues here,
+// and a slow client never holds a slot while the network is waited on. The slot is given back as
+// soon as the server's first flight is built, not at the end of the handshake. Before a slot is
+// used the session checks that its client is still there (peer_has_left).
 //
 // Thread safety: admit() and Slot::release() may run on any thread (a mutex guards the queue).
 #pragma once
@@ -30,7 +31,10 @@ namespace onsen::http::detail {
 
 class HandshakeGate {
  public:
-  explicit HandshakeGate(size_t limit) : limit_(limit == 0 ? 1 : limit) {}
+  // Waiters are admitted oldest first while the oldest has waited at most `fifo_wait`, newest
+  // first beyond that (see give_back).
+  explicit HandshakeGate(size_t limit, std::chrono::steady_clock::duration fifo_wait = kFifoWait)
+      : limit_(limit == 0 ? 1 : limit), fifo_wait_(fifo_wait) {}
   HandshakeGate(const HandshakeGate&) = delete;
   HandshakeGate& operator=(const HandshakeGate&) = delete;
 
@@ -40,7 +44,14 @@ class HandshakeGate {
     Slot() = default;
     Slot(Slot&& other) noexcept
         : gate_(std::exchange(other.gate_, nullptr)), waited_(other.waited_) {}
-    Slot& operator=(Slot&&) = delete;
+    Slot& operator=(Slot&& other) noexcept {
+      if (this != &other) {
+        release();
+        gate_ = std::exchange(other.gate_, nullptr);
+        waited_ = other.waited_;
+      }
+      return *this;
+    }
     ~Slot() { release(); }
     explicit operator bool() const { return gate_ != nullptr; }
     // It had to queue (its client may have left meanwhile).
@@ -60,8 +71,12 @@ class HandshakeGate {
   struct Waiter {
     explicit Waiter(const boost::asio::any_io_executor& exec) : timer(exec) {}
     boost::asio::steady_timer timer;
-    bool granted = false;  // under the gate's mutex
+    std::chrono::steady_clock::time_point queued_at;  // under the gate's mutex
+    bool granted = false;                             // under the gate's mutex
   };
+
+  // A few signatures' worth (RSA-4096: ~6.6 ms each).
+  static constexpr std::chrono::steady_clock::duration kFifoWait = std::chrono::milliseconds(20);
 
   // A slot at once when one is free and nobody queues, else after those queued before; empty
   // after `patience`, or when the waiter's timer is cancelled.
@@ -75,6 +90,7 @@ class HandshakeGate {
   void give_back();
 
   const size_t limit_;
+  const std::chrono::steady_clock::duration fifo_wait_;
   mutable std::mutex mu_;
   size_t in_progress_ = 0;
   std::deque<std::shared_ptr<Waiter>> queue_;
