@@ -28,7 +28,6 @@ net::awaitable<HandshakeGate::Slot> HandshakeGate::admit(
       co_return Slot(this, false);
     }
     waiter->timer.expires_after(patience);
-    waiter->queued_at = std::chrono::steady_clock::now();
     queue_.push_back(waiter);
   }
   // Woken by give_back() (which cancels the timer), by the patience running out, or by the
@@ -49,20 +48,9 @@ void HandshakeGate::give_back() {
       --in_progress_;
       return;
     }
-    // The slot passes to a waiter: in_progress_ stays. In arrival order while the queue moves
-    // well; once its oldest has waited long, to the newest: under overload the clients who came
-    // first are the ones most likely to have given up (a Go client drops a dial as soon as another
-    // connection frees), the newest is the one most likely still there, and serving it gives the
-    // burst connections that get used (adaptive LIFO, a usual overload technique). The older
-    // waiters get their turn once the queue drains, or leave after their patience.
-    const bool newest = std::chrono::steady_clock::now() - queue_.front()->queued_at > fifo_wait_;
-    if (newest) {
-      next = std::move(queue_.back());
-      queue_.pop_back();
-    } else {
-      next = std::move(queue_.front());
-      queue_.pop_front();
-    }
+    // The slot passes to the first waiter: in_progress_ stays.
+    next = std::move(queue_.front());
+    queue_.pop_front();
     next->granted = true;
   }
   // The timer belongs to the waiter's session strand: cancel it there. The waiter may be awake

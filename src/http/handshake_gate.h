@@ -31,10 +31,7 @@ namespace onsen::http::detail {
 
 class HandshakeGate {
  public:
-  // Waiters are admitted oldest first while the oldest has waited at most `fifo_wait`, newest
-  // first beyond that (see give_back).
-  explicit HandshakeGate(size_t limit, std::chrono::steady_clock::duration fifo_wait = kFifoWait)
-      : limit_(limit == 0 ? 1 : limit), fifo_wait_(fifo_wait) {}
+  explicit HandshakeGate(size_t limit) : limit_(limit == 0 ? 1 : limit) {}
   HandshakeGate(const HandshakeGate&) = delete;
   HandshakeGate& operator=(const HandshakeGate&) = delete;
 
@@ -71,12 +68,8 @@ class HandshakeGate {
   struct Waiter {
     explicit Waiter(const boost::asio::any_io_executor& exec) : timer(exec) {}
     boost::asio::steady_timer timer;
-    std::chrono::steady_clock::time_point queued_at;  // under the gate's mutex
-    bool granted = false;                             // under the gate's mutex
+    bool granted = false;  // under the gate's mutex
   };
-
-  // A few signatures' worth (RSA-4096: ~6.6 ms each).
-  static constexpr std::chrono::steady_clock::duration kFifoWait = std::chrono::milliseconds(20);
 
   // A slot at once when one is free and nobody queues, else after those queued before; empty
   // after `patience`, or when the waiter's timer is cancelled.
@@ -90,7 +83,6 @@ class HandshakeGate {
   void give_back();
 
   const size_t limit_;
-  const std::chrono::steady_clock::duration fifo_wait_;
   mutable std::mutex mu_;
   size_t in_progress_ = 0;
   std::deque<std::shared_ptr<Waiter>> queue_;

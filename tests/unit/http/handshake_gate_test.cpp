@@ -1,7 +1,7 @@
-// HandshakeGate: at most `limit` slots at once, waiters admitted in arrival order while the queue
-// moves, newest first once its oldest has waited long, a waiter that runs out of patience or is
-// cancelled leaves without a slot (and without losing one for the others); peer_has_left tells a
-// closed peer from a quiet one; hello_bytes_missing reads a TLS record header.
+// HandshakeGate: at most `limit` slots at once, waiters admitted in arrival order, a waiter that
+// runs out of patience or is cancelled leaves without a slot (and without losing one for the
+// others); peer_has_left tells a closed peer from a quiet one; hello_bytes_missing reads a TLS
+// record header.
 #include "http/handshake_gate.h"
 
 #include <gtest/gtest.h>
@@ -20,7 +20,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace onsen::http::detail {
@@ -63,7 +62,7 @@ void run_until(net::io_context& io, const std::function<bool()>& cond) {
 
 TEST(HandshakeGateTest, AdmitsUpToTheLimitThenInArrivalOrder) {
   net::io_context io;
-  HandshakeGate gate(2, 1h);  // nobody waits too long here, however slow the machine
+  HandshakeGate gate(2);
   std::vector<Client> clients(5);
   std::vector<int> order;
   for (int i = 0; i < 5; ++i) spawn(io, gate, clients[i], order, i);
@@ -90,29 +89,9 @@ TEST(HandshakeGateTest, AdmitsUpToTheLimitThenInArrivalOrder) {
   EXPECT_EQ(gate.waiting(), 0u);
 }
 
-TEST(HandshakeGateTest, OnceTheOldestHasWaitedLongTheNewestGoesFirst) {
-  net::io_context io;
-  HandshakeGate gate(1, 0ms);  // every wait is long
-  std::vector<Client> clients(4);
-  std::vector<int> order;
-  for (int i = 0; i < 4; ++i) spawn(io, gate, clients[i], order, i);
-  run_until(io, [&] { return gate.waiting() == 3; });
-  ASSERT_EQ(order, (std::vector<int>{0}));
-  std::this_thread::sleep_for(1ms);
-  clients[0].slot.reset();
-  run_until(io, [&] { return order.size() == 2; });
-  clients[3].slot.reset();
-  run_until(io, [&] { return order.size() == 3; });
-  clients[2].slot.reset();
-  run_until(io, [&] { return order.size() == 4; });
-  EXPECT_EQ(order, (std::vector<int>{0, 3, 2, 1}));
-  clients[1].slot.reset();
-  EXPECT_EQ(gate.in_progress(), 0u);
-}
-
 TEST(HandshakeGateTest, AWaiterOutOfPatienceOrCancelledLeavesWithoutASlot) {
   net::io_context io;
-  HandshakeGate gate(1, 1h);
+  HandshakeGate gate(1);
   std::vector<Client> clients(4);
   std::vector<int> order;
   spawn(io, gate, clients[0], order, 0);
