@@ -52,10 +52,9 @@ class GatedTlsServer {
     net::co_spawn(io_, accept_loop(), net::detached);
     thread_ = std::thread([this] { io_.run(); });
   }
+  // The sessions still open end with the io_context (their coroutines are destroyed with it).
   ~GatedTlsServer() {
     ctx_->stopping = true;
-    net::post(io_, [this] { acceptor_.close(); });
-    ctx_->shutdown_all(true);
     io_.stop();
     thread_.join();
   }
