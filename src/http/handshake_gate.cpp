@@ -48,9 +48,9 @@ void HandshakeGate::give_back() {
       --in_progress_;
       return;
     }
-    // The slot passes to the first waiter: in_progress_ stays.
-    next = std::move(queue_.front());
-    queue_.pop_front();
+    // The slot passes to the newest waiter (see handshake_gate.h): in_progress_ stays.
+    next = std::move(queue_.back());
+    queue_.pop_back();
     next->granted = true;
   }
   // The timer belongs to the waiter's session strand: cancel it there. The waiter may be awake

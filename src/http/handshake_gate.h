@@ -4,12 +4,18 @@
 // behind all of them; Go clients (docker, containerd) abandon a dial as soon as another
 // connection frees up, so most of such a burst is connections whose client has already left.
 //
-// So: at most `limit` handshakes sign at once, server-wide; the others wait here in arrival
-// order (FIFO), each for at most its patience (read_timeout: no client waits longer). A slot is
-// given back as soon as the server's first flight is built (tls.h, attach_handshake_slot), not at
-// the end of the handshake, and is asked for only once the whole ClientHello is in
-// (hello_bytes_missing), so a slow client never holds one while the network is waited on. Before
-// a slot is used the session checks that its client is still there (peer_has_left).
+// So: at most `limit` handshakes sign at once, server-wide; the others wait here, each for at
+// most its patience (read_timeout: no client waits longer), and the newest is admitted first
+// (LIFO): under overload the clients who came first are the ones most likely to have given up
+// (a Go client drops a dial as soon as another of its connections frees, and those it waited on
+// longest free first), the newest is the one most likely still there, and serving it is what
+// lets a burst of Go connections get established. Older waiters get their turn when the queue
+// drains. A slot is
+// asked for only when OpenSSL has parsed the whole ClientHello (hello_bytes_missing) and is about
+// to sign (tls.h, attach_handshake_slot): a resumed handshake signs nothing and never queues here,
+// and a slow client never holds a slot while the network is waited on. The slot is given back as
+// soon as the server's first flight is built, not at the end of the handshake. Before a slot is
+// used the session checks that its client is still there (peer_has_left).
 //
 // Thread safety: admit() and Slot::release() may run on any thread (a mutex guards the queue).
 #pragma once
@@ -40,7 +46,14 @@ class HandshakeGate {
     Slot() = default;
     Slot(Slot&& other) noexcept
         : gate_(std::exchange(other.gate_, nullptr)), waited_(other.waited_) {}
-    Slot& operator=(Slot&&) = delete;
+    Slot& operator=(Slot&& other) noexcept {
+      if (this != &other) {
+        release();
+        gate_ = std::exchange(other.gate_, nullptr);
+        waited_ = other.waited_;
+      }
+      return *this;
+    }
     ~Slot() { release(); }
     explicit operator bool() const { return gate_ != nullptr; }
     // It had to queue (its client may have left meanwhile).
@@ -63,8 +76,8 @@ class HandshakeGate {
     bool granted = false;  // under the gate's mutex
   };
 
-  // A slot at once when one is free and nobody queues, else after those queued before; empty
-  // after `patience`, or when the waiter's timer is cancelled.
+  // A slot at once when one is free and nobody queues, else when one frees and this is the
+  // newest waiter; empty after `patience`, or when the waiter's timer is cancelled.
   boost::asio::awaitable<Slot> admit(std::shared_ptr<Waiter> waiter,
                                      std::chrono::steady_clock::duration patience);
 

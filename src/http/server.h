@@ -75,9 +75,10 @@ struct ServerOptions {
   // warning is logged (once per state of the files) and the load is retried at every check.
   // 0 = never re-read.
   std::chrono::milliseconds tls_reload_interval{2000};
-  // Handshakes that may be at their expensive step (the private-key signature) at once,
-  // server-wide; the others wait in arrival order, at most read_timeout each, and are dropped
-  // unsigned when their client has left meanwhile. 0 = one per I/O thread.
+  // Full handshakes that may be at their expensive step (the private-key signature) at once,
+  // server-wide; the others wait, newest first, at most read_timeout each, and are dropped
+  // unsigned when their client has left meanwhile (resumed ones sign nothing and do not wait).
+  // 0 = one per I/O thread.
   size_t tls_handshakes = 0;
   // Beyond: accepted then closed at once. start() raises the soft RLIMIT_NOFILE to the hard limit
   // and lowers this to half of it if needed (the other half is for files requests open).

@@ -154,42 +154,57 @@ class Session final : public Connection,
       if (ec) co_return false;
       buffer.commit(n);
     }
-    // The hello is read; answering it costs a signature. Not for a client that has left, and
-    // only within the server's budget of handshakes at once (handshake_gate.h).
+    // The hello is read. Not for a client that has left; a full handshake signs only within the
+    // server's budget of handshakes at once, a resumed one signs nothing (handshake_gate.h).
     auto& stats = ctx_->tls_stats;
     if (peer_has_left(lowest().socket().native_handle())) {
       stats.client_gone.fetch_add(1, std::memory_order_relaxed);
       co_return false;
     }
-    waiter_ = std::make_shared<HandshakeGate::Waiter>(conn_.stream.get_executor());
-    HandshakeGate::Slot slot = co_await ctx_->handshakes->admit(waiter_, opts_.read_timeout);
-    waiter_.reset();
-    if (!slot) {
-      if (!ctx_->stopping) stats.gave_up.fetch_add(1, std::memory_order_relaxed);
-      co_return false;
-    }
-    if (ctx_->stopping) co_return false;
-    if (slot.waited() && peer_has_left(lowest().socket().native_handle())) {
-      stats.client_gone.fetch_add(1, std::memory_order_relaxed);
-      co_return false;
-    }
     stats.handshakes.fetch_add(1, std::memory_order_relaxed);
-    lowest().expires_after(opts_.read_timeout);  // the wait for a slot does not eat into it
     SSL* ssl = conn_.stream.native_handle();
-    attach_handshake_slot(ssl, &slot);
+    attach_handshake_slot(ssl, &slot_);
     auto [ec, used] = co_await conn_.stream.async_handshake(net::ssl::stream_base::server,
                                                             buffer.cdata(), kTuple);
+    // A pause took in all the bytes read (a TLS record's worth at most: OpenSSL's input holds it).
+    const bool paused = ec && handshake_needs_slot(ssl);
+    buffer.consume(paused ? buffer.size() : used);
+    while (ec && handshake_needs_slot(ssl)) {
+      if (!co_await admit_full_handshake()) co_return false;
+      auto [resumed_ec] =
+          co_await conn_.stream.async_handshake(net::ssl::stream_base::server, kTuple);
+      ec = resumed_ec;
+    }
     attach_handshake_slot(ssl, nullptr);
-    slot.release();
+    slot_.release();
     idle_ = false;
     // The client waits for our reply to its hello, so the first read held handshake bytes only.
-    buffer.consume(used);
     if (ec || buffer.size() > 0) {
       spdlog::debug("{}: TLS handshake failed: {}", conn_.remote,
                     ec ? ec.message() : "bytes beyond the client hello");
       co_return false;
     }
     if (SSL_session_reused(ssl)) stats.resumed.fetch_add(1, std::memory_order_relaxed);
+    co_return true;
+  }
+
+  // A full handshake, paused before its signature, waits for a slot (handshake_gate.h); a client
+  // gone meanwhile is dropped unsigned. False: the connection is done.
+  net::awaitable<bool> admit_full_handshake() {
+    auto& stats = ctx_->tls_stats;
+    waiter_ = std::make_shared<HandshakeGate::Waiter>(conn_.stream.get_executor());
+    slot_ = co_await ctx_->handshakes->admit(waiter_, opts_.read_timeout);
+    waiter_.reset();
+    if (!slot_) {
+      if (!ctx_->stopping) stats.gave_up.fetch_add(1, std::memory_order_relaxed);
+      co_return false;
+    }
+    if (ctx_->stopping) co_return false;
+    if (peer_has_left(lowest().socket().native_handle())) {
+      stats.client_gone.fetch_add(1, std::memory_order_relaxed);
+      co_return false;
+    }
+    lowest().expires_after(opts_.read_timeout);  // the wait for a slot does not eat into it
     co_return true;
   }
 
@@ -339,7 +354,8 @@ class Session final : public Connection,
   ResponseWriter<Conn> writer_;
   bool idle_ = false;  // waiting for a request (or a ClientHello): stop() may close it
   std::shared_ptr<HandshakeGate::Waiter> waiter_;  // while queued for a handshake slot
-  bool linger_ = false;  // the client may still be sending: read before closing
+  HandshakeGate::Slot slot_;  // while a full handshake signs (attached to the SSL object)
+  bool linger_ = false;       // the client may still be sending: read before closing
 };
 
 template <class Protocol, bool Tls>

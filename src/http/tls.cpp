@@ -133,10 +133,22 @@ void on_handshake_step(const SSL* ssl, int where, int) {
   }
 }
 
+// Called by OpenSSL once it has processed a ClientHello that starts a full handshake (never for
+// a resumed session), before the server's certificate is chosen and anything is signed. -1
+// suspends the handshake (SSL_ERROR_WANT_X509_LOOKUP); resumed, it calls this again.
+int on_certificate_needed(SSL* ssl, void*) {
+  const auto* slot = static_cast<HandshakeGate::Slot*>(SSL_get_ex_data(ssl, slot_index()));
+  return !slot || *slot ? 1 : -1;
+}
+
 }  // namespace
 
 void attach_handshake_slot(SSL* ssl, HandshakeGate::Slot* slot) {
   SSL_set_ex_data(ssl, slot_index(), slot);
+}
+
+bool handshake_needs_slot(const SSL* ssl) {
+  return SSL_want_x509_lookup(ssl);
 }
 
 CipherSuites resolve_cipher_suites(const std::vector<std::string>& names) {
@@ -234,6 +246,7 @@ std::shared_ptr<ssl::context> build_tls_context(const ServerOptions& o, TlsStats
   SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
   SSL_CTX_set_ex_data(native, stats_index(), stats);
   SSL_CTX_set_info_callback(native, on_handshake_step);
+  SSL_CTX_set_cert_cb(native, on_certificate_needed, nullptr);
   if (!o.tls_ticket_keys.empty()) {
     TicketKeys::from_file(o.tls_ticket_keys)->install(native);
   } else if (memory_keys) {

@@ -37,10 +37,16 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(
     const ServerOptions& options, TlsStats* stats = nullptr,
     std::shared_ptr<TicketKeys> memory_keys = nullptr);
 
-// Ties a connection's handshake slot to its SSL object: the TLS layer releases the slot as soon
-// as the server's first flight is built (after the signature of a full handshake, or the
-// Finished of a resumed one), so a client's round trip never holds it. Null: detach.
+// Ties a connection's handshake slot to its SSL object (null: detach). A full handshake (one that
+// will sign) then pauses once the ClientHello is processed, before the signature, while `slot`
+// is empty: the handshake operation ends with an error and handshake_needs_slot() says why. The
+// caller fills `slot` (HandshakeGate::admit) and resumes the handshake. A resumed session signs
+// nothing and never pauses. The TLS layer releases the slot as soon as the server's first flight
+// is built (right after the signature), so a client's round trip never holds it.
 void attach_handshake_slot(SSL* ssl, HandshakeGate::Slot* slot);
+
+// The handshake stopped because it is about to sign and its attached slot is empty.
+bool handshake_needs_slot(const SSL* ssl);
 
 // ServerOptions::tls_cipher_suites resolved to OpenSSL names.
 struct CipherSuites {

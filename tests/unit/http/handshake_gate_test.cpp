@@ -1,4 +1,4 @@
-// HandshakeGate: at most `limit` slots at once, waiters admitted in arrival order, a waiter that
+// HandshakeGate: at most `limit` slots at once, the newest waiter admitted first, a waiter that
 // runs out of patience or is cancelled leaves without a slot (and without losing one for the
 // others); peer_has_left tells a closed peer from a quiet one; hello_bytes_missing reads a TLS
 // record header.
@@ -60,7 +60,7 @@ void run_until(net::io_context& io, const std::function<bool()>& cond) {
   }
 }
 
-TEST(HandshakeGateTest, AdmitsUpToTheLimitThenInArrivalOrder) {
+TEST(HandshakeGateTest, AdmitsUpToTheLimitThenTheNewestWaiterFirst) {
   net::io_context io;
   HandshakeGate gate(2);
   std::vector<Client> clients(5);
@@ -76,15 +76,15 @@ TEST(HandshakeGateTest, AdmitsUpToTheLimitThenInArrivalOrder) {
   clients[0].slot->release();
   clients[0].slot->release();  // idempotent: frees one slot, not two
   run_until(io, [&] { return order.size() == 4; });
-  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
-  EXPECT_TRUE(clients[2].slot->waited());
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 4, 3}));
+  EXPECT_TRUE(clients[4].slot->waited());
   EXPECT_EQ(gate.in_progress(), 2u);
   EXPECT_EQ(gate.waiting(), 1u);
 
-  for (auto& c : clients) c.slot.reset();  // 2 and 3 give back: 4 gets one, then gives it back
-  run_until(io, [&] { return clients[4].done; });
-  clients[4].slot.reset();
-  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+  for (auto& c : clients) c.slot.reset();  // 4 and 3 give back: 2 gets one, then gives it back
+  run_until(io, [&] { return clients[2].done; });
+  clients[2].slot.reset();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 4, 3, 2}));
   EXPECT_EQ(gate.in_progress(), 0u);
   EXPECT_EQ(gate.waiting(), 0u);
 }

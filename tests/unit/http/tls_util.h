@@ -150,6 +150,7 @@ struct TlsClientOptions {
   int max_version = 0;                      // e.g. TLS1_2_VERSION; 0 = library default
   std::string cipher_list;                  // TLS <= 1.2 (OpenSSL names); empty = default
   std::string ciphersuites;                 // TLS 1.3; empty = default
+  SSL_SESSION* resume = nullptr;            // offer this session (TlsClient::session())
 };
 
 namespace tls_util {
@@ -172,6 +173,9 @@ class TlsClient {
     configure(o);
     stream_ = std::make_unique<beast::ssl_stream<tcp::socket>>(ioc_, ctx_);
     SSL_set_tlsext_host_name(stream_->native_handle(), "localhost");
+    if (o.resume && SSL_set_session(stream_->native_handle(), o.resume) != 1) {
+      throw std::runtime_error("client session");
+    }
     if (o.verify_with) stream_->set_verify_callback(ssl::host_name_verification("localhost"));
     tcp::socket& s = beast::get_lowest_layer(*stream_);
     s.connect({net::ip::address_v4::loopback(), port});
@@ -221,6 +225,12 @@ class TlsClient {
   }
   std::string cipher() { return SSL_get_cipher_name(native()); }
   std::string version() { return SSL_get_version(native()); }
+  // The session to resume on a later connection (TLS 1.3: its ticket comes after the handshake,
+  // so ask after a response was read).
+  std::shared_ptr<SSL_SESSION> session() {
+    return std::shared_ptr<SSL_SESSION>(SSL_get1_session(native()), SSL_SESSION_free);
+  }
+  bool resumed() { return SSL_session_reused(native()) == 1; }
 
  private:
   SSL* native() { return stream_->native_handle(); }
