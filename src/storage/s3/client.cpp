@@ -353,8 +353,7 @@ std::string Client::upload_part_copy(const std::string& key, const std::string& 
                                      uint64_t last) {
   std::vector<std::pair<std::string, std::string>> headers{
       {"x-amz-copy-source", copy_source(from)},
-      {"x-amz-copy-source-range",
-       "bytes=" + std::to_string(first) + "-" + std::to_string(last)}};
+      {"x-amz-copy-source-range", "bytes=" + std::to_string(first) + "-" + std::to_string(last)}};
   HttpResponse res =
       expect_ok("UploadPartCopy", key,
                 send("PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},

@@ -151,9 +151,9 @@ class S3Writer : public Writer {
     for (uint64_t i = 0; i < pieces; ++i) {
       uint64_t first = base_ * i / pieces, last = base_ * (i + 1) / pieces - 1;
       int number = static_cast<int>(parts_.size()) + 1;
-      parts_.push_back(
-          {number, client_.upload_part_copy(key_, upload_id_, number, key_, first, last),
-           last - first + 1});
+      parts_.push_back({number,
+                        client_.upload_part_copy(key_, upload_id_, number, key_, first, last),
+                        last - first + 1});
       parts_size_ += last - first + 1;
     }
     base_ = 0;
@@ -193,13 +193,13 @@ class S3Writer : public Writer {
   std::string key_;
   std::string storage_key_;
   uint64_t chunk_size_;
-  bool object_exists_;      // an object is at the key (it wins over a pending upload)
-  uint64_t base_;           // bytes of that object to copy as the first parts
-  std::string buffer_;      // bytes not in a part: a tail or small object read back, then writes
-  std::string upload_id_;   // the pending multipart upload, empty before one starts
+  bool object_exists_;     // an object is at the key (it wins over a pending upload)
+  uint64_t base_;          // bytes of that object to copy as the first parts
+  std::string buffer_;     // bytes not in a part: a tail or small object read back, then writes
+  std::string upload_id_;  // the pending multipart upload, empty before one starts
   std::vector<Part> parts_;
   uint64_t parts_size_ = 0;
-  uint64_t tail_at_open_ = 0;  // opened pending: the tail's size, the start of the buffer
+  uint64_t tail_at_open_ = 0;    // opened pending: the tail's size, the start of the buffer
   bool tail_exists_ = false;     // a tail object may exist, to remove at commit
   bool verify_pending_ = false;  // opened pending: see continue_completed()
   bool dirty_ = false;
@@ -208,7 +208,9 @@ class S3Writer : public Writer {
 
 }  // namespace
 
-std::string tail_key(const std::string& object_key) { return object_key + ".tail"; }
+std::string tail_key(const std::string& object_key) {
+  return object_key + ".tail";
+}
 
 std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
                                           bool read_tail) {
