@@ -9,6 +9,7 @@
 #include "gateway.h"
 #include "storage/s3/driver.h"
 #include "storage/s3/parameters.h"
+#include "storage/s3/writer.h"
 #include "support/fault_proxy.h"
 
 namespace onsen::storage::s3 {
@@ -63,7 +64,8 @@ TEST_F(S3DriverTest, ObjectKeysAreRootDirectoryPlusKeyAsInDistribution) {
 }
 
 // A chunked upload whose requests land on different replicas: each opens the object where the
-// last left it. Parts above 5 MiB are copied server-side, small tails are read back.
+// last left it: a small plain object is read back, a pending multipart upload is continued with
+// its tail read back.
 TEST_F(S3DriverTest, MultipartUploadResumesOnAnotherReplica) {
   auto a = replica(), b = replica(), c = replica();
   const std::string key = "/repo/_uploads/u1/data";
@@ -102,6 +104,113 @@ TEST_F(S3DriverTest, MultipartUploadResumesOnAnotherReplica) {
   EXPECT_TRUE(*whole == p1 + p2 + p3 + p4);  // (not EXPECT_EQ: 18 MiB in a failure message)
   // Nothing left pending: every multipart upload was completed.
   EXPECT_TRUE(a->client().multipart_uploads(a->object_key(key)).empty());
+}
+
+// Each resumed append sends (and has S3 copy) its own chunk plus at most the tail below 5 MiB
+// the last append left, however much the upload already holds: the multipart upload stays open
+// between appends, nothing stored is copied again. Counted by the clients of the replicas.
+TEST_F(S3DriverTest, ResumedAppendCostsItsChunkNotTheUploadSoFar) {
+  std::shared_ptr<S3Driver> replicas[] = {replica(), replica(), replica()};
+  const std::string key = "/repo/_uploads/u2/data";
+  replicas[0]->writer(key, false)->close();
+  const size_t chunks[] = {kMiB,     6 * kMiB, 2 * kMiB, 7 * kMiB + 3, 100,
+                           9 * kMiB, 4 * kMiB, 6 * kMiB, 3 * kMiB,     kMiB};
+  std::string expected;
+  int i = 0;
+  for (size_t size : chunks) {
+    S3Driver& d = *replicas[i % 3];
+    const std::string chunk = pattern(size, ++i);
+    const uint64_t before = d.client().bytes_sent() + d.client().bytes_copied();
+    {
+      auto w = d.writer(key, true);
+      ASSERT_EQ(w->size(), expected.size());
+      w->write(chunk.data(), chunk.size());
+    }
+    expected += chunk;
+    const uint64_t cost = d.client().bytes_sent() + d.client().bytes_copied() - before;
+    EXPECT_LE(cost, size + 5 * kMiB + 64 * 1024)
+        << "append " << i << " of " << size << " bytes to " << expected.size() - size;
+    EXPECT_EQ(replicas[(i + 1) % 3]->stat(key)->size, expected.size());
+  }
+  EXPECT_GT(expected.size(), 35 * kMiB);  // the stored part outgrew every chunk several times
+  // Pending all along: no object at the key until the commit.
+  EXPECT_FALSE(replicas[0]->client().head(replicas[0]->object_key(key)));
+  {
+    auto w = replicas[1]->writer(key, true);
+    w->commit();
+  }
+  auto whole = replicas[2]->get_content(key);
+  ASSERT_TRUE(whole);
+  EXPECT_TRUE(*whole == expected);
+  EXPECT_TRUE(replicas[0]->client().multipart_uploads(replicas[0]->object_key(key)).empty());
+  EXPECT_FALSE(replicas[0]->client().head(tail_key(replicas[0]->object_key(key))));
+}
+
+// The registry's order: open the upload's Writer, then read the data (rehash) before writing.
+// S3 reads no pending upload, so the reader completes it; the Writer notices and continues the
+// completed object.
+TEST_F(S3DriverTest, ReaderOfAPendingUploadCompletesItAndAnOpenWriterContinues) {
+  auto a = replica(), b = replica();
+  const std::string key = "/repo/_uploads/u3/data";
+  const std::string p1 = pattern(7 * kMiB + 100, 1), p2 = pattern(3 * kMiB, 2);
+  {
+    auto w = a->writer(key, false);
+    w->write(p1.data(), p1.size());
+    w->close();  // one 5 MiB part and a tail, pending
+  }
+  EXPECT_EQ(b->stat(key)->size, p1.size());
+  auto w = a->writer(key, true);
+  auto reader = b->reader(key, 0);
+  ASSERT_TRUE(reader);
+  std::string read;
+  std::string buf(kMiB, '\0');
+  while (size_t n = reader->read(buf.data(), buf.size())) read.append(buf.data(), n);
+  EXPECT_TRUE(read == p1);
+  w->write(p2.data(), p2.size());
+  w->close();
+  EXPECT_EQ(b->stat(key)->size, p1.size() + p2.size());
+  b->writer(key, true)->commit();
+  EXPECT_TRUE(a->get_content(key) == p1 + p2);
+}
+
+// A writer that dies after sending a part that took the tail in (a replica killed mid-PATCH)
+// leaves the tail stale: the object is the parts, a prefix of what was sent, never the tail twice.
+TEST_F(S3DriverTest, ATailOutlivedByItsPartsIsIgnored) {
+  auto a = replica(), b = replica();
+  const std::string key = "/repo/_uploads/u4/data";
+  const std::string p1 = pattern(6 * kMiB, 1), p2 = pattern(5 * kMiB, 2);
+  {
+    auto w = a->writer(key, false);
+    w->write(p1.data(), p1.size());
+    w->close();  // a 5 MiB part and a 1 MiB tail
+  }
+  auto w = b->writer(key, true);
+  w->write(p2.data(), p2.size());  // a part of tail + 4 MiB sent; the 1 MiB left is not stored
+  (void)w.release();               // dies: no close, no destructor
+  EXPECT_EQ(a->stat(key)->size, 10 * kMiB);
+  a->writer(key, true)->commit();
+  EXPECT_TRUE(a->get_content(key) == (p1 + p2).substr(0, 10 * kMiB));
+}
+
+// Cancelling an upload removes its directory: the pending multipart upload is aborted and its
+// tail goes, nothing is left in the bucket.
+TEST_F(S3DriverTest, RemovingAnUploadDirectoryAbortsItsPendingUpload) {
+  auto d = replica();
+  const std::string dir = "/repo/_uploads/u5";
+  d->put_content(dir + "/startedat", "2026-12-03T00:00:00Z");
+  {
+    auto w = d->writer(dir + "/data", false);
+    const std::string big = pattern(6 * kMiB, 9);
+    w->write(big.data(), big.size());
+    w->close();
+  }
+  ASSERT_EQ(d->stat(dir + "/data")->size, 6 * kMiB);
+  EXPECT_TRUE(d->remove(dir));
+  EXPECT_EQ(d->stat(dir + "/data"), std::nullopt);
+  EXPECT_EQ(d->stat(dir), std::nullopt);
+  const std::string root = root_.substr(1) + "/";
+  EXPECT_TRUE(d->client().multipart_uploads_under(root).empty());
+  EXPECT_TRUE(d->client().list(root, "", std::nullopt).objects.empty());
 }
 
 TEST_F(S3DriverTest, UnfinishedMultipartUploadIsNeverVisible) {

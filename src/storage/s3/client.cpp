@@ -116,6 +116,7 @@ HttpResponse Client::send(const std::string& method, const std::string& key, con
   auto delay = config_.backoff;
   for (int attempt = 1;; ++attempt) {
     HttpRequest req = signed_request(method, key, query, headers, body, payload_hash);
+    bytes_sent_ += body.size();
     std::string failure;
     try {
       HttpResponse res;
@@ -198,12 +199,33 @@ bool no_such_key(const HttpResponse& res) {
   return code == "NoSuchKey" || code.empty();
 }
 
+// What HEAD and GET answer about an object in their headers.
+ObjectInfo object_info(const std::string& key, const HttpResponse& res) {
+  ObjectInfo info;
+  info.key = key;
+  if (const std::string* len = res.header("content-length")) info.size = std::stoull(*len);
+  if (const std::string* etag = res.header("etag")) info.etag = *etag;
+  if (const std::string* lm = res.header("last-modified")) {
+    std::tm tm{};
+    if (strptime(lm->c_str(), "%a, %d %b %Y %H:%M:%S", &tm)) {
+      info.mod_time = std::chrono::system_clock::from_time_t(timegm(&tm));
+    }
+  }
+  constexpr std::string_view kMeta = "x-amz-meta-";
+  for (const auto& [name, value] : res.headers) {
+    if (name.starts_with(kMeta)) info.metadata[name.substr(kMeta.size())] = value;
+  }
+  return info;
+}
+
 }  // namespace
 
-std::optional<std::string> Client::get(const std::string& key) {
+std::optional<std::string> Client::get(const std::string& key, ObjectInfo* info) {
   HttpResponse res = send("GET", key, {}, {});
   if (no_such_key(res)) return std::nullopt;
-  return expect_ok("GET", key, std::move(res)).body;
+  res = expect_ok("GET", key, std::move(res));
+  if (info) *info = object_info(key, res);
+  return std::move(res.body);
 }
 
 std::unique_ptr<HttpStream> Client::get_stream(const std::string& key, uint64_t offset,
@@ -228,23 +250,14 @@ std::unique_ptr<HttpStream> Client::get_stream(const std::string& key, uint64_t 
 std::optional<ObjectInfo> Client::head(const std::string& key) {
   HttpResponse res = send("HEAD", key, {}, {});
   if (res.status == 404) return std::nullopt;
-  res = expect_ok("HEAD", key, std::move(res));
-  ObjectInfo info;
-  info.key = key;
-  if (const std::string* len = res.header("content-length")) info.size = std::stoull(*len);
-  if (const std::string* etag = res.header("etag")) info.etag = *etag;
-  if (const std::string* lm = res.header("last-modified")) {
-    std::tm tm{};
-    if (strptime(lm->c_str(), "%a, %d %b %Y %H:%M:%S", &tm)) {
-      info.mod_time = std::chrono::system_clock::from_time_t(timegm(&tm));
-    }
-  }
-  return info;
+  return object_info(key, expect_ok("HEAD", key, std::move(res)));
 }
 
-void Client::put(const std::string& key, std::string_view body) {
+void Client::put(const std::string& key, std::string_view body,
+                 const std::map<std::string, std::string>& metadata) {
   std::vector<std::pair<std::string, std::string>> headers;
   add_write_headers(headers, true);
+  for (const auto& [name, value] : metadata) headers.emplace_back("x-amz-meta-" + name, value);
   expect_ok("PUT", key, send("PUT", key, {}, std::move(headers), body));
 }
 
@@ -336,14 +349,11 @@ std::string Client::upload_part(const std::string& key, const std::string& uploa
 }
 
 std::string Client::upload_part_copy(const std::string& key, const std::string& upload_id,
-                                     int number, const std::string& from,
-                                     std::optional<uint64_t> first, std::optional<uint64_t> last) {
+                                     int number, const std::string& from, uint64_t first,
+                                     uint64_t last) {
   std::vector<std::pair<std::string, std::string>> headers{
-      {"x-amz-copy-source", copy_source(from)}};
-  if (first && last) {
-    headers.emplace_back("x-amz-copy-source-range",
-                         "bytes=" + std::to_string(*first) + "-" + std::to_string(*last));
-  }
+      {"x-amz-copy-source", copy_source(from)},
+      {"x-amz-copy-source-range", "bytes=" + std::to_string(first) + "-" + std::to_string(last)}};
   HttpResponse res =
       expect_ok("UploadPartCopy", key,
                 send("PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
@@ -351,6 +361,7 @@ std::string Client::upload_part_copy(const std::string& key, const std::string& 
   auto doc = parse_xml(res.body, "UploadPartCopy");
   std::string etag = doc.child("CopyPartResult").child_value("ETag");
   if (etag.empty()) throw S3Error("s3: UploadPartCopy " + key + ": no ETag", 500, "");
+  bytes_copied_ += last - first + 1;
   return etag;
 }
 
@@ -375,21 +386,30 @@ void Client::abort_multipart(const std::string& key, const std::string& upload_i
 
 std::vector<std::string> Client::multipart_uploads(const std::string& key) {
   std::vector<std::string> ids;
-  Query q{{"uploads", ""}, {"prefix", key}};
+  for (auto& [k, id] : multipart_uploads_under(key)) {
+    if (k == key) ids.push_back(std::move(id));
+  }
+  return ids;
+}
+
+std::vector<std::pair<std::string, std::string>> Client::multipart_uploads_under(
+    const std::string& prefix) {
+  std::vector<std::pair<std::string, std::string>> uploads;
+  Query q{{"uploads", ""}, {"prefix", prefix}};
   for (;;) {
-    HttpResponse res = expect_ok("ListMultipartUploads", key, send("GET", "", q, {}));
+    HttpResponse res = expect_ok("ListMultipartUploads", prefix, send("GET", "", q, {}));
     auto doc = parse_xml(res.body, "ListMultipartUploads");
     auto root = doc.child("ListMultipartUploadsResult");
     for (auto u : root.children("Upload")) {
-      if (key == u.child_value("Key")) ids.emplace_back(u.child_value("UploadId"));
+      uploads.emplace_back(u.child_value("Key"), u.child_value("UploadId"));
     }
     if (std::string_view(root.child_value("IsTruncated")) != "true") break;
     q = {{"uploads", ""},
-         {"prefix", key},
+         {"prefix", prefix},
          {"key-marker", root.child_value("NextKeyMarker")},
          {"upload-id-marker", root.child_value("NextUploadIdMarker")}};
   }
-  return ids;
+  return uploads;
 }
 
 std::vector<Part> Client::list_parts(const std::string& key, const std::string& upload_id) {

@@ -3,6 +3,7 @@
 // other failure turned into an S3Error (a storage::Error).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -55,6 +56,7 @@ struct ObjectInfo {
   uint64_t size = 0;
   std::chrono::system_clock::time_point mod_time;
   std::string etag;
+  std::map<std::string, std::string> metadata;  // x-amz-meta-<name>: value, names in lowercase
 };
 
 struct ListPage {
@@ -73,14 +75,16 @@ class Client {
  public:
   explicit Client(ClientConfig config);
 
-  // The whole object; nullopt: no such key.
-  std::optional<std::string> get(const std::string& key);
+  // The whole object; nullopt: no such key. With `info`: also its size, time and metadata.
+  std::optional<std::string> get(const std::string& key, ObjectInfo* info = nullptr);
   // GET from `offset` to the end, the body left to stream (a blob); nullptr: no such key.
   // total_size: the object's size. An offset at or past the end throws S3Error 416.
   std::unique_ptr<HttpStream> get_stream(const std::string& key, uint64_t offset,
                                          uint64_t& total_size);
   std::optional<ObjectInfo> head(const std::string& key);
-  void put(const std::string& key, std::string_view body);
+  // metadata: stored as x-amz-meta-<name> (names in lowercase).
+  void put(const std::string& key, std::string_view body,
+           const std::map<std::string, std::string>& metadata = {});
   void remove(const std::string& key);
   // DeleteObjects, up to 1,000 keys per request.
   void remove_many(const std::vector<std::string>& keys);
@@ -97,18 +101,25 @@ class Client {
   std::string create_multipart(const std::string& key);
   std::string upload_part(const std::string& key, const std::string& upload_id, int number,
                           std::string_view body);  // the part's ETag
-  // UploadPartCopy of bytes [first, last] of `from` (the whole object without a range).
+  // UploadPartCopy of bytes [first, last] of `from`.
   std::string upload_part_copy(const std::string& key, const std::string& upload_id, int number,
-                               const std::string& from, std::optional<uint64_t> first = {},
-                               std::optional<uint64_t> last = {});
+                               const std::string& from, uint64_t first, uint64_t last);
   void complete_multipart(const std::string& key, const std::string& upload_id,
                           const std::vector<Part>& parts);
   void abort_multipart(const std::string& key, const std::string& upload_id);
   // Upload ids of the pending multipart uploads of exactly `key`, oldest first.
   std::vector<std::string> multipart_uploads(const std::string& key);
+  // (key, upload id) of every pending multipart upload of a key starting with `prefix`.
+  std::vector<std::pair<std::string, std::string>> multipart_uploads_under(
+      const std::string& prefix);
   std::vector<Part> list_parts(const std::string& key, const std::string& upload_id);
 
   const ClientConfig& config() const { return config_; }
+
+  // Bytes this client has sent in request bodies (each attempt) and had S3 copy server-side by
+  // UploadPartCopy: what a write costs the gateway, for tests and diagnostics.
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t bytes_copied() const { return bytes_copied_; }
 
  private:
   using Query = std::multimap<std::string, std::string>;
@@ -129,6 +140,7 @@ class Client {
 
   ClientConfig config_;
   HttpClient http_;
+  std::atomic<uint64_t> bytes_sent_{0}, bytes_copied_{0};
 };
 
 }  // namespace onsen::storage::s3

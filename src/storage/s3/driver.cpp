@@ -64,7 +64,10 @@ std::string S3Driver::dir_prefix(const std::string& key) const {
 std::optional<std::string> S3Driver::get_content(const std::string& key) {
   validate_key(key);
   if (key == "/") return std::nullopt;
-  return client_.get(object_key(key));
+  const std::string k = object_key(key);
+  auto content = client_.get(k);
+  if (!content && complete_pending(client_, k)) content = client_.get(k);
+  return content;
 }
 
 void S3Driver::put_content(const std::string& key, std::string_view content) {
@@ -76,7 +79,11 @@ void S3Driver::put_content(const std::string& key, std::string_view content) {
 std::unique_ptr<Reader> S3Driver::reader(const std::string& key, uint64_t offset) {
   validate_key(key);
   if (key == "/") return nullptr;
-  return open_reader(client_, object_key(key), key, offset);
+  const std::string k = object_key(key);
+  auto r = open_reader(client_, k, key, offset);
+  // An unfinished upload kept pending (see writer.h) is readable once completed.
+  if (!r && complete_pending(client_, k)) r = open_reader(client_, k, key, offset);
+  return r;
 }
 
 std::unique_ptr<Writer> S3Driver::writer(const std::string& key, bool append) {
@@ -97,6 +104,10 @@ std::optional<FileInfo> S3Driver::stat(const std::string& key) {
   auto page = client_.list(dir_prefix(key), "", std::nullopt, 1);
   if (page.objects.empty()) {
     if (key == "/") return FileInfo{key, 0, true, {}};
+    // An unfinished upload kept pending (see writer.h): its parts and tail.
+    if (auto pending = find_pending(client_, object_key(key), false)) {
+      return FileInfo{key, pending->size(), false, pending->mod_time};
+    }
     return std::nullopt;
   }
   return FileInfo{key, 0, true, page.objects.front().mod_time};
@@ -202,12 +213,17 @@ void S3Driver::move(const std::string& from, const std::string& to) {
 bool S3Driver::remove(const std::string& key) {
   validate_key(key);
   bool found = false;
-  if (key != "/") {
-    const std::string k = object_key(key);
-    if (client_.head(k)) {
-      client_.remove(k);
-      found = true;
-    }
+  const std::string k = object_key(key), prefix = dir_prefix(key);
+  if (key != "/" && client_.head(k)) {
+    client_.remove(k);
+    found = true;
+  }
+  // Pending multipart uploads (writer.h) of the key, with its tail, and of anything under it.
+  for (const auto& [upload_key, id] : client_.multipart_uploads_under(key == "/" ? prefix : k)) {
+    if (upload_key != k && !upload_key.starts_with(prefix)) continue;  // "/a" is no "/ab"
+    client_.abort_multipart(upload_key, id);
+    if (upload_key == k) client_.remove(tail_key(k));
+    found = true;
   }
   std::vector<std::string> keys;
   for (const auto& o : list_all(dir_prefix(key))) keys.push_back(o.key);

@@ -1,16 +1,31 @@
 // Writer of one S3 object, resumable from any process (another replica) because all its state is
-// the object itself.
+// in the bucket, and resumed at a cost bounded by its own chunk plus 5 MiB, not by what the object
+// already holds.
 //
-// Like Distribution's s3 writer it sends multipart uploads of `chunk_size` parts and, on resume,
-// reuses what is stored with a server-side UploadPartCopy as the first part (or reads it back when
-// it is below S3's 5 MiB part minimum). Unlike it, close() completes the multipart upload, so
-// between requests the object at the key holds every byte written so far: stat() gives the
-// upload's size and a reader its bytes, as the Driver interface asks, with no pending-upload
-// lookup (ListMultipartUploads) on every request.
+// Between Writers an unfinished object is in one of two states:
+//  - plain: the object at the key holds every byte (new, below 5 MiB, or completed);
+//  - pending: the key has no object but a pending multipart upload, kept open as Distribution's
+//    s3 driver keeps it: its parts, each at least S3's 5 MiB minimum, hold the first bytes, and a
+//    tail object beside the key (tail_key()) holds the rest, below 5 MiB. S3 takes a small part
+//    only as the last of a completed upload and never reads back a pending upload's parts, so the
+//    tail is kept apart until more bytes come: the next Writer reads it back (< 5 MiB) and sends
+//    it in front of its own bytes. The tail is tagged with the upload id and part count it
+//    follows; a tail whose tag does not match the upload (a Writer that died after sending a part
+//    that took the tail in) is stale and holds nothing of the object.
+// An object at the key takes precedence over a pending upload: a Writer that leaves the plain
+// state deletes the object only after the upload and tail hold every byte, so a crash in between
+// leaves the old plain state. Only commit() completes the upload.
+//
+// Distribution 2.8's writer instead completes the upload when its last part is small and copies
+// the whole object server-side into a new one (O(upload so far) per resumed append).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "storage/driver.h"
 #include "storage/s3/client.h"
@@ -22,5 +37,30 @@ namespace onsen::storage::s3 {
 std::unique_ptr<Writer> open_writer(Client& client, const std::string& object_key,
                                     const std::string& storage_key, bool append,
                                     uint64_t chunk_size);
+
+// The object key of the tail of a pending object (see above).
+std::string tail_key(const std::string& object_key);
+
+// A pending object: its multipart upload and the valid tail (empty when none or stale).
+struct PendingObject {
+  std::string upload_id;
+  std::vector<Part> parts;
+  uint64_t parts_size = 0;
+  std::string tail;         // the bytes, when asked for
+  uint64_t tail_size = 0;   // valid tail's size
+  bool tail_found = false;  // a tail object exists (valid or stale)
+  std::chrono::system_clock::time_point mod_time;
+  uint64_t size() const { return parts_size + tail_size; }
+};
+
+// The pending state of an object key (callers first check that no object is at the key);
+// nullopt when it has no pending multipart upload. read_tail: fetch the tail's bytes too.
+std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
+                                          bool read_tail);
+
+// Completes a pending object so the object at the key holds every byte (for a reader: S3 reads
+// no pending upload); false when it has none. A Writer opened on it before notices and continues
+// the completed object.
+bool complete_pending(Client& client, const std::string& object_key);
 
 }  // namespace onsen::storage::s3
