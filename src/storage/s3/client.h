@@ -75,10 +75,12 @@ class Client {
 
   // The whole object; nullopt: no such key.
   std::optional<std::string> get(const std::string& key);
-  // GET from `offset` to the end, the body left to stream (a blob); nullptr: no such key.
-  // total_size: the object's size. An offset at or past the end throws S3Error 416.
+  // GET from `offset` to `last` (inclusive; none: the end), the body left to stream (a blob);
+  // nullptr: no such key. total_size: the object's size. An offset at or past the end throws
+  // S3Error 416.
   std::unique_ptr<HttpStream> get_stream(const std::string& key, uint64_t offset,
-                                         uint64_t& total_size);
+                                         uint64_t& total_size,
+                                         std::optional<uint64_t> last = std::nullopt);
   std::optional<ObjectInfo> head(const std::string& key);
   void put(const std::string& key, std::string_view body);
   void remove(const std::string& key);
@@ -108,9 +110,16 @@ class Client {
   std::vector<std::string> multipart_uploads(const std::string& key);
   std::vector<Part> list_parts(const std::string& key, const std::string& upload_id);
 
+  // A presigned URL for `method` ("GET", "HEAD") on key, valid for `expiry` from now: the
+  // endpoint and addressing style as configured, so it reaches the same store the driver uses.
+  std::string presigned_url(const std::string& method, const std::string& key,
+                            std::chrono::seconds expiry) const;
+
   const ClientConfig& config() const { return config_; }
 
  private:
+  // The request path of key: "/bucket/key" (path style) or "/key", URI-encoded.
+  std::string object_path(const std::string& key) const;
   using Query = std::multimap<std::string, std::string>;
   // Signs and sends, retrying what is safe to retry; returns any answer below 500 (and not
   // SlowDown); throws S3Error for 5xx after the last attempt.
