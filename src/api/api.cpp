@@ -23,7 +23,8 @@ http::Response method_not_allowed() {
 boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, const Route& route,
                                                      const Query& query) {
   std::string base_url = options_.host + options_.prefix;
-  Context ctx{req, registry_, route, query, base_url, pool_, upload_pool_, cheap_reads_};
+  Context ctx{req,          registry_,        route, query, base_url, pool_, upload_pool_,
+              cheap_reads_, options_.redirect};
   const std::string& m = req.method;
   const bool read = m == "GET" || m == "HEAD";
 

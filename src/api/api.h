@@ -32,6 +32,10 @@ struct ApiOptions {
   // that when the CPU is saturated the I/O threads, and with them small requests, go first.
   size_t upload_threads = 16;
   int upload_niceness = 10;
+  // Blob GET and HEAD answer 307 to the storage's own URL for the blob (a presigned S3 URL,
+  // Registry::blob_url) when the driver has one, so the bytes do not pass through the registry,
+  // as Distribution does; false (storage.redirect.disable) streams them.
+  bool redirect = true;
 };
 
 class Api {

@@ -31,6 +31,16 @@ Reply get_blob(Context& ctx) {
   http::Response res;
   res.headers.set("Docker-Content-Digest", digest.str());
   res.headers.set("Content-Type", "application/octet-stream");
+  if (ctx.redirect) {
+    // Distribution's blobServer: the client fetches the bytes from the store itself (a presigned
+    // URL for this method; its Range goes there with it). The digest is told here too, since the
+    // store's answer cannot carry it.
+    if (auto url = ctx.registry.blob_url(ctx.route.name, digest, ctx.req.method)) {
+      res.status = 307;
+      res.headers.set("Location", *url);
+      co_return res;
+    }
+  }
   res.headers.set("Accept-Ranges", "bytes");
   res.headers.set("Cache-Control", "max-age=31536000");
   res.headers.set("Etag", fmt::format("\"{}\"", digest.str()));
@@ -62,7 +72,7 @@ Reply get_blob(Context& ctx) {
   if (length == 0) co_return res;
 
   std::shared_ptr<storage::Reader> reader = co_await ctx.blocking(
-      [&] { return ctx.registry.open_blob(ctx.route.name, digest, range.first); });
+      [&] { return ctx.registry.open_blob(ctx.route.name, digest, range.first, length); });
   if (int fd = reader->native_fd(); fd >= 0) {
     res.body = http::FileBody{reader, fd, range.first, length};
   } else {

@@ -33,6 +33,7 @@ struct Context {
   http::BlockingPool& pool;
   http::BlockingPool& upload_pool;
   bool cheap_reads;  // the driver has storage::kCheapReads
+  bool redirect;     // ApiOptions::redirect
 
   // Runs f() (registry work that may block) on the pool, away from the I/O thread.
   template <typename F>

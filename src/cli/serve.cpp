@@ -129,6 +129,7 @@ int serve(const std::string& config_arg) {
                                               cfg.storage.upload_purging_dry_run);
     }
     auto options = api_options(cfg.http);
+    options.redirect = !cfg.storage.redirect_disabled;
     const std::string api_prefix = options.prefix + "/v2";
     api::Api api(registry, std::move(options), authorizer.get());
     http::Handler api_handler = [&api](http::Request& req) { return api.handle(req); };

@@ -407,8 +407,8 @@ class Converter {
                                     read_uint(n, k, size);
                                   }},
                           })},
-            {"redirect", kIgnore},  // no backend redirects
-            {"tag", kIgnore},       // no tag concurrency limit
+            {"redirect", section({{"disable", bool_to(storage.redirect_disabled)}})},
+            {"tag", kIgnore},  // no tag concurrency limit
         };
     for (const auto& [k, v] : node.entries) {
       if (is_storage_option(k)) {

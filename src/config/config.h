@@ -87,6 +87,9 @@ struct StorageConfig {
   std::chrono::seconds upload_purging_age{168 * 3600};  // rounded up to whole seconds
   std::chrono::seconds upload_purging_interval{24 * 3600};
   bool upload_purging_dry_run = false;
+  // storage.redirect.disable: blob GETs stream through the registry even when the driver could
+  // redirect the client to the store (S3's presigned URLs).
+  bool redirect_disabled = false;
 };
 
 struct LogConfig {

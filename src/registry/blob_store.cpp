@@ -14,8 +14,14 @@ std::optional<uint64_t> BlobStore::size(const Digest& digest) {
   return info->size;
 }
 
-std::unique_ptr<storage::Reader> BlobStore::open(const Digest& digest, uint64_t offset) {
-  return driver_->reader(layout::blob_data(digest.algorithm(), digest.hex()), offset);
+std::unique_ptr<storage::Reader> BlobStore::open(const Digest& digest, uint64_t offset,
+                                                 uint64_t length) {
+  return driver_->range_reader(layout::blob_data(digest.algorithm(), digest.hex()), offset, length);
+}
+
+std::optional<std::string> BlobStore::url(const Digest& digest, std::string_view method,
+                                          std::chrono::seconds expiry) {
+  return driver_->url_for(layout::blob_data(digest.algorithm(), digest.hex()), method, expiry);
 }
 
 std::optional<std::string> BlobStore::read_small(const Digest& digest, uint64_t max_size) {

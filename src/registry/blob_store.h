@@ -7,10 +7,12 @@
 #include "registry/digest.h"
 #include "storage/driver.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace onsen::registry {
@@ -21,7 +23,11 @@ class BlobStore {
 
   // Size of the blob's data; nullopt when the blob is not stored at all.
   std::optional<uint64_t> size(const Digest& digest);
-  std::unique_ptr<storage::Reader> open(const Digest& digest, uint64_t offset);
+  // A reader of `length` bytes from offset (Driver::range_reader).
+  std::unique_ptr<storage::Reader> open(const Digest& digest, uint64_t offset, uint64_t length);
+  // Driver::url_for of the blob's data; nullopt when the driver has no URLs.
+  std::optional<std::string> url(const Digest& digest, std::string_view method,
+                                 std::chrono::seconds expiry);
   // Whole content of a blob no larger than max_size; nullopt when missing or larger.
   std::optional<std::string> read_small(const Digest& digest, uint64_t max_size);
   // Stores content under its digest unless already there, staged in repo's upload area. The

@@ -104,13 +104,19 @@ uint64_t Registry::blob_size(const std::string& repo, const Digest& digest) {
 }
 
 std::unique_ptr<storage::Reader> Registry::open_blob(const std::string& repo, const Digest& digest,
-                                                     uint64_t offset) {
+                                                     uint64_t offset, uint64_t length) {
   check_name(repo);
   if (!blobs_.linked(repo, digest))
     throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
-  auto reader = blobs_.open(digest, offset);
+  auto reader = blobs_.open(digest, offset, length);
   if (!reader) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
   return reader;
+}
+
+std::optional<std::string> Registry::blob_url(const std::string& repo, const Digest& digest,
+                                              std::string_view method) {
+  check_name(repo);
+  return blobs_.url(digest, method, kBlobUrlExpiry);
 }
 
 void Registry::delete_blob(const std::string& repo, const Digest& digest) {

@@ -65,8 +65,16 @@ class Registry {
 
   // Blobs linked into a repository. Throw Error(kBlobUnknown).
   uint64_t blob_size(const std::string& repo, const Digest& digest);
+  // A reader of `length` bytes of the blob from offset.
   std::unique_ptr<storage::Reader> open_blob(const std::string& repo, const Digest& digest,
-                                             uint64_t offset);
+                                             uint64_t offset, uint64_t length);
+  // A URL where the client may GET or HEAD the blob's data itself for kBlobUrlExpiry (a presigned
+  // S3 URL, Distribution's redirect); nullopt when the driver has none. Made locally, without a
+  // look at the storage: the caller has found the blob linked (blob_size) first.
+  std::optional<std::string> blob_url(const std::string& repo, const Digest& digest,
+                                      std::string_view method);
+  // Distribution's expiry of redirect URLs.
+  static constexpr std::chrono::seconds kBlobUrlExpiry{20 * 60};
   void delete_blob(const std::string& repo, const Digest& digest);
 
   // Uploads (see UploadStore).

@@ -137,6 +137,14 @@ class Driver {
   }
   // Reader positioned at offset; nullptr when there is no such object.
   virtual std::unique_ptr<Reader> reader(const std::string& key, uint64_t offset) = 0;
+  // A reader for the caller that will read only `length` bytes from offset (a blob GET with a
+  // Range): it may end there, so that a network store fetches only those bytes (one ranged GET)
+  // instead of streaming on to the end. By default the plain reader, which reads on.
+  virtual std::unique_ptr<Reader> range_reader(const std::string& key, uint64_t offset,
+                                               uint64_t length) {
+    (void)length;
+    return reader(key, offset);
+  }
   virtual std::unique_ptr<Writer> writer(const std::string& key, bool append) = 0;
   // nullopt when nothing exists at key.
   virtual std::optional<FileInfo> stat(const std::string& key) = 0;
@@ -154,6 +162,15 @@ class Driver {
   virtual void move(const std::string& from, const std::string& to) = 0;
   // Removes the object or the whole subtree at key; returns false when nothing was there.
   virtual bool remove(const std::string& key) = 0;
+  // A URL at which a client may itself make `method` ("GET" or "HEAD") on the object at key for
+  // `expiry` (Distribution's URLFor: a presigned S3 URL), so the registry can redirect it there
+  // rather than carry the bytes; nullopt when the backend has no such URLs (a local disk).
+  // Computed locally: the object's existence is not checked.
+  virtual std::optional<std::string> url_for(const std::string& key, std::string_view method,
+                                             std::chrono::seconds expiry) {
+    (void)key, (void)method, (void)expiry;
+    return std::nullopt;
+  }
 };
 
 }  // namespace onsen::storage

@@ -32,6 +32,10 @@ class ForwardingDriver : public Driver {
   std::unique_ptr<Reader> reader(const std::string& key, uint64_t offset) override {
     return target_->reader(key, offset);
   }
+  std::unique_ptr<Reader> range_reader(const std::string& key, uint64_t offset,
+                                       uint64_t length) override {
+    return target_->range_reader(key, offset, length);
+  }
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override {
     return target_->writer(key, append);
   }
@@ -48,6 +52,10 @@ class ForwardingDriver : public Driver {
   }
   void move(const std::string& from, const std::string& to) override { target_->move(from, to); }
   bool remove(const std::string& key) override { return target_->remove(key); }
+  std::optional<std::string> url_for(const std::string& key, std::string_view method,
+                                     std::chrono::seconds expiry) override {
+    return target_->url_for(key, method, expiry);
+  }
 
  protected:
   Driver& target() const { return *target_; }

@@ -1,10 +1,13 @@
 // What the s3 driver must do beyond the shared suite: Distribution's key scheme, multipart
 // uploads resumed by another replica, moves above the multipart copy threshold, readers that
-// never see a partial or mixed object, and errors (not hangs) when the endpoint is gone.
+// never see a partial or mixed object, ranged readers, presigned URLs, and errors (not hangs) when
+// the endpoint is gone.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "gateway.h"
 #include "storage/s3/driver.h"
@@ -284,6 +287,52 @@ TEST_F(S3DriverTest, ReaderNeverMixesTwoVersions) {
   all.clear();
   while (size_t n = tail->read(got.data(), got.size())) all.append(got.data(), n);
   EXPECT_EQ(all, v2.substr(v2.size() - 10));
+}
+
+// A blob GET with a Range reads exactly what was asked for: the GET is ranged, so the reader
+// ends at the range's end instead of streaming on to the end of the object.
+TEST_F(S3DriverTest, RangeReaderIsOneRangedGet) {
+  auto d = replica();
+  const std::string v = pattern(7 * kMiB + 3, 11);
+  d->put_content("/obj", v);
+  for (auto [offset, length] : {std::pair<uint64_t, uint64_t>{0, 10},
+                                {5 * kMiB - 5, 10},
+                                {v.size() - 7, 7},
+                                {v.size() - 7, 1000}}) {
+    auto r = d->range_reader("/obj", offset, length);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->size(), v.size());
+    std::string got, buf(kMiB, '\0');
+    while (size_t n = r->read(buf.data(), buf.size())) got.append(buf.data(), n);
+    EXPECT_EQ(got, v.substr(offset, length)) << offset << "+" << length;
+  }
+  EXPECT_EQ(d->range_reader("/none", 0, 10), nullptr);
+}
+
+// url_for: a presigned URL for GET and HEAD at the endpoint as configured, path style or
+// virtual-hosted; none for other methods. (tests/s3/redirect_test.sh fetches them with curl.)
+TEST_F(S3DriverTest, UrlForIsPresignedAtTheConfiguredEndpoint) {
+  const test::S3Gateway& g = test::s3_gateway();
+  auto d = replica();
+  const std::string key = "/docker/registry/v2/blobs/sha256/ab/ab12/data";
+  auto url = d->url_for(key, "GET", std::chrono::seconds(1200));
+  ASSERT_TRUE(url);
+  const std::string path_style =
+      g.endpoint + "/" + test::kS3TestBucket + "/" + d->object_key(key) + "?";
+  EXPECT_EQ(url->substr(0, path_style.size()), path_style) << *url;
+  EXPECT_NE(url->find("X-Amz-Expires=1200&"), std::string::npos) << *url;
+  EXPECT_NE(url->find("&X-Amz-Signature="), std::string::npos) << *url;
+  EXPECT_TRUE(d->url_for(key, "HEAD", std::chrono::seconds(60)));
+  EXPECT_EQ(d->url_for(key, "PUT", std::chrono::seconds(60)), std::nullopt);
+  EXPECT_EQ(d->url_for(key, "DELETE", std::chrono::seconds(60)), std::nullopt);
+
+  auto hosted = replica({{"forcepathstyle", "false"}});
+  url = hosted->url_for(key, "GET", std::chrono::seconds(60));
+  ASSERT_TRUE(url);
+  const std::string host = g.endpoint.substr(g.endpoint.find("://") + 3);
+  const std::string virtual_hosted =
+      "http://" + std::string(test::kS3TestBucket) + "." + host + "/" + d->object_key(key) + "?";
+  EXPECT_EQ(url->substr(0, virtual_hosted.size()), virtual_hosted) << *url;
 }
 
 // Throttling (503 SlowDown) and 5xx answers are retried with backoff inside the driver: a few

@@ -15,75 +15,16 @@ S3_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$S3_DIR/../interop/lib.sh"
 interop_init "$@"
 
-if [ -n "${ONSEN_TEST_S3_ENV:-}" ]; then
-  # shellcheck disable=SC1090
-  source "$ONSEN_TEST_S3_ENV" || abort "read $ONSEN_TEST_S3_ENV"
-fi
-[ -n "${S3_ENDPOINT:-}" ] || abort "no S3 gateway (S3_ENDPOINT unset)"
-BUCKET=onsen-interop-$$-$RANDOM
-# curl 7.88's SigV4 needs the payload hash header given (see start-ceph-rgw.sh).
-s3curl() {
-  curl -s -m 30 --aws-sigv4 "aws:amz:${S3_REGION:-us-east-1}:s3" \
-    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"
-}
-[ "$(s3curl -o /dev/null -w '%{http_code}' -X PUT "$S3_ENDPOINT/$BUCKET")" = 200 ] ||
-  abort "create bucket $BUCKET"
-
-# s3_config ROLE PORT: a registry configuration on the bucket. regionendpoint without
-# forcepathstyle: path style, as docker-registry 2.8 does it.
-s3_config() {
-  local role=$1 port=$2 cfg
-  cfg=$(mktemp "$TMP_ROOT/$role-$port.XXXXXX.yml")
-  cat >"$cfg" <<EOF
-version: 0.1
-log:
-  level: info
-storage:
-  s3:
-    accesskey: $AWS_ACCESS_KEY_ID
-    secretkey: $AWS_SECRET_ACCESS_KEY
-    region: ${S3_REGION:-us-east-1}
-    regionendpoint: $S3_ENDPOINT
-    bucket: $BUCKET
-    rootdirectory: /registry
-    secure: false
-    v4auth: true
-  delete:
-    enabled: true
-  redirect:
-    disable: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: 127.0.0.1:$port
-  secret: s3-interop-secret
-EOF
-  echo "$cfg"
-}
-# start ROLE: onsen or distribution on the bucket at a fresh port; sets REG and PID.
-start() {
-  local role=$1 port cfg
-  port=$(free_port)
-  cfg=$(s3_config "$role" "$port")
-  if [ "$role" = onsen ]; then
-    _launch onsen "${cfg%.yml}.log" "$ONSEN_BIN" serve "$cfg"
-  else
-    _launch distribution "${cfg%.yml}.log" docker-registry serve "$cfg"
-  fi
-  wait_ready "$LAST_PID" "$port" 30 || { tail -n 30 "$LAST_LOG" >&2; abort "start $role on s3"; }
-  CFG=$cfg
-  REG=127.0.0.1:$port
-  PID=$LAST_PID
-}
-
+# shellcheck source=tests/s3/lib.sh
+source "$S3_DIR/lib.sh"
+s3_make_bucket onsen-interop
 SRC=$(tmpdir src)
 python3 "$INTEROP_DIR/make_oci_layout.py" "$SRC" --layers 3 --layer-size 3000000 --tag v1 --seed s3-a >/dev/null &&
   python3 "$INTEROP_DIR/make_oci_layout.py" "$SRC" --layers 2 --layer-size 12000000 --tag v2 --seed s3-b >/dev/null ||
   abort "generate the OCI layout"
 
 # (a) Onsen alone.
-start onsen
+s3_start onsen
 ONSEN=$REG
 ONSEN_PID=$PID
 ONSEN_CFG=$CFG
@@ -96,7 +37,7 @@ check_eq "a: objects under rootdirectory/docker/registry/v2 (Distribution's keys
   "$(s3curl -o /dev/null -w '%{http_code}' "$S3_ENDPOINT/$BUCKET/registry/docker/registry/v2/repositories/s3/app/_manifests/tags/v1/current/link")"
 
 # (b) docker-registry on the same bucket serves what Onsen wrote.
-start distribution
+s3_start distribution
 DIST=$REG
 OUT=$(tmpdir out-b)
 check "b: docker-registry pulls image A written by Onsen" sk copy "docker://$DIST/s3/app:v1" "oci:$OUT:v1"

@@ -82,13 +82,26 @@ bool retryable(const HttpResponse& res) {
 Client::Client(ClientConfig config)
     : config_(std::move(config)), http_(config_.endpoint, config_.timeout) {}
 
+std::string Client::object_path(const std::string& key) const {
+  std::string path = "/";
+  if (config_.path_style) path += uri_encode(config_.bucket, true) + (key.empty() ? "" : "/");
+  return path + uri_encode(key, false);
+}
+
+std::string Client::presigned_url(const std::string& method, const std::string& key,
+                                  std::chrono::seconds expiry) const {
+  const Endpoint& e = http_.endpoint();
+  const std::string path = object_path(key);
+  return (e.https ? "https://" : "http://") + e.host_header() + path + "?" +
+         presigned_query(config_.credentials, method, path, e.host_header(), amz_date_now(),
+                         static_cast<uint64_t>(expiry.count()));
+}
+
 HttpRequest Client::signed_request(const std::string& method, const std::string& key,
                                    const Query& query,
                                    const std::vector<std::pair<std::string, std::string>>& headers,
                                    std::string_view body, const std::string& payload_hash) const {
-  std::string path = "/";
-  if (config_.path_style) path += uri_encode(config_.bucket, true) + (key.empty() ? "" : "/");
-  path += uri_encode(key, false);
+  const std::string path = object_path(key);
   const std::string date = amz_date_now();
   SigningInput in{method, path, &query, {}, payload_hash, date};
   in.headers["host"] = http_.endpoint().host_header();
@@ -229,10 +242,11 @@ std::optional<std::string> Client::get(const std::string& key, ObjectInfo* info)
 }
 
 std::unique_ptr<HttpStream> Client::get_stream(const std::string& key, uint64_t offset,
-                                               uint64_t& total_size) {
+                                               uint64_t& total_size, std::optional<uint64_t> last) {
   std::unique_ptr<HttpStream> stream;
-  HttpResponse res =
-      send("GET", key, {}, {{"range", "bytes=" + std::to_string(offset) + "-"}}, {}, &stream);
+  const std::string range =
+      "bytes=" + std::to_string(offset) + "-" + (last ? std::to_string(*last) : "");
+  HttpResponse res = send("GET", key, {}, {{"range", range}}, {}, &stream);
   if (no_such_key(res)) return nullptr;
   expect_ok("GET", key, std::move(res));
   const HttpResponse& head = stream->head();

@@ -77,10 +77,12 @@ class Client {
 
   // The whole object; nullopt: no such key. With `info`: also its size, time and metadata.
   std::optional<std::string> get(const std::string& key, ObjectInfo* info = nullptr);
-  // GET from `offset` to the end, the body left to stream (a blob); nullptr: no such key.
-  // total_size: the object's size. An offset at or past the end throws S3Error 416.
+  // GET from `offset` to `last` (inclusive; none: the end), the body left to stream (a blob);
+  // nullptr: no such key. total_size: the object's size. An offset at or past the end throws
+  // S3Error 416.
   std::unique_ptr<HttpStream> get_stream(const std::string& key, uint64_t offset,
-                                         uint64_t& total_size);
+                                         uint64_t& total_size,
+                                         std::optional<uint64_t> last = std::nullopt);
   std::optional<ObjectInfo> head(const std::string& key);
   // metadata: stored as x-amz-meta-<name> (names in lowercase).
   void put(const std::string& key, std::string_view body,
@@ -114,6 +116,11 @@ class Client {
       const std::string& prefix);
   std::vector<Part> list_parts(const std::string& key, const std::string& upload_id);
 
+  // A presigned URL for `method` ("GET", "HEAD") on key, valid for `expiry` from now: the
+  // endpoint and addressing style as configured, so it reaches the same store the driver uses.
+  std::string presigned_url(const std::string& method, const std::string& key,
+                            std::chrono::seconds expiry) const;
+
   const ClientConfig& config() const { return config_; }
 
   // Bytes this client has sent in request bodies (each attempt) and had S3 copy server-side by
@@ -122,6 +129,8 @@ class Client {
   uint64_t bytes_copied() const { return bytes_copied_; }
 
  private:
+  // The request path of key: "/bucket/key" (path style) or "/key", URI-encoded.
+  std::string object_path(const std::string& key) const;
   using Query = std::multimap<std::string, std::string>;
   // Signs and sends, retrying what is safe to retry; returns any answer below 500 (and not
   // SlowDown); throws S3Error for 5xx after the last attempt.

@@ -86,6 +86,13 @@ std::unique_ptr<Reader> S3Driver::reader(const std::string& key, uint64_t offset
   return r;
 }
 
+std::unique_ptr<Reader> S3Driver::range_reader(const std::string& key, uint64_t offset,
+                                               uint64_t length) {
+  validate_key(key);
+  if (key == "/") return nullptr;
+  return open_reader(client_, object_key(key), key, offset, length);
+}
+
 std::unique_ptr<Writer> S3Driver::writer(const std::string& key, bool append) {
   validate_key(key);
   if (key == "/") throw Error("cannot write an object at the root \"/\"");
@@ -232,6 +239,13 @@ bool S3Driver::remove(const std::string& key) {
     found = true;
   }
   return found;
+}
+
+std::optional<std::string> S3Driver::url_for(const std::string& key, std::string_view method,
+                                             std::chrono::seconds expiry) {
+  validate_key(key);
+  if (key == "/" || (method != "GET" && method != "HEAD")) return std::nullopt;
+  return client_.presigned_url(std::string(method), object_key(key), expiry);
 }
 
 }  // namespace onsen::storage::s3

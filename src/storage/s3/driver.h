@@ -44,6 +44,9 @@ class S3Driver : public Driver {
   std::optional<std::string> get_content(const std::string& key) override;
   void put_content(const std::string& key, std::string_view content) override;
   std::unique_ptr<Reader> reader(const std::string& key, uint64_t offset) override;
+  // One ranged GET of exactly [offset, offset + length).
+  std::unique_ptr<Reader> range_reader(const std::string& key, uint64_t offset,
+                                       uint64_t length) override;
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override;
   std::optional<FileInfo> stat(const std::string& key) override;
   std::vector<std::optional<std::string>> get_contents(
@@ -52,6 +55,9 @@ class S3Driver : public Driver {
   std::optional<std::vector<std::string>> list(const std::string& key) override;
   void move(const std::string& from, const std::string& to) override;
   bool remove(const std::string& key) override;
+  // A presigned URL (SigV4 query string) at the configured endpoint; GET and HEAD only.
+  std::optional<std::string> url_for(const std::string& key, std::string_view method,
+                                     std::chrono::seconds expiry) override;
 
   // The object key of a storage key, and the prefix of the objects under it ("" or ".../").
   std::string object_key(const std::string& key) const;

@@ -28,10 +28,13 @@ class S3Reader : public Reader {
 }  // namespace
 
 std::unique_ptr<Reader> open_reader(Client& client, const std::string& object_key,
-                                    const std::string& storage_key, uint64_t offset) {
+                                    const std::string& storage_key, uint64_t offset,
+                                    std::optional<uint64_t> length) {
   try {
     uint64_t size = 0;
-    auto stream = client.get_stream(object_key, offset, size);
+    std::optional<uint64_t> last;
+    if (length && *length > 0) last = offset + *length - 1;
+    auto stream = client.get_stream(object_key, offset, size, last);
     if (!stream) return nullptr;
     return std::make_unique<S3Reader>(std::move(stream), storage_key, size);
   } catch (const S3Error& e) {

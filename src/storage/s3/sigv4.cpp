@@ -142,6 +142,23 @@ std::string authorization(const Credentials& creds, const SigningInput& in) {
          ", Signature=" + signature(creds, in);
 }
 
+std::string presigned_query(const Credentials& creds, std::string_view method,
+                            std::string_view encoded_path, std::string_view host,
+                            std::string_view amz_date, uint64_t expires_seconds) {
+  std::multimap<std::string, std::string> query{
+      {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+      {"X-Amz-Date", std::string(amz_date)},
+      {"X-Amz-Expires", std::to_string(expires_seconds)},
+      {"X-Amz-SignedHeaders", "host"},
+  };
+  SigningInput in{method,  encoded_path, &query, {{"host", std::string(host)}}, "UNSIGNED-PAYLOAD",
+                  amz_date};
+  query.emplace("X-Amz-Credential", creds.access_key + "/" + scope(creds, in));
+  const std::string sig = signature(creds, in);
+  // The signature is not part of what it signs: appended last.
+  return canonical_query(query) + "&X-Amz-Signature=" + sig;
+}
+
 std::string sha256_hex(std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -1,7 +1,9 @@
-// AWS Signature Version 4 for S3 requests (header-based: the Authorization header), as described
-// in AWS's "Authenticating Requests (AWS Signature Version 4)".
+// AWS Signature Version 4 for S3 requests, as described in AWS's "Authenticating Requests (AWS
+// Signature Version 4)": header-based (the Authorization header) for the driver's own requests,
+// and query-string based (a presigned URL) for the URLs a client is redirected to.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -40,6 +42,14 @@ std::string string_to_sign(const Credentials& creds, const SigningInput& in);
 // The hex signature and the whole Authorization header value.
 std::string signature(const Credentials& creds, const SigningInput& in);
 std::string authorization(const Credentials& creds, const SigningInput& in);
+
+// The query string of a presigned URL (AWS's "Authenticating Requests: Using Query Parameters"):
+// anyone holding it may make this one request (method on encoded_path at host) until
+// `expires_seconds` after amz_date. Only the host header is signed, and the payload is
+// UNSIGNED-PAYLOAD, so the client may add headers of its own (Range).
+std::string presigned_query(const Credentials& creds, std::string_view method,
+                            std::string_view encoded_path, std::string_view host,
+                            std::string_view amz_date, uint64_t expires_seconds);
 
 // Hex SHA-256 of data (the payload hash).
 std::string sha256_hex(std::string_view data);

@@ -42,9 +42,10 @@ std::string error_with(const std::vector<std::string>& env, const std::string& y
 TEST(ConfigEnv, OverridesBeatTheFile) {
   Config c = load_with({"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/somewhere",
                         "REGISTRY_STORAGE_DELETE_ENABLED=true", "REGISTRY_HTTP_ADDR=0.0.0.0:6000",
-                        "REGISTRY_LOG_LEVEL=debug"});
+                        "REGISTRY_LOG_LEVEL=debug", "REGISTRY_STORAGE_REDIRECT_DISABLE=true"});
   EXPECT_EQ(c.storage.parameters.at("rootdirectory"), "/somewhere");
   EXPECT_TRUE(c.storage.delete_enabled);
+  EXPECT_TRUE(c.storage.redirect_disabled);
   EXPECT_EQ(c.http.addr, "0.0.0.0:6000");
   EXPECT_EQ(c.log.level, "debug");
 }

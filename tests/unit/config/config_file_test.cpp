@@ -46,6 +46,7 @@ TEST(ConfigDefaults, EmptyPathUsesEmbeddedDefaults) {
   EXPECT_EQ(c.storage.parameters.at("rootdirectory"), "/var/lib/registry");
   EXPECT_FALSE(c.storage.delete_enabled);
   EXPECT_FALSE(c.storage.read_only);
+  EXPECT_FALSE(c.storage.redirect_disabled);
   EXPECT_TRUE(c.storage.upload_purging_enabled);
   EXPECT_EQ(c.storage.upload_purging_age, 168h);
   EXPECT_EQ(c.storage.upload_purging_interval, 24h);
@@ -189,6 +190,7 @@ compatibility:
   EXPECT_EQ(c.storage.parameters.at("maxthreads"), "50");
   EXPECT_TRUE(c.storage.delete_enabled);
   EXPECT_TRUE(c.storage.read_only);
+  EXPECT_TRUE(c.storage.redirect_disabled);
   EXPECT_TRUE(c.storage.upload_purging_enabled);
   EXPECT_TRUE(c.storage.upload_purging_dry_run);
   EXPECT_EQ(c.storage.upload_purging_age, 90min);

@@ -41,6 +41,10 @@ class RecordingDriver final : public ForwardingDriver {
   std::unique_ptr<Reader> reader(const std::string& key, uint64_t offset) override {
     return record("reader", &Driver::reader, key, offset);
   }
+  std::unique_ptr<Reader> range_reader(const std::string& key, uint64_t offset,
+                                       uint64_t length) override {
+    return record("range_reader", &Driver::range_reader, key, offset, length);
+  }
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override {
     return record("writer", &Driver::writer, key, append);
   }
@@ -61,6 +65,12 @@ class RecordingDriver final : public ForwardingDriver {
     record("move", &Driver::move, from, to);
   }
   bool remove(const std::string& key) override { return record("remove", &Driver::remove, key); }
+  std::optional<std::string> url_for(const std::string& key, std::string_view method,
+                                     std::chrono::seconds expiry) override {
+    calls.emplace_back("url_for");
+    return "https://example.test" + key + "?" + std::string(method) + "&" +
+           std::to_string(expiry.count());
+  }
 };
 
 TEST(ForwardingDriverTest, EveryCallReachesTheWrappedDriverAsItself) {
@@ -78,6 +88,7 @@ TEST(ForwardingDriverTest, EveryCallReachesTheWrappedDriverAsItself) {
       {"put_content", [&] { d.put_content("/a/x", "1"); }},
       {"put_content_volatile", [&] { d.put_content_volatile("/a/y", "2"); }},
       {"reader", [&] { EXPECT_EQ(d.reader("/seed", 1)->size(), 3u); }},
+      {"range_reader", [&] { EXPECT_EQ(d.range_reader("/seed", 1, 1)->size(), 3u); }},
       {"writer",
        [&] {
          auto w = d.writer("/w", false);
@@ -93,6 +104,11 @@ TEST(ForwardingDriverTest, EveryCallReachesTheWrappedDriverAsItself) {
       {"list", [&] { EXPECT_EQ(d.list("/a")->size(), 2u); }},
       {"move", [&] { d.move("/w", "/moved"); }},
       {"remove", [&] { EXPECT_TRUE(d.remove("/moved")); }},
+      {"url_for",
+       [&] {
+         EXPECT_EQ(d.url_for("/seed", "HEAD", std::chrono::seconds(60)),
+                   "https://example.test/seed?HEAD&60");
+       }},
   };
   for (auto& c : table) {
     recording->calls.clear();

@@ -1,5 +1,6 @@
 // SigV4 against AWS's published examples: the S3 examples of "Authenticating Requests: Using the
-// Authorization Header" (examplebucket, 20130524) and get-vanilla of the aws-sig-v4 test suite.
+// Authorization Header" and "... Using Query Parameters" (examplebucket, 20130524) and get-vanilla
+// of the aws-sig-v4 test suite.
 #include <gtest/gtest.h>
 
 #include "storage/s3/sigv4.h"
@@ -72,6 +73,17 @@ TEST(SigV4, UriEncoding) {
   EXPECT_EQ(uri_encode("\xc3\xa9", true), "%C3%A9");
   std::multimap<std::string, std::string> q{{"uploads", ""}, {"prefix", "a/b"}};
   EXPECT_EQ(canonical_query(q), "prefix=a%2Fb&uploads=");
+}
+
+// The presigned URL of "Authenticating Requests: Using Query Parameters": GET /test.txt valid
+// for a day.
+TEST(SigV4, S3PresignedGet) {
+  EXPECT_EQ(presigned_query(s3_example(), "GET", "/test.txt", "examplebucket.s3.amazonaws.com",
+                            "20130524T000000Z", 86400),
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+            "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+            "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
 }
 
 }  // namespace
