@@ -328,9 +328,6 @@ TEST(ConfigEnv, IgnoredSectionsCanBeOverridden) {
   EXPECT_TRUE(warnings.empty());
 }
 
-}  // namespace
-}  // namespace onsen::config
-
 // The redis section as Distribution's, from the environment alone (the replicas of a stack).
 TEST(ConfigEnv, RedisKeys) {
   std::vector<std::string> warnings;
@@ -348,3 +345,6 @@ TEST(ConfigEnv, RedisKeys) {
   EXPECT_EQ(c.redis.write_timeout, std::chrono::seconds(2));
   EXPECT_THROW(load_with({"REGISTRY_REDIS_TLS_ENABLED=true"}, &warnings), ConfigError);
 }
+
+}  // namespace
+}  // namespace onsen::config
