@@ -8,7 +8,10 @@ changes through a Redis started here, behind nginx round robin, all on loopback:
      and _catalog of each other replica within 1 s (the bound docs/ARCHITECTURE.md states; the
      delays observed are printed), and a moved tag is read through at once;
   4. a replica SIGKILLed in the middle of a push loses nothing it acknowledged, and the client's
-     retry through nginx completes.
+     retry through nginx completes;
+  5. Redis killed: the replicas fall back to the caches' age limit (a change still shows, within
+     the 1 s age plus a listing), and once it is back they resubscribe and messages carry changes
+     again.
 Usage: replicas_test.py ONSEN_BINARY, with ONSEN_TEST_S3_ENV naming the gateway's variables."""
 
 import json
@@ -101,14 +104,18 @@ class Stack:
         self.s3 = gateway_env()
         self.root = f"/replicas-{os.getpid()}-{int(time.time())}"
         self.redis_port = free_port()
-        self.redis = subprocess.Popen(
-            ["redis-server", "--port", str(self.redis_port), "--bind", HOST, "--save", "",
-             "--appendonly", "no", "--dir", self.tmp],
-            stdout=open(os.path.join(self.tmp, "redis.log"), "wb"), stderr=subprocess.STDOUT)
+        self.redis = None
+        self.start_redis()
         self.replicas = [S3Replica(binary, self.s3, self.root, f"{HOST}:{self.redis_port}",
                                    os.path.join(self.tmp, f"replica{i}")) for i in range(3)]
         self.nginx_port = free_port()
         self.nginx = None
+
+    def start_redis(self):
+        with open(os.path.join(self.tmp, "redis.log"), "ab") as log:
+            self.redis = subprocess.Popen(
+                ["redis-server", "--port", str(self.redis_port), "--bind", HOST, "--save", "",
+                 "--appendonly", "no", "--dir", self.tmp], stdout=log, stderr=subprocess.STDOUT)
 
     def start(self):
         wait_for(lambda: subprocess.run(["redis-cli", "-p", str(self.redis_port), "ping"],
@@ -405,6 +412,44 @@ def test_kill_mid_push(stack):
     print("  the retry through nginx completed; the blob is whole on the survivors")
 
 
+def test_redis_restart(stack):
+    stack.redis.kill()
+    stack.redis.wait()
+    for r in stack.replicas:
+        if r.alive():
+            wait_for(lambda: "fall back to their age limit" in r.log(), 10,
+                     f"replica {r.port} noticing Redis gone")
+    live = [r for r in stack.replicas if r.alive()]
+    origin = live[0]
+    c = Client(origin.port)
+    manifest, _, _ = push_blobs(c, "team/app", "norredis", b"while redis is down")
+    for r in live:
+        tags_of(r.port, "team/app")
+    put_manifest(c, "team/app", "norredis", manifest)
+    start = time.monotonic()
+    for r in live[1:]:
+        wait_for(lambda: "norredis" in tags_of(r.port, "team/app"), 10,
+                 f"replica {r.port} seeing the tag by age")
+    print(f"  Redis down: a new tag seen by the age fallback after "
+          f"{(time.monotonic() - start) * 1000:.0f} ms")
+    stack.start_redis()
+    for r in live:
+        wait_for(lambda: r.log().count("subscribed to") >= 2, 15, f"replica {r.port} resubscribing")
+    for r in live:
+        tags_of(r.port, "team/app")
+    manifest, _, _ = push_blobs(c, "team/app", "redisback", b"redis is back")
+    for r in live:
+        tags_of(r.port, "team/app")
+    put_manifest(c, "team/app", "redisback", manifest)
+    start = time.monotonic()
+    for r in live[1:]:
+        wait_for(lambda: "redisback" in tags_of(r.port, "team/app"), 10,
+                 f"replica {r.port} seeing the tag")
+    delay = time.monotonic() - start
+    print(f"  Redis back, resubscribed: a new tag seen after {delay * 1000:.0f} ms")
+    check(delay <= BOUND / 2, f"after resubscribing the change took {delay:.3f} s")
+
+
 def main():
     binary = sys.argv[1]
     for tool in ("redis-server", "redis-cli", "nginx"):
@@ -414,7 +459,8 @@ def main():
     ok = False
     try:
         stack.start()
-        for test in (test_push_and_pull, test_listing_coherence, test_kill_mid_push):
+        for test in (test_push_and_pull, test_listing_coherence, test_kill_mid_push,
+                     test_redis_restart):
             print(f"{test.__name__}:")
             test(stack)
         ok = True
