@@ -248,12 +248,13 @@ def catalog_of(port):
     return json.loads(res.body)["repositories"]
 
 
-def seen_within(stack, origin, predicate, what):
-    """Polls each replica but origin until predicate(port); returns the worst delay."""
+def seen_within(stack, origin, predicate, what, bounded=True):
+    """Polls each live replica but origin until predicate(port); returns the worst delay, checked
+    against the bound unless not `bounded`."""
     start = time.monotonic()
     worst = 0.0
     for r in stack.replicas:
-        if r is origin:
+        if r is origin or not r.alive():
             continue
         while not predicate(r.port):
             if time.monotonic() - start > 10:
@@ -261,6 +262,8 @@ def seen_within(stack, origin, predicate, what):
             time.sleep(0.005)
         worst = max(worst, time.monotonic() - start)
     print(f"  {what}: seen by the other replicas after {worst * 1000:.0f} ms")
+    if not bounded:
+        return worst
     check(worst <= BOUND, f"{what}: took {worst:.3f} s, more than the {BOUND} s bound")
     # The caches' age limit alone (Redis unreachable) would show a change primed just before it
     # after up to 1 s too: within half of it, the change came by message. Delivery takes
@@ -300,11 +303,7 @@ def test_listing_coherence(stack):
     for i, origin in enumerate(stack.replicas):
         c = Client(origin.port)
         tag = f"r{i}"
-        manifest, _, _ = push_blobs(c, "team/app", tag, layer + bytes([i]))
-        prime(stack, "team/app")
-        put_manifest(c, "team/app", tag, manifest)
-        delays.append(seen_within(stack, origin, lambda p: tag in tags_of(p, "team/app"),
-                                  f"tag {tag} added via replica {i}"))
+        delays.append(new_tag_delay(stack, origin, tag, f"tag {tag} added via replica {i}"))
         # A moved tag: manifests are read through, every replica serves the new target at once.
         moved, _, _ = push_image(c, "team/app", "v1", layer + b"moved" + bytes([i]))
         for r in stack.replicas:
@@ -413,18 +412,14 @@ def test_kill_mid_push(stack):
     print("  the retry through nginx completed; the blob is whole on the survivors")
 
 
-def new_tag_delay(stack, origin, tag):
+def new_tag_delay(stack, origin, tag, what, bounded=True):
     """Pushes an image tagged `tag` through origin, the caches primed just before its tag is
-    written; returns how long until every other live replica lists the tag."""
+    written; returns how long until every other live replica lists the tag (see seen_within)."""
     c = Client(origin.port)
-    manifest, _, _ = push_blobs(c, "team/app", tag, tag.encode())
+    manifest, _, _ = push_blobs(c, "team/app", tag, (tag * 1000).encode())
     prime(stack, "team/app")
     put_manifest(c, "team/app", tag, manifest)
-    start = time.monotonic()
-    for r in stack.replicas:
-        if r is not origin and r.alive():
-            wait_for(lambda: tag in tags_of(r.port, "team/app"), 10, f"{r.port} listing {tag}")
-    return time.monotonic() - start
+    return seen_within(stack, origin, lambda p: tag in tags_of(p, "team/app"), what, bounded)
 
 
 def test_redis_restart(stack):
@@ -434,14 +429,12 @@ def test_redis_restart(stack):
     for r in live:
         wait_for(lambda: "fall back to their age limit" in r.log(), 10,
                  f"replica {r.port} noticing Redis gone")
-    delay = new_tag_delay(stack, live[0], "noredis")
-    print(f"  Redis down: a new tag seen by the age fallback after {delay * 1000:.0f} ms")
+    new_tag_delay(stack, live[0], "noredis", "Redis down: a new tag (by the caches' age)",
+                  bounded=False)
     stack.start_redis()
     for r in live:
         wait_for(lambda: r.log().count("subscribed to") >= 2, 15, f"replica {r.port} resubscribing")
-    delay = new_tag_delay(stack, live[0], "redisback")
-    print(f"  Redis back, resubscribed: a new tag seen after {delay * 1000:.0f} ms")
-    check(delay <= BOUND / 2, f"after resubscribing the change took {delay:.3f} s")
+    new_tag_delay(stack, live[0], "redisback", "Redis back, resubscribed: a new tag")
 
 
 def main():
