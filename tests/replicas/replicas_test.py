@@ -365,6 +365,16 @@ def patch_killed_midway(stack, location, offset, piece):
         sock.close()
 
 
+def patch(client, location, data, offset, size):
+    """PATCHes data[offset:offset + size]; returns the next location and offset."""
+    piece = data[offset:offset + size]
+    res = client.request("PATCH", location, piece, {
+        "Content-Type": "application/octet-stream",
+        "Content-Range": f"{offset}-{offset + len(piece) - 1}"})
+    check(res.status == 202, f"PATCH at {offset}: {res}")
+    return location_path(res), offset + len(piece)
+
+
 def test_kill_mid_push(stack):
     client = Client(stack.nginx_port)
     data = os.urandom(4 << 20)
@@ -377,13 +387,7 @@ def test_kill_mid_push(stack):
     location = location_path(res)
     acknowledged = 0
     for _ in range(3):
-        piece = data[acknowledged:acknowledged + size]
-        res = client.request("PATCH", location, piece, {
-            "Content-Type": "application/octet-stream",
-            "Content-Range": f"{acknowledged}-{acknowledged + len(piece) - 1}"})
-        check(res.status == 202, f"PATCH: {res}")
-        acknowledged += len(piece)
-        location = location_path(res)
+        location, acknowledged = patch(client, location, data, acknowledged, size)
     client.close()
     victim, status = patch_killed_midway(stack, location, acknowledged,
                                          data[acknowledged:acknowledged + size])
@@ -395,13 +399,7 @@ def test_kill_mid_push(stack):
     held = int(res.header("Range").split("-")[1]) + 1
     check(held == acknowledged, f"the upload holds {held} bytes, {acknowledged} were acknowledged")
     while held < len(data):
-        piece = data[held:held + size]
-        res = client.request("PATCH", location, piece, {
-            "Content-Type": "application/octet-stream",
-            "Content-Range": f"{held}-{held + len(piece) - 1}"})
-        check(res.status == 202, f"PATCH after the kill: {res}")
-        held += len(piece)
-        location = location_path(res)
+        location, held = patch(client, location, data, held, size)
     digest = sha256(data)
     res = client.request("PUT", with_query(location, f"digest={digest}"), b"")
     check(res.status == 201, f"PUT after the kill: {res}")
