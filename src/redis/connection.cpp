@@ -54,7 +54,12 @@ Connection::Connection(const Options& options) {
       host = host.substr(1, host.size() - 2);
     }
     if (host.empty()) host = "127.0.0.1";
-    context_ = redisConnectWithTimeout(host.c_str(), std::stoi(addr.substr(colon + 1)), dial);
+    const std::string port = addr.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos) {
+      throw std::runtime_error("redis.addr: expected host:port, got " + addr);
+    }
+    context_ = redisConnectWithTimeout(host.c_str(), std::stoi(port), dial);
   }
   if (!context_) throw std::runtime_error("redis: out of memory");
   if (context_->err) {

@@ -51,8 +51,10 @@ void Publisher::run() {
     std::string message = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    send(message);
+    const bool sent = send(message);
     lock.lock();
+    // Stopping with Redis unreachable: each message would wait out its dial timeouts again.
+    if (!sent && stopping_) queue_.clear();
   }
 }
 

@@ -21,7 +21,9 @@ namespace onsen::redis {
 class Publisher {
  public:
   Publisher(Options options, std::string channel);
-  ~Publisher();  // sends what is queued (each message tried as usual), then stops
+  // Sends what is queued (each message tried as usual, the rest dropped after a failure), then
+  // stops.
+  ~Publisher();
 
   void publish(std::string message);
 
