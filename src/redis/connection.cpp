@@ -135,6 +135,9 @@ std::vector<std::string> Connection::next_reply(bool& got) {
   std::vector<std::string> parts;
   if (!raw) return parts;
   Reply reply(static_cast<redisReply*>(raw));
+  if (reply->type == REDIS_REPLY_ERROR) {  // e.g. NOAUTH: the subscription will never start
+    throw std::runtime_error(fmt::format("redis: {}", reply->str));
+  }
   flatten(reply.get(), parts);
   return parts;
 }

@@ -40,7 +40,7 @@ class Connection {
   // Queues a command without waiting for its reply (see next_reply); false when writing failed.
   bool send(const std::vector<std::string>& args);
   // The next complete reply already read, as the elements of an array (a non-array reply is one
-  // element); empty when none is complete yet. Throws on a protocol error.
+  // element); empty when none is complete yet. Throws on a protocol error or an error reply.
   std::vector<std::string> next_reply(bool& got);
   // Reads what the socket holds into the reply buffer; false when the connection is broken.
   bool read_available();

@@ -35,17 +35,15 @@ bool Subscriber::wait_readable(int fd, std::chrono::milliseconds timeout) {
 }
 
 void Subscriber::run() {
-  bool warned = false;
   while (!stop_) {
     try {
       Connection connection(options_);
-      warned = false;
       serve(connection);
     } catch (const std::exception& e) {
-      if (!warned && !stop_) {
+      if (!warned_ && !stop_) {
         spdlog::warn("{}: listing caches fall back to their age limit until it is back", e.what());
       }
-      warned = true;
+      warned_ = true;
     }
     if (stop_) return;
     on_live_(false);
@@ -70,6 +68,7 @@ void Subscriber::serve(Connection& connection) {
         on_message_(reply[2]);
       } else if (reply.size() >= 2 && reply[0] == "subscribe") {
         spdlog::info("redis: subscribed to {} at {}", channel_, options_.addr);
+        warned_ = false;  // the next outage is worth a warning again
         on_live_(true);
       }
     }

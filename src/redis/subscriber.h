@@ -45,6 +45,7 @@ class Subscriber {
   OnLive on_live_;
   int stop_fd_;  // an eventfd, written once to stop
   std::atomic<bool> stop_{false};
+  bool warned_ = false;  // about the current outage (the thread's)
   std::thread thread_;
 };
 
