@@ -108,9 +108,9 @@ struct RedisConfig {
   std::chrono::milliseconds write_timeout{5000};
 };
 
-// Keys that are accepted (validated where they have a type) but do nothing yet are not here:
-// load() warns about them (http.secret) or ignores them silently when registry:2
-// would behave the same without them (storage.cache: Onsen's caches are always in memory).
+// Keys that are accepted (validated where they have a type) but do nothing are not here: load()
+// ignores them silently when registry:2 would behave the same without them (storage.cache:
+// Onsen's caches are always in memory; http.secret: upload state lives in the storage).
 struct Config {
   LogConfig log;
   StorageConfig storage;
