@@ -4,13 +4,16 @@
 set -euo pipefail
 mode=${1:-build}
 pkgs=(g++ cmake make pkg-config libboost1.81-dev libboost-url1.81-dev libssl-dev libcrypt-dev
-      libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libpugixml-dev)
+      libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libpugixml-dev
+      libhiredis-dev)
 if [ "$mode" = test ]; then
   pkgs+=(libgtest-dev googletest curl skopeo docker-registry apache2-utils jq python3 openssl)
   # tests/fuzz: clang's libFuzzer and sanitizer runtimes (only recommended by clang-14).
   pkgs+=(clang-14 libclang-rt-14-dev)
   # tests/s3/start-ceph-rgw.sh: a throw-away single-node Ceph with the RADOS Gateway (S3).
   pkgs+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
+  # tests/replicas: Redis carries listing changes between replicas, nginx balances them.
+  pkgs+=(redis-server nginx-light)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

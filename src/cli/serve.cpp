@@ -4,6 +4,7 @@
 #include "auth/authenticator.h"
 #include "cli/config_source.h"
 #include "cli/debug_vars.h"
+#include "cli/listing_changes.h"
 #include "cli/logging.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
@@ -110,11 +111,21 @@ int serve(const std::string& config_arg) {
 
   try {
     auto driver = storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
+    // Replicas on one storage tell each other their listing changes through Redis.
+    std::unique_ptr<RedisListingChanges> listing_changes;
+    if (!cfg.redis.addr.empty()) {
+      listing_changes = std::make_unique<RedisListingChanges>(
+          cfg.redis,
+          cfg.storage.driver + ":" + storage::location(cfg.storage.driver, cfg.storage.parameters));
+    }
     registry::RegistryOptions registry_options;
+    registry_options.listing_changes = listing_changes.get();
     registry_options.delete_enabled = cfg.storage.delete_enabled;
     registry_options.read_only = cfg.storage.read_only;
     registry_options.automatic_cross_mount = cfg.http.automatic_cross_mount;
     registry::Registry registry(driver, registry_options);
+    std::unique_ptr<redis::Subscriber> subscriber;  // destroyed before the registry
+    if (listing_changes) subscriber = listing_changes->subscribe(registry);
     // The one place that knows the auth methods: a new one is a new Authorizer made here.
     std::unique_ptr<auth::Authorizer> authorizer;
     if (cfg.auth.htpasswd) {

@@ -264,6 +264,7 @@ class Converter {
         {"storage", [&](const ConfigNode& n, const std::string&) { read_storage(n, cfg.storage); }},
         {"http", [&](const ConfigNode& n, const std::string& k) { read_http(n, k, cfg.http); }},
         {"auth", [&](const ConfigNode& n, const std::string&) { read_auth(n, cfg.auth); }},
+        {"redis", [&](const ConfigNode& n, const std::string& k) { read_redis(n, k, cfg.redis); }},
     };
     for (const auto& [k, v] : root.entries) {
       if (is_ignored_section(k)) continue;
@@ -284,15 +285,6 @@ class Converter {
  private:
   void unknown(const std::string& key, const ConfigNode& node) {
     warnings_.push_back(unknown_warning(key, node.env));
-  }
-
-  // A key with a value that Onsen does not act on yet: said at startup, not silently dropped.
-  Reader warn_ignored() {
-    return [this](const ConfigNode& n, const std::string& k) {
-      std::string value;
-      read_string(n, k, value);
-      if (!value.empty()) warnings_.push_back(k + ": accepted and ignored (not implemented yet)");
-    };
   }
 
   // Entry `name` (full key `key`) of a section: read by its entry of `keys`, else a warning.
@@ -452,6 +444,36 @@ class Converter {
     };
   }
 
+  // Distribution's keys; the connection pool and TLS are its client's business, not needed for
+  // Onsen's two connections (tls.enabled is refused rather than ignored: it would connect in
+  // clear text).
+  void read_redis(const ConfigNode& node, const std::string& key, RedisConfig& redis) {
+    auto millis_to = [](std::chrono::milliseconds& out) {
+      return [&out](const ConfigNode& n, const std::string& k) {
+        if (auto d = read_duration(n, k)) {
+          if (d->count() <= 0) fail(n, k, "expected a positive duration, got " + describe(n));
+          out = std::chrono::ceil<std::chrono::milliseconds>(*d);
+        }
+      };
+    };
+    read_section(node, key,
+                 {
+                     {"addr", string_to(redis.addr)},
+                     {"password", string_to(redis.password)},
+                     {"db", uint_to(redis.db)},
+                     {"dialtimeout", millis_to(redis.dial_timeout)},
+                     {"readtimeout", millis_to(redis.read_timeout)},
+                     {"writetimeout", millis_to(redis.write_timeout)},
+                     {"pool", kIgnore},
+                     {"tls", section({{"enabled",
+                                       [](const ConfigNode& n, const std::string& k) {
+                                         bool enabled = false;
+                                         read_bool(n, k, enabled);
+                                         if (enabled) fail(n, k, "TLS to Redis is not supported");
+                                       }}})},
+                 });
+  }
+
   void read_http(const ConfigNode& node, const std::string& key, HttpConfig& http) {
     const ConfigNode* addr = nullptr;
     const std::string positive = "a positive duration";
@@ -474,7 +496,10 @@ class Converter {
                           describe(n));
                }
              }},
-            {"secret", warn_ignored()},
+            // Distribution signs the upload state it puts in upload URLs (`_state`) with it, so
+            // replicas must share it. Onsen's upload URLs carry only the upload id and the state
+            // lives in the storage: any replica continues any upload without a secret.
+            {"secret", kIgnore},
             {"relativeurls", bool_to(http.relative_urls)},
             {"draintimeout", seconds_to(http.drain_timeout)},
             {"idletimeout", seconds_to(http.idle_timeout, std::chrono::nanoseconds(1), positive)},

@@ -99,14 +99,27 @@ struct LogConfig {
   bool access_log_disabled = false;           // log.accesslog.disabled: no per-request line
 };
 
-// Keys that are accepted (validated where they have a type) but do nothing yet are not here:
-// load() warns about them (http.secret) or ignores them silently when registry:2
-// would behave the same without them (storage.cache: Onsen's caches are always in memory).
+// The `redis:` section, as Distribution's (2.8): Onsen uses Redis to carry listing changes
+// between replicas serving one storage (docs/ARCHITECTURE.md, "Several replicas"). Unset (empty
+// addr): no Redis, each process alone.
+struct RedisConfig {
+  std::string addr;  // host:port
+  std::string password;
+  uint64_t db = 0;
+  std::chrono::milliseconds dial_timeout{5000};
+  std::chrono::milliseconds read_timeout{5000};
+  std::chrono::milliseconds write_timeout{5000};
+};
+
+// Keys that are accepted (validated where they have a type) but do nothing are not here: load()
+// ignores them silently when registry:2 would behave the same without them (storage.cache:
+// Onsen's caches are always in memory; http.secret: upload state lives in the storage).
 struct Config {
   LogConfig log;
   StorageConfig storage;
   HttpConfig http;
   AuthConfig auth;
+  RedisConfig redis;
 
   // Values this layer passes through for a lower layer to validate (storage.<driver>.<param>,
   // http.tls.ciphersuites) are judged after load(); these word that verdict the way load() words

@@ -7,14 +7,14 @@ namespace onsen::config {
 
 // Top-level sections that are accepted and ignored.
 inline bool is_ignored_section(std::string_view key) {
-  return key == "health" || key == "validation" || key == "notifications" || key == "redis" ||
-         key == "proxy" || key == "reporting" || key == "middleware" || key == "compatibility";
+  return key == "health" || key == "validation" || key == "notifications" || key == "proxy" ||
+         key == "reporting" || key == "middleware" || key == "compatibility";
 }
 
 // Every top-level key of Distribution's format (version 0.1).
 inline bool is_top_level_key(std::string_view key) {
   return key == "version" || key == "loglevel" || key == "log" || key == "storage" ||
-         key == "http" || key == "auth" || is_ignored_section(key);
+         key == "http" || key == "auth" || key == "redis" || is_ignored_section(key);
 }
 
 // The keys of the storage block that are options rather than a driver name.

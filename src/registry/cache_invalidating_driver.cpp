@@ -49,16 +49,27 @@ bool is_tags_tail(std::string_view tail) {
 }  // namespace
 
 CacheInvalidatingDriver::CacheInvalidatingDriver(std::shared_ptr<storage::Driver> driver,
-                                                 CatalogCache& catalog, TagListCache& tag_lists)
-    : ForwardingDriver(std::move(driver)), catalog_(catalog), tag_lists_(tag_lists) {}
+                                                 CatalogCache& catalog, TagListCache& tag_lists,
+                                                 ListingChangePublisher* publisher)
+    : ForwardingDriver(std::move(driver)),
+      catalog_(catalog),
+      tag_lists_(tag_lists),
+      publisher_(publisher) {}
+
+void CacheInvalidatingDriver::publish(ListingChange::Kind kind, std::string_view repository) {
+  if (publisher_) publisher_->publish(ListingChange{kind, std::string(repository)});
+}
 
 void CacheInvalidatingDriver::stored(const std::string& key) {
   auto parts = split(key);
   if (!parts || parts->name.empty()) return;
   if (parts->marker != "_layers" && parts->marker != "_manifests") return;
   std::string name(parts->name);
-  catalog_.added(name);
-  if (parts->marker == "_manifests" && is_tags_tail(parts->tail)) tag_lists_.invalidate(name);
+  if (catalog_.added(name)) publish(ListingChange::Kind::kRepositoryAdded, name);
+  if (parts->marker == "_manifests" && is_tags_tail(parts->tail)) {
+    tag_lists_.invalidate(name);
+    publish(ListingChange::Kind::kTags, name);
+  }
 }
 
 void CacheInvalidatingDriver::removed(const std::string& key) {
@@ -68,23 +79,27 @@ void CacheInvalidatingDriver::removed(const std::string& key) {
     if (repositories_prefix().starts_with(key == "/" ? key : key + "/")) {
       catalog_.invalidate();
       tag_lists_.invalidate_all();
+      publish(ListingChange::Kind::kRepositoriesRemoved, "");
     }
     return;
   }
   if (parts->marker.empty() || parts->name.empty()) {  // whole repositories or namespaces
     catalog_.invalidate();
     tag_lists_.invalidate_all();
+    publish(ListingChange::Kind::kRepositoriesRemoved, parts->name);
     return;
   }
   if (parts->marker != "_layers" && parts->marker != "_manifests") return;
   std::string name(parts->name);
   if (parts->marker == "_manifests" && (parts->tail.empty() || is_tags_tail(parts->tail))) {
     tag_lists_.invalidate(name);
+    publish(ListingChange::Kind::kTags, name);
   }
   // Removing a link leaves its marker directory on a filesystem (and the repository listed), but
   // a driver may drop emptied directories, and the marker itself may be what was removed.
   if (!target().stat(storage::layout::repository(name) + "/" + std::string(parts->marker))) {
     catalog_.invalidate();
+    publish(ListingChange::Kind::kRepositoriesRemoved, name);
   }
 }
 

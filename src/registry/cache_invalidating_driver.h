@@ -6,9 +6,13 @@
 // means no write path can forget to: blob links made when an upload finishes or a blob is
 // mounted, manifest revisions, tags, removals. Reads pass straight through (ForwardingDriver).
 //
+// With a ListingChangePublisher, each change is also published for the other replicas sharing the
+// storage (registry/cache_events.h).
+//
 // Thread-safe when the wrapped driver is.
 #pragma once
 
+#include "registry/cache_events.h"
 #include "registry/catalog_cache.h"
 #include "registry/tag_list_cache.h"
 #include "storage/forwarding_driver.h"
@@ -21,7 +25,7 @@ namespace onsen::registry {
 class CacheInvalidatingDriver final : public storage::ForwardingDriver {
  public:
   CacheInvalidatingDriver(std::shared_ptr<storage::Driver> driver, CatalogCache& catalog,
-                          TagListCache& tag_lists);
+                          TagListCache& tag_lists, ListingChangePublisher* publisher);
 
   void put_content(const std::string& key, std::string_view content) override;
   void put_content_volatile(const std::string& key, std::string_view content) override;
@@ -34,9 +38,11 @@ class CacheInvalidatingDriver final : public storage::ForwardingDriver {
   void stored(const std::string& key);
   // After the object or subtree at key was removed.
   void removed(const std::string& key);
+  void publish(ListingChange::Kind kind, std::string_view repository);
 
   CatalogCache& catalog_;
   TagListCache& tag_lists_;
+  ListingChangePublisher* publisher_;  // may be null: no other replicas to tell
 };
 
 }  // namespace onsen::registry

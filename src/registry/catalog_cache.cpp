@@ -45,13 +45,20 @@ std::shared_ptr<const NameListing> CatalogCache::walk_and_publish(
   return names_;
 }
 
-void CatalogCache::added(const std::string& name) {
+bool CatalogCache::added(const std::string& name) {
   std::lock_guard lock(mutex_);
   if (walking_) added_while_walking_.push_back(name);
-  if (!names_ || names_->contains(name)) return;
+  if (!names_) return true;
+  if (names_->contains(name)) return invalid_;
   auto names = names_->names();  // copy on write: readers may hold the current list
   names.push_back(name);
   names_ = std::make_shared<const NameListing>(std::move(names));
+  return true;
+}
+
+void CatalogCache::set_max_age(Clock::duration max_age) {
+  std::lock_guard lock(mutex_);
+  max_age_ = max_age;
 }
 
 void CatalogCache::invalidate() {

@@ -5,8 +5,11 @@
 // - Writes made by this process are seen by the very next get(): the Registry reports a new
 //   repository (added) and anything that may have ended one (invalidate: the next get() walks).
 // - Writes by other processes sharing the storage are seen within max_age (plus one walk): a get()
-//   finding the list older than that walks again. While one thread walks for that reason, others
-//   keep answering with the previous list; when the list is missing or invalidated, they wait.
+//   finding the list older than that walks again. Replicas that share their listing changes
+//   (registry/cache_events.h) call added() and invalidate() for each other's writes too, and
+//   the age limit only covers what such a channel may lose. While one thread walks for that reason,
+//   others keep answering with the previous list; when the list is missing or invalidated, they
+//   wait.
 //
 // Thread-safe.
 #pragma once
@@ -33,10 +36,13 @@ class CatalogCache {
 
   // The sorted repository names. Throws what the walk throws.
   std::shared_ptr<const NameListing> get();
-  // `name` is now a repository (after the write that made it one).
-  void added(const std::string& name);
+  // `name` is now a repository (after the write that made it one). True unless the current,
+  // valid list already holds it: then no other replica needs telling either.
+  bool added(const std::string& name);
   // A repository may have stopped being one (after the removal).
   void invalidate();
+  // Replaces max_age (shorter while changes from other replicas cannot be trusted to arrive).
+  void set_max_age(Clock::duration max_age);
 
  private:
   std::shared_ptr<const NameListing> walk_and_publish(std::unique_lock<std::mutex>& lock);

@@ -58,6 +58,7 @@ std::optional<Digest> subject_of(const std::optional<std::string>& bytes) {
 
 Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions options)
     : options_(options),
+      listing_max_age_(options.catalog_max_age),
       catalog_(
           [this] {
             // Distribution counts a directory holding _layers as a repository; manifests too.
@@ -67,7 +68,8 @@ Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions opti
           },
           options.catalog_max_age),
       tag_lists_(options.max_cached_tag_lists),
-      driver_(std::make_shared<CacheInvalidatingDriver>(std::move(driver), catalog_, tag_lists_)),
+      driver_(std::make_shared<CacheInvalidatingDriver>(std::move(driver), catalog_, tag_lists_,
+                                                        options.listing_changes)),
       blobs_(driver_),
       uploads_(driver_, blobs_),
       manifests_(driver_, blobs_),
@@ -274,7 +276,7 @@ std::shared_ptr<const NameListing> Registry::tag_list(const std::string& repo) {
     if (dir) {
       if (auto cached = tag_lists_.find(repo, dir->mod_time)) return cached;
     }
-  } else if (auto cached = tag_lists_.find_listed_since(repo, now - options_.catalog_max_age)) {
+  } else if (auto cached = tag_lists_.find_listed_since(repo, now - listing_max_age_.load())) {
     return cached;
   }
   auto names = tags_.list(repo);
@@ -314,6 +316,31 @@ void Registry::list_repositories(const std::string& key, const std::string& pref
 
 std::shared_ptr<const NameListing> Registry::repository_list() {
   return catalog_.get();
+}
+
+void Registry::apply(const ListingChange& change) {
+  switch (change.kind) {
+    case ListingChange::Kind::kTags:
+      tag_lists_.invalidate(change.repository);
+      break;
+    case ListingChange::Kind::kRepositoryAdded:
+      if (valid_repository_name(change.repository)) catalog_.added(change.repository);
+      break;
+    case ListingChange::Kind::kRepositoriesRemoved:
+      catalog_.invalidate();
+      tag_lists_.invalidate_all();
+      break;
+  }
+}
+
+void Registry::set_listing_changes_live(bool live) {
+  const auto age = live ? options_.shared_listing_max_age : options_.catalog_max_age;
+  if (live) {
+    catalog_.invalidate();
+    tag_lists_.invalidate_all();
+  }
+  listing_max_age_ = age;
+  catalog_.set_max_age(age);
 }
 
 size_t Registry::purge_uploads(std::chrono::system_clock::time_point cutoff, bool dry_run) {

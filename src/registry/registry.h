@@ -6,6 +6,7 @@
 #pragma once
 
 #include "registry/blob_store.h"
+#include "registry/cache_events.h"
 #include "registry/catalog_cache.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
@@ -18,6 +19,7 @@
 #include "storage/driver.h"
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -36,6 +38,12 @@ struct RegistryOptions {
   // applies to tag lists on drivers without storage::kDirectoryMtimeTracksChildren), and how many
   // repositories' tag lists are kept.
   std::chrono::milliseconds catalog_max_age{1000};
+  // Replicas sharing their listing changes (registry/cache_events.h): every change this registry
+  // makes is published there, and while the changes of the others arrive (set_listing_changes_live)
+  // the listing caches keep their lists this long instead: the limit then only covers changes
+  // the channel lost, or writers outside it.
+  ListingChangePublisher* listing_changes = nullptr;
+  std::chrono::milliseconds shared_listing_max_age{60000};
   size_t max_cached_tag_lists = 1024;
   // POST ?mount=<digest> without `from` mounts from any repository holding the blob
   // (mount_blob_from_any); off, it starts an ordinary upload.
@@ -111,6 +119,12 @@ class Registry {
   std::vector<Descriptor> referrers(const std::string& repo, const Digest& digest,
                                     const std::string& artifact_type);
 
+  // A change another replica made (see RegistryOptions::listing_changes), applied to the caches.
+  void apply(const ListingChange& change);
+  // Whether changes made by other replicas are arriving (true: the channel is up; everything
+  // cached before is dropped, since changes may have been missed while it was down).
+  void set_listing_changes_live(bool live);
+
   // Removes uploads started before `cutoff` in every repository (Distribution's upload purging:
   // abandoned uploads otherwise hold disk forever). With dry_run, only counts them.
   size_t purge_uploads(std::chrono::system_clock::time_point cutoff, bool dry_run);
@@ -126,6 +140,8 @@ class Registry {
                          std::vector<std::string>& out);
 
   RegistryOptions options_;
+  // The current age limit of the listing caches (catalog_max_age or shared_listing_max_age).
+  std::atomic<std::chrono::milliseconds> listing_max_age_;
   // Before driver_: the driver reports every write to them.
   CatalogCache catalog_;
   TagListCache tag_lists_;

@@ -87,9 +87,8 @@ TEST(ConfigEnv, TlsAndHttpKeys) {
   EXPECT_TRUE(c.http.relative_urls);
   EXPECT_EQ(c.http.host, "https://registry.example.com");
   EXPECT_EQ(c.http.drain_timeout, 60s);
-  // Not implemented yet: said at startup rather than dropped silently.
-  EXPECT_EQ(warnings,
-            (std::vector<std::string>{"http.secret: accepted and ignored (not implemented yet)"}));
+  // http.secret: not needed, upload state lives in the storage (src/config/config.cpp).
+  EXPECT_TRUE(warnings.empty());
   EXPECT_EQ(c.http.debug_addr, "localhost:5001");
 }
 
@@ -328,6 +327,24 @@ TEST(ConfigEnv, IgnoredSectionsCanBeOverridden) {
              "REGISTRY_HEALTH_STORAGEDRIVER_ENABLED=false", "REGISTRY_REDIS_ADDR=r:6379"},
             &warnings);
   EXPECT_TRUE(warnings.empty());
+}
+
+// The redis section as Distribution's, from the environment alone (the replicas of a stack).
+TEST(ConfigEnv, RedisKeys) {
+  std::vector<std::string> warnings;
+  Config c = load_with(
+      {"REGISTRY_REDIS_ADDR=redis:6379", "REGISTRY_REDIS_PASSWORD=pw", "REGISTRY_REDIS_DB=2",
+       "REGISTRY_REDIS_DIALTIMEOUT=10ms", "REGISTRY_REDIS_READTIMEOUT=1s",
+       "REGISTRY_REDIS_WRITETIMEOUT=2s", "REGISTRY_REDIS_POOL_MAXIDLE=16"},
+      &warnings);
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(c.redis.addr, "redis:6379");
+  EXPECT_EQ(c.redis.password, "pw");
+  EXPECT_EQ(c.redis.db, 2u);
+  EXPECT_EQ(c.redis.dial_timeout, std::chrono::milliseconds(10));
+  EXPECT_EQ(c.redis.read_timeout, std::chrono::seconds(1));
+  EXPECT_EQ(c.redis.write_timeout, std::chrono::seconds(2));
+  EXPECT_THROW(load_with({"REGISTRY_REDIS_TLS_ENABLED=true"}, &warnings), ConfigError);
 }
 
 }  // namespace

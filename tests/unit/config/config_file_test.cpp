@@ -175,8 +175,8 @@ compatibility:
 )";
   std::vector<std::string> warnings;
   Config c = load_yaml(kFull, &warnings);
-  EXPECT_EQ(warnings,
-            (std::vector<std::string>{"http.secret: accepted and ignored (not implemented yet)"}));
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(c.redis.addr, "localhost:6379");
   EXPECT_EQ(c.http.debug_addr, "localhost:5001");
 
   EXPECT_EQ(c.log.level, "debug");

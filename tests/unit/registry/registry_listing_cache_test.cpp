@@ -232,5 +232,63 @@ TEST(SharedStoreWithoutMtimesTest, TagsChangedByAnotherProcessShowWithinMaxAge) 
   EXPECT_EQ(ours.tag_list("r")->names(), (Names{"b"}));
 }
 
+// Replicas sharing listing changes (registry/cache_events.h), the channel in process: what one
+// Registry publishes the other applies. With the channel live, the caches' age limit is a minute,
+// so a change the other sees at once came by message.
+class Channel final : public ListingChangePublisher {
+ public:
+  Registry* to = nullptr;
+  void publish(const ListingChange& change) override {
+    // Through the wire form, as the Redis transport carries it.
+    auto received = decode(encode(change, "replica-a"));
+    ASSERT_TRUE(received);
+    EXPECT_EQ(received->origin, "replica-a");
+    if (to) to->apply(received->change);
+  }
+};
+
+TEST(SharedListingChangesTest, ChangesOfOneReplicaShowAtOnceOnTheOther) {
+  auto store = std::make_shared<storage::InMemoryDriver>();
+  Channel channel;
+  RegistryOptions options{.delete_enabled = true, .catalog_max_age = 1h};
+  options.shared_listing_max_age = 1h;
+  RegistryOptions publishing = options;
+  publishing.listing_changes = &channel;
+  Registry theirs{std::make_shared<FrozenDirectoryMtimes>(store), publishing};
+  Registry ours{std::make_shared<FrozenDirectoryMtimes>(store), options};
+  channel.to = &ours;
+  ours.set_listing_changes_live(true);
+  Pusher push_theirs{theirs};
+  push_theirs.image("r", "a");
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"a"}));
+  EXPECT_EQ(ours.repository_list()->names(), (Names{"r"}));
+
+  push_theirs.image("r", "b", "other layer");
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"a", "b"}));
+  theirs.delete_manifest("r", "a");
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"b"}));
+  push_theirs.image("s/t", "x");
+  EXPECT_EQ(ours.repository_list()->names(), (Names{"r", "s/t"}));
+
+  // Without the channel's messages (not applied here) the lists are kept by age: an hour.
+  channel.to = nullptr;
+  push_theirs.image("r", "c", "third layer");
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"b"}));
+  // Resubscribing drops everything cached: messages may have been missed.
+  ours.set_listing_changes_live(false);
+  ours.set_listing_changes_live(true);
+  EXPECT_EQ(ours.tag_list("r")->names(), (Names{"b", "c"}));
+}
+
+TEST(SharedListingChangesTest, MalformedMessagesAreRefused) {
+  EXPECT_FALSE(decode("not json"));
+  EXPECT_FALSE(decode(R"({"origin":"x","change":"renamed","repository":"r"})"));
+  EXPECT_FALSE(decode(R"({"origin":"x","change":"tags"})"));
+  auto removed = decode(encode({ListingChange::Kind::kRepositoriesRemoved, "a/b"}, "o"));
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->change.kind, ListingChange::Kind::kRepositoriesRemoved);
+  EXPECT_EQ(removed->change.repository, "a/b");
+}
+
 }  // namespace
 }  // namespace onsen::registry

@@ -1,0 +1,40 @@
+// Listing changes shared between replicas serving one storage (docs/ARCHITECTURE.md, "Several
+// replicas"). After a write that changes a repository's tags or the set of repositories, the
+// Registry tells a ListingChangePublisher; a transport (Redis pub/sub, wired in by cli) carries
+// the change to the other replicas, which apply it to their own caches (Registry::apply) instead
+// of waiting for the caches' age limit. The core knows only this interface.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace onsen::registry {
+
+struct ListingChange {
+  enum class Kind {
+    kTags,                 // the tags of `repository` changed: drop its tag list
+    kRepositoryAdded,      // `repository` is one now: add it to the catalog, no walk
+    kRepositoriesRemoved,  // repositories may have gone (`repository` or below): walk again
+  };
+  Kind kind;
+  std::string repository;
+};
+
+class ListingChangePublisher {
+ public:
+  virtual ~ListingChangePublisher() = default;
+  // Must not block on the network: called inside storage writes, possibly on an I/O thread.
+  virtual void publish(const ListingChange& change) = 0;
+};
+
+// The wire form: one small JSON object naming the replica it comes from ({"origin":..,
+// "change":"tags"|"added"|"removed","repository":..}), so a replica can skip its own.
+std::string encode(const ListingChange& change, const std::string& origin);
+// nullopt for a message that is not a well-formed change.
+struct ReceivedChange {
+  ListingChange change;
+  std::string origin;
+};
+std::optional<ReceivedChange> decode(const std::string& message);
+
+}  // namespace onsen::registry
