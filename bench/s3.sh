@@ -149,3 +149,13 @@ s3_hol() {
   cp "$dir/onsen.log" "$TMP/logs/server-s3hol-onsen-r$ROUND.log" 2>/dev/null || true
   rm -rf "$dir"
 }
+
+# s3_put_empty_blob BUCKET REPO DIGEST: the zero-length blob (the HEAD figure's) written straight
+# into the bucket in Distribution's layout (blob data + the repository's layer link):
+# docker-registry 2.8's s3 driver answers 500 to a zero-length upload.
+s3_put_empty_blob() {
+  local v2=$S3_ENDPOINT/$1/registry/docker/registry/v2 hex=${3#sha256:} a b
+  a=$(s3curl -o /dev/null -w '%{http_code}' -X PUT --data-binary '' "$v2/blobs/sha256/${hex:0:2}/$hex/data")
+  b=$(printf '%s' "$3" | s3curl -o /dev/null -w '%{http_code}' -X PUT --data-binary @- "$v2/repositories/$2/_layers/sha256/$hex/link")
+  [ "$a" = 200 ] && [ "$b" = 200 ] || die "writing the empty blob into bucket $1: $a $b"
+}
