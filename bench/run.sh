@@ -620,6 +620,30 @@ EOF
 }
 
 # ---------------------------------------------------------------- one configuration
+# seed_server SRV TIMEOUT [seed.py options]: seed.py's tags and repositories; sets EMPTY_DIGEST
+# (the zero-length blob the HEAD figure asks for).
+EMPTY_DIGEST=""
+seed_server() {
+  local srv=$1 timeout=$2 out
+  shift 2
+  log "$CFG: seeding $srv ($NTAGS tags, $NREPOS repositories)"
+  out=$(timeout "$timeout" python3 "$BENCH_DIR/seed.py" "${SURL[$srv]}" --tags "$NTAGS" --repos "$NREPOS" "$@" 2>&1) ||
+    die "seeding $srv ($CFG) failed: $(tail -n 3 <<<"$out")"
+  EMPTY_DIGEST=$(jq -r .empty <<<"$out")
+  rec "$CFG" seed seconds s "$srv" 0 "$(jq -r .seconds <<<"$out")"
+  log "$CFG: seeded $srv in $(jq -r .seconds <<<"$out") s"
+}
+
+# request_figures RUNNER: the four request figures on both servers, figure after figure, each
+# measured by RUNNER SRV FIGURE METHOD PATH (run_wrk, or s3_counted_wrk on s3).
+request_figures() {
+  local run=$1 srv
+  for srv in "${SERVERS[@]}"; do "$run" "$srv" manifest_get GET /v2/bench/app/manifests/latest; done
+  for srv in "${SERVERS[@]}"; do "$run" "$srv" blob_head HEAD "/v2/bench/app/blobs/$EMPTY_DIGEST"; done
+  for srv in "${SERVERS[@]}"; do "$run" "$srv" tags_list GET /v2/bench/tags/tags/list; done
+  for srv in "${SERVERS[@]}"; do "$run" "$srv" catalog GET '/v2/_catalog?n=100'; done
+}
+
 # config_selected CFG: whether BENCH_ONLY names a group the configuration measures.
 config_selected() {
   local g
@@ -638,32 +662,21 @@ run_s3_config() {
   CFG=s3
   CURL_AUTH=()
   AUTH_HEADER=""
-  local srv ROUND=0 out digest="" blob_all=$BLOB bytes_all=$BLOB_BYTES
+  local srv ROUND=0 blob_all=$BLOB bytes_all=$BLOB_BYTES
   s3_gateway_start
   BLOB=$TMP/blob-s3.bin
   BLOB_BYTES=$((S3_BLOB_MIB * 1048576))
   head -c "$BLOB_BYTES" "$blob_all" >"$BLOB"
   if selected s3; then
     for srv in "${SERVERS[@]}"; do start_server "$srv"; done
-    for srv in "${SERVERS[@]}"; do
-      log "$CFG: seeding $srv ($NTAGS tags, $NREPOS repositories)"
-      local extra=()
-      [ "$srv" = registry ] && extra=(--no-empty)
-      out=$(timeout 1800 python3 "$BENCH_DIR/seed.py" "${SURL[$srv]}" --tags "$NTAGS" --repos "$NREPOS" --workers 8 \
-        "${extra[@]}" 2>&1) || die "seeding $srv ($CFG) failed: $(tail -n 3 <<<"$out")"
-      digest=$(jq -r .empty <<<"$out")
-      [ "$srv" = registry ] && s3_put_empty_blob registry-bench bench/app "$digest"
-      rec "$CFG" seed seconds s "$srv" 0 "$(jq -r .seconds <<<"$out")"
-      log "$CFG: seeded $srv in $(jq -r .seconds <<<"$out") s"
-    done
+    seed_server onsen 1800 --workers 8
+    seed_server registry 1800 --workers 8 --no-empty
+    s3_put_empty_blob registry-bench bench/app "$EMPTY_DIGEST"
   fi
   for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     log "$CFG: round $ROUND of $ROUNDS"
     if selected s3; then
-      for srv in "${SERVERS[@]}"; do s3_counted_wrk "$srv" manifest_get GET /v2/bench/app/manifests/latest; done
-      for srv in "${SERVERS[@]}"; do s3_counted_wrk "$srv" blob_head HEAD "/v2/bench/app/blobs/$digest"; done
-      for srv in "${SERVERS[@]}"; do s3_counted_wrk "$srv" tags_list GET /v2/bench/tags/tags/list; done
-      for srv in "${SERVERS[@]}"; do s3_counted_wrk "$srv" catalog GET '/v2/_catalog?n=100'; done
+      request_figures s3_counted_wrk
       s3_limit
       for srv in "${SERVERS[@]}"; do push_monolithic "$srv"; done
       for srv in "${SERVERS[@]}"; do push_chunked "$srv"; done
@@ -703,26 +716,15 @@ run_config() {
     for srv in "${SERVERS[@]}"; do rec "$CFG" rss_idle MiB MiB "$srv" 0 "$(rss_mib "${SPID[$srv]}")"; done
   fi
 
-  local seed_args=(--tags "$NTAGS" --repos "$NREPOS") out digest=""
+  local seed_args=()
   [ "$CFG" = tls ] && seed_args+=(--user "$BENCH_USER" --password "$BENCH_PASS" --cacert "$TMP/certs/server.crt")
-  for srv in "${SERVERS[@]}"; do
-    selected requests || break
-    log "$CFG: seeding $srv ($NTAGS tags, $NREPOS repositories)"
-    out=$(timeout 900 python3 "$BENCH_DIR/seed.py" "${SURL[$srv]}" "${seed_args[@]}" 2>&1) ||
-      die "seeding $srv ($CFG) failed: $(tail -n 3 <<<"$out")"
-    digest=$(jq -r .empty <<<"$out")
-    rec "$CFG" seed seconds s "$srv" 0 "$(jq -r .seconds <<<"$out")"
-    log "$CFG: seeded $srv in $(jq -r .seconds <<<"$out") s"
-  done
+  if selected requests; then
+    for srv in "${SERVERS[@]}"; do seed_server "$srv" 900 "${seed_args[@]}"; done
+  fi
 
   for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     log "$CFG: round $ROUND of $ROUNDS"
-    if selected requests; then
-      for srv in "${SERVERS[@]}"; do run_wrk "$srv" manifest_get GET /v2/bench/app/manifests/latest; done
-      for srv in "${SERVERS[@]}"; do run_wrk "$srv" blob_head HEAD "/v2/bench/app/blobs/$digest"; done
-      for srv in "${SERVERS[@]}"; do run_wrk "$srv" tags_list GET /v2/bench/tags/tags/list; done
-      for srv in "${SERVERS[@]}"; do run_wrk "$srv" catalog GET '/v2/_catalog?n=100'; done
-    fi
+    if selected requests; then request_figures run_wrk; fi
     if [ "$CFG" = tls ] && { selected requests || selected handshakes; }; then
       for srv in "${SERVERS[@]}"; do run_wrk "$srv" tls_handshake GET /v2/ 1; done
     fi
