@@ -677,6 +677,7 @@ run_s3_config() {
     log "$CFG: round $ROUND of $ROUNDS"
     if selected s3; then
       request_figures s3_counted_wrk
+      for srv in "${SERVERS[@]}"; do s3_single_get "$srv" catalog '/v2/_catalog?n=100'; done
       s3_limit
       for srv in "${SERVERS[@]}"; do push_monolithic "$srv"; done
       for srv in "${SERVERS[@]}"; do push_chunked "$srv"; done

@@ -159,3 +159,20 @@ s3_put_empty_blob() {
   b=$(printf '%s' "$3" | s3curl -o /dev/null -w '%{http_code}' -X PUT --data-binary @- "$v2/repositories/$2/_layers/sha256/$hex/link")
   [ "$a" = 200 ] && [ "$b" = 200 ] || die "writing the empty blob into bucket $1: $a $b"
 }
+
+# s3_single_get SRV FIGURE PATH: one GET alone, timed (capped at XFER_TIMEOUT), and the gateway
+# requests it cost: for a listing whose wrk run completes few or none (docker-registry walks the
+# bucket for every _catalog).
+s3_single_get() {
+  local srv=$1 fig=$2 path=$3 a b res
+  a=$(rgw_requests)
+  res=$(curl -s -o /dev/null -m "$XFER_TIMEOUT" -w '%{http_code} %{time_total}' "${SURL[$srv]}$path") || true
+  b=$(rgw_requests)
+  if [ "${res%% *}" != 200 ]; then
+    note "$CFG" "${fig}_single" "$srv" "$ROUND" "one GET $path alone: '$res'"
+    return 0
+  fi
+  rec "$CFG" "${fig}_single" ms ms "$srv" "$ROUND" "$(awk -v t="${res#* }" 'BEGIN { printf "%.1f", t * 1000 }')"
+  [ -n "$a" ] && [ -n "$b" ] && rec "$CFG" "${fig}_single_gwreq" requests "gw req" "$srv" "$ROUND" "$((b - a))"
+  log "$CFG r$ROUND $fig $srv, one GET alone: ${res#* } s, $((b - a)) gateway requests"
+}
