@@ -12,7 +12,8 @@ Pushes one small image (config + 4 KiB layer) as R:latest, then one keep-alive c
 The pushers are processes, not threads, so that the probe never waits for Python's GIL. A tick
 late because of a slow answer starts at once, and the schedule restarts from there (no catch-up
 burst). Prints one JSON line:
-    {"idle": {"n", "p50_ms", "p99_ms", "max_ms", "errors"}, "load": {...},
+    {"idle": {"n", "p50_ms", "p99_ms", "max_ms", "errors", "paths": {"v2": {"n", "p50_ms", ...},
+              "manifest": {...}}}, "load": {...},
      "push": {"seconds", "ok", "statuses", "digests"}}
 Exits non-zero when the setup fails; failed probes and pushes are counted, not fatal.
 """
@@ -143,10 +144,11 @@ def probe(a, until):
     """Samples until until() is true; returns the summary of the latencies (ms) and errors."""
     conn = connect(a.url, a.timeout)
     lat, errors = [], 0
-    paths = (("/v2/", {}), ("/v2/%s/manifests/latest" % a.repo, {"Accept": ACCEPT}))
+    paths = (("v2", "/v2/", {}), ("manifest", "/v2/%s/manifests/latest" % a.repo, {"Accept": ACCEPT}))
+    by_path = {name: [] for name, _, _ in paths}
     nxt = time.monotonic()
     while not until():
-        for path, headers in paths:
+        for name, path, headers in paths:
             t0 = time.monotonic()
             try:
                 conn.request("GET", path, headers=headers)
@@ -156,6 +158,7 @@ def probe(a, until):
                     errors += 1
                 else:
                     lat.append((time.monotonic() - t0) * 1000)
+                    by_path[name].append(lat[-1])
             except (OSError, http.client.HTTPException):
                 errors += 1
                 conn.close()
@@ -167,10 +170,14 @@ def probe(a, until):
         else:
             nxt = now
     conn.close()
-    lat.sort()
     r3 = lambda v: None if v is None else round(v, 3)
-    return {"n": len(lat), "p50_ms": r3(percentile(lat, 0.50)), "p99_ms": r3(percentile(lat, 0.99)),
-            "max_ms": r3(lat[-1] if lat else None), "errors": errors}
+
+    def summary(vals):
+        vals = sorted(vals)
+        return {"n": len(vals), "p50_ms": r3(percentile(vals, 0.50)), "p99_ms": r3(percentile(vals, 0.99)),
+                "max_ms": r3(vals[-1] if vals else None)}
+
+    return dict(summary(lat), errors=errors, paths={name: summary(v) for name, v in by_path.items()})
 
 
 def main():

@@ -15,7 +15,7 @@ REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 QUICK=${BENCH_QUICK:-0}
 q() { if [ "$QUICK" = 1 ]; then echo "$1"; else echo "$2"; fi; }
 ROUNDS=${BENCH_ROUNDS:-3}
-CONFIGS=${BENCH_CONFIGS:-plain tls}          # plain = HTTP, no auth; tls = TLS + htpasswd
+CONFIGS=${BENCH_CONFIGS:-plain tls s3}       # plain = HTTP, no auth; tls = TLS + htpasswd; s3 = on a Ceph RGW
 DURATION=${BENCH_DURATION:-$(q 2 10)}        # seconds per wrk run
 CONNS=${BENCH_CONNS:-64}
 THREADS=${BENCH_THREADS:-2}                  # wrk threads
@@ -39,7 +39,10 @@ HS_SECONDS=${BENCH_HS_SECONDS:-$(q 2 5)}
 HOL_MIB=${BENCH_HOL_MIB:-$(q 16 "64 256")}   # head-of-line: blob size(s) of the pushes under the probe
 HOL_PUSHERS=${BENCH_HOL_PUSHERS:-8}
 HOL_IDLE=${BENCH_HOL_IDLE:-$(q 1 3)}          # seconds of idle probe
-MAX_SECONDS=${BENCH_MAX_SECONDS:-$(q 300 2100)}   # watchdog for everything after the build
+S3_BLOB_MIB=${BENCH_S3_BLOB_MIB:-$(q 64 256)}  # s3: pushed/pulled blob (at most BENCH_BLOB_MIB)
+S3_HOL_MIB=${BENCH_S3_HOL_MIB:-$(q 16 64)}    # s3hol: blob size of the pushes under the probe
+S3_DELAY_MS=${BENCH_S3_DELAY_MS:-200}        # s3hol: how late the store answers every call
+MAX_SECONDS=${BENCH_MAX_SECONDS:-$(q 420 3300)}   # watchdog for everything after the build
 XFER_TIMEOUT=${BENCH_XFER_TIMEOUT:-300}      # one curl / skopeo transfer
 BUILD_DIR=${BENCH_BUILD_DIR:-$REPO_ROOT/build-bench}
 ONSEN_BIN=${ONSEN_BIN:-}                     # set to skip the build
@@ -48,8 +51,10 @@ RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH_DIR/results}
 # Figure groups to measure (comma- or space-separated): requests (wrk figures and TLS handshakes,
 # after seeding), push, pull (runs the monolithic push too: it pulls that blob; nginx as the limit),
 # skopeo, rss, hey (Go client over TLS), handshakes (full TLS handshakes/s vs openssl speed), hol
-# (small requests under pushes).
-ALL_GROUPS="requests push pull skopeo rss hey handshakes hol"
+# (small requests under pushes); s3 (configuration s3: the request figures with the gateway requests
+# each costs, push and pull against the gateway's own PUT/GET), s3hol (configuration s3: the
+# head-of-line probe with Onsen on a store answering every call S3_DELAY_MS late).
+ALL_GROUPS="requests push pull skopeo rss hey handshakes hol s3 s3hol"
 ONLY=${BENCH_ONLY:-${ALL_GROUPS// /,}}
 BENCH_USER=bench
 BENCH_PASS=Bench-Pa55word
@@ -57,6 +62,9 @@ REALM="Registry Realm"
 CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 ACCEPT_MANIFEST="application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json"
 SERVERS=(onsen registry)
+
+# shellcheck source=bench/s3.sh
+source "$BENCH_DIR/s3.sh"
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -108,6 +116,7 @@ cleanup() {
   fi
   [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null && wait "$WATCHDOG" 2>/dev/null
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  s3_gateway_stop
   for pid in "${PIDS[@]}"; do
     for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
@@ -193,9 +202,14 @@ start_server() {
   local srv=$1 dir=$TMP/$CFG/$1 port vars=() scheme=http code i
   mkdir -p "$dir/data"
   port=$(free_port)
-  write_config "$dir/config.yml"
-  vars=("REGISTRY_HTTP_ADDR=127.0.0.1:$port" "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$dir/data"
-        "REGISTRY_LOG_LEVEL=$LOG_LEVEL")
+  if [ "$CFG" = s3 ]; then # each server on its own bucket of the gateway
+    s3_write_config "$dir/config.yml" "$srv-bench" "$S3_ENDPOINT"
+    vars=("REGISTRY_HTTP_ADDR=127.0.0.1:$port" "REGISTRY_LOG_LEVEL=$LOG_LEVEL")
+  else
+    write_config "$dir/config.yml"
+    vars=("REGISTRY_HTTP_ADDR=127.0.0.1:$port" "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$dir/data"
+          "REGISTRY_LOG_LEVEL=$LOG_LEVEL")
+  fi
   if [ "$CFG" = tls ]; then
     scheme=https
     vars+=(REGISTRY_AUTH=htpasswd "REGISTRY_AUTH_HTPASSWD_REALM=$REALM"
@@ -248,6 +262,7 @@ probe() {
 run_wrk() {
   local srv=$1 fig=$2 method=$3 path=$4 close=${5:-0}
   local out=$TMP/logs/wrk-$CFG-$fig-$srv-r$ROUND.txt json accept=""
+  LAST_WRK_REQUESTS=0
   [ "$fig" = manifest_get ] && accept=$ACCEPT_MANIFEST
   probe "$srv" "$fig" "$method" "$path" || true
   BENCH_METHOD=$method BENCH_ACCEPT=$accept BENCH_AUTH=$AUTH_HEADER BENCH_CLOSE=$close \
@@ -259,6 +274,7 @@ run_wrk() {
     return 0
   fi
   local rps p50 p99 errs status
+  LAST_WRK_REQUESTS=$(jq -r .requests <<<"$json")
   read -r rps p50 p99 errs status < <(jq -r '[.rps, (.p50_us/1000), (.p99_us/1000),
       (.err_connect + .err_read + .err_write + .err_timeout), .err_status] | @tsv' <<<"$json")
   local unit=req/s
@@ -617,6 +633,87 @@ EOF
 }
 
 # ---------------------------------------------------------------- one configuration
+# seed_server SRV TIMEOUT [seed.py options]: seed.py's tags and repositories; sets EMPTY_DIGEST
+# (the zero-length blob the HEAD figure asks for).
+EMPTY_DIGEST=""
+seed_server() {
+  local srv=$1 timeout=$2 out
+  shift 2
+  log "$CFG: seeding $srv ($NTAGS tags, $NREPOS repositories)"
+  out=$(timeout "$timeout" python3 "$BENCH_DIR/seed.py" "${SURL[$srv]}" --tags "$NTAGS" --repos "$NREPOS" "$@" 2>&1) ||
+    die "seeding $srv ($CFG) failed: $(tail -n 3 <<<"$out")"
+  EMPTY_DIGEST=$(jq -r .empty <<<"$out")
+  rec "$CFG" seed seconds s "$srv" 0 "$(jq -r .seconds <<<"$out")"
+  log "$CFG: seeded $srv in $(jq -r .seconds <<<"$out") s"
+}
+
+# request_figures RUNNER: the four request figures on both servers, figure after figure, each
+# measured by RUNNER SRV FIGURE METHOD PATH (run_wrk, or s3_counted_wrk on s3).
+request_figures() {
+  local run=$1 srv
+  for srv in "${SERVERS[@]}"; do "$run" "$srv" manifest_get GET /v2/bench/app/manifests/latest; done
+  for srv in "${SERVERS[@]}"; do "$run" "$srv" blob_head HEAD "/v2/bench/app/blobs/$EMPTY_DIGEST"; done
+  for srv in "${SERVERS[@]}"; do "$run" "$srv" tags_list GET /v2/bench/tags/tags/list; done
+  for srv in "${SERVERS[@]}"; do "$run" "$srv" catalog GET '/v2/_catalog?n=100'; done
+}
+
+# config_selected CFG: whether BENCH_ONLY names a group the configuration measures.
+config_selected() {
+  local g
+  if [ "$1" = s3 ]; then selected s3 || selected s3hol; return; fi
+  for g in $ALL_GROUPS; do
+    case $g in s3 | s3hol) continue ;; esac
+    selected "$g" && return 0
+  done
+  return 1
+}
+
+# run_s3_config: the s3 configuration (bench/s3.sh): both servers on the gateway, the request
+# figures with the gateway requests each costs, push and pull of an S3_BLOB_MIB blob against the
+# gateway's own PUT/GET, then the head-of-line probe on a slow store.
+run_s3_config() {
+  CFG=s3
+  CURL_AUTH=()
+  AUTH_HEADER=""
+  local srv ROUND=0 blob_all=$BLOB bytes_all=$BLOB_BYTES
+  s3_gateway_start
+  BLOB=$TMP/blob-s3.bin
+  BLOB_BYTES=$((S3_BLOB_MIB * 1048576))
+  head -c "$BLOB_BYTES" "$blob_all" >"$BLOB"
+  if selected s3; then
+    for srv in "${SERVERS[@]}"; do start_server "$srv"; done
+    seed_server onsen 1800 --workers 8
+    seed_server registry 1800 --workers 8 --no-empty
+    s3_put_empty_blob registry-bench bench/app "$EMPTY_DIGEST"
+  fi
+  for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    log "$CFG: round $ROUND of $ROUNDS"
+    if selected s3; then
+      request_figures s3_counted_wrk
+      for srv in "${SERVERS[@]}"; do s3_single_get "$srv" catalog '/v2/_catalog?n=100'; done
+      s3_limit
+      for srv in "${SERVERS[@]}"; do push_monolithic "$srv"; done
+      for srv in "${SERVERS[@]}"; do push_chunked "$srv"; done
+      for srv in "${SERVERS[@]}"; do
+        [ -n "${PULL_DIGEST[$srv]:-}" ] || continue
+        pull "$srv" 1 pull_1 "${SURL[$srv]}/v2/bench/push/blobs/${PULL_DIGEST[$srv]}"
+      done
+      PUSHED=() PULL_DIGEST=()
+    fi
+    if selected s3hol; then s3_hol "$S3_HOL_MIB"; fi
+  done
+  if selected s3; then
+    for srv in "${SERVERS[@]}"; do
+      kill -0 "${SPID[$srv]}" 2>/dev/null || note "$CFG" end "$srv" 0 "server exited during the run: $(tail -n 3 "${SLOG[$srv]}" | tr '\n' ' ')"
+    done
+    stop_servers
+    for srv in "${SERVERS[@]}"; do cp "${SLOG[$srv]}" "$TMP/logs/server-$CFG-$srv.log" 2>/dev/null || true; done
+  fi
+  s3_gateway_stop
+  BLOB=$blob_all BLOB_BYTES=$bytes_all
+  rm -rf "${TMP:?}/$CFG" "$TMP/blob-s3.bin"
+}
+
 run_config() {
   CFG=$1
   local srv ROUND=0
@@ -633,26 +730,15 @@ run_config() {
     for srv in "${SERVERS[@]}"; do rec "$CFG" rss_idle MiB MiB "$srv" 0 "$(rss_mib "${SPID[$srv]}")"; done
   fi
 
-  local seed_args=(--tags "$NTAGS" --repos "$NREPOS") out digest=""
+  local seed_args=()
   [ "$CFG" = tls ] && seed_args+=(--user "$BENCH_USER" --password "$BENCH_PASS" --cacert "$TMP/certs/server.crt")
-  for srv in "${SERVERS[@]}"; do
-    selected requests || break
-    log "$CFG: seeding $srv ($NTAGS tags, $NREPOS repositories)"
-    out=$(timeout 900 python3 "$BENCH_DIR/seed.py" "${SURL[$srv]}" "${seed_args[@]}" 2>&1) ||
-      die "seeding $srv ($CFG) failed: $(tail -n 3 <<<"$out")"
-    digest=$(jq -r .empty <<<"$out")
-    rec "$CFG" seed seconds s "$srv" 0 "$(jq -r .seconds <<<"$out")"
-    log "$CFG: seeded $srv in $(jq -r .seconds <<<"$out") s"
-  done
+  if selected requests; then
+    for srv in "${SERVERS[@]}"; do seed_server "$srv" 900 "${seed_args[@]}"; done
+  fi
 
   for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     log "$CFG: round $ROUND of $ROUNDS"
-    if selected requests; then
-      for srv in "${SERVERS[@]}"; do run_wrk "$srv" manifest_get GET /v2/bench/app/manifests/latest; done
-      for srv in "${SERVERS[@]}"; do run_wrk "$srv" blob_head HEAD "/v2/bench/app/blobs/$digest"; done
-      for srv in "${SERVERS[@]}"; do run_wrk "$srv" tags_list GET /v2/bench/tags/tags/list; done
-      for srv in "${SERVERS[@]}"; do run_wrk "$srv" catalog GET '/v2/_catalog?n=100'; done
-    fi
+    if selected requests; then request_figures run_wrk; fi
     if [ "$CFG" = tls ] && { selected requests || selected handshakes; }; then
       for srv in "${SERVERS[@]}"; do run_wrk "$srv" tls_handshake GET /v2/ 1; done
     fi
@@ -757,7 +843,8 @@ finish() {
     --argjson image_layers "$IMAGE_LAYERS" --argjson idle_conns "$IDLE_CONNS" --arg log_level "$LOG_LEVEL" --arg only "$ONLY" \
     --argjson hey_runs "$HEY_RUNS" --argjson hey_seconds "$HEY_SECONDS" --argjson hey_conns "$HEY_CONNS" \
     --argjson hs_clients "$HS_CLIENTS" --argjson hs_seconds "$HS_SECONDS" --arg hol_mib "$HOL_MIB" \
-    --argjson hol_pushers "$HOL_PUSHERS" \
+    --argjson hol_pushers "$HOL_PUSHERS" --argjson s3_blob_mib "$S3_BLOB_MIB" --argjson s3_hol_mib "$S3_HOL_MIB" \
+    --argjson s3_delay_ms "$S3_DELAY_MS" \
     --arg onsen "$ONSEN_BIN" --arg onsen_commit "$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
     --arg registry "$("$REGISTRY_BIN" --version 2>/dev/null | head -n 1)" \
     --arg cpus "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
@@ -771,6 +858,7 @@ finish() {
         hey_runs:$hey_runs, hey_seconds:$hey_seconds, hey_connections:$hey_conns,
         handshake_clients:$hs_clients, handshake_seconds:$hs_seconds,
         hol_mib:[$hol_mib | splits(" +") | select(. != "") | tonumber], hol_pushers:$hol_pushers,
+        s3_blob_mib:$s3_blob_mib, s3_hol_mib:$s3_hol_mib, s3_delay_ms:$s3_delay_ms,
         only:($only | gsub(" "; ",") | split(","))},
       onsen:{binary:$onsen, commit:$onsen_commit}, registry:$registry,
       host:{cpus:($cpus | tonumber), cpu:$cpu, kernel:$kernel, loadavg_start:$load_start, loadavg_end:$load_end}}' \
@@ -805,7 +893,7 @@ main() {
   STARTED=$(date -u +%Y%m%dT%H%M%SZ)
   T_START=$(now_ns)
   log "onsen $ONSEN_BIN vs $REGISTRY_BIN ($("$REGISTRY_BIN" --version 2>/dev/null | head -n 1)); temp $TMP"
-  local g
+  local g c
   for g in ${ONLY//,/ }; do
     [[ " $ALL_GROUPS " == *" $g "* ]] || die "unknown group '$g' in BENCH_ONLY (groups: $ALL_GROUPS)"
   done
@@ -816,6 +904,15 @@ main() {
     -out "$TMP/certs/server.crt" -subj /CN=localhost \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1 || die "openssl req failed"
   htpasswd -Bbn "$BENCH_USER" "$BENCH_PASS" | sed '/^$/d' >"$TMP/auth/htpasswd" || die "htpasswd failed"
+  # Only the s3 configuration to run: its blob size is all the blob file needs, and the machine
+  # context (filesystem limits: SHA-256, disk, nginx) is not used.
+  local fs_configs=0
+  for c in $CONFIGS; do
+    case $c in plain | tls) config_selected "$c" && fs_configs=1 ;; esac
+  done
+  [ "$fs_configs" = 1 ] || BLOB_MIB=$S3_BLOB_MIB
+  [ "$S3_BLOB_MIB" -le "$BLOB_MIB" ] || die "BENCH_S3_BLOB_MIB ($S3_BLOB_MIB) is larger than BENCH_BLOB_MIB ($BLOB_MIB)"
+  [ "$S3_HOL_MIB" -le "$S3_BLOB_MIB" ] || die "BENCH_S3_HOL_MIB ($S3_HOL_MIB) is larger than BENCH_S3_BLOB_MIB ($S3_BLOB_MIB)"
   BLOB=$TMP/blob.bin
   BLOB_BYTES=$((BLOB_MIB * 1048576))
   head -c "$BLOB_BYTES" /dev/urandom >"$BLOB"
@@ -826,13 +923,18 @@ main() {
       die "make_oci_layout.py failed"
     setup_skopeo
   fi
-  machine_context
-  selected pull && start_nginx
+  if [ "$fs_configs" = 1 ]; then
+    machine_context
+    selected pull && start_nginx
+  fi
 
   LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-  local c
   for c in $CONFIGS; do
-    case $c in plain | tls) run_config "$c" ;; *) die "unknown configuration '$c' in BENCH_CONFIGS" ;; esac
+    case $c in
+      plain | tls) config_selected "$c" && run_config "$c" ;;
+      s3) config_selected s3 && run_s3_config ;;
+      *) die "unknown configuration '$c' in BENCH_CONFIGS" ;;
+    esac
   done
 
   finish true

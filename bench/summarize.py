@@ -38,10 +38,16 @@ def rows_for(meta):
                        ("tags_list", "GET tags/list (%d tags)" % s["tags"]),
                        ("catalog", "GET _catalog?n=100 (%d repos)" % s["repos"])):
         req += [
-            dict(figure=fig, metric="rps", label=label + " req/s", unit="req/s", target=("ratio>=", 10)),
+            dict(figure=fig, metric="rps", label=label + " req/s", unit="req/s",
+                 target={"plain": ("ratio>=", 10), "tls": ("ratio>=", 10), "s3": ("ratio>=", 5)}),
             dict(figure=fig, metric="p50", label="  p50 latency", name=label + " p50", unit="ms", target=None),
             dict(figure=fig, metric="p99", label="  p99 latency", name=label + " p99", unit="ms",
-                 target=("ratio<=", 1 / 3)),
+                 target={"plain": ("ratio<=", 1 / 3), "tls": ("ratio<=", 1 / 3)}),
+            # s3: the gateway's request counter over the wrk run / the requests answered. A listing
+            # that walks the bucket per request costs tens of gateway requests each.
+            dict(figure=fig + "_gwreq", metric="per_req", label="  gateway requests per request",
+                 name=label + " gateway requests per request", unit="gw req",
+                 target=("onsen<=", 1) if fig in ("tags_list", "catalog") else None, configs=("s3",)),
         ]
     tls = ("tls",)
     runs = s.get("hey_runs", 10)
@@ -62,6 +68,42 @@ def rows_for(meta):
             dict(figure="hol_idle", metric="p99", label="  p99", name="same probe, idle: p99", unit="ms", target=None,
                  configs=("plain",)),
         ]
+    s3blob = "%d MiB" % s.get("s3_blob_mib", 0)
+    s3hol = "GET /v2/ + manifest every 5 ms, %d x %d MiB pushes, store +%d ms" % (
+        pushers, s.get("s3_hol_mib", 0), s.get("s3_delay_ms", 0))
+    s3 = ("s3",)
+    s3rows = [
+        dict(figure="catalog_single", metric="ms", label="one GET _catalog?n=100 alone (%d repos): time" % s["repos"],
+             unit="ms", target=None, configs=s3),
+        dict(figure="catalog_single_gwreq", metric="requests", label="  its gateway requests", unit="gw req",
+             name="one GET _catalog?n=100 alone: gateway requests", target=None, configs=s3),
+        dict(figure="push_monolithic", metric="MB/s", label="blob push %s monolithic" % s3blob, unit="MB/s",
+             target=[("ratio>=", 1), ("limit>=", 0.8)], limit="gw_put", configs=s3),
+        dict(figure="push_chunked", metric="MB/s", label="blob push %s chunked (%d MiB PATCHes)" % (s3blob, s["chunk_mib"]),
+             unit="MB/s", target=[("ratio>=", 1), ("limit>=", 0.8)], limit="gw_put", configs=s3),
+        dict(figure="pull_1", metric="MB/s", label="blob pull %s, 1 stream" % s3blob, unit="MB/s", limit="gw_get",
+             target=[("ratio>=", 1), ("limit>=", 0.8)], configs=s3),
+        dict(figure="s3hol_%d" % s.get("s3_hol_mib", 0), metric="p50", label=s3hol + ": p50", unit="ms",
+             target=("onsen<=", 5), configs=s3),
+        dict(figure="s3hol_%d" % s.get("s3_hol_mib", 0), metric="p99", label="  p99", name=s3hol + ": p99", unit="ms",
+             target=("onsen<=", 50), configs=s3),
+    ]
+    for path, what in (("v2", "GET /v2/"), ("manifest", "manifest GET")):
+        s3rows += [
+            dict(figure="s3hol_%d_%s" % (s.get("s3_hol_mib", 0), path), metric="p50", label="  %s alone: p50" % what,
+                 name=s3hol + ", " + what + ": p50", unit="ms", target=None, configs=s3),
+            dict(figure="s3hol_%d_%s" % (s.get("s3_hol_mib", 0), path), metric="p99", label="    p99",
+                 name=s3hol + ", " + what + ": p99", unit="ms", target=None, configs=s3),
+        ]
+    for path, what in (("", "both"), ("_v2", "GET /v2/"), ("_manifest", "manifest GET")):
+        s3rows += [
+            dict(figure="s3hol_idle" + path, metric="p50", label="same probe, idle, %s: p50" % what, unit="ms",
+                 target=None, configs=s3),
+            dict(figure="s3hol_idle" + path, metric="p99", label="  p99", name="same probe, idle, %s: p99" % what,
+                 unit="ms", target=None, configs=s3),
+        ]
+    s3rows.append(dict(figure="s3hol_store_calls", metric="calls", label="  store calls during the probe run",
+                       unit="calls", target=None, configs=s3))
     return req + [
         # wrk keeps its TLS session across reconnects and both servers issue tickets: mostly resumptions.
         dict(figure="tls_handshake", metric="rps", label="new TLS connections/s (wrk, Connection: close, resumed)",
@@ -83,16 +125,17 @@ def rows_for(meta):
         dict(figure="hey_settle", metric="seconds", agg="max", label="  server busy after a run (CLOSE-WAIT or > 10% CPU), max",
              name="hey: busy after max", unit="s", target=None, configs=tls),
         dict(figure="push_monolithic", metric="MB/s", label="blob push %s monolithic" % blob, unit="MB/s",
-             target=[("ratio>=", 2), ("limit>=", 0.8)], limit="push"),
+             target=[("ratio>=", 2), ("limit>=", 0.8)], limit="push", configs=("plain", "tls")),
         dict(figure="push_chunked", metric="MB/s", label="blob push %s chunked (%d MiB PATCHes)" % (blob, s["chunk_mib"]),
-             unit="MB/s", target=[("ratio>=", 3), ("limit>=", 0.8)], limit="push"),
+             unit="MB/s", target=[("ratio>=", 3), ("limit>=", 0.8)], limit="push", configs=("plain", "tls")),
         dict(figure="pull_1", metric="MB/s", label="blob pull %s, 1 stream" % blob, unit="MB/s", limit="nginx_1",
+             configs=("plain", "tls"),
              target={"plain": [("ratio>=", 1), ("limit>=", 1)], "tls": [("ratio>=", 1.5), ("limit>=", 0.9)]}),
         dict(figure="pull_1_pushed", metric="MB/s", label="  1 stream, right after its push (dirty pages)",
              name="blob pull %s, 1 stream, just pushed" % blob, unit="MB/s", target=None),
         dict(figure="pull_n", metric="MB/s", label="blob pull %s, %d streams (total)" % (blob, s["pull_streams"]),
              unit="MB/s", limit="nginx_n", target={"plain": [("ratio>=", 1), ("limit>=", 1)]}),
-    ] + hol + [
+    ] + hol + s3rows + [
         dict(figure="skopeo_in", metric="seconds", label="skopeo copy in (%d layers, %d MiB)" % (s["image_layers"], s["image_mib"]),
              unit="s", target=("ratio<=", 1)),
         dict(figure="skopeo_out", metric="seconds", label="skopeo copy out", unit="s", target=("ratio<=", 1)),
@@ -128,6 +171,8 @@ def main():
         "rsa4096_sign_per_s": median(values("machine", "rsa4096_sign", "sign/s", "machine")),
         "loopback_tcp_MBps": median(values("machine", "loopback_tcp", "MB/s", "machine")),
         "disk_fdatasync_MBps": median(values("machine", "disk_fdatasync", "MB/s", "machine")),
+        "s3_gateway_put_MBps": median(values("s3", "gw_put", "MB/s", "gateway")),
+        "s3_gateway_get_MBps": median(values("s3", "gw_get", "MB/s", "gateway")),
     }
     for config in ("plain", "tls"):
         for fig in ("nginx_pull_1", "nginx_pull_n"):
@@ -142,6 +187,8 @@ def main():
             return ctx["push_limit_MBps"], "min(SHA,disk)"
         if key == "rsa":
             return ctx["rsa4096_sign_all_cores_per_s"], "RSA sign x%d" % cpus
+        if key in ("gw_put", "gw_get"):
+            return ctx["s3_gateway_%s_MBps" % key[3:]], "S3 " + key[3:].upper()
         if key in ("nginx_1", "nginx_n"):
             return ctx["nginx_pull_%s_%s_MBps" % (key[-1], config)], "nginx" + (" TLS" if config == "tls" else "")
         return None, ""
@@ -233,14 +280,18 @@ def main():
         print(line(r if r[0] != last else ("",) + tuple(r[1:])))
         last = r[0]
     print()
-    print("machine (same run): SHA-256 (openssl speed -evp sha256, 16 KiB, 1 core) %s MB/s; RSA-4096 signs/s "
-          "(openssl speed rsa4096, 1 core) %s, x %d cores = %s; loopback TCP (iperf3) %s MB/s;"
-          % (fmt(ctx["sha256_16k_MBps"]), fmt(ctx["rsa4096_sign_per_s"]), cpus,
-             fmt(ctx["rsa4096_sign_all_cores_per_s"]), fmt(ctx["loopback_tcp_MBps"])))
-    print("  disk write (dd conv=fdatasync) %s MB/s; nginx sendfile pull: 1 stream %s MB/s, %d streams %s MB/s, "
-          "1 stream over TLS %s MB/s"
-          % (fmt(ctx["disk_fdatasync_MBps"]), fmt(ctx["nginx_pull_1_plain_MBps"]), s["pull_streams"],
-             fmt(ctx["nginx_pull_n_plain_MBps"]), fmt(ctx["nginx_pull_1_tls_MBps"])))
+    if ctx["sha256_16k_MBps"] is not None:  # an s3-only run measures no filesystem context
+        print("machine (same run): SHA-256 (openssl speed -evp sha256, 16 KiB, 1 core) %s MB/s; RSA-4096 signs/s "
+              "(openssl speed rsa4096, 1 core) %s, x %d cores = %s; loopback TCP (iperf3) %s MB/s;"
+              % (fmt(ctx["sha256_16k_MBps"]), fmt(ctx["rsa4096_sign_per_s"]), cpus,
+                 fmt(ctx["rsa4096_sign_all_cores_per_s"]), fmt(ctx["loopback_tcp_MBps"])))
+        print("  disk write (dd conv=fdatasync) %s MB/s; nginx sendfile pull: 1 stream %s MB/s, %d streams %s MB/s, "
+              "1 stream over TLS %s MB/s"
+              % (fmt(ctx["disk_fdatasync_MBps"]), fmt(ctx["nginx_pull_1_plain_MBps"]), s["pull_streams"],
+                 fmt(ctx["nginx_pull_n_plain_MBps"]), fmt(ctx["nginx_pull_1_tls_MBps"])))
+    if ctx["s3_gateway_put_MBps"] or ctx["s3_gateway_get_MBps"]:
+        print("  s3: the gateway alone, one client (curl --aws-sigv4, same blob): PUT %s MB/s, GET %s MB/s"
+              % (fmt(ctx["s3_gateway_put_MBps"]), fmt(ctx["s3_gateway_get_MBps"])))
     print("limit: the machine's, same run (nginx on the same file; RSA-4096 signs/s x cores for handshakes; "
           "min(SHA-256, disk) for pushes); Onsen/limit = Onsen / that; hey rows: min/median/max over the runs")
     if misses:
