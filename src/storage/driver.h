@@ -98,6 +98,8 @@ class Writer {
   // Makes everything written durable (fsync) and the object complete. No writes after.
   virtual void commit() = 0;
   // Flushes and releases the writer, leaving the object appendable (a later append open resumes).
+  // Only an upload's files (layout::is_upload_file) may be left closed and uncommitted: a driver
+  // that keeps such objects apart (s3) looks for them there only, so elsewhere they stay unseen.
   virtual void close() = 0;
   // Discards the object.
   virtual void cancel() = 0;

@@ -93,4 +93,13 @@ std::string upload_hash_state(std::string_view name, std::string_view uuid, std:
   return fmt::format("{}/hashstates/{}/{}", upload_dir(name, uuid), alg, offset);
 }
 
+bool is_upload_file(std::string_view key) {
+  constexpr std::string_view kUploads = "/_uploads/";
+  const size_t at = key.find(kUploads);
+  if (at == std::string_view::npos) return false;
+  const std::string_view rest = key.substr(at + kUploads.size());  // <uuid>/<file>...
+  const size_t slash = rest.find('/');
+  return slash != 0 && slash != std::string_view::npos && slash + 1 < rest.size();
+}
+
 }  // namespace onsen::storage::layout

@@ -52,5 +52,10 @@ std::string upload_started_at(std::string_view name, std::string_view uuid);
 // The hash state of the upload's first `offset` bytes (decimal, as Distribution writes it).
 std::string upload_hash_state(std::string_view name, std::string_view uuid, std::string_view alg,
                               uint64_t offset);
+// Whether `key` is a file inside an upload's directory (<...>/_uploads/<uuid>/<file>...): its
+// data or a chunk, the only keys a Writer is left open on between requests, so the only ones a
+// driver that keeps unfinished writes apart (s3, see s3/writer.h) needs to look for one at.
+// Repository names never have an "_uploads" component (components start alphanumeric).
+bool is_upload_file(std::string_view key);
 
 }  // namespace onsen::storage::layout

@@ -230,13 +230,32 @@ TEST_F(S3DriverTest, UnfinishedMultipartUploadIsNeverVisible) {
 
 TEST_F(S3DriverTest, CancelAbortsThePendingMultipartUpload) {
   auto d = replica();
-  const std::string key = "/up/cancelled";
+  const std::string key = "/repo/_uploads/u6/data";
   auto w = d->writer(key, false);
   const std::string big = pattern(11 * kMiB, 6);
   w->write(big.data(), big.size());
   w->cancel();
   EXPECT_EQ(d->stat(key), std::nullopt);
   EXPECT_TRUE(d->client().multipart_uploads(d->object_key(key)).empty());
+}
+
+// Only an upload's files can be pending: a missing blob or link is one HEAD and one LIST (is it
+// a directory?) for stat, one GET for get_content and reader, no ListMultipartUploads. A missing
+// upload file still looks for its pending upload. Counted at a proxy in front of the gateway.
+TEST_F(S3DriverTest, AMissingKeyOutsideAnUploadCostsNoMultipartListing) {
+  test::FaultProxy proxy(test::s3_gateway().endpoint, 0, 503, "SlowDown");
+  auto d = replica({{"regionendpoint", proxy.endpoint()}});
+  const std::string blob = "/docker/registry/v2/blobs/sha256/ab/abcd/data";
+  const std::string link = "/docker/registry/v2/repositories/r/_manifests/tags/t/current/link";
+  auto requests = [&](auto&& call) {
+    const int before = proxy.forwarded();
+    call();
+    return proxy.forwarded() - before;
+  };
+  EXPECT_EQ(requests([&] { EXPECT_EQ(d->stat(blob), std::nullopt); }), 2);
+  EXPECT_EQ(requests([&] { EXPECT_EQ(d->get_content(link), std::nullopt); }), 1);
+  EXPECT_EQ(requests([&] { EXPECT_EQ(d->reader(blob, 0), nullptr); }), 1);
+  EXPECT_EQ(requests([&] { EXPECT_EQ(d->stat("/repo/_uploads/u7/data"), std::nullopt); }), 3);
 }
 
 TEST_F(S3DriverTest, MoveAboveTheThresholdIsAMultipartCopy) {

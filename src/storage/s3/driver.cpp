@@ -6,6 +6,7 @@
 #include <functional>
 #include <thread>
 
+#include "storage/layout.h"
 #include "storage/s3/reader.h"
 #include "storage/s3/writer.h"
 
@@ -43,6 +44,12 @@ void parallel_for(size_t n, size_t threads, const std::function<void(size_t)>& f
 // Lookups of many keys in flight at once: each is a round trip of its own.
 constexpr size_t kBatchThreads = 16;
 
+// Only an upload's files are left pending between Writers (the registry leaves a Writer
+// uncommitted nowhere else), so a missing blob, link or tag costs no ListMultipartUploads.
+bool may_be_pending(const std::string& key) {
+  return layout::is_upload_file(key);
+}
+
 }  // namespace
 
 S3Driver::S3Driver(DriverConfig config) : config_(std::move(config)), client_(config_.client) {}
@@ -66,7 +73,7 @@ std::optional<std::string> S3Driver::get_content(const std::string& key) {
   if (key == "/") return std::nullopt;
   const std::string k = object_key(key);
   auto content = client_.get(k);
-  if (!content && complete_pending(client_, k)) content = client_.get(k);
+  if (!content && may_be_pending(key) && complete_pending(client_, k)) content = client_.get(k);
   return content;
 }
 
@@ -82,7 +89,9 @@ std::unique_ptr<Reader> S3Driver::reader(const std::string& key, uint64_t offset
   const std::string k = object_key(key);
   auto r = open_reader(client_, k, key, offset);
   // An unfinished upload kept pending (see writer.h) is readable once completed.
-  if (!r && complete_pending(client_, k)) r = open_reader(client_, k, key, offset);
+  if (!r && may_be_pending(key) && complete_pending(client_, k)) {
+    r = open_reader(client_, k, key, offset);
+  }
   return r;
 }
 
@@ -112,6 +121,7 @@ std::optional<FileInfo> S3Driver::stat(const std::string& key) {
   if (page.objects.empty()) {
     if (key == "/") return FileInfo{key, 0, true, {}};
     // An unfinished upload kept pending (see writer.h): its parts and tail.
+    if (!may_be_pending(key)) return std::nullopt;
     if (auto pending = find_pending(client_, object_key(key), false)) {
       return FileInfo{key, pending->size(), false, pending->mod_time};
     }

@@ -194,26 +194,26 @@ TYPED_TEST(DriverConformance, WriterCommit) {
 TYPED_TEST(DriverConformance, WriterAppendResumesAcrossInstances) {
   auto& d = *this->driver;
   {
-    auto w = d.writer("/up/1/data", false);
+    auto w = d.writer("/r/_uploads/1/data", false);
     w->write("hello ", 6);
     w->close();
     EXPECT_THROW(w->write("x", 1), Error);
   }
-  EXPECT_EQ(d.get_content("/up/1/data"), "hello ");  // visible though not committed
+  EXPECT_EQ(d.get_content("/r/_uploads/1/data"), "hello ");  // visible though not committed
   {
-    auto w = d.writer("/up/1/data", true);
+    auto w = d.writer("/r/_uploads/1/data", true);
     EXPECT_EQ(w->size(), 6u);
     w->write("world", 5);
     // destroyed without close: same as close
   }
   {
-    auto w = d.writer("/up/1/data", true);
+    auto w = d.writer("/r/_uploads/1/data", true);
     EXPECT_EQ(w->size(), 11u);
     w->write("!", 1);
     EXPECT_EQ(w->size(), 12u);
     w->commit();
   }
-  EXPECT_EQ(d.get_content("/up/1/data"), "hello world!");
+  EXPECT_EQ(d.get_content("/r/_uploads/1/data"), "hello world!");
 }
 
 // A chunked upload whose appends land on three replicas (three Writers, on S3 three processes'
@@ -221,7 +221,7 @@ TYPED_TEST(DriverConformance, WriterAppendResumesAcrossInstances) {
 // 10 MiB default part size; between appends stat and a reader see exactly what was written.
 TYPED_TEST(DriverConformance, WriterAppendsAcrossInstancesWithLargeAndSmallChunks) {
   auto& d = *this->driver;
-  const std::string key = "/up/big/data";
+  const std::string key = "/r/_uploads/big/data";
   d.writer(key, false)->close();
   std::string expected;
   const size_t chunks[] = {100, (6 << 20) + 1, 3 << 20, (12 << 20) + 7, 1, (5 << 20) - 1};

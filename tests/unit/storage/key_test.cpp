@@ -3,9 +3,23 @@
 #include <string>
 
 #include "storage/driver.h"
+#include "storage/layout.h"
 
 namespace onsen::storage {
 namespace {
+
+TEST(Layout, UploadFilesAreTheKeysInsideAnUploadDirectory) {
+  EXPECT_TRUE(layout::is_upload_file(layout::upload_data("a/b", "u-1")));
+  EXPECT_TRUE(layout::is_upload_file(layout::upload_dir("a", "u") + "/chunk"));
+  EXPECT_TRUE(layout::is_upload_file(layout::upload_hash_state("a", "u", "sha256", 0)));
+  EXPECT_TRUE(layout::is_upload_file("/repo/_uploads/u1/data"));
+  for (const std::string& key :
+       {layout::blob_data("sha256", "abcd"), layout::layer_link("a", "sha256", "ab"),
+        layout::tag_current_link("a", "t"), layout::upload_dir("a", "u"), layout::uploads_dir("a"),
+        std::string("/repo/_uploads//data"), std::string("/up/data")}) {
+    EXPECT_FALSE(layout::is_upload_file(key)) << key;
+  }
+}
 
 TEST(ValidateKey, AcceptsAbsoluteKeys) {
   for (const char* key : {"/", "/a", "/a/b", "/docker/registry/v2/blobs/sha256/ab/abcdef/data",
