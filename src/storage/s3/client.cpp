@@ -107,6 +107,8 @@ HttpRequest Client::signed_request(const std::string& method, const std::string&
   in.headers["host"] = http_.endpoint().host_header();
   in.headers["x-amz-date"] = date;
   in.headers["x-amz-content-sha256"] = payload_hash;
+  const std::string& token = config_.credentials.session_token;
+  if (!token.empty()) in.headers["x-amz-security-token"] = token;
   for (const auto& [name, value] : headers) in.headers[name] = value;
 
   HttpRequest req;

@@ -87,7 +87,13 @@ DriverConfig parse_parameters(const Parameters& params) {
   if (cc.bucket.empty()) throw ParameterError("bucket", "no bucket parameter provided");
   cc.credentials.access_key = value_or(params, "accesskey", "");
   cc.credentials.secret_key = value_or(params, "secretkey", "");
-  if (cc.credentials.access_key.empty()) cc.credentials.access_key = env("AWS_ACCESS_KEY_ID");
+  cc.credentials.session_token = value_or(params, "sessiontoken", "");
+  // As the AWS SDK's environment provider: the token goes with the keys it was issued with.
+  if (cc.credentials.access_key.empty()) {
+    cc.credentials.access_key = env("AWS_ACCESS_KEY_ID");
+    if (cc.credentials.session_token.empty())
+      cc.credentials.session_token = env("AWS_SESSION_TOKEN");
+  }
   if (cc.credentials.secret_key.empty()) cc.credentials.secret_key = env("AWS_SECRET_ACCESS_KEY");
 
   const bool secure = boolean(params, "secure", true);

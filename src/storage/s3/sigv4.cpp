@@ -151,6 +151,7 @@ std::string presigned_query(const Credentials& creds, std::string_view method,
       {"X-Amz-Expires", std::to_string(expires_seconds)},
       {"X-Amz-SignedHeaders", "host"},
   };
+  if (!creds.session_token.empty()) query.emplace("X-Amz-Security-Token", creds.session_token);
   SigningInput in{method,  encoded_path, &query, {{"host", std::string(host)}}, "UNSIGNED-PAYLOAD",
                   amz_date};
   query.emplace("X-Amz-Credential", creds.access_key + "/" + scope(creds, in));

@@ -15,6 +15,8 @@ struct Credentials {
   std::string secret_key;
   std::string region;
   std::string service = "s3";
+  // Temporary credentials (STS) come with a token sent, signed, with every request.
+  std::string session_token;
 };
 
 // What is signed: the method, the path as sent (already URI-encoded), the query parameters
@@ -46,7 +48,8 @@ std::string authorization(const Credentials& creds, const SigningInput& in);
 // The query string of a presigned URL (AWS's "Authenticating Requests: Using Query Parameters"):
 // anyone holding it may make this one request (method on encoded_path at host) until
 // `expires_seconds` after amz_date. Only the host header is signed, and the payload is
-// UNSIGNED-PAYLOAD, so the client may add headers of its own (Range).
+// UNSIGNED-PAYLOAD, so the client may add headers of its own (Range). A session token travels as
+// X-Amz-Security-Token, signed with the rest.
 std::string presigned_query(const Credentials& creds, std::string_view method,
                             std::string_view encoded_path, std::string_view host,
                             std::string_view amz_date, uint64_t expires_seconds);

@@ -11,7 +11,8 @@ namespace {
 const std::string kEmptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 Credentials s3_example() {
-  return {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1", "s3"};
+  return {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1", "s3",
+          ""};
 }
 
 TEST(SigV4, S3GetObjectWithRange) {
@@ -56,7 +57,7 @@ TEST(SigV4, S3ListObjectsQueryIsSortedAndEncoded) {
 
 TEST(SigV4, TestSuiteGetVanilla) {
   Credentials creds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "us-east-1",
-                    "service"};
+                    "service", ""};
   const std::string empty_hash = sha256_hex("");
   EXPECT_EQ(empty_hash, kEmptyHash);
   SigningInput in{"GET", "/", nullptr, {}, empty_hash, "20150830T123600Z"};
@@ -84,6 +85,33 @@ TEST(SigV4, S3PresignedGet) {
             "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
             "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
             "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+}
+
+// Temporary credentials: the token is a query parameter of the URL, and signed like the others
+// (the signature is the one over the query that includes it).
+TEST(SigV4, PresignedUrlCarriesTheSessionTokenSigned) {
+  Credentials creds = s3_example();
+  creds.session_token = "tok/en+1";
+  const std::string q = presigned_query(creds, "GET", "/test.txt", "examplebucket.s3.amazonaws.com",
+                                        "20130524T000000Z", 86400);
+  EXPECT_NE(q.find("&X-Amz-Expires=86400&X-Amz-Security-Token=tok%2Fen%2B1&X-Amz-SignedHeaders="),
+            std::string::npos)
+      << q;
+
+  std::multimap<std::string, std::string> query{
+      {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+      {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"},
+      {"X-Amz-Date", "20130524T000000Z"},
+      {"X-Amz-Expires", "86400"},
+      {"X-Amz-Security-Token", "tok/en+1"},
+      {"X-Amz-SignedHeaders", "host"}};
+  SigningInput in{"GET",
+                  "/test.txt",
+                  &query,
+                  {{"host", "examplebucket.s3.amazonaws.com"}},
+                  "UNSIGNED-PAYLOAD",
+                  "20130524T000000Z"};
+  EXPECT_EQ(q.substr(q.rfind('=') + 1), signature(creds, in));
 }
 
 }  // namespace
