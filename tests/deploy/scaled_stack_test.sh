@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # functions are called through check/deploy_on_exit, which shellcheck cannot follow
+# The scaled-out stack (deploy/docker-compose.scaled.yml) under Docker Swarm, the way the
+# walkthrough in deploy/README.md ("Scaled out") sets it up, with a PRIVATE dockerd (see
+# docker_engine_test.sh, whose helpers this script sources) and no network beyond this machine:
+#   - a throw-away Ceph RGW (tests/s3/start-ceph-rgw.sh) seen by the containers at an address on a
+#     bridge of this test (RGW listens on loopback; a forwarder carries that address to it), and
+#     the bucket made with a signed curl PUT;
+#   - the images built FROM scratch: onsen:latest (scripts/stage-image.sh) and onsen-redis:latest
+#     (scripts/stage-redis-image.sh, Debian's redis-server);
+#   - `docker swarm init`, the three secrets (self-signed certificate, bcrypt htpasswd made by
+#     `docker run onsen:latest htpasswd -Bbn`), `docker stack deploy -c` the compose file unchanged
+#     (its variables set as the walkthrough sets them): 3 registry replicas + Redis;
+#   - through the published port: docker login, push, pull, curl _catalog; requests landed on more
+#     than one replica (service logs); every replica subscribed to Redis and lists the tags;
+#     `docker kill` of one replica, then a push and a pull still work and Swarm starts a new one;
+#     docker logout; then stack, secrets and swarm removed (Ceph, bridge, dockerd on exit).
+# The routing mesh (ingress) needs IPVS in the kernel: without it the published port does not
+# answer, the reason is printed (skip line), and the clients go through a round-robin TCP balancer
+# that connects from inside each replica's network namespace, as the mesh would.
+# Usage: bash scaled_stack_test.sh PATH-TO-ONSEN
+set -euo pipefail
+# The walkthrough's names (certificate, secrets), so its commands are the ones run here.
+REGISTRY_NAME_OVERRIDE=${REGISTRY_NAME_OVERRIDE:-registry.onsen.lan}
+# shellcheck source=tests/deploy/docker_engine_test.sh
+source "$(dirname "${BASH_SOURCE[0]}")/docker_engine_test.sh"
+
+T0=$(date +%s)
+DK_TIMEOUT=${DK_TIMEOUT:-120}
+deploy_init "$@"
+docker_engine_install || abort "install docker.io, skopeo (apt)"
+deploy_install_deps redis-server || abort "install redis-server (apt)"
+COMPOSE=deploy/docker-compose.scaled.yml
+[ -f "$REPO_ROOT/$COMPOSE" ] || abort "$COMPOSE exists"
+STACK=registry SVC=registry_registry REPLICAS=3
+
+# ================================================================ S3: Ceph RGW on a test bridge
+echo "# S3: Ceph RGW, reached by the containers at an address of a bridge of this test"
+BR=onsens3-$$
+S3_ADDR=""
+for ((i = 0; i < 20; i++)); do
+  a=198.18.$((RANDOM % 254 + 1)).1    # RFC 2544 benchmarking range: no one's real network
+  ip -4 -o addr show | grep -q -F " ${a%.1}." || { S3_ADDR=$a; break; }
+done
+[ -n "$S3_ADDR" ] || abort "a free 198.18.X.0/24 for the test bridge"
+ip link add "$BR" type bridge || abort "ip link add $BR type bridge"
+deploy_on_exit ip link del "$BR"
+if ! { ip addr add "$S3_ADDR/24" dev "$BR" && ip link set "$BR" up; }; then abort "address $S3_ADDR on $BR"; fi
+
+CEPH_DIR=$(tmpdir ceph)
+deploy_on_exit env "CEPH_DIR=$CEPH_DIR" "$REPO_ROOT/tests/s3/stop-ceph-rgw.sh"
+base=$((20000 + RANDOM % 400 * 100))
+rc=0
+ceph_env=$(CEPH_DIR=$CEPH_DIR RGW_PORT=$(free_port) CEPH_MON_PORT=$(free_port) CEPH_MON_PORT_V1=$(free_port) \
+  CEPH_OSD_PORT_MIN=$base CEPH_OSD_PORT_MAX=$((base + 99)) CEPH_START_TIMEOUT=90 \
+  timeout 300 "$REPO_ROOT/tests/s3/start-ceph-rgw.sh" 2>"$TMP_ROOT/ceph-start.log") || rc=$?
+[ "$rc" -eq 0 ] || abort "tests/s3/start-ceph-rgw.sh (exit $rc)" "$(tail -n 20 "$TMP_ROOT/ceph-start.log")"
+eval "$ceph_env"
+RGW_PORT=${S3_ENDPOINT##*:}
+forward_start "$S3_ADDR" "$RGW_PORT" 127.0.0.1 "$RGW_PORT" || abort "forwarder $S3_ADDR:$RGW_PORT -> RGW"
+S3_URL=http://$S3_ADDR:$RGW_PORT
+pass "Ceph RGW started ($(($(date +%s) - T0)) s into the test); containers reach it at $S3_URL"
+
+# The walkthrough's bucket creation, as a user does it with curl (any S3 client works).
+BUCKET=registry
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 30 -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+  "$S3_URL/$BUCKET") || true
+check_eq "curl --aws-sigv4 -X PUT $S3_URL/$BUCKET: the bucket exists" 200 "$code"
+
+# ================================================================ engine, images
+docker_engine_start || abort "private dockerd starts"
+pass "private dockerd: $(dk version -f '{{.Server.Version}}' 2>&1)"
+build_image() { # TAG STAGE-COMMAND...: stage a build context, docker build it
+  local tag=$1 ctx; shift
+  ctx=$(tmpdir "image-${tag%%:*}")
+  "$@" "$ctx" >"$ctx.log" 2>&1 || { cat "$ctx.log"; return 1; }
+  dk build -t "$tag" "$ctx" >>"$ctx.log" 2>&1 || { tail -n 20 "$ctx.log"; return 1; }
+}
+check "scripts/stage-image.sh + docker build -t onsen:latest" build_image onsen:latest "$REPO_ROOT/scripts/stage-image.sh" "$ONSEN_BIN"
+check "scripts/stage-redis-image.sh + docker build -t onsen-redis:latest (FROM scratch, Debian's redis-server)" \
+  build_image onsen-redis:latest "$REPO_ROOT/scripts/stage-redis-image.sh"
+out=$(dk run --rm --network none onsen-redis:latest redis-server --version 2>&1) || true
+check_contains "docker run onsen-redis:latest redis-server --version" "Redis server v=" "$out"
+
+# Two images to push: the first before a replica is killed, the second after.
+for n in 1 2; do
+  L=$(tmpdir "layout$n")
+  make_image "$L" v1 --seed "scaled-stack-$n" --layers 3 --layer-size 300000 >/dev/null || abort "generate test image $n"
+  make_docker_archive "$L" v1 "deploy/app$n:v1" "$TMP_ROOT/app$n.tar" || abort "docker-archive of test image $n"
+  out=$(dk load -i "$TMP_ROOT/app$n.tar" 2>&1) || true
+  check_contains "docker load -i app$n.tar" "Loaded image: deploy/app$n:v1" "$out"
+done
+
+# ================================================================ swarm, secrets, stack
+echo "# swarm: secrets, docker stack deploy -c $COMPOSE"
+SWARM_PORT=$(free_port)
+out=$(dk swarm init --advertise-addr 127.0.0.1 --listen-addr "127.0.0.1:$SWARM_PORT" 2>&1) ||
+  abort "docker swarm init --advertise-addr 127.0.0.1" "$out"
+pass "docker swarm init"
+# In a directory of its own, with the walkthrough's relative paths.
+W=$(tmpdir walkthrough)
+cd "$W"
+make_tls certs "$REGISTRY_NAME" || abort "self-signed certificate certs/$REGISTRY_NAME.crt"
+mkdir auth
+CA=$W/certs/$REGISTRY_NAME.crt
+dk run --rm --network none onsen:latest htpasswd -Bbn "$DEPLOY_USER" "$DEPLOY_PASS" >auth/htpasswd 2>"$TMP_ROOT/htpasswd.err" || true
+check "docker run --rm onsen:latest htpasswd -Bbn USER PASS > auth/htpasswd (bcrypt)" htpasswd -vb auth/htpasswd "$DEPLOY_USER" "$DEPLOY_PASS"
+check "docker secret create registry.onsen.lan.crt" dk secret create registry.onsen.lan.crt "certs/$REGISTRY_NAME.crt"
+check "docker secret create registry.onsen.lan.key" dk secret create registry.onsen.lan.key "certs/$REGISTRY_NAME.key"
+check "docker secret create registry.htpasswd" dk secret create registry.htpasswd auth/htpasswd
+
+PUB=$(free_port)
+cd "$REPO_ROOT"
+rc=0
+out=$(REGISTRY_PORT=$PUB REDIS_IMAGE=onsen-redis:latest S3_ENDPOINT=$S3_URL S3_BUCKET=$BUCKET S3_REGION=us-east-1 \
+  S3_ACCESS_KEY=$AWS_ACCESS_KEY_ID S3_SECRET_KEY=$AWS_SECRET_ACCESS_KEY \
+  dk stack deploy --resolve-image never -c "$COMPOSE" "$STACK" 2>&1) || rc=$?
+[ "$rc" -eq 0 ] || abort "docker stack deploy -c $COMPOSE $STACK" "$out"
+pass "docker stack deploy -c $COMPOSE $STACK (REGISTRY_PORT=$PUB)"
+
+# running_tasks: the running replicas' container ids, one a line.
+running_tasks() { dk ps -q --filter "label=com.docker.swarm.service.name=$SVC" --filter status=running 2>/dev/null; }
+# replica_curl CID CURL-ARGS... PATH: curl from inside the replica's network namespace to its :5000.
+replica_curl() {
+  local cid=$1 pid; shift
+  pid=$(dk inspect -f '{{.State.Pid}}' "$cid" 2>/dev/null) || return 1
+  local path=${*: -1}
+  nsenter -t "$pid" -n curl -s -m 10 --cacert "$CA" --resolve "$REGISTRY_NAME:5000:127.0.0.1" \
+    "${@:1:$#-1}" "https://$REGISTRY_NAME:5000$path"
+}
+# wait_replicas N [EXCEPT-CID]: N running replicas (none of them EXCEPT-CID) each answering /v2/
+# with 401, within 120 s; prints their ids.
+wait_replicas() {
+  local want=$1 except=${2:-} ids c ok i
+  for ((i = 0; i < 240; i++)); do
+    ids=$(running_tasks | grep -v -x -F -e "${except:-none}" || true)
+    if [ "$(grep -c . <<<"$ids")" -eq "$want" ]; then
+      ok=1
+      for c in $ids; do
+        [ "$(replica_curl "$c" -o /dev/null -w '%{http_code}' /v2/ 2>/dev/null)" = 401 ] || ok=0
+      done
+      [ "$ok" = 1 ] && { echo "$ids"; return 0; }
+    fi
+    sleep 0.5
+  done
+  dk service ps --no-trunc --format '{{.Name}} {{.CurrentState}}: {{.Error}}' "$SVC" >&2 || true
+  dk service logs --tail 10 "$SVC" >&2 || true
+  return 1
+}
+IDS=$(wait_replicas "$REPLICAS") || abort "$REPLICAS replicas of $SVC running, each answering /v2/ -> 401"
+pass "$REPLICAS replicas running and answering TLS on :5000 ($(($(date +%s) - T0)) s into the test)"
+check_eq "docker service ls: ${SVC} $REPLICAS/$REPLICAS, ${STACK}_redis 1/1" "${STACK}_redis 1/1 $SVC $REPLICAS/$REPLICAS" \
+  "$(dk service ls --format '{{.Name}} {{.Replicas}}' 2>&1 | sort | tr '\n' ' ' | sed 's/ $//')"
+check_eq "no placement constraint on $SVC" "null" \
+  "$(dk service inspect -f '{{json .Spec.TaskTemplate.Placement.Constraints}}' "$SVC" 2>&1)"
+# subscribed_replicas: how many distinct replicas logged their Redis subscription.
+subscribed_replicas() {
+  dk service logs "$SVC" 2>/dev/null | grep -F 'redis: subscribed to' | cut -d' ' -f1 | sort -u | grep -c . || true
+}
+for ((i = 0; i < 40; i++)); do [ "$(subscribed_replicas)" -ge "$REPLICAS" ] && break; sleep 0.5; done
+check_eq "every replica subscribed to Redis at redis:6379 (docker service logs: 'redis: subscribed to')" \
+  "$REPLICAS" "$(subscribed_replicas)"
+
+# ================================================================ the published port
+NSLIST=$TMP_ROOT/replica-netns
+write_nslist() { # the running replicas' network namespaces, for the balancer
+  local c tmp=$NSLIST.tmp
+  : >"$tmp"
+  for c in $(running_tasks); do echo "/proc/$(dk inspect -f '{{.State.Pid}}' "$c")/ns/net" >>"$tmp"; done
+  mv "$tmp" "$NSLIST"
+}
+code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' --cacert "$CA" --resolve "$REGISTRY_NAME:$PUB:127.0.0.1" \
+  "https://$REGISTRY_NAME:$PUB/v2/" 2>/dev/null) || true
+if [ "$code" = 401 ]; then
+  pass "published port $PUB answers through the routing mesh (/v2/ -> 401)"
+  FWD=(127.0.0.1 "$PUB")
+else
+  why=$(grep -E 'ipvs|iptables' "$DKD_DIR/dockerd.log" | sed -n 's/.*msg="\([^"]*\)".*/\1/p' | sort -u | head -n 3 | tr '\n' ';')
+  skip "published port $PUB through the routing mesh" \
+    "no answer (curl: $code): ingress needs IPVS and iptables NAT; dockerd says: $why; a round-robin balancer over the replicas' namespaces stands in"
+  write_nslist
+  FWD=(127.0.0.1 5000 "@$NSLIST")
+fi
+# dockerd treats 127.0.0.0/8 as insecure (no certificate check): the clients use [::1].
+FPORT=$(free_port)
+forward_start ::1 "$FPORT" "${FWD[@]}" || abort "forwarder [::1]:$FPORT -> ${FWD[*]}"
+HP=$REGISTRY_NAME:$FPORT
+docker_trust_ca "$HP" "$CA"
+CURL=(curl -s -m 30 --cacert "$CA" --resolve "$HP:[::1]")
+
+# ================================================================ clients
+echo "# clients through https://$HP"
+rc=0; out=$(printf '%s' "$DEPLOY_PASS" | dk login "$HP" -u "$DEPLOY_USER" --password-stdin 2>&1) || rc=$?
+check_contains "docker login $HP (exit $rc)" "Login Succeeded" "$out"
+# push_ok N TAG: docker push deploy/appN:TAG through the balancer; sets DIGEST.
+push_ok() {
+  local ref=$HP/deploy/app$1:$2 rc=0 out
+  dk tag "deploy/app$1:v1" "$ref" >/dev/null 2>&1 || true
+  out=$(dk push "$ref" 2>&1) || rc=$?
+  DIGEST=$(sed -n 's/^.*: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$out")
+  if [ "$rc" -eq 0 ] && [ -n "$DIGEST" ]; then pass "docker push $ref ($DIGEST)"; else fail "docker push $ref" "exit $rc" "$out"; fi
+}
+# pull_ok N TAG DIGEST: the pushed image removed locally, then pulled back with the same digest.
+pull_ok() {
+  local ref=$HP/deploy/app$1:$2 rc=0 out
+  dk rmi "$ref" >/dev/null 2>&1 || true
+  out=$(dk pull "$ref" 2>&1) || rc=$?
+  if [ "$rc" -eq 0 ] && grep -q "Digest: $3" <<<"$out"; then pass "docker pull $ref (Digest: $3)"; else fail "docker pull $ref" "exit $rc" "$out"; fi
+}
+push_ok 1 v1; D1=$DIGEST
+pull_ok 1 v1 "$D1"
+out=$(curl -su "$DEPLOY_USER:$DEPLOY_PASS" --cacert "$CA" --resolve "$HP:[::1]" -m 30 "https://$HP/v2/_catalog" 2>&1) || true
+check_eq "curl -su user:pass https://$HP/v2/_catalog" '{"repositories":["deploy/app1"]}' "$(jq -c . <<<"$out" 2>&1)"
+code=$("${CURL[@]}" -o /dev/null -w '%{http_code}' "https://$HP/v2/_catalog") || true
+check_eq "_catalog without credentials -> 401" 401 "$code"
+
+# served_by: how many distinct replicas logged a /v2/deploy/ request (service logs: one
+# "registry_registry.N.<task>@<node> | ..." prefix a task).
+served_by() { dk service logs "$SVC" 2>/dev/null | grep -F '"' | grep -F ' /v2/deploy/' | cut -d' ' -f1 | sort -u | grep -c . || true; }
+n=$(served_by)
+if [ "$n" -gt 1 ]; then pass "the push and pull were served by $n replicas (docker service logs)"; else
+  fail "the push and pull were served by more than one replica" "$n" "$(dk service logs "$SVC" 2>&1 | grep -F ' /v2/deploy/' | tail -n 5)"; fi
+# Every replica answers for what any of them stored (the tags listing included).
+for c in $IDS; do
+  out=$(replica_curl "$c" -u "$DEPLOY_USER:$DEPLOY_PASS" /v2/deploy/app1/tags/list 2>&1) || true
+  check_eq "replica ${c:0:12}: tags/list of deploy/app1" '["v1"]' "$(jq -c .tags <<<"$out" 2>&1)"
+done
+
+# ---------------------------------------------------------------- one replica killed
+KILLED=$(head -n1 <<<"$IDS")
+check "docker kill ${KILLED:0:12} (one replica)" dk kill "$KILLED"
+push_ok 2 v1; D2=$DIGEST
+pull_ok 2 v1 "$D2"
+pull_ok 1 v1 "$D1"
+IDS=$(wait_replicas "$REPLICAS" "$KILLED") || fail "Swarm starts a new replica in place of the killed one (3 running)"
+if [ -n "$IDS" ]; then
+  pass "Swarm restarted the killed replica: $REPLICAS running again ($(dk service ps -q "$SVC" 2>/dev/null | grep -c .) tasks in the service's history)"
+  for ((i = 0; i < 40; i++)); do [ "$(subscribed_replicas)" -ge $((REPLICAS + 1)) ] && break; sleep 0.5; done
+  check_eq "the new replica subscribed to Redis too" "$((REPLICAS + 1))" "$(subscribed_replicas)"
+  [ "${FWD[2]:-}" = "@$NSLIST" ] && write_nslist
+  for c in $IDS; do
+    out=$(replica_curl "$c" -u "$DEPLOY_USER:$DEPLOY_PASS" /v2/_catalog 2>&1) || true
+    check_eq "replica ${c:0:12}: _catalog" '["deploy/app1","deploy/app2"]' "$(jq -c .repositories <<<"$out" 2>&1)"
+  done
+  push_ok 1 v2
+  pull_ok 2 v1 "$D2"
+fi
+
+rc=0; out=$(dk logout "$HP" 2>&1) || rc=$?
+check_contains "docker logout $HP (exit $rc)" "Removing login credentials" "$out"
+dk rmi "$HP/deploy/app1:v1" >/dev/null 2>&1 || true
+rc=0; out=$(dk pull "$HP/deploy/app1:v1" 2>&1) || rc=$?
+if [ "$rc" -ne 0 ] && grep -qiE 'no basic auth credentials|unauthorized' <<<"$out"; then
+  pass "docker pull after logout refused: $(tail -n1 <<<"$out" | cut -c1-120)"
+else
+  fail "docker pull after logout refused" "exit $rc" "$out"
+fi
+
+# ================================================================ removal
+echo "# removal"
+check "docker stack rm $STACK" dk stack rm "$STACK"
+for ((i = 0; i < 120; i++)); do
+  [ -z "$(dk ps -aq --filter "label=com.docker.stack.namespace=$STACK" 2>/dev/null)" ] && break
+  sleep 0.5
+done
+check_eq "no container of the stack left" "" "$(dk ps -aq --filter "label=com.docker.stack.namespace=$STACK" 2>&1)"
+check "docker secret rm (the three secrets)" dk secret rm registry.onsen.lan.crt registry.onsen.lan.key registry.htpasswd
+check_eq "no secret left" "" "$(dk secret ls -q 2>&1)"
+check "docker swarm leave --force" dk swarm leave --force
+pass "run time so far: $(($(date +%s) - T0)) s (Ceph, dockerd and the bridge go on exit)"
+
+summary
