@@ -15,9 +15,11 @@
 #     than one replica (service logs); every replica subscribed to Redis and lists the tags;
 #     `docker kill` of one replica, then a push and a pull still work and Swarm starts a new one;
 #     docker logout; then stack, secrets and swarm removed (Ceph, bridge, dockerd on exit).
-# The routing mesh (ingress) needs IPVS in the kernel: without it the published port does not
-# answer, the reason is printed (skip line), and the clients go through a round-robin TCP balancer
-# that connects from inside each replica's network namespace, as the mesh would.
+# The routing mesh (ingress) needs IPVS in the kernel and iptables NAT, which the private dockerd
+# leaves alone (--iptables=false: the host's firewall is not the test's): when the published port
+# does not answer, the reason is printed (skip line) and the clients go through a round-robin TCP
+# balancer that connects from inside each replica's network namespace, as the mesh would, and
+# skips a replica that is gone.
 # Usage: bash scaled_stack_test.sh PATH-TO-ONSEN
 set -euo pipefail
 # The walkthrough's names (certificate, secrets), so its commands are the ones run here.
@@ -201,12 +203,20 @@ push_ok() {
   DIGEST=$(sed -n 's/^.*: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$out")
   if [ "$rc" -eq 0 ] && [ -n "$DIGEST" ]; then pass "docker push $ref ($DIGEST)"; else fail "docker push $ref" "exit $rc" "$out"; fi
 }
-# pull_ok N TAG DIGEST: the pushed image removed locally, then pulled back with the same digest.
+# pull_ok N TAG DIGEST: the image removed from the engine (every tag: its layers are fetched
+# again), pulled back with the same digest and image ID, tagged deploy/appN:v1 again.
 pull_ok() {
-  local ref=$HP/deploy/app$1:$2 rc=0 out
-  dk rmi "$ref" >/dev/null 2>&1 || true
+  local ref=$HP/deploy/app$1:$2 src=deploy/app$1:v1 rc=0 out id
+  id=$(dk image inspect -f '{{.Id}}' "$src" 2>&1) || true
+  dk rmi "$ref" "$src" >/dev/null 2>&1 || true
+  dk image inspect "$id" >/dev/null 2>&1 && fail "image $id removed from the engine before the pull"
   out=$(dk pull "$ref" 2>&1) || rc=$?
-  if [ "$rc" -eq 0 ] && grep -q "Digest: $3" <<<"$out"; then pass "docker pull $ref (Digest: $3)"; else fail "docker pull $ref" "exit $rc" "$out"; fi
+  if [ "$rc" -eq 0 ] && grep -q "Digest: $3" <<<"$out" && [ "$(dk image inspect -f '{{.Id}}' "$ref" 2>&1)" = "$id" ]; then
+    pass "docker pull $ref (Digest: $3, the pushed image)"
+  else
+    fail "docker pull $ref: the pushed image" "exit $rc, image $(dk image inspect -f '{{.Id}}' "$ref" 2>&1), pushed $id" "$out"
+  fi
+  dk tag "$ref" "$src" >/dev/null 2>&1 || true
 }
 push_ok 1 v1; D1=$DIGEST
 pull_ok 1 v1 "$D1"
@@ -221,6 +231,13 @@ served_by() { dk service logs "$SVC" 2>/dev/null | grep -F '"' | grep -F ' /v2/d
 n=$(served_by)
 if [ "$n" -gt 1 ]; then pass "the push and pull were served by $n replicas (docker service logs)"; else
   fail "the push and pull were served by more than one replica" "$n" "$(dk service logs "$SVC" 2>&1 | grep -F ' /v2/deploy/' | tail -n 5)"; fi
+n=$(dk service logs "$SVC" 2>/dev/null | grep -c -E '"GET /v2/deploy/app1/blobs/sha256:[0-9a-f]{64}" 307 ' || true)
+if [ "$n" -gt 0 ]; then pass "blob GETs answered 307 to $S3_URL, and dockerd followed ($n in the service logs)"; else
+  fail "blob GETs answered 307 (presigned URLs on the S3 endpoint)" "$(dk service logs "$SVC" 2>&1 | grep -F '/blobs/sha256:' | tail -n 3)"; fi
+key=registry/docker/registry/v2/repositories/deploy/app1/_manifests/tags/v1/current/link
+out=$(curl -s -m 30 --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+  -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$S3_URL/$BUCKET/$key" 2>&1) || true
+check_eq "the bucket holds the tag, under rootdirectory /registry in Distribution's layout" "$D1" "$out"
 # Every replica answers for what any of them stored (the tags listing included).
 for c in $IDS; do
   out=$(replica_curl "$c" -u "$DEPLOY_USER:$DEPLOY_PASS" /v2/deploy/app1/tags/list 2>&1) || true
@@ -229,10 +246,16 @@ done
 
 # ---------------------------------------------------------------- one replica killed
 KILLED=$(head -n1 <<<"$IDS")
+KILLED_PID=$(dk inspect -f '{{.State.Pid}}' "$KILLED" 2>/dev/null) || KILLED_PID=none
 check "docker kill ${KILLED:0:12} (one replica)" dk kill "$KILLED"
 push_ok 2 v1; D2=$DIGEST
 pull_ok 2 v1 "$D2"
 pull_ok 1 v1 "$D1"
+if [ "${FWD[2]:-}" = "@$NSLIST" ]; then
+  n=$(grep -c -F "skip /proc/$KILLED_PID/" "$TMP_ROOT/forward-$FPORT.log" || true)
+  if [ "$n" -gt 0 ]; then pass "the balancer found the killed replica gone ($n connections went to the others)"; else
+    fail "the balancer met the killed replica" "$(tail -n 5 "$TMP_ROOT/forward-$FPORT.log")"; fi
+fi
 IDS=$(wait_replicas "$REPLICAS" "$KILLED") || fail "Swarm starts a new replica in place of the killed one (3 running)"
 if [ -n "$IDS" ]; then
   pass "Swarm restarted the killed replica: $REPLICAS running again ($(dk service ps -q "$SVC" 2>/dev/null | grep -c .) tasks in the service's history)"
@@ -244,12 +267,24 @@ if [ -n "$IDS" ]; then
     check_eq "replica ${c:0:12}: _catalog" '["deploy/app1","deploy/app2"]' "$(jq -c .repositories <<<"$out" 2>&1)"
   done
   push_ok 1 v2
+  # A tag added through one replica is listed by every replica within 1 s (Redis carries the
+  # change; without it the bound is 1 s plus a walk of the bucket).
+  for c in $IDS; do
+    t1=$(date +%s%N) out=""
+    while [ $(($(date +%s%N) - t1)) -lt 1000000000 ]; do
+      out=$(replica_curl "$c" -u "$DEPLOY_USER:$DEPLOY_PASS" /v2/deploy/app1/tags/list 2>&1) || true
+      [ "$(jq -c .tags <<<"$out" 2>&1)" = '["v1","v2"]' ] && break
+      sleep 0.05
+    done
+    check_eq "replica ${c:0:12}: tags/list of deploy/app1 lists v2 within 1 s (after $((($(date +%s%N) - t1) / 1000000)) ms)" \
+      '["v1","v2"]' "$(jq -c .tags <<<"$out" 2>&1)"
+  done
   pull_ok 2 v1 "$D2"
 fi
 
 rc=0; out=$(dk logout "$HP" 2>&1) || rc=$?
 check_contains "docker logout $HP (exit $rc)" "Removing login credentials" "$out"
-dk rmi "$HP/deploy/app1:v1" >/dev/null 2>&1 || true
+dk rmi "$HP/deploy/app1:v1" deploy/app1:v1 >/dev/null 2>&1 || true
 rc=0; out=$(dk pull "$HP/deploy/app1:v1" 2>&1) || rc=$?
 if [ "$rc" -ne 0 ] && grep -qiE 'no basic auth credentials|unauthorized' <<<"$out"; then
   pass "docker pull after logout refused: $(tail -n1 <<<"$out" | cut -c1-120)"
