@@ -14,7 +14,9 @@
 #   - through the published port: docker login, push, pull, curl _catalog; requests landed on more
 #     than one replica (service logs); every replica subscribed to Redis and lists the tags;
 #     `docker kill` of one replica, then a push and a pull still work and Swarm starts a new one;
-#     docker logout; then stack, secrets and swarm removed (Ceph, bridge, dockerd on exit).
+#     the password file swapped for a new secret (rolling update): the new user logs in, the old
+#     one no longer; docker logout; then stack, secrets and swarm removed (Ceph, bridge, dockerd
+#     on exit).
 # The routing mesh (ingress) needs IPVS in the kernel and iptables NAT, which the private dockerd
 # leaves alone (--iptables=false: the host's firewall is not the test's): when the published port
 # does not answer, the reason is printed (skip line) and the clients go through a round-robin TCP
@@ -83,7 +85,8 @@ check "scripts/stage-image.sh + docker build -t onsen:latest" build_image onsen:
 check "scripts/stage-redis-image.sh + docker build -t onsen-redis:latest (FROM scratch, Debian's redis-server)" \
   build_image onsen-redis:latest "$REPO_ROOT/scripts/stage-redis-image.sh"
 out=$(dk run --rm --network none onsen-redis:latest redis-server --version 2>&1) || true
-check_contains "docker run onsen-redis:latest redis-server --version" "Redis server v=" "$out"
+check_contains "docker run onsen-redis:latest redis-server --version ($(dk image inspect -f '{{.Size}}' onsen-redis:latest |
+  awk '{ printf "%.1f MB", $1 / 1e6 }'))" "Redis server v=" "$out"
 
 # Two images to push: the first before a replica is killed, the second after.
 for n in 1 2; do
@@ -282,6 +285,31 @@ if [ -n "$IDS" ]; then
   pull_ok 2 v1 "$D2"
 fi
 
+# ---------------------------------------------------------------- users changed: a new secret
+# Secrets never change: the walkthrough's way to change users is a new secret swapped in under
+# the same target (a rolling update, one replica at a time).
+USER2=carol PASS2=Carol-Pa55word
+dk run --rm --network none onsen:latest htpasswd -Bbn "$USER2" "$PASS2" >"$W/auth/htpasswd.2" 2>&1 || true
+check "docker secret create registry.htpasswd.2 (only $USER2)" dk secret create registry.htpasswd.2 "$W/auth/htpasswd.2"
+rc=0
+out=$(dk service update --secret-rm registry.htpasswd \
+  --secret-add source=registry.htpasswd.2,target=registry.htpasswd "$SVC" 2>&1) || rc=$?
+check_eq "docker service update --secret-rm registry.htpasswd --secret-add source=registry.htpasswd.2,target=registry.htpasswd" \
+  0 "$rc"
+if IDS=$(wait_replicas "$REPLICAS"); then
+  pass "after the rolling update: $REPLICAS replicas answering again"
+  [ "${FWD[2]:-}" = "@$NSLIST" ] && write_nslist
+else
+  fail "after the rolling update: $REPLICAS replicas answering again"
+fi
+rc=0; out=$(printf '%s' "$PASS2" | dk login "$HP" -u "$USER2" --password-stdin 2>&1) || rc=$?
+check_contains "docker login as $USER2, the new secret's user (exit $rc)" "Login Succeeded" "$out"
+rc=0; out=$(printf '%s' "$DEPLOY_PASS" | dk login "$HP" -u "$DEPLOY_USER" --password-stdin 2>&1) || rc=$?
+if [ "$rc" -ne 0 ] && grep -q unauthorized <<<"$out"; then pass "docker login as $DEPLOY_USER, no longer in the secret: unauthorized"; else
+  fail "docker login as $DEPLOY_USER, no longer in the secret: unauthorized" "exit $rc" "$out"; fi
+printf '%s' "$PASS2" | dk login "$HP" -u "$USER2" --password-stdin >/dev/null 2>&1 || true
+pull_ok 1 v2 "$D1"
+
 rc=0; out=$(dk logout "$HP" 2>&1) || rc=$?
 check_contains "docker logout $HP (exit $rc)" "Removing login credentials" "$out"
 dk rmi "$HP/deploy/app1:v1" deploy/app1:v1 >/dev/null 2>&1 || true
@@ -300,7 +328,7 @@ for ((i = 0; i < 120; i++)); do
   sleep 0.5
 done
 check_eq "no container of the stack left" "" "$(dk ps -aq --filter "label=com.docker.stack.namespace=$STACK" 2>&1)"
-check "docker secret rm (the three secrets)" dk secret rm registry.onsen.lan.crt registry.onsen.lan.key registry.htpasswd
+check "docker secret rm (the four secrets)" dk secret rm registry.onsen.lan.crt registry.onsen.lan.key registry.htpasswd registry.htpasswd.2
 check_eq "no secret left" "" "$(dk secret ls -q 2>&1)"
 check "docker swarm leave --force" dk swarm leave --force
 pass "run time so far: $(($(date +%s) - T0)) s (Ceph, dockerd and the bridge go on exit)"
