@@ -211,7 +211,7 @@ push_ok() {
 pull_ok() {
   local ref=$HP/deploy/app$1:$2 src=deploy/app$1:v1 rc=0 out id
   id=$(dk image inspect -f '{{.Id}}' "$src" 2>&1) || true
-  dk rmi "$ref" "$src" >/dev/null 2>&1 || true
+  dk rmi -f "$id" >/dev/null 2>&1 || true
   dk image inspect "$id" >/dev/null 2>&1 && fail "image $id removed from the engine before the pull"
   out=$(dk pull "$ref" 2>&1) || rc=$?
   if [ "$rc" -eq 0 ] && grep -q "Digest: $3" <<<"$out" && [ "$(dk image inspect -f '{{.Id}}' "$ref" 2>&1)" = "$id" ]; then
@@ -305,7 +305,7 @@ fi
 rc=0; out=$(printf '%s' "$PASS2" | dk login "$HP" -u "$USER2" --password-stdin 2>&1) || rc=$?
 check_contains "docker login as $USER2, the new secret's user (exit $rc)" "Login Succeeded" "$out"
 rc=0; out=$(printf '%s' "$DEPLOY_PASS" | dk login "$HP" -u "$DEPLOY_USER" --password-stdin 2>&1) || rc=$?
-if [ "$rc" -ne 0 ] && grep -q unauthorized <<<"$out"; then pass "docker login as $DEPLOY_USER, no longer in the secret: unauthorized"; else
+if [ "$rc" -ne 0 ] && grep -qi unauthorized <<<"$out"; then pass "docker login as $DEPLOY_USER, no longer in the secret: unauthorized"; else
   fail "docker login as $DEPLOY_USER, no longer in the secret: unauthorized" "exit $rc" "$out"; fi
 printf '%s' "$PASS2" | dk login "$HP" -u "$USER2" --password-stdin >/dev/null 2>&1 || true
 pull_ok 1 v2 "$D1"
