@@ -248,6 +248,26 @@ EOF
   return 1
 }
 
+# mesh_target LABEL PORT CA FALLBACK...: sets FWD to what the clients' forwarder connects to: the
+# published PORT when Swarm's routing mesh answers there (/v2/ -> 401), else FALLBACK (a skip line
+# says why: ingress needs IPVS and iptables NAT, and this dockerd runs with --iptables=false).
+# Returns non-zero in the second case.
+mesh_target() {
+  local label=$1 pub=$2 ca=$3 code why; shift 3
+  code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' --cacert "$ca" \
+    --resolve "$REGISTRY_NAME:$pub:127.0.0.1" "https://$REGISTRY_NAME:$pub/v2/" 2>/dev/null) || true
+  if [ "$code" = 401 ]; then
+    pass "$label: published port $pub -> 5000 answers through the routing mesh"
+    FWD=(127.0.0.1 "$pub")
+    return 0
+  fi
+  why=$(grep -E 'ipvs|iptables' "$DKD_DIR/dockerd.log" | sed -n 's/.*msg="\([^"]*\)".*/\1/p' | sort -u | head -n 3 | tr '\n' ';')
+  skip "$label: published port $pub -> 5000 (ingress routing mesh)" \
+    "no answer on 127.0.0.1:$pub (curl: $code); ingress needs IPVS and iptables NAT: dockerd --iptables=false, and dockerd says: $why"
+  FWD=("$@")
+  return 1
+}
+
 # docker_trust_ca HOST:PORT CA_FILE: /etc/docker/certs.d/HOST:PORT/ca.crt as the private dockerd
 # sees it (DK_ETC_DOCKER is its /etc/docker; gone with TMP_ROOT).
 docker_trust_ca() {

@@ -181,18 +181,8 @@ write_nslist() { # the running replicas' network namespaces, for the balancer
   for c in $(running_tasks); do echo "/proc/$(dk inspect -f '{{.State.Pid}}' "$c")/ns/net" >>"$tmp"; done
   mv "$tmp" "$NSLIST"
 }
-code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' --cacert "$CA" --resolve "$REGISTRY_NAME:$PUB:127.0.0.1" \
-  "https://$REGISTRY_NAME:$PUB/v2/" 2>/dev/null) || true
-if [ "$code" = 401 ]; then
-  pass "published port $PUB answers through the routing mesh (/v2/ -> 401)"
-  FWD=(127.0.0.1 "$PUB")
-else
-  why=$(grep -E 'ipvs|iptables' "$DKD_DIR/dockerd.log" | sed -n 's/.*msg="\([^"]*\)".*/\1/p' | sort -u | head -n 3 | tr '\n' ';')
-  skip "published port $PUB through the routing mesh" \
-    "no answer (curl: $code): ingress needs IPVS and iptables NAT; dockerd says: $why; a round-robin balancer over the replicas' namespaces stands in"
-  write_nslist
-  FWD=(127.0.0.1 5000 "@$NSLIST")
-fi
+# Without the mesh, a round-robin balancer over the replicas' namespaces stands in.
+mesh_target scaled "$PUB" "$CA" 127.0.0.1 5000 "@$NSLIST" || write_nslist
 # dockerd treats 127.0.0.0/8 as insecure (no certificate check): the clients use [::1].
 FPORT=$(free_port)
 forward_start ::1 "$FPORT" "${FWD[@]}" || abort "forwarder [::1]:$FPORT -> ${FWD[*]}"
