@@ -103,6 +103,14 @@ SWARM_PORT=$(free_port)
 out=$(dk swarm init --advertise-addr 127.0.0.1 --listen-addr "127.0.0.1:$SWARM_PORT" 2>&1) ||
   abort "docker swarm init --advertise-addr 127.0.0.1" "$out"
 pass "docker swarm init"
+# The containers reach this host (the test bridge's address) and nothing beyond it: no forwarding
+# out of Swarm's gateway bridge while the test runs (dockerd has --iptables=false: no NAT either).
+if iptables -w 10 -I FORWARD -i docker_gwbridge -j DROP 2>/dev/null; then
+  deploy_on_exit iptables -w 10 -D FORWARD -i docker_gwbridge -j DROP
+  pass "iptables: nothing forwarded from docker_gwbridge (the containers stay on this host)"
+else
+  skip "iptables: no forwarding from docker_gwbridge" "iptables -I FORWARD failed; without NAT the containers' packets get no answer from beyond this host anyway"
+fi
 # In a directory of its own, with the walkthrough's relative paths.
 W=$(tmpdir walkthrough)
 cd "$W"
