@@ -15,7 +15,7 @@
 #     than one replica (service logs); every replica subscribed to Redis and lists the tags;
 #     `docker kill` of one replica, then a push and a pull still work and Swarm starts a new one;
 #     the password file swapped for a new secret (rolling update): the new user logs in, the old
-#     one no longer; docker logout; then stack, secrets and swarm removed (Ceph, bridge, dockerd
+#     one no longer; docker logout; then stack, secrets, swarm and Ceph removed (bridge, dockerd
 #     on exit).
 # The routing mesh (ingress) needs IPVS in the kernel and iptables NAT, which the private dockerd
 # leaves alone (--iptables=false: the host's firewall is not the test's): when the published port
@@ -334,6 +334,18 @@ check_eq "no container of the stack left" "" "$(dk ps -aq --filter "label=com.do
 check "docker secret rm (the four secrets)" dk secret rm registry.onsen.lan.crt registry.onsen.lan.key registry.htpasswd registry.htpasswd.2
 check_eq "no secret left" "" "$(dk secret ls -q 2>&1)"
 check "docker swarm leave --force" dk swarm leave --force
-pass "run time so far: $(($(date +%s) - T0)) s (Ceph, dockerd and the bridge go on exit)"
+ceph_pids=$(cat "$CEPH_DIR"/run/*.pid 2>/dev/null | tr '\n' ' ')
+check "tests/s3/stop-ceph-rgw.sh (this test's Ceph)" env "CEPH_DIR=$CEPH_DIR" "$REPO_ROOT/tests/s3/stop-ceph-rgw.sh"
+# A daemon left: a live (not zombie) process whose command line names this test's Ceph.
+ceph_alive() {
+  local p
+  for p in $ceph_pids; do
+    case $(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) in ''|Z|X) continue ;; esac
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -F "$CEPH_DIR/" && echo "$p"
+  done
+  true
+}
+check_eq "no Ceph daemon of this test left (pids: $ceph_pids)" "" "$(ceph_alive)"
+pass "run time: $(($(date +%s) - T0)) s (dockerd and the bridge go on exit)"
 
 summary
