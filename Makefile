@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= config/dev.yml
 FUZZ_SECONDS ?= 45
 
-.PHONY: all deps test-deps build server run test check sanitize fuzz bench image format clean
+.PHONY: all deps test-deps build server run test check sanitize fuzz bench image redis-image format clean
 
 all: build
 
@@ -51,6 +51,11 @@ bench:
 image: server
 	scripts/stage-image.sh $(BUILD)/onsen $(BUILD)/image
 	docker build -t onsen:latest $(BUILD)/image
+
+# Redis for the scaled-out stack, from Debian's redis-server (FROM scratch, no network needed).
+redis-image:
+	scripts/stage-redis-image.sh $(BUILD)/redis-image
+	docker build -t onsen-redis:latest $(BUILD)/redis-image
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h')

@@ -146,10 +146,12 @@ docker_engine_stop() {
   DKD_PID="" CTD_PID=""
 }
 
-# forward_start LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT [NETNS_FILE]: a TCP forwarder
-# (python3, a thread per connection). With NETNS_FILE (/proc/PID/ns/net) it listens here but
-# connects from inside that network namespace: a container's own loopback becomes reachable
-# without any bridge or routed address. Killed on exit.
+# forward_start LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT [NETNS_FILE | @LIST]: a TCP
+# forwarder (python3, a thread per connection). With NETNS_FILE (/proc/PID/ns/net) it listens here
+# but connects from inside that network namespace: a container's own loopback becomes reachable
+# without any bridge or routed address. With @LIST (a file of NETNS_FILE lines, read again for
+# every connection) it balances connections round robin over those namespaces, skipping one it
+# cannot enter or connect in (a killed container), as Swarm's routing mesh does. Killed on exit.
 forward_start() {
   local py=$TMP_ROOT/tcp_forward.py i
   [ -f "$py" ] || cat >"$py" <<'EOF'
@@ -162,11 +164,44 @@ if fam == socket.AF_INET6:
     srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
 srv.bind((lhost, lport))
 srv.listen(128)
-if len(sys.argv) > 5:  # the listener stays in this namespace; connections start in the other
-    fd = os.open(sys.argv[5], os.O_RDONLY)
-    if ctypes.CDLL(None, use_errno=True).setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
-        sys.exit("setns %s: %s" % (sys.argv[5], os.strerror(ctypes.get_errno())))
-print("forwarding [%s]:%d -> %s:%d %s" % (lhost, lport, thost, tport, " ".join(sys.argv[5:])), flush=True)
+ns = sys.argv[5] if len(sys.argv) > 5 else ""
+libc = ctypes.CDLL(None, use_errno=True)
+
+def enter(path):  # the calling thread only: the listener stays in this namespace
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), "setns %s: %s" % (path, os.strerror(ctypes.get_errno())))
+    finally:
+        os.close(fd)
+
+if ns and not ns.startswith("@"):
+    try:
+        enter(ns)
+    except OSError as e:
+        sys.exit(str(e))
+print("forwarding [%s]:%d -> %s:%d %s" % (lhost, lport, thost, tport, ns), flush=True)
+turn = [0]
+turn_lock = threading.Lock()
+
+def connect():
+    if not ns.startswith("@"):
+        return socket.create_connection((thost, tport), timeout=10)
+    with open(ns[1:]) as f:
+        spaces = [l.strip() for l in f if l.strip()]
+    with turn_lock:
+        first = turn[0]
+        turn[0] += 1
+    err = OSError("no namespace in " + ns[1:])
+    for i in range(len(spaces)):
+        path = spaces[(first + i) % len(spaces)]
+        try:
+            enter(path)
+            return socket.create_connection((thost, tport), timeout=3)
+        except OSError as e:
+            err = e
+            print("skip %s: %s" % (path, e), flush=True)
+    raise err
 
 def pump(src, dst):
     try:
@@ -185,7 +220,7 @@ def pump(src, dst):
 
 def serve(conn):
     try:
-        up = socket.create_connection((thost, tport), timeout=10)
+        up = connect()
     except OSError as e:
         print("connect %s:%d: %s" % (thost, tport, e), flush=True)
         conn.close()
@@ -210,6 +245,26 @@ EOF
     sleep 0.1
   done
   log "forwarder did not start:"; cat "$logf" >&2
+  return 1
+}
+
+# mesh_target LABEL PORT CA FALLBACK...: sets FWD to what the clients' forwarder connects to: the
+# published PORT when Swarm's routing mesh answers there (/v2/ -> 401), else FALLBACK (a skip line
+# says why: ingress needs IPVS and iptables NAT, and this dockerd runs with --iptables=false).
+# Returns non-zero in the second case.
+mesh_target() {
+  local label=$1 pub=$2 ca=$3 code why; shift 3
+  code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' --cacert "$ca" \
+    --resolve "$REGISTRY_NAME:$pub:127.0.0.1" "https://$REGISTRY_NAME:$pub/v2/" 2>/dev/null) || true
+  if [ "$code" = 401 ]; then
+    pass "$label: published port $pub -> 5000 answers through the routing mesh"
+    FWD=(127.0.0.1 "$pub")
+    return 0
+  fi
+  why=$(grep -E 'ipvs|iptables' "$DKD_DIR/dockerd.log" | sed -n 's/.*msg="\([^"]*\)".*/\1/p' | sort -u | head -n 3 | tr '\n' ';')
+  skip "$label: published port $pub -> 5000 (ingress routing mesh)" \
+    "no answer on 127.0.0.1:$pub (curl: $code); ingress needs IPVS and iptables NAT: dockerd --iptables=false, and dockerd says: $why"
+  FWD=("$@")
   return 1
 }
 

@@ -179,17 +179,7 @@ else
       sleep 0.1
     done
     check_eq "swarm: the task serves TLS with the secret's certificate on 0.0.0.0:5000 (/v2/ -> 401)" 401 "$code"
-    code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' --cacert "$SW/certs/$REGISTRY_NAME.crt" \
-      --resolve "$REGISTRY_NAME:$PUB:127.0.0.1" "https://$REGISTRY_NAME:$PUB/v2/" 2>/dev/null) || true
-    if [ "$code" = 401 ]; then
-      pass "swarm: published port $PUB -> 5000 answers through the routing mesh"
-      FWD=(127.0.0.1 "$PUB")
-    else
-      why=$(grep -E 'ipvs|iptables' "$DKD_DIR/dockerd.log" | sed -n 's/.*msg="\([^"]*\)".*/\1/p' | sort -u | head -n 3 | tr '\n' ';')
-      skip "swarm: published port $PUB -> 5000 (ingress routing mesh)" \
-        "no answer on 127.0.0.1:$PUB (curl: $code); ingress needs IPVS and iptables NAT: dockerd --iptables=false, and dockerd says: $why"
-      FWD=(127.0.0.1 5000 "/proc/$pid/ns/net")
-    fi
+    mesh_target swarm "$PUB" "$SW/certs/$REGISTRY_NAME.crt" 127.0.0.1 5000 "/proc/$pid/ns/net" || true
     FPORT=$(free_port)
     if forward_start ::1 "$FPORT" "${FWD[@]}"; then
       docker_client_suite swarm "$REGISTRY_NAME:$FPORT" "$SW/certs/$REGISTRY_NAME.crt" deploy/app:v1 deploy/app
