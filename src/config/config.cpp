@@ -388,17 +388,11 @@ class Converter {
                                        })},
                      {"readonly", section({{"enabled", bool_to(storage.read_only)}})},
                  })},
-            {"cache", section(
-                          {
-                              {"blobdescriptor", cache_kind()},
-                              {"layerinfo", cache_kind()},  // the deprecated name
-                              {
-                                  "blobdescriptorsize",
-                                  [](const ConfigNode& n, const std::string& k) {
-                                    uint64_t size = 0;
-                                    read_uint(n, k, size);
-                                  }},
-                          })},
+            {"cache", section({
+                          {"blobdescriptor", cache_kind(storage)},
+                          {"layerinfo", cache_kind(storage)},  // the deprecated name
+                          {"blobdescriptorsize", uint_to(storage.blob_descriptor_cache_size)},
+                      })},
             {"redirect", section({{"disable", bool_to(storage.redirect_disabled)}})},
             {"tag", kIgnore},  // no tag concurrency limit
         };
@@ -430,14 +424,15 @@ class Converter {
     }
   }
 
-  // storage.cache.blobdescriptor. Onsen's caches are always in memory: the value only chooses
-  // what to warn about.
-  Reader cache_kind() {
-    return [this](const ConfigNode& n, const std::string& k) {
-      std::string kind;
-      read_string(n, k, kind);
+  // storage.cache.blobdescriptor: any value turns Onsen's read cache on (kept in memory; with
+  // `redis:` configured, kept coherent across replicas through it).
+  Reader cache_kind(StorageConfig& storage) {
+    return [this, &storage](const ConfigNode& n, const std::string& k) {
+      read_string(n, k, storage.blob_descriptor_cache);
+      const std::string& kind = storage.blob_descriptor_cache;
       if (kind == "redis") {
-        warnings_.push_back(k + ": redis is not supported, using inmemory");
+        warnings_.push_back(k + ": redis: Onsen keeps this cache in memory, each replica its own " +
+                            "(kept coherent through the redis: section when it is set)");
       } else if (!kind.empty() && kind != "inmemory") {
         warnings_.push_back(k + ": unknown cache type \"" + kind + "\", using inmemory");
       }
