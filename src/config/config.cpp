@@ -369,33 +369,31 @@ class Converter {
 
     // The registry-level options; any other key is the driver.
     const ConfigNode* interval = nullptr;
-    std::vector<Key> options =
-        {
-            {"delete", section({{"enabled", bool_to(storage.delete_enabled)}})},
-            {"maintenance",
-             section(
-                 {
-                     {"uploadpurging", section({
-                                           {"enabled", bool_to(storage.upload_purging_enabled)},
-                                           {"dryrun", bool_to(storage.upload_purging_dry_run)},
-                                           {"age", seconds_to(storage.upload_purging_age)},
-                                           {"interval",
-                                            [&, read = seconds_to(storage.upload_purging_interval)](
-                                                const ConfigNode& n, const std::string& k) {
-                                              read(n, k);
-                                              interval = &n;
-                                            }},
-                                       })},
-                     {"readonly", section({{"enabled", bool_to(storage.read_only)}})},
-                 })},
-            {"cache", section({
-                          {"blobdescriptor", cache_kind(storage)},
-                          {"layerinfo", cache_kind(storage)},  // the deprecated name
-                          {"blobdescriptorsize", uint_to(storage.blob_descriptor_cache_size)},
-                      })},
-            {"redirect", section({{"disable", bool_to(storage.redirect_disabled)}})},
-            {"tag", kIgnore},  // no tag concurrency limit
-        };
+    std::vector<Key> options = {
+        {"delete", section({{"enabled", bool_to(storage.delete_enabled)}})},
+        {"maintenance",
+         section({
+             {"uploadpurging", section({
+                                   {"enabled", bool_to(storage.upload_purging_enabled)},
+                                   {"dryrun", bool_to(storage.upload_purging_dry_run)},
+                                   {"age", seconds_to(storage.upload_purging_age)},
+                                   {"interval",
+                                    [&, read = seconds_to(storage.upload_purging_interval)](
+                                        const ConfigNode& n, const std::string& k) {
+                                      read(n, k);
+                                      interval = &n;
+                                    }},
+                               })},
+             {"readonly", section({{"enabled", bool_to(storage.read_only)}})},
+         })},
+        {"cache", section({
+                      {"blobdescriptor", cache_kind(storage)},
+                      {"layerinfo", cache_kind(storage)},  // the deprecated name
+                      {"blobdescriptorsize", uint_to(storage.blob_descriptor_cache_size)},
+                  })},
+        {"redirect", section({{"disable", bool_to(storage.redirect_disabled)}})},
+        {"tag", kIgnore},  // no tag concurrency limit
+    };
     for (const auto& [k, v] : node.entries) {
       if (is_storage_option(k)) {
         read_key(options, k, "storage." + k, v);

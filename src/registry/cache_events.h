@@ -33,7 +33,8 @@ class ListingChangePublisher {
 // The wire form: one small JSON object naming the replica it comes from ({"origin":..,
 // "change":"tags"|"added"|"removed","repository":..}, or {"origin":..,"change":"stored","key":..}),
 // so a replica can skip its own. "stored" came later: a replica that predates it drops such
-// messages as malformed (it has no read cache to drop them from), and the older forms decode as before.
+// messages as malformed (it has no read cache to drop them from), and the older forms decode as
+// before.
 std::string encode(const ListingChange& change, const std::string& origin);
 // nullopt for a message that is not a well-formed change.
 struct ReceivedChange {
