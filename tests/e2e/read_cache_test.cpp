@@ -48,8 +48,7 @@ TEST_F(ReadCacheOnS3, ColdPullsMakeNoRedundantRequests) {
   auto digest = push_blob(*c_, "cache/cold", "a blob of its own");
   // The layer link, then one HEAD of the data (which a blob pushed here has not cached: the
   // push only found it absent, and absence is not cached).
-  EXPECT_EQ(requests([&] { EXPECT_EQ(c_->head(blob_path("cache/cold", digest)).status, 200); }),
-            2);
+  EXPECT_EQ(requests([&] { EXPECT_EQ(c_->head(blob_path("cache/cold", digest)).status, 200); }), 2);
   push_image(*c_, "cache/cold", "t", 7);
   // The tag's link, the revision link, one GET of the data (no HEAD before it).
   EXPECT_EQ(requests([&] { EXPECT_EQ(get_manifest(*c_, "cache/cold", "t").status, 200); }), 3);

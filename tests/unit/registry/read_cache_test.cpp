@@ -7,6 +7,7 @@
 #include "push.h"
 #include "registry/error.h"
 #include "registry/read_caching_driver.h"
+#include "replica_channel.h"
 #include "storage/forwarding_driver.h"
 #include "storage/inmemory.h"
 #include "storage/layout.h"
@@ -99,17 +100,7 @@ RegistryOptions cached_options() {
   return options;
 }
 
-// Replicas' channel in process: what one Registry publishes, the other applies (through the wire
-// form, as the Redis transport carries it).
-class Channel final : public ListingChangePublisher {
- public:
-  Registry* to = nullptr;
-  void publish(const ListingChange& change) override {
-    auto received = decode(encode(change, "replica-a"));
-    ASSERT_TRUE(received);
-    if (to) to->apply(received->change);
-  }
-};
+using Channel = test::ReplicaChannel;
 
 struct Image {
   Digest manifest;
