@@ -49,8 +49,9 @@ struct RegistryOptions {
   // The read cache (registry/read_caching_driver.h: links and blob data kept in memory, so a warm
   // blob HEAD or manifest GET costs no store call), on drivers without storage::kCheapReads only
   // (a local filesystem has the page cache), when read_cache_entries > 0: at most that many keys
-  // and read_cache_bytes. Its age limit is the listing caches' (catalog_max_age, or
-  // shared_listing_max_age while other replicas' changes arrive), and they tell it their writes.
+  // and read_cache_bytes (0 keeps nothing, but the writes' invalidations are still published). Its
+  // age limit is the listing caches' (catalog_max_age, or shared_listing_max_age while other
+  // replicas' changes arrive), and they tell it their writes.
   size_t read_cache_entries = 0;
   size_t read_cache_bytes = 64 << 20;
   // POST ?mount=<digest> without `from` mounts from any repository holding the blob
