@@ -95,10 +95,17 @@ s3_counted_wrk() {
 }
 
 # s3_hol MIB: Onsen on the gateway behind s3_proxy.py (every call S3_DELAY_MS late), hol.py's probe
-# idle and under HOL_PUSHERS pushes of MIB MiB; p50/p99 over both paths and per path.
+# idle and under HOL_PUSHERS pushes of MIB MiB; p50/p99 over both paths and per path. With a Redis
+# of its own (redis-server on a free loopback port), as replicas run: subscribed to it, Onsen keeps
+# its read cache entries 60 s instead of 1 s (docs/ARCHITECTURE.md, "Read cache"), so the probe's
+# manifest GET is not a round trip to the slow store once a second.
 s3_hol() {
-  local mib=$1 dir=$TMP/s3hol port pport ppid opid i code out fig=s3hol_$1 a b
+  local mib=$1 dir=$TMP/s3hol port pport ppid opid rport rpid i code out fig=s3hol_$1 a b
   mkdir -p "$dir"
+  rport=$(free_port)
+  start_bg "$dir/redis.log" redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no
+  rpid=$LAST_PID
+  wait_port "$rport" "$rpid" 10 || { note "$CFG" "$fig" onsen "$ROUND" "redis-server did not start: $(tail -n 2 "$dir/redis.log")"; return 0; }
   pport=$(free_port)
   start_bg "$dir/proxy.log" python3 "$BENCH_DIR/s3_proxy.py" --port "$pport" --upstream "${S3_ENDPOINT#http://}" \
     --delay-ms "$S3_DELAY_MS"
@@ -106,6 +113,7 @@ s3_hol() {
   wait_port "$pport" "$ppid" 10 || { note "$CFG" "$fig" onsen "$ROUND" "s3_proxy.py did not start: $(tail -n 2 "$dir/proxy.log")"; return 0; }
   port=$(free_port)
   s3_write_config "$dir/config.yml" onsen-hol "http://127.0.0.1:$pport"
+  printf 'redis:\n  addr: 127.0.0.1:%s\n' "$rport" >>"$dir/config.yml"
   start_bg "$dir/onsen.log" env -i "PATH=$CLEAN_PATH" HOME=/root LANG=C "REGISTRY_HTTP_ADDR=127.0.0.1:$port" \
     "REGISTRY_LOG_LEVEL=$LOG_LEVEL" "$ONSEN_BIN" serve "$dir/config.yml"
   opid=$LAST_PID
@@ -114,6 +122,7 @@ s3_hol() {
     [ "$code" = 200 ] && break
     sleep 0.1
   done
+  for ((i = 0; i < 50; i++)); do grep -q "subscribed to" "$dir/onsen.log" && break; sleep 0.1; done
   if [ "$code" = 200 ]; then
     a=$(curl -s -m 5 "http://127.0.0.1:$pport/__proxy/stats" | jq -r .requests)
     if out=$(timeout $((XFER_TIMEOUT + 120)) python3 "$BENCH_DIR/hol.py" "http://127.0.0.1:$port" --blob "$BLOB" \
@@ -146,6 +155,7 @@ s3_hol() {
   fi
   stop_pid "$opid"
   stop_pid "$ppid"
+  stop_pid "$rpid"
   cp "$dir/onsen.log" "$TMP/logs/server-s3hol-onsen-r$ROUND.log" 2>/dev/null || true
   rm -rf "$dir"
 }

@@ -123,6 +123,9 @@ int serve(const std::string& config_arg) {
     registry_options.delete_enabled = cfg.storage.delete_enabled;
     registry_options.read_only = cfg.storage.read_only;
     registry_options.automatic_cross_mount = cfg.http.automatic_cross_mount;
+    if (!cfg.storage.blob_descriptor_cache.empty()) {
+      registry_options.read_cache_entries = cfg.storage.blob_descriptor_cache_size;
+    }
     registry::Registry registry(driver, registry_options);
     std::unique_ptr<redis::Subscriber> subscriber;  // destroyed before the registry
     if (listing_changes) subscriber = listing_changes->subscribe(registry);

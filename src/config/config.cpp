@@ -369,39 +369,31 @@ class Converter {
 
     // The registry-level options; any other key is the driver.
     const ConfigNode* interval = nullptr;
-    std::vector<Key> options =
-        {
-            {"delete", section({{"enabled", bool_to(storage.delete_enabled)}})},
-            {"maintenance",
-             section(
-                 {
-                     {"uploadpurging", section({
-                                           {"enabled", bool_to(storage.upload_purging_enabled)},
-                                           {"dryrun", bool_to(storage.upload_purging_dry_run)},
-                                           {"age", seconds_to(storage.upload_purging_age)},
-                                           {"interval",
-                                            [&, read = seconds_to(storage.upload_purging_interval)](
-                                                const ConfigNode& n, const std::string& k) {
-                                              read(n, k);
-                                              interval = &n;
-                                            }},
-                                       })},
-                     {"readonly", section({{"enabled", bool_to(storage.read_only)}})},
-                 })},
-            {"cache", section(
-                          {
-                              {"blobdescriptor", cache_kind()},
-                              {"layerinfo", cache_kind()},  // the deprecated name
-                              {
-                                  "blobdescriptorsize",
-                                  [](const ConfigNode& n, const std::string& k) {
-                                    uint64_t size = 0;
-                                    read_uint(n, k, size);
-                                  }},
-                          })},
-            {"redirect", section({{"disable", bool_to(storage.redirect_disabled)}})},
-            {"tag", kIgnore},  // no tag concurrency limit
-        };
+    std::vector<Key> options = {
+        {"delete", section({{"enabled", bool_to(storage.delete_enabled)}})},
+        {"maintenance",
+         section({
+             {"uploadpurging", section({
+                                   {"enabled", bool_to(storage.upload_purging_enabled)},
+                                   {"dryrun", bool_to(storage.upload_purging_dry_run)},
+                                   {"age", seconds_to(storage.upload_purging_age)},
+                                   {"interval",
+                                    [&, read = seconds_to(storage.upload_purging_interval)](
+                                        const ConfigNode& n, const std::string& k) {
+                                      read(n, k);
+                                      interval = &n;
+                                    }},
+                               })},
+             {"readonly", section({{"enabled", bool_to(storage.read_only)}})},
+         })},
+        {"cache", section({
+                      {"blobdescriptor", cache_kind(storage)},
+                      {"layerinfo", cache_kind(storage)},  // the deprecated name
+                      {"blobdescriptorsize", uint_to(storage.blob_descriptor_cache_size)},
+                  })},
+        {"redirect", section({{"disable", bool_to(storage.redirect_disabled)}})},
+        {"tag", kIgnore},  // no tag concurrency limit
+    };
     for (const auto& [k, v] : node.entries) {
       if (is_storage_option(k)) {
         read_key(options, k, "storage." + k, v);
@@ -430,14 +422,15 @@ class Converter {
     }
   }
 
-  // storage.cache.blobdescriptor. Onsen's caches are always in memory: the value only chooses
-  // what to warn about.
-  Reader cache_kind() {
-    return [this](const ConfigNode& n, const std::string& k) {
-      std::string kind;
-      read_string(n, k, kind);
+  // storage.cache.blobdescriptor: any value turns Onsen's read cache on (kept in memory; with
+  // `redis:` configured, kept coherent across replicas through it).
+  Reader cache_kind(StorageConfig& storage) {
+    return [this, &storage](const ConfigNode& n, const std::string& k) {
+      read_string(n, k, storage.blob_descriptor_cache);
+      const std::string& kind = storage.blob_descriptor_cache;
       if (kind == "redis") {
-        warnings_.push_back(k + ": redis is not supported, using inmemory");
+        warnings_.push_back(k + ": redis: Onsen keeps this cache in memory, each replica its own " +
+                            "(kept coherent through the redis: section when it is set)");
       } else if (!kind.empty() && kind != "inmemory") {
         warnings_.push_back(k + ": unknown cache type \"" + kind + "\", using inmemory");
       }

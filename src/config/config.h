@@ -90,6 +90,11 @@ struct StorageConfig {
   // storage.redirect.disable: blob GETs stream through the registry even when the driver could
   // redirect the client to the store (S3's presigned URLs).
   bool redirect_disabled = false;
+  // storage.cache.blobdescriptor (inmemory | redis; empty: unset) and blobdescriptorsize, as in
+  // Distribution: set, it turns on the read cache of drivers whose reads are network round trips
+  // (registry/read_caching_driver.h), keeping at most that many keys.
+  std::string blob_descriptor_cache;
+  uint64_t blob_descriptor_cache_size = 10000;
 };
 
 struct LogConfig {
@@ -112,8 +117,8 @@ struct RedisConfig {
 };
 
 // Keys that are accepted (validated where they have a type) but do nothing are not here: load()
-// ignores them silently when registry:2 would behave the same without them (storage.cache:
-// Onsen's caches are always in memory; http.secret: upload state lives in the storage).
+// ignores them silently when registry:2 would behave the same without them (http.secret: upload
+// state lives in the storage).
 struct Config {
   LogConfig log;
   StorageConfig storage;

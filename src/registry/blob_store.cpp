@@ -25,9 +25,16 @@ std::optional<std::string> BlobStore::url(const Digest& digest, std::string_view
 }
 
 std::optional<std::string> BlobStore::read_small(const Digest& digest, uint64_t max_size) {
-  auto blob_size = size(digest);
-  if (!blob_size || *blob_size > max_size) return std::nullopt;
-  return driver_->get_content(layout::blob_data(digest.algorithm(), digest.hex()));
+  auto reader = driver_->reader(layout::blob_data(digest.algorithm(), digest.hex()), 0);
+  if (!reader || reader->size() > max_size) return std::nullopt;
+  std::string content(reader->size(), '\0');
+  size_t got = 0;
+  while (got < content.size()) {
+    size_t n = reader->read(content.data() + got, content.size() - got);
+    if (n == 0) throw storage::Error("blob " + digest.str() + " ended before its size");
+    got += n;
+  }
+  return content;
 }
 
 void BlobStore::put(const std::string& repo, const Digest& digest, std::string_view content) {
@@ -45,9 +52,10 @@ void BlobStore::adopt(const std::string& upload_data_key, const Digest& digest) 
   driver_->move(upload_data_key, layout::blob_data(digest.algorithm(), digest.hex()));
 }
 
-bool BlobStore::linked(const std::string& repo, const Digest& digest) {
+std::optional<uint64_t> BlobStore::linked_size(const std::string& repo, const Digest& digest) {
   auto target = read_link(*driver_, layout::layer_link(repo, digest.algorithm(), digest.hex()));
-  return target && *target == digest && size(digest).has_value();
+  if (!target || *target != digest) return std::nullopt;
+  return size(digest);
 }
 
 std::vector<bool> BlobStore::linked(const std::string& repo, const std::vector<Digest>& digests) {

@@ -28,7 +28,8 @@ class BlobStore {
   // Driver::url_for of the blob's data; nullopt when the driver has no URLs.
   std::optional<std::string> url(const Digest& digest, std::string_view method,
                                  std::chrono::seconds expiry);
-  // Whole content of a blob no larger than max_size; nullopt when missing or larger.
+  // Whole content of a blob no larger than max_size; nullopt when missing or larger. One read
+  // (its reader tells the size), no stat before it.
   std::optional<std::string> read_small(const Digest& digest, uint64_t max_size);
   // Stores content under its digest unless already there, staged in repo's upload area. The
   // caller vouches for the digest.
@@ -37,7 +38,12 @@ class BlobStore {
   // removed when an identical blob is already stored.
   void adopt(const std::string& upload_data_key, const Digest& digest);
 
-  bool linked(const std::string& repo, const Digest& digest);
+  // The size of the blob's data when repo links the blob and its data is stored, else nullopt:
+  // one link read and one stat.
+  std::optional<uint64_t> linked_size(const std::string& repo, const Digest& digest);
+  bool linked(const std::string& repo, const Digest& digest) {
+    return linked_size(repo, digest).has_value();
+  }
   // linked() of each digest, as one batch of link reads and one of blob stats.
   std::vector<bool> linked(const std::string& repo, const std::vector<Digest>& digests);
   // For each i: the link at link_keys[i] names digests[i], whose blob is stored (the rule of

@@ -15,9 +15,12 @@ struct ListingChange {
     kTags,                 // the tags of `repository` changed: drop its tag list
     kRepositoryAdded,      // `repository` is one now: add it to the catalog, no walk
     kRepositoriesRemoved,  // repositories may have gone (`repository` or below): walk again
+    kStored,               // the objects at and below storage `key` were written, moved or
+                           // removed: drop what the read cache holds of them
   };
   Kind kind;
   std::string repository;
+  std::string key = {};  // kStored only
 };
 
 class ListingChangePublisher {
@@ -28,7 +31,10 @@ class ListingChangePublisher {
 };
 
 // The wire form: one small JSON object naming the replica it comes from ({"origin":..,
-// "change":"tags"|"added"|"removed","repository":..}), so a replica can skip its own.
+// "change":"tags"|"added"|"removed","repository":..}, or {"origin":..,"change":"stored","key":..}),
+// so a replica can skip its own. "stored" came later: a replica that predates it drops such
+// messages as malformed (it has no read cache to drop them from), and the older forms decode as
+// before.
 std::string encode(const ListingChange& change, const std::string& origin);
 // nullopt for a message that is not a well-formed change.
 struct ReceivedChange {

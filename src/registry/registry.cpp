@@ -3,6 +3,7 @@
 #include "registry/cache_invalidating_driver.h"
 #include "registry/error.h"
 #include "registry/names.h"
+#include "registry/read_caching_driver.h"
 #include "storage/layout.h"
 
 #include <fmt/format.h>
@@ -50,6 +51,16 @@ std::optional<Digest> subject_of(const std::optional<std::string>& bytes) {
   return manifest->subject->digest;
 }
 
+// The driver with the read cache in front when its reads are not cheap. Also when the cache is off
+// (no entries kept): its writes' invalidations are still published, so replicas keeping one stay
+// right beside a replica configured without.
+std::shared_ptr<storage::Driver> read_cached(std::shared_ptr<storage::Driver> driver,
+                                             const RegistryOptions& options,
+                                             storage::ReadCache& cache) {
+  if (driver->capabilities() & storage::kCheapReads) return driver;
+  return std::make_shared<ReadCachingDriver>(std::move(driver), cache, options.listing_changes);
+}
+
 [[noreturn]] void manifest_unknown() {
   throw Error(ErrorCode::kManifestUnknown, "manifest unknown to registry");
 }
@@ -68,8 +79,10 @@ Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions opti
           },
           options.catalog_max_age),
       tag_lists_(options.max_cached_tag_lists),
-      driver_(std::make_shared<CacheInvalidatingDriver>(std::move(driver), catalog_, tag_lists_,
-                                                        options.listing_changes)),
+      read_cache_(options.read_cache_bytes, options.read_cache_entries, options.catalog_max_age),
+      driver_(std::make_shared<CacheInvalidatingDriver>(
+          read_cached(std::move(driver), options, read_cache_), catalog_, tag_lists_,
+          options.listing_changes)),
       blobs_(driver_),
       uploads_(driver_, blobs_),
       manifests_(driver_, blobs_),
@@ -98,9 +111,7 @@ bool Registry::repository_exists(const std::string& repo) {
 
 uint64_t Registry::blob_size(const std::string& repo, const Digest& digest) {
   check_name(repo);
-  if (!blobs_.linked(repo, digest))
-    throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
-  auto size = blobs_.size(digest);
+  auto size = blobs_.linked_size(repo, digest);
   if (!size) throw Error(ErrorCode::kBlobUnknown, "blob unknown to registry");
   return *size;
 }
@@ -330,6 +341,9 @@ void Registry::apply(const ListingChange& change) {
       catalog_.invalidate();
       tag_lists_.invalidate_all();
       break;
+    case ListingChange::Kind::kStored:
+      read_cache_.invalidate(change.key);
+      break;
   }
 }
 
@@ -338,9 +352,11 @@ void Registry::set_listing_changes_live(bool live) {
   if (live) {
     catalog_.invalidate();
     tag_lists_.invalidate_all();
+    read_cache_.clear();
   }
   listing_max_age_ = age;
   catalog_.set_max_age(age);
+  read_cache_.set_max_age(age);
 }
 
 size_t Registry::purge_uploads(std::chrono::system_clock::time_point cutoff, bool dry_run) {

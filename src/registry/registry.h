@@ -17,6 +17,7 @@
 #include "registry/tag_store.h"
 #include "registry/upload_store.h"
 #include "storage/driver.h"
+#include "storage/read_cache.h"
 
 #include <array>
 #include <atomic>
@@ -45,6 +46,14 @@ struct RegistryOptions {
   ListingChangePublisher* listing_changes = nullptr;
   std::chrono::milliseconds shared_listing_max_age{60000};
   size_t max_cached_tag_lists = 1024;
+  // The read cache (registry/read_caching_driver.h: links and blob data kept in memory, so a warm
+  // blob HEAD or manifest GET costs no store call), on drivers without storage::kCheapReads only
+  // (a local filesystem has the page cache), when read_cache_entries > 0: at most that many keys
+  // and read_cache_bytes (0 keeps nothing, but the writes' invalidations are still published). Its
+  // age limit is the listing caches' (catalog_max_age, or shared_listing_max_age while other
+  // replicas' changes arrive), and they tell it their writes.
+  size_t read_cache_entries = 0;
+  size_t read_cache_bytes = 64 << 20;
   // POST ?mount=<digest> without `from` mounts from any repository holding the blob
   // (mount_blob_from_any); off, it starts an ordinary upload.
   bool automatic_cross_mount = false;
@@ -145,7 +154,8 @@ class Registry {
   // Before driver_: the driver reports every write to them.
   CatalogCache catalog_;
   TagListCache tag_lists_;
-  std::shared_ptr<storage::Driver> driver_;  // a CacheInvalidatingDriver
+  storage::ReadCache read_cache_;
+  std::shared_ptr<storage::Driver> driver_;  // a CacheInvalidatingDriver (on a ReadCachingDriver)
   BlobStore blobs_;
   UploadStore uploads_;
   ManifestStore manifests_;

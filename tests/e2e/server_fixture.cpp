@@ -108,6 +108,10 @@ bool OnsenServer::launch() {
       // Etag, 206/416 and their Content-Range), which a redirect would hand to the gateway.
       // Redirects have their own test with real clients (tests/s3/redirect_test.sh).
       cfg << "  redirect: {disable: true}\n";
+      // The read cache on, as registry:2's default configuration has its blob descriptor cache:
+      // the whole suite then checks that what it serves stays right (tests/e2e/read_cache_test.cpp
+      // counts what it saves).
+      cfg << "  cache: {blobdescriptor: inmemory}\n";
     } else {
       cfg << "  filesystem: {rootdirectory: " << storage << "}\n";
     }

@@ -9,7 +9,10 @@ changes through a Redis started here, behind nginx round robin, all on loopback:
      delays observed are printed), and a moved tag is read through at once;
   4. a replica SIGKILLed in the middle of a push loses nothing it acknowledged, and the client's
      retry through nginx completes;
-  5. Redis killed: the replicas fall back to the caches' age limit (a change still shows, within
+  5. with the read cache on (storage.cache.blobdescriptor) and every replica's cache warm, a tag
+     moved, a manifest deleted and a blob deleted through one replica is read right away on the
+     others (each write's invalidation goes out through Redis as the write completes);
+  6. Redis killed: the replicas fall back to the caches' age limit (a change still shows, within
      the 1 s age plus a listing), and once it is back they resubscribe and messages carry changes
      again.
 Usage: replicas_test.py ONSEN_BINARY, with ONSEN_TEST_S3_ENV naming the gateway's variables."""
@@ -71,6 +74,8 @@ storage:
     enabled: true
   redirect:
     disable: true
+  cache:
+    blobdescriptor: inmemory
   maintenance:
     uploadpurging:
       enabled: false
@@ -324,6 +329,51 @@ def test_listing_coherence(stack):
           f"changes (bound {BOUND * 1000:.0f} ms)")
 
 
+def warm(stack, repo, refs, blobs):
+    """Every replica reads the manifests and blobs, so its read cache holds them."""
+    for r in stack.replicas:
+        c = Client(r.port)
+        for ref in refs:
+            res = c.request("GET", f"/v2/{repo}/manifests/{ref}", headers={"Accept": OCI_MANIFEST})
+            check(res.status == 200, f"warming {ref} on {r.port}: {res}")
+        for digest in blobs:
+            res = c.request("HEAD", f"/v2/{repo}/blobs/{digest}")
+            check(res.status == 200, f"warming {digest} on {r.port}: {res}")
+
+
+def test_read_cache_coherence(stack):
+    repo = "cache/app"
+    for i, origin in enumerate(stack.replicas):
+        c = Client(origin.port)
+        old, old_layer, _ = push_image(c, repo, "v1", os.urandom(1 << 10))
+        warm(stack, repo, ["v1", old], [old_layer])
+        # The tag moved through one replica: every other one serves the new target at once.
+        moved, moved_layer, _ = push_image(c, repo, "v1", os.urandom(1 << 10))
+        for r in stack.replicas:
+            res = Client(r.port).request("GET", f"/v2/{repo}/manifests/v1",
+                                         headers={"Accept": OCI_MANIFEST})
+            check(res.status == 200 and res.header("Docker-Content-Digest") == moved,
+                  f"tag moved via replica {i}, read on {r.port}: {res}")
+        warm(stack, repo, ["v1", moved], [moved_layer])
+        # The manifest deleted (and the tag on it), then a blob, through the next replica.
+        deleter = Client(stack.replicas[(i + 1) % 3].port)
+        res = deleter.request("DELETE", f"/v2/{repo}/manifests/{moved}")
+        check(res.status == 202, f"DELETE manifest: {res}")
+        res = deleter.request("DELETE", f"/v2/{repo}/blobs/{old_layer}")
+        check(res.status == 202, f"DELETE blob: {res}")
+        for r in stack.replicas:
+            rc = Client(r.port)
+            for ref in ("v1", moved):
+                res = rc.request("GET", f"/v2/{repo}/manifests/{ref}",
+                                 headers={"Accept": OCI_MANIFEST})
+                check(res.status == 404, f"{ref} deleted, read on {r.port}: {res}")
+            res = rc.request("HEAD", f"/v2/{repo}/blobs/{old_layer}")
+            check(res.status == 404, f"blob deleted, HEAD on {r.port}: {res}")
+            res = rc.request("HEAD", f"/v2/{repo}/blobs/{moved_layer}")
+            check(res.status == 200, f"the other blob on {r.port}: {res}")
+    print("  tag moves and deletions through each replica were read at once on the others")
+
+
 def serving_replica(stack):
     """The replica holding an established connection (nginx opens one per proxied request and
     nothing else talks to the replicas meanwhile): the one serving the request in flight."""
@@ -444,8 +494,8 @@ def main():
     ok = False
     try:
         stack.start()
-        for test in (test_push_and_pull, test_listing_coherence, test_kill_mid_push,
-                     test_redis_restart):
+        for test in (test_push_and_pull, test_listing_coherence, test_read_cache_coherence,
+                     test_kill_mid_push, test_redis_restart):
             print(f"{test.__name__}:")
             test(stack)
         ok = True

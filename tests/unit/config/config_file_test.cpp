@@ -360,6 +360,21 @@ TEST(ConfigFile, RedisBlobDescriptorCacheFallsBackWithAWarning) {
   EXPECT_NE(warnings[0].find("storage.cache.blobdescriptor"), std::string::npos);
 }
 
+// storage.cache keeps Distribution's meaning: unset, no cache; set, the read cache with at most
+// blobdescriptorsize keys (registry/read_caching_driver.h).
+TEST(ConfigFile, BlobDescriptorCacheIsOnOnlyWhenSet) {
+  Config plain = load_yaml(kMinimal);
+  EXPECT_EQ(plain.storage.blob_descriptor_cache, "");
+  std::vector<std::string> warnings;
+  Config c = load_yaml(std::string(kMinimal) +
+                           "  cache:\n    blobdescriptor: inmemory\n    blobdescriptorsize: 500\n",
+                       &warnings);
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(c.storage.blob_descriptor_cache, "inmemory");
+  EXPECT_EQ(c.storage.blob_descriptor_cache_size, 500u);
+  EXPECT_EQ(load("", {}, nullptr).storage.blob_descriptor_cache, "inmemory");  // registry:2's
+}
+
 TEST(ConfigFileErrors, UnreadableFile) {
   TempDir dir;
   try {

@@ -5,6 +5,7 @@
 
 #include "push.h"
 #include "registry/error.h"
+#include "replica_channel.h"
 #include "storage/filesystem.h"
 #include "storage/forwarding_driver.h"
 #include "storage/inmemory.h"
@@ -235,17 +236,7 @@ TEST(SharedStoreWithoutMtimesTest, TagsChangedByAnotherProcessShowWithinMaxAge) 
 // Replicas sharing listing changes (registry/cache_events.h), the channel in process: what one
 // Registry publishes the other applies. With the channel live, the caches' age limit is a minute,
 // so a change the other sees at once came by message.
-class Channel final : public ListingChangePublisher {
- public:
-  Registry* to = nullptr;
-  void publish(const ListingChange& change) override {
-    // Through the wire form, as the Redis transport carries it.
-    auto received = decode(encode(change, "replica-a"));
-    ASSERT_TRUE(received);
-    EXPECT_EQ(received->origin, "replica-a");
-    if (to) to->apply(received->change);
-  }
-};
+using Channel = test::ReplicaChannel;
 
 TEST(SharedListingChangesTest, ChangesOfOneReplicaShowAtOnceOnTheOther) {
   auto store = std::make_shared<storage::InMemoryDriver>();
