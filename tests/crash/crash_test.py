@@ -200,6 +200,7 @@ class Harness:
         # Seconds, summed: restarts, storage walks, waiting for `onsen check` after the HTTP checks.
         self.timing = {"restart": 0.0, "tree": 0.0, "check": 0.0}
         self.pushed = {}  # manifest digest -> bytes, for every manifest PUT sent
+        self.durations = {}  # (method, a manifest?) -> seconds its requests took lately (EMA)
 
     # ------------------------------------------------------------------ contents
     def small_content(self):
@@ -408,16 +409,27 @@ class Harness:
             return self.client.stream(method, path, body, headers,
                                       kill_after=self.rng.randrange(1, len(body)),
                                       kill=self.kill_now)
+        kind = (method, "/manifests/" in path)
         if mode == "sent":
             self.stats["after_send"] += 1
-            delay = self.rng.choice([0, 0, 0.0005, 0.002, 0.01])
+            if self.bucket:
+                # Anywhere in the request's work, which on S3 is many round trips (a PATCH's part
+                # and tail, an upload's final copy and delete, a manifest's copies): a fraction of
+                # how long such a request took lately.
+                delay = self.rng.random() * self.durations.get(kind, 0.05)
+            else:
+                delay = self.rng.choice([0, 0, 0.0005, 0.002, 0.01])
             timer = threading.Timer(delay, self.kill_now)
             timer.start()
             try:
                 return self.client.request(method, path, body, headers)
             finally:
                 timer.join()
-        return self.client.request(method, path, body, headers)
+        t0 = time.monotonic()
+        res = self.client.request(method, path, body, headers)
+        took = time.monotonic() - t0
+        self.durations[kind] = 0.7 * self.durations.get(kind, took) + 0.3 * took
+        return res
 
     def run_operation(self, mode):
         repo = self.rng.choice(REPOS)
