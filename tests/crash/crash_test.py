@@ -29,9 +29,10 @@ restarts onsen and checks, against a model of what got a success response:
     names a manifest pushed with that subject (an entry naming no revision is allowed: what a kill
     between the entry and the revision link leaves), and GET referrers lists exactly the model's;
   - `onsen check` exits 0.
-On S3 the large contents are above S3's 5 MiB part minimum, so chunked uploads go multipart and
-kills land with a part in flight, between an upload's final copy and delete, and in manifest and
-tag PUTs made of several copies.
+On S3 onsen reaches the gateway through a proxy (s3_kill_proxy.py) that also kills it at one of
+the next S3 calls that change the bucket, before or after it: a PATCH's part and tail, an upload's
+final copy and delete, the copies of a manifest PUT, each in turn. The large contents are above
+S3's 5 MiB part minimum, so chunked uploads go multipart.
 """
 
 import http.client
@@ -48,6 +49,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import onsen_proc  # noqa: E402
 import s3_gateway  # noqa: E402
+from s3_kill_proxy import KillProxy  # noqa: E402
 from onsen_proc import OCI_MANIFEST, NotReady, free_port, sha256, with_query  # noqa: E402
 
 REPOS = ["crash/a", "crash/b", "c"]
@@ -182,18 +184,20 @@ class Harness:
         self.budget = budget
         self.storage = storage
         self.workdir = tempfile.mkdtemp(prefix="onsen-crash-")
-        self.bucket = None
+        self.bucket = self.proxy = None
         if storage == "s3":
             env = s3_gateway.gateway_env()
             self.bucket = s3_gateway.Bucket(env)
+            self.proxy = KillProxy(self.bucket.host, self.bucket.port)
             self.s3_root = f"crash-{os.getpid()}-{seed}"
-            self.server = Server(binary, self.workdir, (env, "/" + self.s3_root))
+            self.server = Server(binary, self.workdir,
+                                 ({**env, "S3_ENDPOINT": self.proxy.endpoint}, "/" + self.s3_root))
         else:
             self.server = Server(binary, self.workdir)
         self.model = Model()
         self.large = [None] * LARGE_POOL
         self.stats = {"kills": 0, "ops": 0, "interrupted": 0, "mid_body": 0, "after_send": 0,
-                      "timer": 0, "resumed_uploads": 0, "unknown_uploads": 0, "observed_applied": 0,
+                      "timer": 0, "s3_call": 0, "resumed_uploads": 0, "unknown_uploads": 0, "observed_applied": 0,
                       "observed_not_applied": 0}
         self.client = None
         self.killed = threading.Event()
@@ -468,9 +472,17 @@ class Harness:
         if self.server.proc is None:  # else the server the last verification restarted
             self.server.start()
         self.client = Client(self.server.port)
-        mode = self.rng.choices(["timer", "body", "sent"], weights=[5, 3, 2])[0]
+        if self.proxy:
+            mode = self.rng.choices(["timer", "body", "sent", "s3call"], weights=[3, 2, 2, 6])[0]
+        else:
+            mode = self.rng.choices(["timer", "body", "sent"], weights=[5, 3, 2])[0]
         timer = None
-        if mode == "timer":
+        if mode == "s3call":
+            # The kill at one of the next S3 calls that change the bucket, before it or after it.
+            self.stats["s3_call"] += 1
+            self.proxy.arm(self.rng.randrange(1, 16), self.rng.random() < 0.5, self.kill_now)
+            ops = 60
+        elif mode == "timer":
             self.stats["timer"] += 1
             timer = threading.Timer(self.rng.uniform(0, 0.12), self.kill_now)
             timer.start()
@@ -482,7 +494,7 @@ class Harness:
                 self.run_operation(None)
                 if self.killed.is_set():
                     break
-            if mode != "timer" and not self.killed.is_set():
+            if mode in ("body", "sent") and not self.killed.is_set():
                 self.run_operation(mode)
         except Interrupted:
             self.stats["interrupted"] += 1
@@ -492,6 +504,8 @@ class Harness:
                 timer.join()
         self.client.close()
         self.server.reap()  # SIGKILL (if nothing above did) and wait
+        if self.proxy:
+            self.proxy.disarm()
         self.stats["kills"] += 1
         t0 = time.monotonic()
         self.server.start()
@@ -693,6 +707,9 @@ class Harness:
               + ", ".join(f"{k} {v}" for k, v in self.stats.items() if k != "kills")
               + "; seconds in " + ", ".join(f"{k} {v:.1f}" for k, v in self.timing.items()),
               flush=True)
+        if self.proxy:
+            print("S3 kill points: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(self.proxy.kill_points.items())), flush=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
         return 0
 
