@@ -58,6 +58,9 @@ LARGE_POOL = 6  # distinct large contents: blobs are never garbage-collected, so
 # The smallest large content: on S3 above the 5 MiB multipart minimum (uploads go multipart, the
 # tail object kept beside them), on the filesystem small enough to keep cycles quick.
 LARGE_BASE = {"filesystem": 1 << 20, "s3": (5 << 20) + 300_000}
+# PATCH sizes; on S3 also 3 MiB, so uploads cross the 5 MiB part minimum within a few PATCHes.
+CHUNKS = {"filesystem": [1, 1000, 65536, 300_000, 1 << 20],
+          "s3": [1, 1000, 65536, 300_000, 1 << 20, 3 << 20]}
 
 
 class Failure(Exception):
@@ -254,15 +257,17 @@ class Harness:
         self.model.blobs[repo][d] = data
         self.model.uncertain.pop(("blob", repo, d), None)
 
-    def op_chunked_start(self, repo):
-        data = self.small_content() if self.rng.random() < 0.6 else self.large_content()
+    def op_chunked_start(self, repo, data=None):
+        if data is None:
+            data = self.small_content() if self.rng.random() < 0.6 else self.large_content()
         s, h, b = self.client.request("POST", f"/v2/{repo}/blobs/uploads/")
         self.expect(s, [202], "POST upload", b)
         self.model.uploads.append({"repo": repo, "path": upload_path(h["location"]), "data": data,
                                    "acked": 0, "sent": 0, "finishing": False})
 
-    def op_chunked_step(self, up, mode):
-        """Appends one chunk, or finishes the upload when all is sent."""
+    def op_chunked_step(self, up, mode, size=None):
+        """Appends one chunk (of size bytes, else a random size), or finishes the upload when all
+        is sent."""
         data, acked = up["data"], up["acked"]
         d = sha256(data)
         if acked >= len(data):
@@ -279,7 +284,7 @@ class Harness:
             self.model.blobs[up["repo"]][d] = data
             self.model.uncertain.pop(("blob", up["repo"], d), None)
             return
-        n = min(len(data) - acked, self.rng.choice([1, 1000, 65536, 300_000, 1 << 20]))
+        n = min(len(data) - acked, size or self.rng.choice(CHUNKS[self.storage]))
         chunk = data[acked:acked + n]
         up["sent"] = acked + n
         headers = {"Content-Type": "application/octet-stream",
@@ -291,6 +296,15 @@ class Harness:
             raise Failure(f"PATCH answered Range {rng_hdr!r}, wanted 0-{acked + n - 1}")
         up["path"] = upload_path(h["location"])
         up["acked"] = acked + n
+
+    def op_large_upload(self, repo):
+        """A large chunked upload from POST to its final PUT in 3 MiB PATCHes: on S3 it crosses
+        the 5 MiB part minimum at the second, so its ~20 S3 calls include the multipart upload's
+        start, a part, the tail, the completion, and the final copy and delete."""
+        self.op_chunked_start(repo, self.large_content())
+        up = self.model.uploads[-1]
+        while up in self.model.uploads:
+            self.op_chunked_step(up, None, 3 << 20)
 
     def op_cancel(self, up):
         up["cancelling"] = True
@@ -480,7 +494,7 @@ class Harness:
         if mode == "s3call":
             # The kill at one of the next S3 calls that change the bucket, before it or after it.
             self.stats["s3_call"] += 1
-            self.proxy.arm(self.rng.randrange(1, 16), self.rng.random() < 0.5, self.kill_now)
+            self.proxy.arm(self.rng.randrange(1, 24), self.rng.random() < 0.5, self.kill_now)
             ops = 60
         elif mode == "timer":
             self.stats["timer"] += 1
@@ -490,6 +504,8 @@ class Harness:
         else:
             ops = self.rng.randrange(0, 6)  # some plain operations before the aimed one
         try:
+            if mode == "s3call" and self.rng.random() < 0.5:
+                self.op_large_upload(self.rng.choice(REPOS))
             for _ in range(ops):
                 self.run_operation(None)
                 if self.killed.is_set():
@@ -722,7 +738,7 @@ def main():
     kills = int(os.environ.get("CRASH_KILLS") or 200)
     budget = float(os.environ.get("CRASH_BUDGET_S") or 210)
     storage = os.environ.get("CRASH_STORAGE") or "filesystem"
-    if storage not in LARGE_BASE:
+    if storage not in CHUNKS:
         print(f"CRASH_STORAGE={storage}: filesystem or s3", file=sys.stderr)
         return 2
     print(f"crash harness: seed {seed} (CRASH_SEED={seed} reproduces it), {kills} kills on "
