@@ -30,9 +30,10 @@ restarts onsen and checks, against a model of what got a success response:
     between the entry and the revision link leaves), and GET referrers lists exactly the model's;
   - `onsen check` exits 0.
 On S3 onsen reaches the gateway through a proxy (s3_kill_proxy.py) that also kills it at one of
-the next S3 calls that change the bucket, before or after it: a PATCH's part and tail, an upload's
-final copy and delete, the copies of a manifest PUT, each in turn. The large contents are above
-S3's 5 MiB part minimum, so chunked uploads go multipart.
+the next S3 calls that change the bucket (the n-th, n drawn), before or after it: so every step of
+a PATCH (part, tail), of an upload's end (completion, final copy, delete) and of a manifest PUT
+(its copies) is a kill point, not only the moments a timer happens to hit. The large contents are
+above S3's 5 MiB part minimum, so chunked uploads go multipart.
 """
 
 import http.client
@@ -200,8 +201,8 @@ class Harness:
         self.model = Model()
         self.large = [None] * LARGE_POOL
         self.stats = {"kills": 0, "ops": 0, "interrupted": 0, "mid_body": 0, "after_send": 0,
-                      "timer": 0, "s3_call": 0, "resumed_uploads": 0, "unknown_uploads": 0, "observed_applied": 0,
-                      "observed_not_applied": 0}
+                      "timer": 0, "s3_call": 0, "resumed_uploads": 0, "unknown_uploads": 0,
+                      "observed_applied": 0, "observed_not_applied": 0}
         self.client = None
         self.killed = threading.Event()
         # Seconds, summed: restarts, storage walks, waiting for `onsen check` after the HTTP checks.
@@ -684,7 +685,8 @@ class Harness:
                 (layers if match.group(2) == "_layers" else revisions)[match.group(1)].add(
                     "sha256:" + match.group(3))
             elif match.group(7):
-                entries[match.group(7)].add(("sha256:" + match.group(8), "sha256:" + match.group(9)))
+                entries[match.group(7)].add(("sha256:" + match.group(8),
+                                             "sha256:" + match.group(9)))
         for repo in REPOS:
             if layers[repo] != set(self.model.blobs[repo]):
                 raise Failure(f"{repo}: layer links stored {sorted(layers[repo])} != "
