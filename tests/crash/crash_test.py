@@ -522,7 +522,7 @@ class Harness:
         self.client.close()
         self.server.reap()  # SIGKILL (if nothing above did) and wait
         if self.proxy:
-            self.proxy.disarm()
+            self.proxy.settle()
         self.stats["kills"] += 1
         t0 = time.monotonic()
         self.server.start()

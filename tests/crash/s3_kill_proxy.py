@@ -7,8 +7,15 @@ arm(n, after, kill): the n-th request that changes the bucket (PUT, POST, DELETE
 kill point: with after=False it is never forwarded, with after=True it is and its answer is not
 returned; either way kill() is called then, and from that moment no request is forwarded (calls
 the dying process had in flight beside it are cut off where they are, not let through by the
-proxy's own threads). disarm() lets everything through again (the restarted server, `onsen
-check`). Requests are forwarded unchanged, Host header included, so SigV4 signatures stay valid.
+proxy's own threads). settle(), once the process is dead: forwards nothing more of it, waits
+until the calls it already forwarded are answered, then lets everything through again (the
+restarted server, `onsen check`). Requests are forwarded unchanged, Host header included, so SigV4
+signatures stay valid.
+
+Why settle: a call the gateway already has completes after the process that sent it died (also
+without a proxy: the kernel delivers what was written), and the harness must see the storage as
+the crash left it, not while those calls still land (a 4.5 MiB PUT of an upload's data landed
+after the restarted server had reported the upload's offset, which then grew by itself).
 """
 
 import http.client
@@ -46,7 +53,8 @@ class KillProxy:
         self.upstream = (upstream_host, upstream_port)
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
+        self.inflight = 0  # forwarded calls not yet answered
         self.countdown = 0  # mutating requests until the kill point; 0: disarmed
         self.after = False
         self.kill = None
@@ -62,8 +70,11 @@ class KillProxy:
         with self.lock:
             self.countdown, self.after, self.kill, self.dead = n, after, kill, False
 
-    def disarm(self):
+    def settle(self, timeout=60):
         with self.lock:
+            self.dead = True
+            if not self.lock.wait_for(lambda: self.inflight == 0, timeout):
+                raise RuntimeError(f"kill proxy: {self.inflight} calls unanswered after {timeout} s")
             self.countdown, self.kill, self.dead = 0, None, False
 
     def accept_loop(self):
@@ -82,8 +93,17 @@ class KillProxy:
                     self.dead = True
                     point = f"{'after' if self.after else 'before'} {kind}"
                     self.kill_points[point] = self.kill_points.get(point, 0) + 1
-                    return "kill-after" if self.after else "kill-before"
+                    if not self.after:
+                        return "kill-before"
+                    self.inflight += 1
+                    return "kill-after"
+            self.inflight += 1
             return "forward"
+
+    def answered(self):
+        with self.lock:
+            self.inflight -= 1
+            self.lock.notify_all()
 
     def serve(self, conn):
         up = None
@@ -111,14 +131,17 @@ class KillProxy:
                 if action == "kill-before":
                     self.kill()
                     return
-                if up is None:
-                    up = http.client.HTTPConnection(*self.upstream, timeout=60)
-                up.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-                for k, v in headers:
-                    up.putheader(k, v)
-                up.endheaders(body)
-                r = up.getresponse()
-                data = r.read()
+                try:
+                    if up is None:
+                        up = http.client.HTTPConnection(*self.upstream, timeout=60)
+                    up.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+                    for k, v in headers:
+                        up.putheader(k, v)
+                    up.endheaders(body)
+                    r = up.getresponse()
+                    data = r.read()
+                finally:
+                    self.answered()
                 if action == "kill-after":
                     self.kill()
                     return
