@@ -17,6 +17,15 @@ void TagStore::tag(const std::string& repo, const std::string& tag, const Digest
   const std::string index = layout::tag_index_link(repo, tag, digest.algorithm(), digest.hex());
   const std::string current = layout::tag_current_link(repo, tag);
   if (!driver_->stat(dir)) {
+    if (!(driver_->capabilities() & storage::kAtomicDirectoryMove)) {
+      // No rename of a directory (S3: a copy per object, which a crash may cut between the index
+      // entry and the current link): the current link is the first object under the new tag, so
+      // it is never listed without one. A crash before the index entry leaves an index that
+      // lacks the digest, which no reader consults.
+      write_link(*driver_, repo, current, digest);
+      write_link(*driver_, repo, index, digest);
+      return;
+    }
     // A new tag appears whole: built in the upload area and moved into place in one rename, so
     // no crash leaves a listed tag without a current link.
     const std::string staged = staging::new_key(repo);

@@ -117,6 +117,10 @@ enum Capability : unsigned {
   // (page cache, local disk) or memory in microseconds, so callers may make them on an I/O thread
   // rather than pay a hop to a thread pool. False of network stores.
   kCheapReads = 1u << 1,
+  // move() of a directory is one step for readers, a rename: they find the whole directory at its
+  // old key or at its new one, never part of it at either, also after a crash. False of S3, where
+  // it is one copy per object.
+  kAtomicDirectoryMove = 1u << 2,
 };
 
 class Driver {

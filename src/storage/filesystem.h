@@ -30,7 +30,9 @@ class FilesystemDriver final : public Driver {
   explicit FilesystemDriver(const std::string& root_directory);
 
   std::string name() const override { return "filesystem"; }
-  unsigned capabilities() const override { return kDirectoryMtimeTracksChildren | kCheapReads; }
+  unsigned capabilities() const override {
+    return kDirectoryMtimeTracksChildren | kCheapReads | kAtomicDirectoryMove;
+  }
   const std::string& root_directory() const { return root_; }
 
   // Only regular files are objects: a directory's key reads as missing (nullopt / nullptr).

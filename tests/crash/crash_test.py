@@ -7,24 +7,33 @@ usage: crash_test.py ONSEN_BINARY
 A seeded, reproducible driver (the operation sequence, contents, kill delays and kill points all
 come from one random.Random(seed); only the server's progress at a kill depends on timing).
 Environment: CRASH_SEED (default: random, printed), CRASH_KILLS (default 200), CRASH_BUDGET_S
-(default 210: no new cycle starts after it; the test fails if fewer than CRASH_KILLS kills ran).
+(default 210: no new cycle starts after it; the test fails if fewer than CRASH_KILLS kills ran),
+CRASH_STORAGE (filesystem, the default, or s3: the tests' S3 gateway, found as
+tests/lib/s3_gateway.py says, a rootdirectory of this run's own in its bucket).
 
-Each cycle starts onsen on 127.0.0.1 (filesystem storage in one temp dir, deletes enabled), runs
+Each cycle starts onsen on 127.0.0.1 (storage in one temp dir or under one S3 rootdirectory,
+deletes enabled), runs
 operations (monolithic and chunked uploads, large streamed uploads, manifest and tag puts, deletes
 of manifests, tags and blobs, cross-repository mounts, upload cancels) and SIGKILLs it: after a
 random delay, in the middle of a streaming request body, or just after a request was sent. It then
 restarts onsen and checks, against a model of what got a success response:
   - every acknowledged blob, manifest and tag is intact (GET, hashed) unless the harness deleted it;
     an interrupted operation may have taken effect or not, but nothing else;
-  - the repositories' tags, revision links and layer links on disk are exactly the model's, and
-    GET on a tag returns the manifest it names;
+  - the repositories' tags, revision links and layer links in storage (files on disk, the bucket's
+    keys on S3) are exactly the model's, and GET on a tag returns the manifest it names;
   - an interrupted chunked upload reports an offset between its last acknowledged one and the bytes
     sent (the client resumes from the reported offset), or is 404 BLOB_UPLOAD_UNKNOWN;
-  - no file outside the _uploads areas is anything but a blob's data or a link;
+  - no file outside the _uploads areas is anything but a blob's data or a link (on S3: no other
+    key, so no writer's `.tail` object, and no pending multipart upload: nothing half made);
   - every manifest with a subject (a third of them) has its referrers index entry, every entry
     names a manifest pushed with that subject (an entry naming no revision is allowed: what a kill
     between the entry and the revision link leaves), and GET referrers lists exactly the model's;
   - `onsen check` exits 0.
+On S3 onsen reaches the gateway through a proxy (s3_kill_proxy.py) that also kills it at one of
+the next S3 calls that change the bucket (the n-th, n drawn), before or after it: so every step of
+a PATCH (part, tail), of an upload's end (completion, final copy, delete) and of a manifest PUT
+(its copies) is a kill point, not only the moments a timer happens to hit. The large contents are
+above S3's 5 MiB part minimum, so chunked uploads go multipart.
 """
 
 import http.client
@@ -40,11 +49,19 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import onsen_proc  # noqa: E402
+import s3_gateway  # noqa: E402
+from s3_kill_proxy import KillProxy  # noqa: E402
 from onsen_proc import OCI_MANIFEST, NotReady, free_port, sha256, with_query  # noqa: E402
 
 REPOS = ["crash/a", "crash/b", "c"]
 TAGS = ["t0", "t1", "t2", "t3", "latest"]
 LARGE_POOL = 6  # distinct large contents: blobs are never garbage-collected, so bound the bytes
+# The smallest large content: on S3 above the 5 MiB multipart minimum (uploads go multipart, the
+# tail object kept beside them), on the filesystem small enough to keep cycles quick.
+LARGE_BASE = {"filesystem": 1 << 20, "s3": (5 << 20) + 300_000}
+# PATCH sizes; on S3 also 3 MiB, so uploads cross the 5 MiB part minimum within a few PATCHes.
+CHUNKS = {"filesystem": [1, 1000, 65536, 300_000, 1 << 20],
+          "s3": [1, 1000, 65536, 300_000, 1 << 20, 3 << 20]}
 
 
 class Failure(Exception):
@@ -57,8 +74,23 @@ class Interrupted(Exception):
 
 class Server(onsen_proc.Server):
     """A new free port at each start (REGISTRY_HTTP_ADDR would do as well; the configuration is
-    rewritten), a quick readiness poll (restarts are most of the harness's time), and a start-up
-    failure is the test's Failure."""
+    rewritten), a quick readiness poll (restarts are most of the harness's time), a start-up
+    failure is the test's Failure, and on S3 a storage.s3 configuration (streamed blobs, no
+    redirects: the harness checks Onsen's own answers)."""
+
+    def __init__(self, binary, workdir, s3=None):
+        super().__init__(binary, workdir)
+        self.s3 = s3  # (gateway variables, rootdirectory) on S3, else None
+
+    def write_config(self):
+        if not self.s3:
+            return super().write_config()
+        with open(self.config_path, "w") as f:
+            f.write("version: 0.1\nlog:\n  level: warn\nstorage:\n"
+                    + s3_gateway.storage_yaml(*self.s3)
+                    + "  delete:\n    enabled: true\n  redirect:\n    disable: true\n"
+                    "  maintenance:\n    uploadpurging:\n      enabled: false\n"
+                    f"http:\n  addr: {onsen_proc.HOST}:{self.port}\n")
 
     def start(self):
         assert self.proc is None, "one server at a time"
@@ -149,23 +181,34 @@ class Model:
 
 
 class Harness:
-    def __init__(self, binary, seed, kills, budget):
+    def __init__(self, binary, seed, kills, budget, storage):
         self.rng = random.Random(seed)
         self.seed = seed
         self.kills_wanted = kills
         self.budget = budget
+        self.storage = storage
         self.workdir = tempfile.mkdtemp(prefix="onsen-crash-")
-        self.server = Server(binary, self.workdir)
+        self.bucket = self.proxy = None
+        if storage == "s3":
+            env = s3_gateway.gateway_env()
+            self.bucket = s3_gateway.Bucket(env)
+            self.proxy = KillProxy(self.bucket.host, self.bucket.port)
+            self.s3_root = f"crash-{os.getpid()}-{seed}"
+            self.server = Server(binary, self.workdir,
+                                 ({**env, "S3_ENDPOINT": self.proxy.endpoint}, "/" + self.s3_root))
+        else:
+            self.server = Server(binary, self.workdir)
         self.model = Model()
         self.large = [None] * LARGE_POOL
         self.stats = {"kills": 0, "ops": 0, "interrupted": 0, "mid_body": 0, "after_send": 0,
-                      "timer": 0, "resumed_uploads": 0, "unknown_uploads": 0, "observed_applied": 0,
-                      "observed_not_applied": 0}
+                      "timer": 0, "s3_call": 0, "resumed_uploads": 0, "unknown_uploads": 0,
+                      "observed_applied": 0, "observed_not_applied": 0}
         self.client = None
         self.killed = threading.Event()
         # Seconds, summed: restarts, storage walks, waiting for `onsen check` after the HTTP checks.
         self.timing = {"restart": 0.0, "tree": 0.0, "check": 0.0}
         self.pushed = {}  # manifest digest -> bytes, for every manifest PUT sent
+        self.durations = {}  # (method, a manifest?) -> seconds its requests took lately (EMA)
 
     # ------------------------------------------------------------------ contents
     def small_content(self):
@@ -175,7 +218,7 @@ class Harness:
         i = self.rng.randrange(LARGE_POOL)
         if self.large[i] is None:
             self.large[i] = random.Random(self.seed * 1000 + i).randbytes(
-                (1 << 20) + i * 300_000)
+                LARGE_BASE[self.storage] + i * 300_000)
         return self.large[i]
 
     def kill_now(self):
@@ -215,15 +258,17 @@ class Harness:
         self.model.blobs[repo][d] = data
         self.model.uncertain.pop(("blob", repo, d), None)
 
-    def op_chunked_start(self, repo):
-        data = self.small_content() if self.rng.random() < 0.6 else self.large_content()
+    def op_chunked_start(self, repo, data=None):
+        if data is None:
+            data = self.small_content() if self.rng.random() < 0.6 else self.large_content()
         s, h, b = self.client.request("POST", f"/v2/{repo}/blobs/uploads/")
         self.expect(s, [202], "POST upload", b)
         self.model.uploads.append({"repo": repo, "path": upload_path(h["location"]), "data": data,
                                    "acked": 0, "sent": 0, "finishing": False})
 
-    def op_chunked_step(self, up, mode):
-        """Appends one chunk, or finishes the upload when all is sent."""
+    def op_chunked_step(self, up, mode, size=None):
+        """Appends one chunk (of size bytes, else a random size), or finishes the upload when all
+        is sent."""
         data, acked = up["data"], up["acked"]
         d = sha256(data)
         if acked >= len(data):
@@ -240,7 +285,7 @@ class Harness:
             self.model.blobs[up["repo"]][d] = data
             self.model.uncertain.pop(("blob", up["repo"], d), None)
             return
-        n = min(len(data) - acked, self.rng.choice([1, 1000, 65536, 300_000, 1 << 20]))
+        n = min(len(data) - acked, size or self.rng.choice(CHUNKS[self.storage]))
         chunk = data[acked:acked + n]
         up["sent"] = acked + n
         headers = {"Content-Type": "application/octet-stream",
@@ -252,6 +297,15 @@ class Harness:
             raise Failure(f"PATCH answered Range {rng_hdr!r}, wanted 0-{acked + n - 1}")
         up["path"] = upload_path(h["location"])
         up["acked"] = acked + n
+
+    def op_large_upload(self, repo):
+        """A large chunked upload from POST to its final PUT in 3 MiB PATCHes: on S3 it crosses
+        the 5 MiB part minimum at the second, so its ~20 S3 calls include the multipart upload's
+        start, a part, the tail, the completion, and the final copy and delete."""
+        self.op_chunked_start(repo, self.large_content())
+        up = self.model.uploads[-1]
+        while up in self.model.uploads:
+            self.op_chunked_step(up, None, 3 << 20)
 
     def op_cancel(self, up):
         up["cancelling"] = True
@@ -374,16 +428,27 @@ class Harness:
             return self.client.stream(method, path, body, headers,
                                       kill_after=self.rng.randrange(1, len(body)),
                                       kill=self.kill_now)
+        kind = (method, "/manifests/" in path)
         if mode == "sent":
             self.stats["after_send"] += 1
-            delay = self.rng.choice([0, 0, 0.0005, 0.002, 0.01])
+            if self.bucket:
+                # Anywhere in the request's work, which on S3 is many round trips (a PATCH's part
+                # and tail, an upload's final copy and delete, a manifest's copies): a fraction of
+                # how long such a request took lately.
+                delay = self.rng.random() * self.durations.get(kind, 0.05)
+            else:
+                delay = self.rng.choice([0, 0, 0.0005, 0.002, 0.01])
             timer = threading.Timer(delay, self.kill_now)
             timer.start()
             try:
                 return self.client.request(method, path, body, headers)
             finally:
                 timer.join()
-        return self.client.request(method, path, body, headers)
+        t0 = time.monotonic()
+        res = self.client.request(method, path, body, headers)
+        took = time.monotonic() - t0
+        self.durations[kind] = 0.7 * self.durations.get(kind, took) + 0.3 * took
+        return res
 
     def run_operation(self, mode):
         repo = self.rng.choice(REPOS)
@@ -422,9 +487,17 @@ class Harness:
         if self.server.proc is None:  # else the server the last verification restarted
             self.server.start()
         self.client = Client(self.server.port)
-        mode = self.rng.choices(["timer", "body", "sent"], weights=[5, 3, 2])[0]
+        if self.proxy:
+            mode = self.rng.choices(["timer", "body", "sent", "s3call"], weights=[3, 2, 2, 6])[0]
+        else:
+            mode = self.rng.choices(["timer", "body", "sent"], weights=[5, 3, 2])[0]
         timer = None
-        if mode == "timer":
+        if mode == "s3call":
+            # The kill at one of the next S3 calls that change the bucket, before it or after it.
+            self.stats["s3_call"] += 1
+            self.proxy.arm(self.rng.randrange(1, 24), self.rng.random() < 0.5, self.kill_now)
+            ops = 60
+        elif mode == "timer":
             self.stats["timer"] += 1
             timer = threading.Timer(self.rng.uniform(0, 0.12), self.kill_now)
             timer.start()
@@ -432,11 +505,13 @@ class Harness:
         else:
             ops = self.rng.randrange(0, 6)  # some plain operations before the aimed one
         try:
+            if mode == "s3call" and self.rng.random() < 0.5:
+                self.op_large_upload(self.rng.choice(REPOS))
             for _ in range(ops):
                 self.run_operation(None)
                 if self.killed.is_set():
                     break
-            if mode != "timer" and not self.killed.is_set():
+            if mode in ("body", "sent") and not self.killed.is_set():
                 self.run_operation(mode)
         except Interrupted:
             self.stats["interrupted"] += 1
@@ -446,6 +521,8 @@ class Harness:
                 timer.join()
         self.client.close()
         self.server.reap()  # SIGKILL (if nothing above did) and wait
+        if self.proxy:
+            self.proxy.settle()
         self.stats["kills"] += 1
         t0 = time.monotonic()
         self.server.start()
@@ -569,10 +646,28 @@ class Harness:
         self.verify_tree()
         self.timing["tree"] += time.monotonic() - t0
 
+    def stored_files(self):
+        """The paths below docker/registry/v2 of every file (S3: object) outside the _uploads
+        areas. On S3 also fails on a pending multipart upload there: an object half made."""
+        if self.bucket:
+            prefix = f"{self.s3_root}/docker/registry/v2/"
+            for key in self.bucket.multipart_uploads(prefix):
+                if "/_uploads/" not in key:
+                    raise Failure(f"pending multipart upload outside the upload area: {key}")
+            return [k[len(prefix):] for k in self.bucket.keys(prefix) if "/_uploads/" not in k]
+        v2 = os.path.join(self.server.root, "docker/registry/v2")
+        files = []
+        for dirpath, dirnames, filenames in os.walk(v2):
+            rel_dir = os.path.relpath(dirpath, v2)
+            if "/_uploads" in "/" + rel_dir:
+                dirnames.clear()
+                continue
+            files += [os.path.join(rel_dir, name) for name in filenames]
+        return files
+
     def verify_tree(self):
         """Walks the storage: outside _uploads only blob data and links, and exactly the model's
         links."""
-        v2 = os.path.join(self.server.root, "docker/registry/v2")
         repo_re = "|".join(re.escape(r) for r in REPOS)
         pattern = re.compile(
             r"blobs/sha256/[0-9a-f]{2}/[0-9a-f]{64}/data|"
@@ -582,27 +677,22 @@ class Harness:
         layers = {r: set() for r in REPOS}
         revisions = {r: set() for r in REPOS}
         entries = {r: set() for r in REPOS}  # (subject, referrer)
-        for dirpath, dirnames, filenames in os.walk(v2):
-            rel_dir = os.path.relpath(dirpath, v2)
-            if "/_uploads" in "/" + rel_dir:
-                dirnames.clear()
-                continue
-            for name in filenames:
-                rel = os.path.join(rel_dir, name)
-                match = pattern.fullmatch(rel)
-                if not match:
-                    raise Failure(f"stray file outside the upload area: {rel}")
-                if match.group(1):
-                    (layers if match.group(2) == "_layers" else revisions)[match.group(1)].add(
-                        "sha256:" + match.group(3))
-                elif match.group(7):
-                    entries[match.group(7)].add(("sha256:" + match.group(8), "sha256:" + match.group(9)))
+        for rel in self.stored_files():
+            match = pattern.fullmatch(rel)
+            if not match:
+                raise Failure(f"stray file outside the upload area: {rel}")
+            if match.group(1):
+                (layers if match.group(2) == "_layers" else revisions)[match.group(1)].add(
+                    "sha256:" + match.group(3))
+            elif match.group(7):
+                entries[match.group(7)].add(("sha256:" + match.group(8),
+                                             "sha256:" + match.group(9)))
         for repo in REPOS:
             if layers[repo] != set(self.model.blobs[repo]):
-                raise Failure(f"{repo}: layer links on disk {sorted(layers[repo])} != "
+                raise Failure(f"{repo}: layer links stored {sorted(layers[repo])} != "
                               f"model {sorted(self.model.blobs[repo])}")
             if revisions[repo] != set(self.model.manifests[repo]):
-                raise Failure(f"{repo}: revision links on disk differ from the model: "
+                raise Failure(f"{repo}: revision links stored differ from the model: "
                               f"{sorted(revisions[repo] ^ set(self.model.manifests[repo]))}")
             for subject, referrer in entries[repo]:
                 if referrer not in self.pushed or subject_of(self.pushed[referrer]) != subject:
@@ -625,7 +715,8 @@ class Harness:
         except Failure as e:
             print(f"FAILED after {self.stats['kills']} kills (seed {self.seed}): {e}", flush=True)
             print("server log tail:\n" + self.server.log_tail(), flush=True)
-            print(f"storage kept at {self.server.root}", flush=True)
+            print(f"storage kept at {self.server.root if not self.bucket else self.s3_root}",
+                  flush=True)
             return 1
         finally:
             self.server.reap()
@@ -634,6 +725,9 @@ class Harness:
               + ", ".join(f"{k} {v}" for k, v in self.stats.items() if k != "kills")
               + "; seconds in " + ", ".join(f"{k} {v:.1f}" for k, v in self.timing.items()),
               flush=True)
+        if self.proxy:
+            print("S3 kill points: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(self.proxy.kill_points.items())), flush=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
         return 0
 
@@ -645,8 +739,13 @@ def main():
     seed = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(1, 1 << 31))
     kills = int(os.environ.get("CRASH_KILLS") or 200)
     budget = float(os.environ.get("CRASH_BUDGET_S") or 210)
-    print(f"crash harness: seed {seed} (CRASH_SEED={seed} reproduces it), {kills} kills", flush=True)
-    return Harness(os.path.abspath(sys.argv[1]), seed, kills, budget).run()
+    storage = os.environ.get("CRASH_STORAGE") or "filesystem"
+    if storage not in CHUNKS:
+        print(f"CRASH_STORAGE={storage}: filesystem or s3", file=sys.stderr)
+        return 2
+    print(f"crash harness: seed {seed} (CRASH_SEED={seed} reproduces it), {kills} kills on "
+          f"{storage}", flush=True)
+    return Harness(os.path.abspath(sys.argv[1]), seed, kills, budget, storage).run()
 
 
 if __name__ == "__main__":

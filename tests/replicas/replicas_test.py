@@ -29,21 +29,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from onsen_proc import (HOST, OCI_MANIFEST, Client, Server, free_port,  # noqa: E402
                         image_manifest, location_path, sha256, with_query)
+from s3_gateway import gateway_env, storage_yaml  # noqa: E402
 
 BOUND = 1.0  # seconds: the cross-replica freshness bound of tags/list and _catalog
-
-
-def gateway_env():
-    env = {}
-    path = os.environ.get("ONSEN_TEST_S3_ENV")
-    if not path:
-        raise SystemExit("ONSEN_TEST_S3_ENV unset: no S3 gateway")
-    with open(path) as f:
-        for line in f:
-            if line.startswith("export ") and "=" in line:
-                k, v = line[len("export "):].strip().split("=", 1)
-                env[k] = v.strip("'\"")
-    return env
 
 
 class S3Replica(Server):
@@ -62,15 +50,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  s3:
-    accesskey: {s3['AWS_ACCESS_KEY_ID']}
-    secretkey: {s3['AWS_SECRET_ACCESS_KEY']}
-    region: {s3.get('S3_REGION', 'us-east-1')}
-    regionendpoint: {s3['S3_ENDPOINT']}
-    bucket: onsen-tests
-    rootdirectory: {self.s3_root}
-    secure: false
-  delete:
+{storage_yaml(s3, self.s3_root)}  delete:
     enabled: true
   redirect:
     disable: true
