@@ -16,6 +16,13 @@
 // state deletes the object only after the upload and tail hold every byte, so a crash in between
 // leaves the old plain state. Only commit() completes the upload.
 //
+// A Writer uploads each whole chunk as a part on a thread of its own while its caller writes on
+// (a few at once, WriterOptions::parts_in_flight), so a request body keeps arriving while the
+// previous part travels to S3. Parts may thus land out of order, and a failed or dead Writer may
+// leave a later part without an earlier one: the object's parts are the gapless run from part 1
+// only, and what lies beyond a gap was never acknowledged (a Writer reports its bytes stored only
+// once every part before them is).
+//
 // Distribution 2.8's writer instead completes the upload when its last part is small and copies
 // the whole object server-side into a new one (O(upload so far) per resumed append).
 #pragma once
@@ -32,11 +39,20 @@
 
 namespace onsen::storage::s3 {
 
-// append=false: the object is replaced by an empty one at once; append=true: continues it (a
-// missing object is created empty).
+enum class OpenMode {
+  kTruncate,        // the object is replaced by an empty one at once
+  kAppend,          // continues it; a missing object is created empty
+  kAppendExisting,  // continues it; a missing object: no Writer (nullptr), nothing created
+};
+
+struct WriterOptions {
+  uint64_t chunk_size = 10 << 20;  // part size (storage.s3 chunksize)
+  size_t parts_in_flight = 4;      // parts uploaded at once while the caller writes on
+};
+
 std::unique_ptr<Writer> open_writer(Client& client, const std::string& object_key,
-                                    const std::string& storage_key, bool append,
-                                    uint64_t chunk_size);
+                                    const std::string& storage_key, OpenMode mode,
+                                    const WriterOptions& options);
 
 // The object key of the tail of a pending object (see above).
 std::string tail_key(const std::string& object_key);
