@@ -210,30 +210,42 @@ TEST_F(S3DriverTest, ATailOutlivedByItsPartsIsIgnored) {
 }
 
 // Parts go out concurrently, so a writer that fails or dies may leave a part beyond one that never
-// landed: only the gapless run from part 1 is the object, with the tail that follows it; the next
-// writer sends the missing part number again and the stray part is never part of the blob.
+// landed: only the gapless run from part 1 (and the tail that follows it) is the object. Ceph RGW
+// completes an upload only with every part it holds, so the next writer, or a reader, completes it
+// with the stray too and copies the run out of it: the stray is never part of the object, and the
+// upload can still be completed.
 TEST_F(S3DriverTest, APartBeyondAGapIsIgnored) {
   auto a = replica(), b = replica();
-  const std::string key = "/repo/_uploads/u6/data";
-  const std::string k = a->object_key(key);
   const std::string p1 = pattern(6 * kMiB, 1), p2 = pattern(2 * kMiB, 2);
-  {
+  // Part 1 (5 MiB) and a 1 MiB tail, then part 3 without a part 2: what a writer whose part 2
+  // failed (or that died) leaves.
+  auto leave_a_stray = [&](const std::string& key) {
     auto w = a->writer(key, false);
     w->write(p1.data(), p1.size());
-    w->close();  // part 1 (5 MiB) and a 1 MiB tail
-  }
-  // Part 3 without a part 2: what a writer whose part 2 failed (or that died) leaves.
-  auto ids = a->client().multipart_uploads(k);
-  ASSERT_EQ(ids.size(), 1u);
-  a->client().upload_part(k, ids[0], 3, pattern(5 * kMiB, 9));
-  EXPECT_EQ(b->stat(key)->size, 6 * kMiB);
+    w->close();
+    const std::string k = a->object_key(key);
+    auto ids = a->client().multipart_uploads(k);
+    ASSERT_EQ(ids.size(), 1u);
+    a->client().upload_part(k, ids[0], 3, pattern(5 * kMiB, 9));
+    EXPECT_EQ(b->stat(key)->size, 6 * kMiB);
+  };
+
+  const std::string resumed = "/repo/_uploads/u6/data";
+  leave_a_stray(resumed);
   {
-    auto w = b->writer(key, true);
+    auto w = b->writer(resumed, true);
     ASSERT_EQ(w->size(), 6 * kMiB);
     w->write(p2.data(), p2.size());
-    w->commit();  // part 2: the tail and p2, the last
+    w->close();  // pending again: the run copied into a new upload, the tail after it
   }
-  EXPECT_TRUE(a->get_content(key) == p1 + p2);
+  EXPECT_EQ(a->stat(resumed)->size, 8 * kMiB);
+  a->writer(resumed, true)->commit();
+  EXPECT_TRUE(b->get_content(resumed) == p1 + p2);
+
+  const std::string read = "/repo/_uploads/u7/data";  // read before any writer resumes it
+  leave_a_stray(read);
+  EXPECT_TRUE(b->get_content(read) == p1);
+  EXPECT_TRUE(a->client().multipart_uploads(a->object_key(read)).empty());
 }
 
 // Cancelling an upload removes its directory: the pending multipart upload is aborted and its

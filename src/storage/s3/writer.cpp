@@ -45,6 +45,14 @@ class S3Writer : public Writer {
     verify_pending_ = true;
   }
 
+  // Continues a pending object that had parts beyond a gap, now completed with all of them
+  // (writer.h): its first base_ bytes are the object's, then the tail in the buffer. Dirty, so
+  // that even a close() without writes stores the object's true state.
+  void resume_completed_strays(bool tail_found) {
+    dirty_ = true;
+    tail_exists_ = tail_found;
+  }
+
   ~S3Writer() override {
     try {
       close();
@@ -286,6 +294,18 @@ class S3Writer : public Writer {
   bool closed_ = false, committed_ = false, cancelled_ = false;
 };
 
+// A Writer for a pending object with parts beyond a gap: completed with every part, then
+// continued as a plain object of the gapless run's bytes followed by the tail.
+std::unique_ptr<S3Writer> resume_past_strays(Client& client, const std::string& object_key,
+                                             const std::string& storage_key,
+                                             const WriterOptions& options, PendingObject p) {
+  client.complete_multipart(object_key, p.upload_id, p.with_strays);
+  auto w = std::make_unique<S3Writer>(client, object_key, storage_key, options, true, p.parts_size,
+                                      std::move(p.tail));
+  w->resume_completed_strays(p.tail_found);
+  return w;
+}
+
 }  // namespace
 
 std::string tail_key(const std::string& object_key) {
@@ -318,6 +338,7 @@ std::optional<PendingObject> find_pending(Client& client, const std::string& obj
   // concurrently, and one that failed or died may have left a later part without an earlier.
   for (size_t i = 0; i < p.parts.size(); ++i) {
     if (p.parts[i].number != static_cast<int>(i) + 1) {
+      p.with_strays = p.parts;
       p.parts.resize(i);
       break;
     }
@@ -334,6 +355,10 @@ std::optional<PendingObject> find_pending(Client& client, const std::string& obj
 bool complete_pending(Client& client, const std::string& object_key) {
   auto p = find_pending(client, object_key, true);
   if (!p) return false;
+  if (!p->with_strays.empty()) {
+    resume_past_strays(client, object_key, object_key, WriterOptions(), std::move(*p))->commit();
+    return true;
+  }
   if (!p->tail.empty()) {
     int number = static_cast<int>(p->parts.size()) + 1;
     p->parts.push_back(
@@ -371,6 +396,9 @@ std::unique_ptr<Writer> open_writer(Client& client, const std::string& object_ke
                                           std::move(*content));
       }
     } else if (auto pending = find_pending(client, object_key, true)) {
+      if (!pending->with_strays.empty()) {
+        return resume_past_strays(client, object_key, storage_key, options, std::move(*pending));
+      }
       return std::make_unique<S3Writer>(client, object_key, storage_key, options,
                                         std::move(*pending));
     }

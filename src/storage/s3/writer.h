@@ -21,7 +21,11 @@
 // previous part travels to S3. Parts may thus land out of order, and a failed or dead Writer may
 // leave a later part without an earlier one: the object's parts are the gapless run from part 1
 // only, and what lies beyond a gap was never acknowledged (a Writer reports its bytes stored only
-// once every part before them is).
+// once every part before them is). S3 would complete the upload with the run alone; Ceph RGW
+// refuses any list short of every part it holds, so the next Writer (or reader) completes it
+// with all of them and continues that object's first bytes as a plain object (server-side copy):
+// until it has, the object at the key holds bytes beyond the run that are not the upload's (a
+// crash in that window: the upload fails its digest check, nothing wrong becomes visible).
 //
 // Distribution 2.8's writer instead completes the upload when its last part is small and copies
 // the whole object server-side into a new one (O(upload so far) per resumed append).
@@ -60,8 +64,12 @@ std::string tail_key(const std::string& object_key);
 // A pending object: its multipart upload and the valid tail (empty when none or stale).
 struct PendingObject {
   std::string upload_id;
-  std::vector<Part> parts;
+  std::vector<Part> parts;  // the gapless run from part 1: the object's first bytes
   uint64_t parts_size = 0;
+  // Every part the upload holds, when some lie beyond a gap (else empty): Ceph RGW completes an
+  // upload only with all of its parts (InvalidPart otherwise), so these must be completed first
+  // and the object's bytes copied out of the result (see open_writer, complete_pending).
+  std::vector<Part> with_strays;
   std::string tail;         // the bytes, when asked for
   uint64_t tail_size = 0;   // valid tail's size
   bool tail_found = false;  // a tail object exists (valid or stale)
