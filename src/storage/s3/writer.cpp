@@ -314,8 +314,19 @@ std::string tail_key(const std::string& object_key) {
 
 std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
                                           bool read_tail) {
-  auto ids = client.multipart_uploads(object_key);
+  return find_pending(client, object_key, client.multipart_uploads(object_key), read_tail);
+}
+
+std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
+                                          const std::vector<std::string>& ids, bool read_tail) {
   if (ids.empty()) return std::nullopt;
+  // With one upload (the usual case) its parts are listed while the tail is read: each is a
+  // round trip that every append of a chunked push waits for.
+  std::future<std::vector<Part>> parts;
+  if (ids.size() == 1) {
+    parts =
+        std::async(std::launch::async, [&] { return client.list_parts(object_key, ids.front()); });
+  }
   ObjectInfo tail_info;
   std::optional<std::string> tail;
   if (read_tail) {
@@ -333,7 +344,7 @@ std::optional<PendingObject> find_pending(Client& client, const std::string& obj
   for (const auto& id : ids) {
     if (tag.starts_with(id + " ")) p.upload_id = id;
   }
-  p.parts = client.list_parts(object_key, p.upload_id);
+  p.parts = parts.valid() ? parts.get() : client.list_parts(object_key, p.upload_id);
   // Only the gapless run from part 1 holds the object's first bytes: a Writer sends parts
   // concurrently, and one that failed or died may have left a later part without an earlier.
   for (size_t i = 0; i < p.parts.size(); ++i) {
@@ -378,6 +389,11 @@ std::unique_ptr<Writer> open_writer(Client& client, const std::string& object_ke
                                     const std::string& storage_key, OpenMode mode,
                                     const WriterOptions& options) {
   if (mode != OpenMode::kTruncate) {
+    // The pending uploads are looked up while the object is: one round trip less for an append
+    // to a pending object (every PATCH of a chunked push after the first), for one to a plain
+    // object a request more, made alongside the HEAD.
+    auto uploads =
+        std::async(std::launch::async, [&] { return client.multipart_uploads(object_key); });
     if (auto info = client.head(object_key)) {
       if (info->size >= kMinPartSize) {
         return std::make_unique<S3Writer>(client, object_key, storage_key, options, true,
@@ -395,7 +411,7 @@ std::unique_ptr<Writer> open_writer(Client& client, const std::string& object_ke
         return std::make_unique<S3Writer>(client, object_key, storage_key, options, true, 0,
                                           std::move(*content));
       }
-    } else if (auto pending = find_pending(client, object_key, true)) {
+    } else if (auto pending = find_pending(client, object_key, uploads.get(), true)) {
       if (!pending->with_strays.empty()) {
         return resume_past_strays(client, object_key, storage_key, options, std::move(*pending));
       }

@@ -81,6 +81,9 @@ struct PendingObject {
 // nullopt when it has no pending multipart upload. read_tail: fetch the tail's bytes too.
 std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
                                           bool read_tail);
+// The same, given the upload ids of the key (Client::multipart_uploads).
+std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
+                                          const std::vector<std::string>& ids, bool read_tail);
 
 // Completes a pending object so the object at the key holds every byte (for a reader: S3 reads
 // no pending upload); false when it has none. A Writer opened on it before notices and continues
