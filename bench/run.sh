@@ -42,6 +42,7 @@ HOL_IDLE=${BENCH_HOL_IDLE:-$(q 1 3)}          # seconds of idle probe
 S3_BLOB_MIB=${BENCH_S3_BLOB_MIB:-$(q 64 256)}  # s3: pushed/pulled blob (at most BENCH_BLOB_MIB)
 S3_HOL_MIB=${BENCH_S3_HOL_MIB:-$(q 16 64)}    # s3hol: blob size of the pushes under the probe
 S3_DELAY_MS=${BENCH_S3_DELAY_MS:-200}        # s3hol: how late the store answers every call
+S3_COPY_THRESHOLD=${BENCH_S3_COPY_THRESHOLD:-} # s3: multipartcopythresholdsize of both servers (unset: 32 MiB)
 MAX_SECONDS=${BENCH_MAX_SECONDS:-$(q 420 3300)}   # watchdog for everything after the build
 XFER_TIMEOUT=${BENCH_XFER_TIMEOUT:-300}      # one curl / skopeo transfer
 BUILD_DIR=${BENCH_BUILD_DIR:-$REPO_ROOT/build-bench}
@@ -844,7 +845,7 @@ finish() {
     --argjson hey_runs "$HEY_RUNS" --argjson hey_seconds "$HEY_SECONDS" --argjson hey_conns "$HEY_CONNS" \
     --argjson hs_clients "$HS_CLIENTS" --argjson hs_seconds "$HS_SECONDS" --arg hol_mib "$HOL_MIB" \
     --argjson hol_pushers "$HOL_PUSHERS" --argjson s3_blob_mib "$S3_BLOB_MIB" --argjson s3_hol_mib "$S3_HOL_MIB" \
-    --argjson s3_delay_ms "$S3_DELAY_MS" \
+    --argjson s3_delay_ms "$S3_DELAY_MS" --arg s3_copy_threshold "$S3_COPY_THRESHOLD" \
     --arg onsen "$ONSEN_BIN" --arg onsen_commit "$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
     --arg registry "$("$REGISTRY_BIN" --version 2>/dev/null | head -n 1)" \
     --arg cpus "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
@@ -859,6 +860,7 @@ finish() {
         handshake_clients:$hs_clients, handshake_seconds:$hs_seconds,
         hol_mib:[$hol_mib | splits(" +") | select(. != "") | tonumber], hol_pushers:$hol_pushers,
         s3_blob_mib:$s3_blob_mib, s3_hol_mib:$s3_hol_mib, s3_delay_ms:$s3_delay_ms,
+        s3_copy_threshold:(if $s3_copy_threshold == "" then null else ($s3_copy_threshold | tonumber) end),
         only:($only | gsub(" "; ",") | split(","))},
       onsen:{binary:$onsen, commit:$onsen_commit}, registry:$registry,
       host:{cpus:($cpus | tonumber), cpu:$cpu, kernel:$kernel, loadavg_start:$load_start, loadavg_end:$load_end}}' \

@@ -26,7 +26,7 @@ s3_gateway_start() {
   for b in onsen-bench registry-bench onsen-hol gateway-limit; do
     [ "$(s3curl -o /dev/null -w '%{http_code}' -X PUT "$S3_ENDPOINT/$b")" = 200 ] || die "create bucket $b"
   done
-  log "s3: gateway up at $S3_ENDPOINT ($(tail -n 1 "$TMP/logs/ceph-start.log" | sed 's/.*ready in/ready in/'))"
+  log "s3: gateway up at $S3_ENDPOINT ($(tail -n 1 "$TMP/logs/ceph-start.log" | sed 's/.*ready in/ready in/')); multipartcopythresholdsize ${S3_COPY_THRESHOLD:-default}"
 }
 
 s3_gateway_stop() {
@@ -43,14 +43,16 @@ s3curl() {
 
 # s3_write_config FILE BUCKET ENDPOINT: the registry:2 image's config.yml with its filesystem
 # block replaced by a 2.8-style s3 block (regionendpoint without forcepathstyle: path style, as
-# docker-registry 2.8 does it). Redirects are off for both: the pulls measure the registry's
+# docker-registry 2.8 does it), with S3_COPY_THRESHOLD as multipartcopythresholdsize when set. Redirects are off for both: the pulls measure the registry's
 # own streaming, not the client fetching from the gateway.
 s3_write_config() {
   local file=$1 bucket=$2 endpoint=$3
-  awk -v ak="$AWS_ACCESS_KEY_ID" -v sk="$AWS_SECRET_ACCESS_KEY" -v rg="$S3_REGION" -v ep="$endpoint" -v bk="$bucket" '
+  awk -v ak="$AWS_ACCESS_KEY_ID" -v sk="$AWS_SECRET_ACCESS_KEY" -v rg="$S3_REGION" -v ep="$endpoint" -v bk="$bucket" \
+      -v ct="$S3_COPY_THRESHOLD" '
     /^  filesystem:/ { skip = 1
       printf "  s3:\n    accesskey: %s\n    secretkey: %s\n    region: %s\n    regionendpoint: %s\n", ak, sk, rg, ep
       printf "    bucket: %s\n    rootdirectory: /registry\n    secure: false\n    v4auth: true\n", bk
+      if (ct != "") printf "    multipartcopythresholdsize: %s\n", ct
       printf "  redirect:\n    disable: true\n"; next }
     skip && /^    / { next }
     { skip = 0; print }' "$REPO_ROOT/config/registry-default.yml" >"$file"

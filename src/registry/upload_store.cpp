@@ -143,10 +143,10 @@ std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const 
     if (auto it = checkpoints_.find(key); it != checkpoints_.end()) checkpoint = it->second;
   }
   try {
-    auto data_key = layout::upload_data(repo, id);
-    // As in size(): an upload whose data has become a blob is over (the writer would recreate it).
-    if (!driver_->stat(data_key)) unknown_upload();
-    auto writer = driver_->writer(data_key, true);
+    // As in size(): an upload whose data has become a blob is over (an append that created the
+    // data would bring it back).
+    auto writer = driver_->append_writer(layout::upload_data(repo, id));
+    if (!writer) unknown_upload();
     const uint64_t size = writer->size();
     // The checkpoint is stale when another process appended since (a replica behind a load
     // balancer). An empty upload (a new one: the first PATCH, a monolithic PUT) has no state.

@@ -152,6 +152,10 @@ class Driver {
     return reader(key, offset);
   }
   virtual std::unique_ptr<Writer> writer(const std::string& key, bool append) = 0;
+  // writer(key, true) on an object that exists; nullptr, creating nothing, when none is at key.
+  // One lookup where stat() then writer() make two (each a round trip on a network store), and
+  // no window between them in which the object may go (an upload finished meanwhile).
+  virtual std::unique_ptr<Writer> append_writer(const std::string& key) = 0;
   // nullopt when nothing exists at key.
   virtual std::optional<FileInfo> stat(const std::string& key) = 0;
   // get_content and stat of many keys in one call (a manifest's 10,000 layer links and blobs): one

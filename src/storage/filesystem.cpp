@@ -353,6 +353,19 @@ std::unique_ptr<Reader> FilesystemDriver::reader(const std::string& key, uint64_
   return std::make_unique<FileReader>(fd.release(), size, key);
 }
 
+namespace {
+
+// The Writer of a file just opened for writing (raw: its descriptor, owned from here).
+std::unique_ptr<Writer> open_writer(int raw, const std::string& target, const std::string& key) {
+  UniqueFd fd(raw);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) fail("writer", key, errno);
+  if (S_ISDIR(st.st_mode)) fail("writer", key, EISDIR);
+  return std::make_unique<FileWriter>(fd.release(), static_cast<uint64_t>(st.st_size), target, key);
+}
+
+}  // namespace
+
 std::unique_ptr<Writer> FilesystemDriver::writer(const std::string& key, bool append) {
   reject_root("writer", key);
   const std::string target = path(key);
@@ -367,13 +380,18 @@ std::unique_ptr<Writer> FilesystemDriver::writer(const std::string& key, bool ap
       make_dirs(parent_dir(target), key);
       continue;
     }
-    UniqueFd fd(raw);
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) fail("writer", key, errno);
-    if (S_ISDIR(st.st_mode)) fail("writer", key, EISDIR);
-    return std::make_unique<FileWriter>(fd.release(), static_cast<uint64_t>(st.st_size), target,
-                                        key);
+    return open_writer(raw, target, key);
   }
+}
+
+std::unique_ptr<Writer> FilesystemDriver::append_writer(const std::string& key) {
+  reject_root("writer", key);
+  const std::string target = path(key);
+  int raw = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
+  // No object there: nothing, or a directory.
+  if (raw < 0 && (errno == ENOENT || errno == ENOTDIR || errno == EISDIR)) return nullptr;
+  if (raw < 0) fail("writer", key, errno);
+  return open_writer(raw, target, key);
 }
 
 std::optional<FileInfo> FilesystemDriver::stat(const std::string& key) {

@@ -48,6 +48,7 @@ class FilesystemDriver final : public Driver {
   // After commit(), close() is a no-op and write()/commit() throw; cancel() unlinks the file in any
   // state but the cancelled one. Destroying an unfinished Writer closes it (no fsync).
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override;
+  std::unique_ptr<Writer> append_writer(const std::string& key) override;
   // lstat: symlinks are not followed. mod_time is the file's mtime.
   std::optional<FileInfo> stat(const std::string& key) override;
   // Large batches run on up to 8 short-lived threads, so cold lookups overlap.

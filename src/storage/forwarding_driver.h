@@ -39,6 +39,9 @@ class ForwardingDriver : public Driver {
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override {
     return target_->writer(key, append);
   }
+  std::unique_ptr<Writer> append_writer(const std::string& key) override {
+    return target_->append_writer(key);
+  }
   std::optional<FileInfo> stat(const std::string& key) override { return target_->stat(key); }
   std::vector<std::optional<std::string>> get_contents(
       const std::vector<std::string>& keys) override {

@@ -212,6 +212,15 @@ std::unique_ptr<Writer> InMemoryDriver::writer(const std::string& key, bool appe
   return std::make_unique<MemoryWriter>(state_, slot, key, slot->data.size());
 }
 
+std::unique_ptr<Writer> InMemoryDriver::append_writer(const std::string& key) {
+  reject_root("writer", key);
+  std::lock_guard lock(state_->mu);
+  auto it = state_->objects.find(key);
+  if (it == state_->objects.end() || !it->second) return nullptr;
+  std::lock_guard object_lock(it->second->mu);
+  return std::make_unique<MemoryWriter>(state_, it->second, key, it->second->data.size());
+}
+
 std::optional<FileInfo> InMemoryDriver::stat(const std::string& key) {
   validate_key(key);
   std::lock_guard lock(state_->mu);

@@ -30,6 +30,7 @@ class InMemoryDriver final : public Driver {
   void put_content(const std::string& key, std::string_view content) override;
   std::unique_ptr<Reader> reader(const std::string& key, uint64_t offset) override;
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override;
+  std::unique_ptr<Writer> append_writer(const std::string& key) override;
   std::optional<FileInfo> stat(const std::string& key) override;
   // One lookup after the other: nothing waits for a disk.
   std::vector<std::optional<std::string>> get_contents(

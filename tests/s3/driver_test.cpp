@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "gateway.h"
@@ -24,6 +25,17 @@ std::string pattern(size_t size, int seed) {
   std::string s(size, '\0');
   for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>((i * 131 + seed * 7 + i / 4096) % 251);
   return s;
+}
+
+// Waits (up to 30 s) until the pending multipart upload of key has `count` parts.
+bool wait_for_parts(S3Driver& d, const std::string& key, size_t count) {
+  const std::string k = d.object_key(key);
+  for (int i = 0; i < 300; ++i) {
+    auto ids = d.client().multipart_uploads(k);
+    if (!ids.empty() && d.client().list_parts(k, ids.back()).size() >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 class S3DriverTest : public ::testing::Test {
@@ -190,9 +202,50 @@ TEST_F(S3DriverTest, ATailOutlivedByItsPartsIsIgnored) {
   auto w = b->writer(key, true);
   w->write(p2.data(), p2.size());  // a part of tail + 4 MiB sent; the 1 MiB left is not stored
   (void)w.release();               // dies: no close, no destructor
+  // The part goes out on the writer's own thread: the writer dies once S3 has it.
+  ASSERT_TRUE(wait_for_parts(*a, key, 2));
   EXPECT_EQ(a->stat(key)->size, 10 * kMiB);
   a->writer(key, true)->commit();
   EXPECT_TRUE(a->get_content(key) == (p1 + p2).substr(0, 10 * kMiB));
+}
+
+// Parts go out concurrently, so a writer that fails or dies may leave a part beyond one that never
+// landed: only the gapless run from part 1 (and the tail that follows it) is the object. Ceph RGW
+// completes an upload only with every part it holds, so the next writer, or a reader, completes it
+// with the stray too and copies the run out of it: the stray is never part of the object, and the
+// upload can still be completed.
+TEST_F(S3DriverTest, APartBeyondAGapIsIgnored) {
+  auto a = replica(), b = replica();
+  const std::string p1 = pattern(6 * kMiB, 1), p2 = pattern(2 * kMiB, 2);
+  // Part 1 (5 MiB) and a 1 MiB tail, then part 3 without a part 2: what a writer whose part 2
+  // failed (or that died) leaves.
+  auto leave_a_stray = [&](const std::string& key) {
+    auto w = a->writer(key, false);
+    w->write(p1.data(), p1.size());
+    w->close();
+    const std::string k = a->object_key(key);
+    auto ids = a->client().multipart_uploads(k);
+    ASSERT_EQ(ids.size(), 1u);
+    a->client().upload_part(k, ids[0], 3, pattern(5 * kMiB, 9));
+    EXPECT_EQ(b->stat(key)->size, 6 * kMiB);
+  };
+
+  const std::string resumed = "/repo/_uploads/u6/data";
+  leave_a_stray(resumed);
+  {
+    auto w = b->writer(resumed, true);
+    ASSERT_EQ(w->size(), 6 * kMiB);
+    w->write(p2.data(), p2.size());
+    w->close();  // pending again: the run copied into a new upload, the tail after it
+  }
+  EXPECT_EQ(a->stat(resumed)->size, 8 * kMiB);
+  a->writer(resumed, true)->commit();
+  EXPECT_TRUE(b->get_content(resumed) == p1 + p2);
+
+  const std::string read = "/repo/_uploads/u7/data";  // read before any writer resumes it
+  leave_a_stray(read);
+  EXPECT_TRUE(b->get_content(read) == p1);
+  EXPECT_TRUE(a->client().multipart_uploads(a->object_key(read)).empty());
 }
 
 // Cancelling an upload removes its directory: the pending multipart upload is aborted and its

@@ -105,7 +105,18 @@ std::unique_ptr<Reader> S3Driver::range_reader(const std::string& key, uint64_t 
 std::unique_ptr<Writer> S3Driver::writer(const std::string& key, bool append) {
   validate_key(key);
   if (key == "/") throw Error("cannot write an object at the root \"/\"");
-  return open_writer(client_, object_key(key), key, append, config_.chunk_size);
+  return open_writer(client_, object_key(key), key,
+                     append ? OpenMode::kAppend : OpenMode::kTruncate, writer_options());
+}
+
+std::unique_ptr<Writer> S3Driver::append_writer(const std::string& key) {
+  validate_key(key);
+  if (key == "/") throw Error("cannot write an object at the root \"/\"");
+  return open_writer(client_, object_key(key), key, OpenMode::kAppendExisting, writer_options());
+}
+
+WriterOptions S3Driver::writer_options() const {
+  return {.chunk_size = config_.chunk_size, .parts_in_flight = config_.parts_in_flight};
 }
 
 std::optional<FileInfo> S3Driver::stat(const std::string& key) {

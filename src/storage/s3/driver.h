@@ -17,6 +17,7 @@
 
 #include "storage/driver.h"
 #include "storage/s3/client.h"
+#include "storage/s3/writer.h"
 
 namespace onsen::storage::s3 {
 
@@ -24,6 +25,7 @@ struct DriverConfig {
   ClientConfig client;
   std::string root_directory;               // as configured ("/registry", "", ...)
   uint64_t chunk_size = 10 << 20;           // multipart upload part size of Writers
+  size_t parts_in_flight = 4;               // parts a Writer uploads at once (writer.h)
   uint64_t copy_chunk_size = 32 << 20;      // part size of a multipart copy
   uint64_t copy_max_concurrency = 100;      // parts of one multipart copy in flight
   uint64_t copy_threshold_size = 32 << 20;  // above: multipart copy, else CopyObject
@@ -48,6 +50,7 @@ class S3Driver : public Driver {
   std::unique_ptr<Reader> range_reader(const std::string& key, uint64_t offset,
                                        uint64_t length) override;
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override;
+  std::unique_ptr<Writer> append_writer(const std::string& key) override;
   std::optional<FileInfo> stat(const std::string& key) override;
   std::vector<std::optional<std::string>> get_contents(
       const std::vector<std::string>& keys) override;
@@ -69,6 +72,7 @@ class S3Driver : public Driver {
  private:
   // Every object key under prefix (no delimiter), in pages of 1,000.
   std::vector<ObjectInfo> list_all(const std::string& prefix);
+  WriterOptions writer_options() const;
   // Server-side copy of one object of `size` bytes.
   void copy_object(const std::string& from, const std::string& to, uint64_t size);
 

@@ -1,5 +1,10 @@
 #include "storage/s3/writer.h"
 
+#include <algorithm>
+#include <deque>
+#include <future>
+#include <utility>
+
 #include "storage/s3/driver.h"
 
 namespace onsen::storage::s3 {
@@ -16,20 +21,21 @@ class S3Writer : public Writer {
  public:
   // A plain object: `object_exists` says whether one is at the key, `base` how many of its bytes
   // are not in `buffer` (a big object: copied server-side when the upload starts).
-  S3Writer(Client& client, std::string object_key, std::string storage_key, uint64_t chunk_size,
-           bool object_exists, uint64_t base, std::string buffer)
+  S3Writer(Client& client, std::string object_key, std::string storage_key,
+           const WriterOptions& options, bool object_exists, uint64_t base, std::string buffer)
       : client_(client),
         key_(std::move(object_key)),
         storage_key_(std::move(storage_key)),
-        chunk_size_(chunk_size),
+        chunk_size_(options.chunk_size),
+        max_in_flight_(std::max<size_t>(options.parts_in_flight, 1)),
         object_exists_(object_exists),
         base_(base),
         buffer_(std::move(buffer)) {}
 
   // A pending object: its upload continues, its tail is the start of the buffer.
-  S3Writer(Client& client, std::string object_key, std::string storage_key, uint64_t chunk_size,
-           PendingObject pending)
-      : S3Writer(client, std::move(object_key), std::move(storage_key), chunk_size, false, 0,
+  S3Writer(Client& client, std::string object_key, std::string storage_key,
+           const WriterOptions& options, PendingObject pending)
+      : S3Writer(client, std::move(object_key), std::move(storage_key), options, false, 0,
                  std::move(pending.tail)) {
     upload_id_ = std::move(pending.upload_id);
     parts_ = std::move(pending.parts);
@@ -37,6 +43,14 @@ class S3Writer : public Writer {
     tail_at_open_ = buffer_.size();
     tail_exists_ = pending.tail_found;
     verify_pending_ = true;
+  }
+
+  // Continues a pending object that had parts beyond a gap, now completed with all of them
+  // (writer.h): its first base_ bytes are the object's, then the tail in the buffer. Dirty, so
+  // that even a close() without writes stores the object's true state.
+  void resume_completed_strays(bool tail_found) {
+    dirty_ = true;
+    tail_exists_ = tail_found;
   }
 
   ~S3Writer() override {
@@ -48,32 +62,41 @@ class S3Writer : public Writer {
 
   void write(const char* buf, size_t n) override {
     check_open("write to");
-    buffer_.append(buf, n);
     dirty_ = dirty_ || n > 0;
-    size_t done = 0;
-    // Whole chunks go out as parts now; the rest at close. A part that fails stays in the buffer,
-    // so size() and a later close() still hold every byte.
-    try {
-      while (buffer_.size() - done >= chunk_size_) {
-        upload_part(std::string_view(buffer_).substr(done, chunk_size_));
-        done += chunk_size_;
+    // Each whole chunk goes out as a part, uploaded while the caller goes on writing (see
+    // send_part). The buffer is filled up to a chunk only, so that a chunk is handed over whole,
+    // not copied out. What fails before a part is handed over leaves its bytes in the buffer:
+    // size() and a later close() still hold every byte taken.
+    for (;;) {
+      if (buffer_.size() < chunk_size_) {
+        if (buffer_.capacity() < chunk_size_) buffer_.reserve(chunk_size_);
+        const size_t take = std::min<uint64_t>(n, chunk_size_ - buffer_.size());
+        buffer_.append(buf, take);
+        buf += take;
+        n -= take;
       }
-    } catch (...) {
-      buffer_.erase(0, done);
-      throw;
+      if (buffer_.size() < chunk_size_) return;
+      make_room_for_part();
+      std::string part = std::move(buffer_);
+      buffer_ = std::string();
+      if (part.size() > chunk_size_) {  // not filled here (a read-back object): cut to a chunk
+        buffer_.assign(part, chunk_size_);
+        part.resize(chunk_size_);
+      }
+      send_part(std::move(part));
     }
-    buffer_.erase(0, done);
   }
 
-  uint64_t size() const override { return base_ + parts_size_ + buffer_.size(); }
+  uint64_t size() const override { return base_ + parts_size_ + in_flight_size_ + buffer_.size(); }
 
   void commit() override {
     check_open("commit");
     finishing([&] {
       if (verify_pending_) continue_completed();
       if (!upload_id_.empty() || (dirty_ && base_ > 0)) {
+        if (!buffer_.empty()) send_rest();  // the last part may be small
         if (upload_id_.empty()) start_multipart();
-        if (!buffer_.empty()) upload_part(buffer_);  // the last part may be small
+        drain();
         client_.complete_multipart(key_, upload_id_, parts_);
       } else if (dirty_) {
         client_.put(key_, buffer_);
@@ -93,6 +116,15 @@ class S3Writer : public Writer {
     if (cancelled_) return;
     cancelled_ = true;
     buffer_.clear();
+    // Parts still on their way would land after the abort below.
+    for (auto& p : in_flight_) {
+      try {
+        if (p.etag.valid()) p.etag.get();
+      } catch (...) {  // discarded anyway
+      }
+    }
+    in_flight_.clear();
+    in_flight_size_ = 0;
     // This writer's upload and any a crashed writer left.
     for (const auto& id : client_.multipart_uploads(key_)) client_.abort_multipart(key_, id);
     client_.remove(tail_key(key_));
@@ -159,12 +191,60 @@ class S3Writer : public Writer {
     base_ = 0;
   }
 
-  void upload_part(std::string_view data) {
+  // The buffer, whatever its size, as the next part (in flight like the others).
+  void send_rest() {
+    make_room_for_part();
+    send_part(std::exchange(buffer_, std::string()));
+  }
+
+  // A part uploaded on a thread of its own while the caller writes on: the request body keeps
+  // arriving while the previous part travels to S3, rather than the two taking turns. At most
+  // max_in_flight_ parts are out at once (make_room_for_part waits for the oldest beyond that):
+  // a writer holds at most (max_in_flight_ + 1) * chunk_size_ bytes.
+  void make_room_for_part() {
     if (verify_pending_) continue_completed();
     if (upload_id_.empty()) start_multipart();
-    int number = static_cast<int>(parts_.size()) + 1;
-    parts_.push_back({number, client_.upload_part(key_, upload_id_, number, data), data.size()});
-    parts_size_ += data.size();
+    while (in_flight_.size() >= max_in_flight_) settle_oldest();
+  }
+
+  // After make_room_for_part(). Throws nothing that loses the part: it is queued first, and one
+  // whose thread could not start is sent by settle_oldest().
+  void send_part(std::string data) {
+    InFlight& p = in_flight_.emplace_back();
+    p.number = static_cast<int>(parts_.size() + in_flight_.size());
+    p.data = std::make_unique<std::string>(std::move(data));
+    in_flight_size_ += p.data->size();
+    try {
+      p.etag = std::async(
+          std::launch::async,
+          [&client = client_, key = key_, id = upload_id_, number = p.number,
+           body = std::string_view(*p.data)] { return client.upload_part(key, id, number, body); });
+    } catch (const std::system_error&) {
+    }
+  }
+
+  // Waits for the oldest part in flight and records it. One that failed (after the client's own
+  // retries) is sent again from here; if that fails too it stays, bytes and all, for the next
+  // try, and the error goes to the caller. Parts are recorded in order, so parts_ always holds a
+  // gapless run from part 1 (find_pending reads no further than such a run).
+  void settle_oldest() {
+    InFlight& p = in_flight_.front();
+    std::string etag;
+    if (p.etag.valid()) {
+      try {
+        etag = p.etag.get();
+      } catch (...) {  // sent again below, which reports its own failure
+      }
+    }
+    if (etag.empty()) etag = client_.upload_part(key_, upload_id_, p.number, *p.data);
+    parts_.push_back({p.number, std::move(etag), p.data->size()});
+    parts_size_ += p.data->size();
+    in_flight_size_ -= p.data->size();
+    in_flight_.pop_front();
+  }
+
+  void drain() {
+    while (!in_flight_.empty()) settle_oldest();
   }
 
   // Leaves every byte written stored between writers: plain when small and never a multipart
@@ -177,11 +257,11 @@ class S3Writer : public Writer {
       return;
     }
     if (buffer_.size() >= kMinPartSize) {
-      upload_part(buffer_);
-      buffer_.clear();
+      send_rest();
     } else if (upload_id_.empty()) {
       start_multipart();
     }
+    drain();  // every part before the tail that follows them
     // Always written, also empty: a stale tail must not outlive a new upload id.
     client_.put(tail_key(key_), buffer_, {{kTailTag, tail_tag(upload_id_, parts_.size())}});
     tail_exists_ = true;
@@ -193,18 +273,38 @@ class S3Writer : public Writer {
   std::string key_;
   std::string storage_key_;
   uint64_t chunk_size_;
-  bool object_exists_;     // an object is at the key (it wins over a pending upload)
-  uint64_t base_;          // bytes of that object to copy as the first parts
-  std::string buffer_;     // bytes not in a part: a tail or small object read back, then writes
-  std::string upload_id_;  // the pending multipart upload, empty before one starts
-  std::vector<Part> parts_;
+  size_t max_in_flight_;
+  bool object_exists_;       // an object is at the key (it wins over a pending upload)
+  uint64_t base_;            // bytes of that object to copy as the first parts
+  std::string buffer_;       // bytes not in a part: a tail or small object read back, then writes
+  std::string upload_id_;    // the pending multipart upload, empty before one starts
+  std::vector<Part> parts_;  // uploaded, in order
   uint64_t parts_size_ = 0;
+  struct InFlight {
+    int number = 0;
+    std::unique_ptr<std::string> data;  // kept until S3 has it: sent again if it failed
+    std::future<std::string> etag;      // invalid once taken
+  };
+  std::deque<InFlight> in_flight_;  // parts sent after parts_, oldest first
+  uint64_t in_flight_size_ = 0;
   uint64_t tail_at_open_ = 0;    // opened pending: the tail's size, the start of the buffer
   bool tail_exists_ = false;     // a tail object may exist, to remove at commit
   bool verify_pending_ = false;  // opened pending: see continue_completed()
   bool dirty_ = false;
   bool closed_ = false, committed_ = false, cancelled_ = false;
 };
+
+// A Writer for a pending object with parts beyond a gap: completed with every part, then
+// continued as a plain object of the gapless run's bytes followed by the tail.
+std::unique_ptr<S3Writer> resume_past_strays(Client& client, const std::string& object_key,
+                                             const std::string& storage_key,
+                                             const WriterOptions& options, PendingObject p) {
+  client.complete_multipart(object_key, p.upload_id, p.with_strays);
+  auto w = std::make_unique<S3Writer>(client, object_key, storage_key, options, true, p.parts_size,
+                                      std::move(p.tail));
+  w->resume_completed_strays(p.tail_found);
+  return w;
+}
 
 }  // namespace
 
@@ -214,8 +314,19 @@ std::string tail_key(const std::string& object_key) {
 
 std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
                                           bool read_tail) {
-  auto ids = client.multipart_uploads(object_key);
+  return find_pending(client, object_key, client.multipart_uploads(object_key), read_tail);
+}
+
+std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
+                                          const std::vector<std::string>& ids, bool read_tail) {
   if (ids.empty()) return std::nullopt;
+  // With one upload (the usual case) its parts are listed while the tail is read: each is a
+  // round trip that every append of a chunked push waits for.
+  std::future<std::vector<Part>> parts;
+  if (ids.size() == 1) {
+    parts =
+        std::async(std::launch::async, [&] { return client.list_parts(object_key, ids.front()); });
+  }
   ObjectInfo tail_info;
   std::optional<std::string> tail;
   if (read_tail) {
@@ -233,8 +344,17 @@ std::optional<PendingObject> find_pending(Client& client, const std::string& obj
   for (const auto& id : ids) {
     if (tag.starts_with(id + " ")) p.upload_id = id;
   }
-  p.parts = client.list_parts(object_key, p.upload_id);
-  for (const Part& part : p.parts) p.parts_size += part.size;
+  p.parts = parts.valid() ? parts.get() : client.list_parts(object_key, p.upload_id);
+  // Only the gapless run from part 1 holds the object's first bytes: a Writer sends parts
+  // concurrently, and one that failed or died may have left a later part without an earlier.
+  for (size_t i = 0; i < p.parts.size(); ++i) {
+    if (p.parts[i].number != static_cast<int>(i) + 1) {
+      p.with_strays = p.parts;
+      p.parts.resize(i);
+      break;
+    }
+    p.parts_size += p.parts[i].size;
+  }
   p.mod_time = tail_info.mod_time;
   if (p.tail_found && tag == tail_tag(p.upload_id, p.parts.size())) {
     p.tail_size = tail_info.size;
@@ -246,6 +366,10 @@ std::optional<PendingObject> find_pending(Client& client, const std::string& obj
 bool complete_pending(Client& client, const std::string& object_key) {
   auto p = find_pending(client, object_key, true);
   if (!p) return false;
+  if (!p->with_strays.empty()) {
+    resume_past_strays(client, object_key, object_key, WriterOptions(), std::move(*p))->commit();
+    return true;
+  }
   if (!p->tail.empty()) {
     int number = static_cast<int>(p->parts.size()) + 1;
     p->parts.push_back(
@@ -262,28 +386,44 @@ bool complete_pending(Client& client, const std::string& object_key) {
 }
 
 std::unique_ptr<Writer> open_writer(Client& client, const std::string& object_key,
-                                    const std::string& storage_key, bool append,
-                                    uint64_t chunk_size) {
-  if (append) {
+                                    const std::string& storage_key, OpenMode mode,
+                                    const WriterOptions& options) {
+  if (mode != OpenMode::kTruncate) {
+    // The pending uploads are looked up while the object is: one round trip less for an append
+    // to a pending object (every PATCH of a chunked push after the first), for one to a plain
+    // object a request more, made alongside the HEAD.
+    auto uploads =
+        std::async(std::launch::async, [&] { return client.multipart_uploads(object_key); });
     if (auto info = client.head(object_key)) {
       if (info->size >= kMinPartSize) {
-        return std::make_unique<S3Writer>(client, object_key, storage_key, chunk_size, true,
+        return std::make_unique<S3Writer>(client, object_key, storage_key, options, true,
                                           info->size, std::string());
       }
-      // Too small to be a part: read back, it is sent again with what follows.
-      if (auto content = client.get(object_key)) {
-        return std::make_unique<S3Writer>(client, object_key, storage_key, chunk_size, true, 0,
+      // Too small to be a part: read back, it is sent again with what follows (an empty one,
+      // a new upload's, needs no read).
+      std::optional<std::string> content;
+      if (info->size == 0) {
+        content.emplace();
+      } else {
+        content = client.get(object_key);
+      }
+      if (content) {
+        return std::make_unique<S3Writer>(client, object_key, storage_key, options, true, 0,
                                           std::move(*content));
       }
-    } else if (auto pending = find_pending(client, object_key, true)) {
-      return std::make_unique<S3Writer>(client, object_key, storage_key, chunk_size,
+    } else if (auto pending = find_pending(client, object_key, uploads.get(), true)) {
+      if (!pending->with_strays.empty()) {
+        return resume_past_strays(client, object_key, storage_key, options, std::move(*pending));
+      }
+      return std::make_unique<S3Writer>(client, object_key, storage_key, options,
                                         std::move(*pending));
     }
+    if (mode == OpenMode::kAppendExisting) return nullptr;
   }
   // New, or truncated: an empty object at once, as the filesystem driver's open does. It wins
   // over whatever pending upload the key had.
   client.put(object_key, "");
-  return std::make_unique<S3Writer>(client, object_key, storage_key, chunk_size, true, 0,
+  return std::make_unique<S3Writer>(client, object_key, storage_key, options, true, 0,
                                     std::string());
 }
 

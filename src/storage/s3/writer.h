@@ -16,6 +16,17 @@
 // state deletes the object only after the upload and tail hold every byte, so a crash in between
 // leaves the old plain state. Only commit() completes the upload.
 //
+// A Writer uploads each whole chunk as a part on a thread of its own while its caller writes on
+// (a few at once, WriterOptions::parts_in_flight), so a request body keeps arriving while the
+// previous part travels to S3. Parts may thus land out of order, and a failed or dead Writer may
+// leave a later part without an earlier one: the object's parts are the gapless run from part 1
+// only, and what lies beyond a gap was never acknowledged (a Writer reports its bytes stored only
+// once every part before them is). S3 would complete the upload with the run alone; Ceph RGW
+// refuses any list short of every part it holds, so the next Writer (or reader) completes it
+// with all of them and continues that object's first bytes as a plain object (server-side copy):
+// until it has, the object at the key holds bytes beyond the run that are not the upload's (a
+// crash in that window: the upload fails its digest check, nothing wrong becomes visible).
+//
 // Distribution 2.8's writer instead completes the upload when its last part is small and copies
 // the whole object server-side into a new one (O(upload so far) per resumed append).
 #pragma once
@@ -32,11 +43,20 @@
 
 namespace onsen::storage::s3 {
 
-// append=false: the object is replaced by an empty one at once; append=true: continues it (a
-// missing object is created empty).
+enum class OpenMode {
+  kTruncate,        // the object is replaced by an empty one at once
+  kAppend,          // continues it; a missing object is created empty
+  kAppendExisting,  // continues it; a missing object: no Writer (nullptr), nothing created
+};
+
+struct WriterOptions {
+  uint64_t chunk_size = 10 << 20;  // part size (storage.s3 chunksize)
+  size_t parts_in_flight = 4;      // parts uploaded at once while the caller writes on
+};
+
 std::unique_ptr<Writer> open_writer(Client& client, const std::string& object_key,
-                                    const std::string& storage_key, bool append,
-                                    uint64_t chunk_size);
+                                    const std::string& storage_key, OpenMode mode,
+                                    const WriterOptions& options);
 
 // The object key of the tail of a pending object (see above).
 std::string tail_key(const std::string& object_key);
@@ -44,8 +64,12 @@ std::string tail_key(const std::string& object_key);
 // A pending object: its multipart upload and the valid tail (empty when none or stale).
 struct PendingObject {
   std::string upload_id;
-  std::vector<Part> parts;
+  std::vector<Part> parts;  // the gapless run from part 1: the object's first bytes
   uint64_t parts_size = 0;
+  // Every part the upload holds, when some lie beyond a gap (else empty): Ceph RGW completes an
+  // upload only with all of its parts (InvalidPart otherwise), so these must be completed first
+  // and the object's bytes copied out of the result (see open_writer, complete_pending).
+  std::vector<Part> with_strays;
   std::string tail;         // the bytes, when asked for
   uint64_t tail_size = 0;   // valid tail's size
   bool tail_found = false;  // a tail object exists (valid or stale)
@@ -57,6 +81,9 @@ struct PendingObject {
 // nullopt when it has no pending multipart upload. read_tail: fetch the tail's bytes too.
 std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
                                           bool read_tail);
+// The same, given the upload ids of the key (Client::multipart_uploads).
+std::optional<PendingObject> find_pending(Client& client, const std::string& object_key,
+                                          const std::vector<std::string>& ids, bool read_tail);
 
 // Completes a pending object so the object at the key holds every byte (for a reader: S3 reads
 // no pending upload); false when it has none. A Writer opened on it before notices and continues

@@ -72,6 +72,10 @@ class CountingDriver final : public storage::ForwardingDriver {
   std::unique_ptr<storage::Writer> writer(const std::string& key, bool append) override {
     return std::make_unique<Counting>(*this, target().writer(key, append));
   }
+  std::unique_ptr<storage::Writer> append_writer(const std::string& key) override {
+    auto w = target().append_writer(key);
+    return w ? std::make_unique<Counting>(*this, std::move(w)) : nullptr;
+  }
 
   std::atomic<int> writes{0};
   std::atomic<uint64_t> fail_at{std::numeric_limits<uint64_t>::max()};

@@ -44,6 +44,10 @@ class HeldCommits final : public storage::ForwardingDriver {
   std::unique_ptr<storage::Writer> writer(const std::string& key, bool append) override {
     return std::make_unique<HeldWriter>(*this, target().writer(key, append));
   }
+  std::unique_ptr<storage::Writer> append_writer(const std::string& key) override {
+    auto w = target().append_writer(key);
+    return w ? std::make_unique<HeldWriter>(*this, std::move(w)) : nullptr;
+  }
   void release() { release_.set_value(); }
 
   std::atomic<bool> hold{false};

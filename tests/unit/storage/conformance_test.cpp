@@ -259,6 +259,35 @@ TYPED_TEST(DriverConformance, WriterAppendsAcrossInstancesWithLargeAndSmallChunk
   EXPECT_TRUE(*whole == expected);  // (not EXPECT_EQ: 27 MiB in a failure message)
 }
 
+// The registry opens an upload's data with append_writer: one lookup, and an upload whose data
+// is gone (finished, cancelled) is not brought back as an empty object.
+TYPED_TEST(DriverConformance, AppendWriterContinuesAnExistingObjectOnly) {
+  auto& d = *this->driver;
+  EXPECT_EQ(d.append_writer("/r/_uploads/none/data"), nullptr);
+  EXPECT_EQ(d.stat("/r/_uploads/none/data"), std::nullopt);  // nothing created
+  EXPECT_EQ(d.list("/r/_uploads/none"), std::nullopt);
+
+  d.writer("/r/_uploads/2/data", false)->close();  // a new upload: empty
+  {
+    auto w = d.append_writer("/r/_uploads/2/data");
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->size(), 0u);
+    w->write("first ", 6);
+    w->close();
+  }
+  {
+    auto w = d.append_writer("/r/_uploads/2/data");
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->size(), 6u);
+    w->write("second", 6);
+    w->commit();
+  }
+  EXPECT_EQ(d.get_content("/r/_uploads/2/data"), "first second");
+  EXPECT_TRUE(d.remove("/r/_uploads/2"));
+  EXPECT_EQ(d.append_writer("/r/_uploads/2/data"), nullptr);
+  EXPECT_EQ(d.stat("/r/_uploads/2/data"), std::nullopt);
+}
+
 TYPED_TEST(DriverConformance, WriterTruncatesOrCreates) {
   auto& d = *this->driver;
   d.put_content("/w", "old content");

@@ -48,6 +48,9 @@ class RecordingDriver final : public ForwardingDriver {
   std::unique_ptr<Writer> writer(const std::string& key, bool append) override {
     return record("writer", &Driver::writer, key, append);
   }
+  std::unique_ptr<Writer> append_writer(const std::string& key) override {
+    return record("append_writer", &Driver::append_writer, key);
+  }
   std::optional<FileInfo> stat(const std::string& key) override {
     return record("stat", &Driver::stat, key);
   }
@@ -93,6 +96,12 @@ TEST(ForwardingDriverTest, EveryCallReachesTheWrappedDriverAsItself) {
        [&] {
          auto w = d.writer("/w", false);
          w->write("zz", 2);
+         w->commit();
+       }},
+      {"append_writer",
+       [&] {
+         auto w = d.append_writer("/w");
+         w->write("!", 1);
          w->commit();
        }},
       {"stat", [&] { EXPECT_EQ(d.stat("/seed")->size, 3u); }},
