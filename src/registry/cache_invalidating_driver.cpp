@@ -121,6 +121,12 @@ std::unique_ptr<storage::Writer> CacheInvalidatingDriver::writer(const std::stri
   return writer;
 }
 
+std::unique_ptr<storage::Writer> CacheInvalidatingDriver::append_writer(const std::string& key) {
+  auto writer = ForwardingDriver::append_writer(key);
+  if (writer) stored(key);
+  return writer;
+}
+
 void CacheInvalidatingDriver::move(const std::string& from, const std::string& to) {
   ForwardingDriver::move(from, to);
   removed(from);

@@ -30,6 +30,7 @@ class CacheInvalidatingDriver final : public storage::ForwardingDriver {
   void put_content(const std::string& key, std::string_view content) override;
   void put_content_volatile(const std::string& key, std::string_view content) override;
   std::unique_ptr<storage::Writer> writer(const std::string& key, bool append) override;
+  std::unique_ptr<storage::Writer> append_writer(const std::string& key) override;
   void move(const std::string& from, const std::string& to) override;
   bool remove(const std::string& key) override;
 

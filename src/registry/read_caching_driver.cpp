@@ -219,8 +219,16 @@ void ReadCachingDriver::put_content_volatile(const std::string& key, std::string
 }
 
 std::unique_ptr<storage::Writer> ReadCachingDriver::writer(const std::string& key, bool append) {
-  auto writer = target().writer(key, append);
-  if (in_upload_area(key)) return writer;
+  return changing(key, target().writer(key, append));
+}
+
+std::unique_ptr<storage::Writer> ReadCachingDriver::append_writer(const std::string& key) {
+  return changing(key, target().append_writer(key));
+}
+
+std::unique_ptr<storage::Writer> ReadCachingDriver::changing(
+    const std::string& key, std::unique_ptr<storage::Writer> writer) {
+  if (!writer || in_upload_area(key)) return writer;
   changed(key);
   return std::make_unique<ChangingWriter>(std::move(writer), [this, key] { changed(key); });
 }

@@ -41,6 +41,7 @@ class ReadCachingDriver final : public storage::ForwardingDriver {
   void put_content(const std::string& key, std::string_view content) override;
   void put_content_volatile(const std::string& key, std::string_view content) override;
   std::unique_ptr<storage::Writer> writer(const std::string& key, bool append) override;
+  std::unique_ptr<storage::Writer> append_writer(const std::string& key) override;
   void move(const std::string& from, const std::string& to) override;
   bool remove(const std::string& key) override;
 
@@ -51,6 +52,10 @@ class ReadCachingDriver final : public storage::ForwardingDriver {
  private:
   // After a write at key (or of the subtree at key): drops it here and tells the other replicas.
   void changed(const std::string& key);
+  // writer (null passes through), dropping key when it opens and again when it commits, closes or
+  // cancels; writers in upload areas unwrapped.
+  std::unique_ptr<storage::Writer> changing(const std::string& key,
+                                            std::unique_ptr<storage::Writer> writer);
   // write(), then changed() for each key, also when write() threw.
   template <typename Write>
   auto writing(std::initializer_list<const std::string*> keys, Write write);

@@ -276,6 +276,22 @@ TEST(ReadCacheTest, ARemovedSubtreeDropsEverythingBelowIt) {
   EXPECT_EQ(driver.get_content(ab), std::nullopt);
 }
 
+// Appending through append_writer changes the object like any writer: dropped at open and commit.
+TEST(ReadCacheTest, AnAppendDropsTheObject) {
+  auto counting = std::make_shared<CountingDriver>(std::make_shared<storage::InMemoryDriver>());
+  storage::ReadCache cache(1 << 20, 100, 1h);
+  ReadCachingDriver driver(counting, cache, nullptr);
+  const std::string key = layout::tag_current_link("r", "a");
+  EXPECT_EQ(driver.append_writer(key), nullptr);  // nothing there: nothing made
+  driver.put_content(key, "1");
+  EXPECT_EQ(driver.get_content(key), "1");
+  auto writer = driver.append_writer(key);
+  ASSERT_NE(writer, nullptr);
+  writer->write("2", 1);
+  writer->commit();
+  EXPECT_EQ(driver.get_content(key), "12");
+}
+
 TEST(ReadCacheTest, BoundedByEntriesAndBytes) {
   auto counting = std::make_shared<CountingDriver>(std::make_shared<storage::InMemoryDriver>());
   storage::ReadCache cache(64 << 10, 3, 1h);
