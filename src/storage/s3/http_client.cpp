@@ -214,13 +214,19 @@ struct HttpStream::Impl {
   std::unique_ptr<HttpClient::Connection> conn;
   http::response_parser<http::buffer_body> parser;
   HttpResponse head;
+  // A body of known length is read straight from the socket into the caller's buffer: through
+  // the parser it would be copied once more, 64 KiB at a time (a blob pull is all body).
+  // Bytes of it still to come; nullopt: the parser reads the body (chunked, or none).
+  std::optional<uint64_t> direct_remaining;
+
+  bool body_done() const { return direct_remaining ? *direct_remaining == 0 : parser.is_done(); }
 };
 
 HttpStream::HttpStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpStream::~HttpStream() {
   // Only a connection whose answer was read to its end can carry the next request.
-  if (impl_->conn && impl_->parser.is_done() && impl_->parser.get().keep_alive()) {
+  if (impl_->conn && impl_->body_done() && impl_->parser.get().keep_alive()) {
     impl_->client->give_back(std::move(impl_->conn));
   }
 }
@@ -230,6 +236,27 @@ const HttpResponse& HttpStream::head() const {
 }
 
 size_t HttpStream::read(char* buf, size_t n) {
+  if (auto& remaining = impl_->direct_remaining) {
+    n = static_cast<size_t>(std::min<uint64_t>(n, *remaining));
+    if (n == 0) return 0;
+    auto& c = *impl_->conn;
+    // What came in with the head first, then the socket until n (callers count on full reads
+    // before the end, as the parser path gives them).
+    size_t got = asio::buffer_copy(asio::buffer(buf, n), c.buffer.data());
+    c.buffer.consume(got);
+    while (got < n) {
+      beast::error_code ec;
+      got +=
+          c.with_stream([&](auto& s) { return s.read_some(asio::buffer(buf + got, n - got), ec); });
+      if (ec) {
+        *remaining -= got;
+        throw NetworkError("reading from " + impl_->client->endpoint_.host_header() + ": " +
+                           ec.message());
+      }
+    }
+    *remaining -= got;
+    return got;
+  }
   auto& p = impl_->parser;
   if (p.is_done() || n == 0) return 0;
   p.get().body().data = buf;
@@ -266,6 +293,9 @@ std::unique_ptr<HttpStream> HttpClient::open(const HttpRequest& request) {
       c.with_stream([&](auto& s) { http::read_header(s, c.buffer, impl->parser, ec); });
       if (ec) throw NetworkError("reading from " + endpoint_.host_header() + ": " + ec.message());
       impl->head = head_of(impl->parser.get().base());
+      if (!impl->parser.is_done() && !impl->parser.chunked() && impl->parser.content_length()) {
+        impl->direct_remaining = *impl->parser.content_length();
+      }
       return std::unique_ptr<HttpStream>(new HttpStream(std::move(impl)));
     } catch (const NetworkError&) {
       if (!reused) throw;  // as in send: a stale pooled connection gets one fresh retry
