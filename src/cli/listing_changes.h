@@ -21,6 +21,7 @@ class RedisListingChanges final : public registry::ListingChangePublisher {
   RedisListingChanges(const config::RedisConfig& config, const std::string& storage_location);
 
   void publish(const registry::ListingChange& change) override;
+  void flush() override;
   // Starts applying the other replicas' changes to `registry` until the subscriber returned is
   // destroyed (before the registry).
   std::unique_ptr<redis::Subscriber> subscribe(registry::Registry& registry);

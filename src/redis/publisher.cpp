@@ -20,8 +20,15 @@ void Publisher::publish(std::string message) {
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(message));
+    ++published_;
   }
   queued_.notify_one();
+}
+
+void Publisher::flush(std::chrono::milliseconds bound) {
+  std::unique_lock lock(mutex_);
+  const uint64_t mine = published_;
+  sent_.wait_for(lock, bound, [&] { return done_ >= mine || warned_ || stopping_; });
 }
 
 bool Publisher::send(const std::string& message) {
@@ -53,8 +60,13 @@ void Publisher::run() {
     lock.unlock();
     const bool sent = send(message);
     lock.lock();
+    ++done_;
+    sent_.notify_all();
     // Stopping with Redis unreachable: each message would wait out its dial timeouts again.
-    if (!sent && stopping_) queue_.clear();
+    if (!sent && stopping_) {
+      done_ += queue_.size();
+      queue_.clear();
+    }
   }
 }
 

@@ -10,7 +10,10 @@
 
 #include "redis/connection.h"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -26,6 +29,9 @@ class Publisher {
   ~Publisher();
 
   void publish(std::string message);
+  // Waits until every message published before the call was sent (or given up), for at most
+  // `bound`; at once while Redis is unreachable (the messages would only wait out dial timeouts).
+  void flush(std::chrono::milliseconds bound);
 
  private:
   void run();
@@ -37,9 +43,12 @@ class Publisher {
   std::unique_ptr<Connection> connection_;  // the thread's; null while disconnected
   std::mutex mutex_;
   std::condition_variable queued_;
+  std::condition_variable sent_;
   std::deque<std::string> queue_;
+  uint64_t published_ = 0;  // messages queued so far
+  uint64_t done_ = 0;       // of those, sent or given up
   bool stopping_ = false;
-  bool warned_ = false;  // one warning per outage
+  std::atomic<bool> warned_{false};  // one warning per outage; flush() reads it
   std::thread thread_;
 };
 

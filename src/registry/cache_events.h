@@ -28,6 +28,10 @@ class ListingChangePublisher {
   virtual ~ListingChangePublisher() = default;
   // Must not block on the network: called inside storage writes, possibly on an I/O thread.
   virtual void publish(const ListingChange& change) = 0;
+  // Waits, briefly and boundedly, until what was published so far has left for the other
+  // replicas: called by a writer whose client will read from another replica right after its
+  // answer (the read cache), never on an I/O thread. A no-op by default.
+  virtual void flush() {}
 };
 
 // The wire form: one small JSON object naming the replica it comes from ({"origin":..,

@@ -194,6 +194,11 @@ void ReadCachingDriver::changed(const std::string& key) {
   cache_.invalidate(key);
   if (publisher_) {
     publisher_->publish(ListingChange{ListingChange::Kind::kStored, "", key});
+    // Not answered before the other replicas can know: a client moving a tag through one replica
+    // and reading it through another right after must not get the cached old one. Waiting for
+    // Redis to take the message leaves them only its delivery, far less than the client's next
+    // round trip. (This driver wraps only stores whose calls run on the blocking pool.)
+    publisher_->flush();
   }
 }
 

@@ -19,7 +19,8 @@ namespace onsen::registry::staging {
 // A fresh key in repo's upload area; nothing exists there yet.
 std::string new_key(const std::string& repo);
 
-// Stores content at key atomically: put at a staging key, then moved over key.
+// Stores content at key atomically: put at a staging key, then moved over key (or put at key
+// directly where the driver's put leaves no debris: storage::kPutLeavesNoDebris).
 void put(storage::Driver& driver, const std::string& repo, const std::string& key,
          std::string_view content);
 

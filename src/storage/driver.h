@@ -121,6 +121,11 @@ enum Capability : unsigned {
   // old key or at its new one, never part of it at either, also after a crash. False of S3, where
   // it is one copy per object.
   kAtomicDirectoryMove = 1u << 2,
+  // put_content leaves nothing behind when it is interrupted, by a crash too: the key holds the
+  // old object or the new one, and no other key changes. True of S3 (a PutObject is whole or not
+  // at all) and of memory; false of the filesystem, whose temporary file stays beside the target
+  // after a crash.
+  kPutLeavesNoDebris = 1u << 3,
 };
 
 class Driver {

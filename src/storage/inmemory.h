@@ -24,7 +24,9 @@ class InMemoryDriver final : public Driver {
 
   std::string name() const override { return "inmemory"; }
   // Not kDirectoryMtimeTracksChildren: a directory is as new as its newest object (see driver.h).
-  unsigned capabilities() const override { return kCheapReads | kAtomicDirectoryMove; }
+  unsigned capabilities() const override {
+    return kCheapReads | kAtomicDirectoryMove | kPutLeavesNoDebris;
+  }
 
   std::optional<std::string> get_content(const std::string& key) override;
   void put_content(const std::string& key, std::string_view content) override;

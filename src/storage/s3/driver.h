@@ -41,7 +41,7 @@ class S3Driver : public Driver {
 
   std::string name() const override { return "s3"; }
   // None: every call is a network round trip, and there are no directories to carry a mtime.
-  unsigned capabilities() const override { return 0; }
+  unsigned capabilities() const override { return kPutLeavesNoDebris; }
 
   std::optional<std::string> get_content(const std::string& key) override;
   void put_content(const std::string& key, std::string_view content) override;
