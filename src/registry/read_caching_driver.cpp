@@ -190,16 +190,22 @@ std::unique_ptr<storage::Reader> ReadCachingDriver::reader(const std::string& ke
 }
 
 void ReadCachingDriver::changed(const std::string& key) {
-  if (in_upload_area(key)) return;
+  if (invalidate(key)) flush_published();
+}
+
+bool ReadCachingDriver::invalidate(const std::string& key) {
+  if (in_upload_area(key)) return false;
   cache_.invalidate(key);
-  if (publisher_) {
-    publisher_->publish(ListingChange{ListingChange::Kind::kStored, "", key});
-    // Not answered before the other replicas can know: a client moving a tag through one replica
-    // and reading it through another right after must not get the cached old one. Waiting for
-    // Redis to take the message leaves them only its delivery, far less than the client's next
-    // round trip. (This driver wraps only stores whose calls run on the blocking pool.)
-    publisher_->flush();
-  }
+  if (publisher_) publisher_->publish(ListingChange{ListingChange::Kind::kStored, "", key});
+  return publisher_ != nullptr;
+}
+
+void ReadCachingDriver::flush_published() {
+  // Not answered before the other replicas can know: a client moving a tag through one replica
+  // and reading it through another right after must not get the cached old one. Waiting for
+  // Redis to take the message leaves them only its delivery, far less than the client's next
+  // round trip. (This driver wraps only stores whose calls run on the blocking pool.)
+  publisher_->flush();
 }
 
 template <typename Write>
@@ -209,7 +215,9 @@ auto ReadCachingDriver::writing(std::initializer_list<const std::string*> keys, 
     ReadCachingDriver* self;
     std::initializer_list<const std::string*> keys;
     ~Changed() {
-      for (const std::string* key : keys) self->changed(*key);
+      bool published = false;
+      for (const std::string* key : keys) published |= self->invalidate(*key);
+      if (published) self->flush_published();  // one wait for the whole write
     }
   } after{this, keys};
   return write();

@@ -52,11 +52,15 @@ class ReadCachingDriver final : public storage::ForwardingDriver {
  private:
   // After a write at key (or of the subtree at key): drops it here and tells the other replicas.
   void changed(const std::string& key);
+  // changed() in two steps, so a write of several keys waits for Redis once: drops key here and
+  // queues its message (true when there is a channel to flush), then waits until Redis took it.
+  bool invalidate(const std::string& key);
+  void flush_published();
   // writer (null passes through), dropping key when it opens and again when it commits, closes or
   // cancels; writers in upload areas unwrapped.
   std::unique_ptr<storage::Writer> changing(const std::string& key,
                                             std::unique_ptr<storage::Writer> writer);
-  // write(), then changed() for each key, also when write() threw.
+  // write(), then changed() for its keys, also when write() threw.
   template <typename Write>
   auto writing(std::initializer_list<const std::string*> keys, Write write);
 

@@ -52,12 +52,13 @@ std::optional<Digest> subject_of(const std::optional<std::string>& bytes) {
 }
 
 // The driver with the read cache in front when its reads are not cheap. Also when the cache is off
-// (no entries kept): its writes' invalidations are still published, so replicas keeping one stay
-// right beside a replica configured without.
+// (no entries kept) but replicas share changes: its writes' invalidations are still published, so
+// replicas keeping one stay right beside a replica configured without.
 std::shared_ptr<storage::Driver> read_cached(std::shared_ptr<storage::Driver> driver,
                                              const RegistryOptions& options,
                                              storage::ReadCache& cache) {
   if (driver->capabilities() & storage::kCheapReads) return driver;
+  if (options.read_cache_entries == 0 && !options.listing_changes) return driver;
   return std::make_shared<ReadCachingDriver>(std::move(driver), cache, options.listing_changes);
 }
 
