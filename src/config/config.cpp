@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <regex>
 #include <sstream>
 #include <string_view>
 
@@ -393,6 +394,8 @@ class Converter {
                   })},
         {"redirect", section({{"disable", bool_to(storage.redirect_disabled)}})},
         {"tag", kIgnore},  // no tag concurrency limit
+        {"retention", [&](const ConfigNode& n,
+                          const std::string& k) { read_retention(n, k, storage.retention); }},
     };
     for (const auto& [k, v] : node.entries) {
       if (is_storage_option(k)) {
@@ -406,6 +409,81 @@ class Converter {
       fail(*interval, "storage.maintenance.uploadpurging.interval",
            "must be positive when upload purging is enabled");
     }
+  }
+
+  // storage.retention: {dryrun, policies: [{repositories, keeptags: [{patterns,
+  // mostrecentlypushedcount, pushedwithin}], deleteuntaggedolderthan}]}.
+  void read_retention(const ConfigNode& node, const std::string& key, RetentionConfig& retention) {
+    read_section(node, key,
+                 {
+                     {"dryrun", bool_to(retention.dry_run)},
+                     {"policies",
+                      [&](const ConfigNode& n, const std::string& k) {
+                        retention.policies.clear();
+                        for_each_item(n, k, [&](const ConfigNode& item, const std::string& ik) {
+                          read_retention_policy(item, ik, retention.policies.emplace_back());
+                        });
+                      }},
+                 });
+  }
+
+  void read_retention_policy(const ConfigNode& node, const std::string& key,
+                             RetentionPolicyConfig& policy) {
+    read_section(
+        node, key,
+        {
+            {"repositories", string_list_to(policy.repositories)},
+            {"keeptags",
+             [&](const ConfigNode& n, const std::string& k) {
+               policy.keep_tags.clear();
+               for_each_item(n, k, [&](const ConfigNode& item, const std::string& ik) {
+                 read_keep_tags(item, ik, policy.keep_tags.emplace_back());
+               });
+             }},
+            {"deleteuntaggedolderthan", optional_seconds_to(policy.delete_untagged_older_than)},
+        });
+    if (policy.repositories.empty()) fail(node, key + ".repositories", "required");
+  }
+
+  void read_keep_tags(const ConfigNode& node, const std::string& key, KeepTagsConfig& rule) {
+    read_section(node, key,
+                 {
+                     {"patterns",
+                      [&](const ConfigNode& n, const std::string& k) {
+                        read_string_list(n, k, rule.patterns);
+                        for (const auto& pattern : rule.patterns) {
+                          try {
+                            std::regex(pattern, std::regex::ECMAScript);
+                          } catch (const std::regex_error& e) {
+                            fail(n, k,
+                                 "\"" + pattern + "\" is not a regular expression: " + e.what());
+                          }
+                        }
+                      }},
+                     {"mostrecentlypushedcount",
+                      [&](const ConfigNode& n, const std::string& k) {
+                        uint64_t count = 0;
+                        read_uint(n, k, count);
+                        rule.most_recently_pushed_count = count;
+                      }},
+                     {"pushedwithin", optional_seconds_to(rule.pushed_within)},
+                 });
+  }
+
+  // Each item of a list (null: none), named "<key>.<index>".
+  template <typename ReadItem>
+  void for_each_item(const ConfigNode& node, const std::string& key, ReadItem read_item) {
+    if (node.is_null()) return;
+    if (!node.is_sequence()) fail_type(node, key, "a list");
+    for (size_t i = 0; i < node.items.size(); ++i) {
+      read_item(node.items[i], key + "." + std::to_string(i));
+    }
+  }
+
+  static Reader optional_seconds_to(std::optional<std::chrono::seconds>& out) {
+    return [&out](const ConfigNode& n, const std::string& k) {
+      if (auto d = read_duration(n, k)) out = std::chrono::ceil<std::chrono::seconds>(*d);
+    };
   }
 
   // The driver's parameters go through as text: the driver's factory validates them.

@@ -76,6 +76,23 @@ struct AuthConfig {
   std::optional<HtpasswdConfig> htpasswd;  // the only supported provider for now
 };
 
+// storage.retention (Onsen's own, shaped as zot's): per repository glob, the tags to keep and how
+// long untagged manifests stay; applied by the garbage collector (registry/retention.h).
+struct KeepTagsConfig {
+  std::vector<std::string> patterns;  // regular expressions matching whole tag names
+  std::optional<uint64_t> most_recently_pushed_count;
+  std::optional<std::chrono::seconds> pushed_within;
+};
+struct RetentionPolicyConfig {
+  std::vector<std::string> repositories;  // globs
+  std::vector<KeepTagsConfig> keep_tags;
+  std::optional<std::chrono::seconds> delete_untagged_older_than;
+};
+struct RetentionConfig {
+  bool dry_run = false;
+  std::vector<RetentionPolicyConfig> policies;
+};
+
 struct StorageConfig {
   // The driver and its parameters as written (scalars as text; null ones left out). This layer
   // knows no driver: storage::check_parameters validates them (see Config::error).
@@ -95,6 +112,7 @@ struct StorageConfig {
   // (registry/read_caching_driver.h), keeping at most that many keys.
   std::string blob_descriptor_cache;
   uint64_t blob_descriptor_cache_size = 10000;
+  RetentionConfig retention;
 };
 
 struct LogConfig {
