@@ -6,6 +6,7 @@
 #include "cli/debug_vars.h"
 #include "cli/listing_changes.h"
 #include "cli/logging.h"
+#include "cli/online_gc.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
 #include "http/mux.h"
@@ -142,15 +143,20 @@ int serve(const std::string& config_arg) {
                                               cfg.storage.upload_purging_interval,
                                               cfg.storage.upload_purging_dry_run);
     }
+    OnlineGc gc = make_online_gc(cfg, driver, registry);
     auto options = api_options(cfg.http);
     options.redirect = !cfg.storage.redirect_disabled;
+    options.collector = gc.collector.get();
+    options.gc_defaults = collection_defaults(cfg.storage.gc);
     const std::string api_prefix = options.prefix + "/v2";
+    const std::string admin_prefix = options.prefix + "/admin";
     api::Api api(registry, std::move(options), authorizer.get());
     http::Handler api_handler = [&api](http::Request& req) { return api.handle(req); };
     // Every endpoint the server has, by path prefix; a new one (a web UI, a token endpoint) is a
     // handler registered here.
     http::Mux mux;
     mux.handle(api_prefix, api_handler);
+    mux.handle(admin_prefix, [&api](http::Request& req) { return api.handle_admin(req); });
     // Other paths get the API's 404 (NAME_UNKNOWN in the spec's JSON, after authentication), as
     // they always have.
     mux.set_fallback(api_handler);
@@ -170,7 +176,8 @@ int serve(const std::string& config_arg) {
       debug_options.addr = cfg.http.debug_addr;
       debug_options.threads = 1;
       debug_options.access_log = false;
-      debug.emplace(std::move(debug_options), debug_vars_handler(server, registry));
+      debug.emplace(std::move(debug_options),
+                    debug_vars_handler(server, registry, gc.collector.get()));
       debug->start();
       debug_thread = std::thread([&debug] { debug->run(); });
     }

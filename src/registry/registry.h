@@ -74,6 +74,11 @@ class Registry {
  public:
   Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions options);
 
+  // The driver stack every write of the registry goes through (its caches told, the listing
+  // changes published to the other replicas), for work on the store beside the registry's own:
+  // garbage collection and repository deletion.
+  std::shared_ptr<storage::Driver> storage() const { return driver_; }
+
   // The storage driver's storage::Capability bits.
   unsigned storage_capabilities() const { return driver_->capabilities(); }
 
