@@ -5,6 +5,7 @@
 #include "api/errors.h"
 #include "api/responses.h"
 #include "base/duration.h"
+#include "registry/garbage_collector.h"
 
 #include <fmt/chrono.h>
 #include <spdlog/spdlog.h>
@@ -160,9 +161,14 @@ boost::asio::awaitable<http::Response> Api::start_collection(http::Request& req)
 
 boost::asio::awaitable<http::Response> Api::delete_repository(std::string name) {
   registry::Registry::check_name(name);
-  // registry::GarbageCollector::delete_repository is not in this build yet.
-  co_return error_with_status(ErrorCode::kUnsupported, 501,
-                              "repository deletion is not implemented yet");
+  registry_.check_delete_enabled();  // as Distribution's deletes: 405 UNSUPPORTED when off
+  // Through the registry's driver stack, so that its caches (and the other replicas') drop the
+  // repository's tags and manifests.
+  registry::GarbageCollector collector(registry_.storage_driver(), {},
+                                       registry_.uncached_storage_driver());
+  co_await pool_.run([&] { collector.delete_repository(name); });
+  spdlog::info("repository {} deleted; its blobs go at the next garbage collection", name);
+  co_return empty_response(202);
 }
 
 }  // namespace onsen::api

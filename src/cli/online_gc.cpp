@@ -2,6 +2,7 @@
 
 #include "cli/redis_collector_lock.h"
 #include "cli/redis_options.h"
+#include "registry/garbage_collector.h"
 #include "registry/store_lease.h"
 #include "storage/factory.h"
 
@@ -20,13 +21,27 @@ std::string process_name() {
   return std::string(host) + ":" + std::to_string(getpid()) + ":" + random_process_id();
 }
 
-registry::OnlineCollector::Collect collect_on(std::shared_ptr<storage::Driver> writes,
-                                              std::shared_ptr<storage::Driver> reads) {
-  (void)writes;
-  (void)reads;
-  return [](const registry::CollectionRequest&,
-            const std::function<bool()>&) -> registry::CollectionOutcome {
-    throw std::runtime_error("the garbage collector is not in this build yet");
+// One collection by registry::GarbageCollector: writes through the registry's driver stack (so
+// its caches, and over Redis the other replicas', drop what goes), reads beneath its read cache.
+registry::OnlineCollector::Collect collect_on(registry::Registry& registry) {
+  return [&registry](const registry::CollectionRequest& request,
+                     const std::function<bool()>& should_stop) {
+    registry::GcOptions options;
+    options.dry_run = request.dry_run;
+    options.delete_untagged = request.delete_untagged;
+    options.grace = request.grace;
+    options.delete_orphan_referrers = request.delete_referrers;
+    options.log = [](std::string_view line) { spdlog::info("garbage collection: {}", line); };
+    options.should_stop = should_stop;
+    registry::GarbageCollector collector(registry.storage_driver(), std::move(options),
+                                         registry.uncached_storage_driver());
+    const registry::GcResult result = collector.run();
+    registry::CollectionOutcome outcome;
+    outcome.manifests_deleted = result.manifests_deleted;
+    outcome.blobs_deleted = result.blobs_deleted;
+    outcome.bytes_freed = result.bytes_freed;
+    outcome.completed = result.completed;
+    return outcome;
   };
 }
 
@@ -41,8 +56,7 @@ registry::CollectionRequest collection_defaults(const config::GcConfig& gc) {
   return request;
 }
 
-OnlineGc make_online_gc(const config::Config& cfg, std::shared_ptr<storage::Driver> store,
-                        registry::Registry& registry) {
+OnlineGc make_online_gc(const config::Config& cfg, registry::Registry& registry) {
   OnlineGc gc;
   if (cfg.storage.read_only) return gc;
   const std::string owner = process_name();
@@ -52,10 +66,10 @@ OnlineGc make_online_gc(const config::Config& cfg, std::shared_ptr<storage::Driv
         cfg.storage.driver + ":" + storage::location(cfg.storage.driver, cfg.storage.parameters),
         owner);
   } else {
-    gc.lock = std::make_unique<registry::StoreLease>(store, owner);
+    gc.lock = std::make_unique<registry::StoreLease>(registry.uncached_storage_driver(), owner);
   }
   gc.collector = std::make_unique<registry::OnlineCollector>(
-      collect_on(registry.storage(), store), *gc.lock, [](bool warning, const std::string& line) {
+      collect_on(registry), *gc.lock, [](bool warning, const std::string& line) {
         spdlog::log(warning ? spdlog::level::warn : spdlog::level::info, "{}", line);
       });
   if (cfg.storage.gc.interval.count() > 0) {

@@ -9,7 +9,6 @@
 #include "registry/collector_lock.h"
 #include "registry/online_collector.h"
 #include "registry/registry.h"
-#include "storage/driver.h"
 
 #include <memory>
 
@@ -23,10 +22,9 @@ struct OnlineGc {
   std::unique_ptr<GcScheduler> scheduler;
 };
 
-// `store`: the driver the registry was built on (reads bypass the registry's read cache; the lease
-// object lives there); `registry` must outlive the result.
-OnlineGc make_online_gc(const config::Config& cfg, std::shared_ptr<storage::Driver> store,
-                        registry::Registry& registry);
+// On the registry's storage (its driver stack for writes, the store beneath for reads and the
+// lease object); `registry` must outlive the result.
+OnlineGc make_online_gc(const config::Config& cfg, registry::Registry& registry);
 
 // What POST /admin/gc runs unless its query says otherwise: the storage.gc keys.
 registry::CollectionRequest collection_defaults(const config::GcConfig& gc);

@@ -7,6 +7,7 @@
 #include "cli/listing_changes.h"
 #include "cli/logging.h"
 #include "cli/online_gc.h"
+#include "cli/storage_stack.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
 #include "http/mux.h"
@@ -111,25 +112,10 @@ int serve(const std::string& config_arg) {
   }
 
   try {
-    auto driver = storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
-    // Replicas on one storage tell each other their listing changes through Redis.
-    std::unique_ptr<RedisListingChanges> listing_changes;
-    if (!cfg.redis.addr.empty()) {
-      listing_changes = std::make_unique<RedisListingChanges>(
-          cfg.redis,
-          cfg.storage.driver + ":" + storage::location(cfg.storage.driver, cfg.storage.parameters));
-    }
-    registry::RegistryOptions registry_options;
-    registry_options.listing_changes = listing_changes.get();
-    registry_options.delete_enabled = cfg.storage.delete_enabled;
-    registry_options.read_only = cfg.storage.read_only;
-    registry_options.automatic_cross_mount = cfg.http.automatic_cross_mount;
-    if (!cfg.storage.blob_descriptor_cache.empty()) {
-      registry_options.read_cache_entries = cfg.storage.blob_descriptor_cache_size;
-    }
-    registry::Registry registry(driver, registry_options);
+    StorageStack stack = open_storage(cfg);
+    registry::Registry& registry = *stack.registry;
     std::unique_ptr<redis::Subscriber> subscriber;  // destroyed before the registry
-    if (listing_changes) subscriber = listing_changes->subscribe(registry);
+    if (stack.listing_changes) subscriber = stack.listing_changes->subscribe(registry);
     // The one place that knows the auth methods: a new one is a new Authorizer made here.
     std::unique_ptr<auth::Authorizer> authorizer;
     if (cfg.auth.htpasswd) {
@@ -143,7 +129,7 @@ int serve(const std::string& config_arg) {
                                               cfg.storage.upload_purging_interval,
                                               cfg.storage.upload_purging_dry_run);
     }
-    OnlineGc gc = make_online_gc(cfg, driver, registry);
+    OnlineGc gc = make_online_gc(cfg, registry);
     auto options = api_options(cfg.http);
     options.redirect = !cfg.storage.redirect_disabled;
     options.collector = gc.collector.get();
