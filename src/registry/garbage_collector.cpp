@@ -392,9 +392,13 @@ struct GarbageCollector::Run {
     return out;
   }
 
-  // Deletes the unmarked blobs older than grace; returns those deleted (or, dry, eligible) and
-  // adds to `missing` the blob directories without data.
-  std::optional<std::set<Digest>> delete_blobs(const std::vector<Digest>& blobs) {
+  // Deletes the unmarked blobs older than grace; returns those deleted (or, dry, eligible).
+  // Each is looked at again right before its removal, a chunk at a time: its data and its layer
+  // links in every repository (`now`). One written since (a manifest PUT refreshes the old links
+  // of its blobs, a mount that of its source: BlobStore::refresh_links) keeps it; what is left is
+  // the residual window (docs/ARCHITECTURE.md, "Garbage collection").
+  std::optional<std::set<Digest>> delete_blobs(const std::vector<Digest>& blobs,
+                                               const std::vector<Inventory>& now) {
     std::vector<Digest> candidates;
     std::vector<std::string> keys;
     for (auto& d : blobs) {
@@ -414,16 +418,48 @@ struct GarbageCollector::Run {
     result.blobs_marked = marked.size();
     output(fmt::format("\n{} blobs marked, {} blobs and {} manifests eligible for deletion",
                        marked.size(), eligible.size(), result.manifests_deleted));
+    std::map<Digest, std::vector<std::string>> links;
+    for (auto& repo : now) {
+      for (auto& [d, _] : repo.layers) {
+        if (!marked.count(d))
+          links[d].push_back(layout::layer_link(repo.name, d.algorithm(), d.hex()));
+      }
+    }
     std::set<Digest> deleted;
-    for (auto& [d, size] : eligible) {
-      if (stopped()) return std::nullopt;
-      output(fmt::format("blob eligible for deletion: {}", d.str()));
-      const std::string dir = layout::blob_dir(d.algorithm(), d.hex());
-      if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
-      remove(dir);
-      deleted.insert(d);
-      ++result.blobs_deleted;
-      result.bytes_freed += size;
+    constexpr size_t kChunk = 256;
+    for (size_t first = 0; first < eligible.size(); first += kChunk) {
+      const size_t last = std::min(eligible.size(), first + kChunk);
+      std::vector<std::string> again;
+      for (size_t i = first; i < last; ++i) {
+        const Digest& d = eligible[i].first;
+        again.push_back(layout::blob_data(d.algorithm(), d.hex()));
+        auto it = links.find(d);
+        if (it != links.end()) again.insert(again.end(), it->second.begin(), it->second.end());
+      }
+      auto seen = reads.stats(again);
+      size_t k = 0;
+      for (size_t i = first; i < last; ++i) {
+        const auto& [d, size] = eligible[i];
+        auto it = links.find(d);
+        const size_t n = 1 + (it == links.end() ? 0 : it->second.size());
+        bool written = false;
+        for (size_t j = k; j < k + n; ++j) {
+          written = written || (seen[j] && young(seen[j]->mod_time));
+        }
+        k += n;
+        if (written) {
+          log(fmt::format("keeping blob {}: written since the mark", d.str()));
+          continue;
+        }
+        if (stopped()) return std::nullopt;
+        output(fmt::format("blob eligible for deletion: {}", d.str()));
+        const std::string dir = layout::blob_dir(d.algorithm(), d.hex());
+        if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
+        remove(dir);
+        deleted.insert(d);
+        ++result.blobs_deleted;
+        result.bytes_freed += size;
+      }
     }
     return deleted;
   }
@@ -515,7 +551,7 @@ struct GarbageCollector::Run {
     // Sweep: manifests, blobs, then the links of deleted blobs.
     if (stopped() || !delete_manifests(now, before_by_name)) return;
     auto blobs = stored_blobs();
-    auto deleted = delete_blobs(blobs);
+    auto deleted = delete_blobs(blobs, now);
     if (!deleted) return;
     if (!delete_links(now, std::set<Digest>(blobs.begin(), blobs.end()), *deleted)) return;
     result.completed = true;

@@ -318,6 +318,50 @@ TEST_F(GarbageCollectorTest, PushDuringTheMarkIsKept) {
   EXPECT_EQ(problems(), "");
 }
 
+TEST_F(GarbageCollectorTest, PushAfterTheRemarkKeepsItsOldBlobs) {
+  // Two old blobs nothing references (their manifests were deleted). After the collector's
+  // re-mark, before its sweep, a client pushes a manifest on the first (its HEAD found it linked,
+  // so it uploads nothing) and mounts the second into a new repository to push one there: the
+  // PUT refreshes the first's old link, the mount the second's source link, the second PUT (whose
+  // manifest is byte for byte the deleted one) that manifest's old data, and the collector,
+  // looking at each blob's data and links again just before deleting it, keeps them all.
+  auto first = image("a", "", "first layer");
+  auto second = image("a", "", "second layer");
+  reg.delete_manifest("a", first.str());
+  reg.delete_manifest("a", second.str());
+  age_everything(1h);
+  bool remarked = false, pushed = false;
+  std::vector<Digest> pushed_digests;
+  GcOptions options;
+  options.log = [&](std::string_view line) {
+    if (line.starts_with("garbage collection:")) remarked = true;
+  };
+  options.should_stop = [&] {
+    if (remarked && !pushed) {
+      pushed = true;
+      auto body = test::image_manifest(digest_of("{}"), digest_of("first layer"), 11,
+                                       R"(,"annotations":{"again":"yes"})");
+      pushed_digests.push_back(
+          reg.put_manifest("a", digest_of(body).str(), media_type::kOciManifest, body).digest);
+      EXPECT_TRUE(reg.mount_blob("b", "a", digest_of("second layer")));
+      EXPECT_TRUE(reg.mount_blob("b", "a", digest_of("{}")));
+      body = test::image_manifest(digest_of("{}"), digest_of("second layer"), 12);
+      pushed_digests.push_back(reg.put_manifest("b", "v1", media_type::kOciManifest, body).digest);
+    }
+    return false;
+  };
+  auto result = collect(std::move(options));
+  ASSERT_TRUE(pushed);
+  EXPECT_TRUE(result.completed);
+  EXPECT_TRUE(blob_stored(digest_of("first layer")));
+  EXPECT_TRUE(blob_stored(digest_of("second layer")));
+  EXPECT_TRUE(blob_stored(digest_of("{}")));
+  EXPECT_EQ(pushed_digests[1], second);
+  EXPECT_EQ(reg.get_manifest("a", pushed_digests[0].str()).digest, pushed_digests[0]);
+  EXPECT_EQ(reg.get_manifest("b", "v1").digest, pushed_digests[1]);
+  EXPECT_EQ(problems(), "");
+}
+
 TEST_F(GarbageCollectorTest, ManifestPutRefreshesOldLayerLinks) {
   auto config = blob("r", "{}");
   auto layer = blob("r", "layer");
