@@ -62,11 +62,11 @@ int garbage_collect(const std::string& config_arg, const GarbageCollectOptions& 
     auto result = collector.run();
     std::fflush(stdout);
     spdlog::info(
-        "garbage collection {}: {} repositories, {} manifests and {} blobs ({} bytes) {}, {} "
-        "links removed, {:.2f} s",
+        "garbage collection {}: {} repositories; {} manifests, {} blobs ({} bytes) and {} links "
+        "{}; {:.2f} s",
         result.completed ? "completed" : "stopped", result.repositories, result.manifests_deleted,
-        result.blobs_deleted, result.bytes_freed, options.dry_run ? "eligible" : "deleted",
-        result.links_deleted, result.duration.count());
+        result.blobs_deleted, result.bytes_freed, result.links_deleted,
+        options.dry_run ? "eligible for deletion" : "deleted", result.duration.count());
     return result.completed ? 0 : 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);

@@ -290,18 +290,20 @@ TEST_F(GarbageCollectorTest, StoppedRunIsFinishedByTheNext) {
 
 TEST_F(GarbageCollectorTest, PushDuringTheMarkIsKept) {
   // A blob nothing references (its manifest was deleted), and repositories to mark after the
-  // one where the push lands: while the collector marks them, a manifest referencing the old
-  // blob is pushed into a repository already marked, by digest (untagged).
+  // one where the push lands, all older than the grace window: while the collector marks them, a
+  // manifest referencing the old blob is pushed into a repository already marked, by digest
+  // (untagged).
   auto old = image("a", "", "shared layer");
   reg.delete_manifest("a", old.str());
   for (auto name : {"b", "c", "d"}) image(name, "v1", std::string("layer of ") + name);
+  age_everything(1h);
   // The same image again, told apart by an annotation; its blobs are still linked in "a" (a
   // manifest DELETE leaves layer links), so the client uploads nothing.
   auto body = test::image_manifest(digest_of("{}"), digest_of("shared layer"), 12,
                                    R"(,"annotations":{"again":"yes"})");
   const Digest pushed = digest_of(body);
   bool pushed_once = false;
-  GcOptions options{.delete_untagged = true};
+  GcOptions options{.delete_untagged = true, .grace = 30min};
   options.should_stop = [&] {
     if (!pushed_once && std::find(lines.begin(), lines.end(), "c") != lines.end()) {
       pushed_once = true;
@@ -332,7 +334,7 @@ TEST_F(GarbageCollectorTest, PushAfterTheRemarkKeepsItsOldBlobs) {
   age_everything(1h);
   bool remarked = false, pushed = false;
   std::vector<Digest> pushed_digests;
-  GcOptions options;
+  GcOptions options{.grace = 30min};
   options.log = [&](std::string_view line) {
     if (line.starts_with("garbage collection:")) remarked = true;
   };
