@@ -5,6 +5,7 @@
 #include "cli/storage_stack.h"
 #include "config/config.h"
 #include "config/duration.h"
+#include "registry/blob_store.h"
 #include "registry/error.h"
 #include "registry/garbage_collector.h"
 
@@ -47,6 +48,12 @@ int garbage_collect(const std::string& config_arg, const GarbageCollectOptions& 
   }
   auto cfg = load_config(config_arg);
   if (!cfg) return 2;
+  if (grace->count() > 0 && *grace <= registry::BlobStore::kLinkRefreshAge) {
+    spdlog::warn(
+        "--grace {} is no longer than the {} min after which a push refreshes the blobs it "
+        "references: a push running meanwhile may lose blobs; use more (30m, 1h)",
+        options.grace, registry::BlobStore::kLinkRefreshAge.count());
+  }
   try {
     StorageStack stack = open_storage(*cfg);
     registry::GcOptions gc;

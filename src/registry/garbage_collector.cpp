@@ -422,13 +422,24 @@ struct GarbageCollector::Run {
     return out;
   }
 
+  // Deletes the revisions not kept. Watching, each revision link is looked at again right
+  // before: one written since (a PUT of the same manifest, by tag too) keeps the revision and,
+  // marked now, what it references.
   bool delete_manifests(const std::vector<Inventory>& now,
-                        const std::map<std::string, const Inventory*>& before) {
+                        const std::map<std::string, const Inventory*>& before, bool watching) {
     for (auto& repo : now) {
       auto it = before.find(repo.name);
       if (it == before.end()) continue;
       for (auto& d : unkept(repo, *it->second)) {
         if (stopped()) return false;
+        if (watching) {
+          auto info = reads.stat(layout::revision_link(repo.name, d.algorithm(), d.hex()));
+          if (info && young(info->mod_time)) {
+            log(fmt::format("keeping manifest {}@{}: written since the mark", repo.name, d.str()));
+            keep(repo, d, {});
+            continue;
+          }
+        }
         // Tag index entries first, then the revision, then its referrers index entry: each
         // step leaves a state `onsen check` accepts, and the next run redoes what is left.
         for (auto& [tag, index] : repo.tag_index) {
@@ -509,7 +520,8 @@ struct GarbageCollector::Run {
       }
     }
     std::set<Digest> deleted;
-    constexpr size_t kChunk = 256;
+    // Small chunks: the time between a chunk's look and a removal is the residual window.
+    constexpr size_t kChunk = 32;
     for (size_t first = 0; first < eligible.size(); first += kChunk) {
       const size_t last = std::min(eligible.size(), first + kChunk);
       std::vector<std::string> again;
@@ -652,7 +664,7 @@ struct GarbageCollector::Run {
                     before.size(), marked.size(), elapsed()));
 
     // Sweep: manifests, blobs, then the links of deleted blobs.
-    if (stopped() || !delete_manifests(now, before_by_name)) return;
+    if (stopped() || !delete_manifests(now, before_by_name, watching)) return;
     auto blobs = stored_blobs();
     log(fmt::format("garbage collection: {} blobs listed ({:.2f} s)", blobs.size(), elapsed()));
     auto deleted = delete_blobs(blobs, now, watching);
