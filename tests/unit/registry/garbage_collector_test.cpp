@@ -290,18 +290,20 @@ TEST_F(GarbageCollectorTest, StoppedRunIsFinishedByTheNext) {
 
 TEST_F(GarbageCollectorTest, PushDuringTheMarkIsKept) {
   // A blob nothing references (its manifest was deleted), and repositories to mark after the
-  // one where the push lands: while the collector marks them, a manifest referencing the old
-  // blob is pushed into a repository already marked, by digest (untagged).
+  // one where the push lands, all older than the grace window: while the collector marks them, a
+  // manifest referencing the old blob is pushed into a repository already marked, by digest
+  // (untagged).
   auto old = image("a", "", "shared layer");
   reg.delete_manifest("a", old.str());
   for (auto name : {"b", "c", "d"}) image(name, "v1", std::string("layer of ") + name);
+  age_everything(1h);
   // The same image again, told apart by an annotation; its blobs are still linked in "a" (a
   // manifest DELETE leaves layer links), so the client uploads nothing.
   auto body = test::image_manifest(digest_of("{}"), digest_of("shared layer"), 12,
                                    R"(,"annotations":{"again":"yes"})");
   const Digest pushed = digest_of(body);
   bool pushed_once = false;
-  GcOptions options{.delete_untagged = true};
+  GcOptions options{.delete_untagged = true, .grace = 30min};
   options.should_stop = [&] {
     if (!pushed_once && std::find(lines.begin(), lines.end(), "c") != lines.end()) {
       pushed_once = true;
@@ -332,7 +334,7 @@ TEST_F(GarbageCollectorTest, PushAfterTheRemarkKeepsItsOldBlobs) {
   age_everything(1h);
   bool remarked = false, pushed = false;
   std::vector<Digest> pushed_digests;
-  GcOptions options;
+  GcOptions options{.grace = 30min};
   options.log = [&](std::string_view line) {
     if (line.starts_with("garbage collection:")) remarked = true;
   };
@@ -359,6 +361,45 @@ TEST_F(GarbageCollectorTest, PushAfterTheRemarkKeepsItsOldBlobs) {
   EXPECT_EQ(pushed_digests[1], second);
   EXPECT_EQ(reg.get_manifest("a", pushed_digests[0].str()).digest, pushed_digests[0]);
   EXPECT_EQ(reg.get_manifest("b", "v1").digest, pushed_digests[1]);
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, RetagAndUploadAfterTheRemarkAreKept) {
+  // With -m: an old untagged manifest, and an old blob nothing references. After the re-mark a
+  // client tags the manifest again (a PUT by tag of the same bytes), and another uploads the
+  // blob's bytes into a repository that never linked it and pushes a manifest on them. The
+  // revision is looked at again before its removal, the upload replaced the old data: both
+  // images pull whole afterwards.
+  auto old = image("a", "v1", "old layer");
+  const std::string old_body = reg.get_manifest("a", "v1").bytes;
+  reg.delete_manifest("a", "v1");  // the tag only: the revision stays, untagged
+  auto loose = image("a", "", "loose layer");
+  reg.delete_manifest("a", loose.str());
+  age_everything(1h);
+  bool remarked = false, pushed = false;
+  GcOptions options{.delete_untagged = true, .grace = 30min};
+  options.log = [&](std::string_view line) {
+    if (line.starts_with("garbage collection:") && line.find("marked") != line.npos) {
+      remarked = true;
+    }
+  };
+  Digest fresh = old;
+  options.should_stop = [&] {
+    if (remarked && !pushed) {
+      pushed = true;
+      reg.put_manifest("a", "v2", media_type::kOciManifest, old_body);
+      fresh = image("b", "v1", "loose layer");
+    }
+    return false;
+  };
+  auto result = collect(std::move(options));
+  ASSERT_TRUE(pushed);
+  EXPECT_TRUE(result.completed);
+  EXPECT_EQ(reg.get_manifest("a", "v2").digest, old);
+  EXPECT_TRUE(blob_stored(digest_of("old layer")));
+  EXPECT_EQ(reg.get_manifest("b", "v1").digest, fresh);
+  EXPECT_TRUE(blob_stored(digest_of("loose layer")));
+  EXPECT_EQ(reg.blob_size("b", digest_of("loose layer")), 11u);
   EXPECT_EQ(problems(), "");
 }
 
