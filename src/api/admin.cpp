@@ -18,7 +18,7 @@ namespace {
 using registry::ErrorCode;
 
 // An error under the spec's code `code` with a status of the admin endpoints' own (409 for a
-// collection already running, 501 for what this build lacks), which the code's usual status
+// collection already running, 400 for a bad query parameter), which the code's usual status
 // (descriptor_of) would misstate.
 http::Response error_with_status(ErrorCode code, unsigned status, std::string_view message) {
   auto res = error_response(code, message);
