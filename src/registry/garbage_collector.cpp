@@ -249,14 +249,7 @@ struct GarbageCollector::Run {
         ++i;
       }
       if (!with_mtimes) continue;
-      for (auto it = repo.revisions.begin(); it != repo.revisions.end(); ++j) {
-        if (!revision_stats[j]) {
-          it = repo.revisions.erase(it);
-        } else {
-          it->second = revision_stats[j]->mod_time;
-          ++it;
-        }
-      }
+      take_mtimes(repo.revisions, revision_stats, j);
     }
     if (!with_mtimes) return repos;
     // The layer links' mtimes (their content is not needed: the path names the digest).
@@ -269,17 +262,23 @@ struct GarbageCollector::Run {
     auto layer_stats = in_batches<storage::FileInfo>(
         link_keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
     i = 0;
-    for (auto& repo : repos) {
-      for (auto it = repo.layers.begin(); it != repo.layers.end(); ++i) {
-        if (!layer_stats[i]) {
-          it = repo.layers.erase(it);
-        } else {
-          it->second = layer_stats[i]->mod_time;
-          ++it;
-        }
+    for (auto& repo : repos) take_mtimes(repo.layers, layer_stats, i);
+    return repos;
+  }
+
+  // Gives each link of `links` its mtime from stats[next...] (in the map's order), dropping those
+  // that are gone (an empty directory, what an interrupted delete leaves).
+  static void take_mtimes(std::map<Digest, Clock::time_point>& links,
+                          const std::vector<std::optional<storage::FileInfo>>& stats,
+                          size_t& next) {
+    for (auto it = links.begin(); it != links.end(); ++next) {
+      if (!stats[next]) {
+        it = links.erase(it);
+      } else {
+        it->second = stats[next]->mod_time;
+        ++it;
       }
     }
-    return repos;
   }
 
   // ------------------------------------------------------------------ manifests
