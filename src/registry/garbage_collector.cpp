@@ -249,14 +249,7 @@ struct GarbageCollector::Run {
         ++i;
       }
       if (!with_mtimes) continue;
-      for (auto it = repo.revisions.begin(); it != repo.revisions.end(); ++j) {
-        if (!revision_stats[j]) {
-          it = repo.revisions.erase(it);
-        } else {
-          it->second = revision_stats[j]->mod_time;
-          ++it;
-        }
-      }
+      take_mtimes(repo.revisions, revision_stats, j);
     }
     if (!with_mtimes) return repos;
     // The layer links' mtimes (their content is not needed: the path names the digest).
@@ -269,17 +262,23 @@ struct GarbageCollector::Run {
     auto layer_stats = in_batches<storage::FileInfo>(
         link_keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
     i = 0;
-    for (auto& repo : repos) {
-      for (auto it = repo.layers.begin(); it != repo.layers.end(); ++i) {
-        if (!layer_stats[i]) {
-          it = repo.layers.erase(it);
-        } else {
-          it->second = layer_stats[i]->mod_time;
-          ++it;
-        }
+    for (auto& repo : repos) take_mtimes(repo.layers, layer_stats, i);
+    return repos;
+  }
+
+  // Gives each link of `links` its mtime from stats[next...] (in the map's order), dropping those
+  // that are gone (an empty directory, what an interrupted delete leaves).
+  static void take_mtimes(std::map<Digest, Clock::time_point>& links,
+                          const std::vector<std::optional<storage::FileInfo>>& stats,
+                          size_t& next) {
+    for (auto it = links.begin(); it != links.end(); ++next) {
+      if (!stats[next]) {
+        it = links.erase(it);
+      } else {
+        it->second = stats[next]->mod_time;
+        ++it;
       }
     }
-    return repos;
   }
 
   // ------------------------------------------------------------------ manifests
@@ -408,8 +407,9 @@ struct GarbageCollector::Run {
   }
 
   // ------------------------------------------------------------------ sweep
-  void remove(const std::string& key) {
-    if (!options.dry_run) driver.remove(key);
+  // Removes keys at once (each an S3 round trip or four): their order does not matter.
+  void remove_all(const std::vector<std::string>& keys) {
+    if (!options.dry_run) parallel_for(keys.size(), [&](size_t i) { driver.remove(keys[i]); });
   }
 
   // Revisions of repo that existed through the mark and are not kept.
@@ -422,41 +422,60 @@ struct GarbageCollector::Run {
     return out;
   }
 
-  // Deletes the revisions not kept. Watching, each revision link is looked at again right
-  // before: one written since (a PUT of the same manifest, by tag too) keeps the revision and,
-  // marked now, what it references.
+  // Deletes the revisions not kept, 32 at a time, at once. Watching, each chunk's revision links
+  // are looked at again right before: one written since (a PUT of the same manifest, by tag too)
+  // keeps the revision and, marked now, what it references.
   bool delete_manifests(const std::vector<Inventory>& now,
                         const std::map<std::string, const Inventory*>& before, bool watching) {
+    std::vector<std::pair<const Inventory*, Digest>> doomed;
     for (auto& repo : now) {
       auto it = before.find(repo.name);
       if (it == before.end()) continue;
-      for (auto& d : unkept(repo, *it->second)) {
-        if (stopped()) return false;
-        if (watching) {
-          auto info = reads.stat(layout::revision_link(repo.name, d.algorithm(), d.hex()));
-          if (info && young(info->mod_time)) {
-            log(fmt::format("keeping manifest {}@{}: written since the mark", repo.name, d.str()));
-            keep(repo, d, {});
-            continue;
-          }
+      for (auto& d : unkept(repo, *it->second)) doomed.emplace_back(&repo, d);
+    }
+    constexpr size_t kChunk = 32;
+    for (size_t first = 0; first < doomed.size(); first += kChunk) {
+      const size_t last = std::min(doomed.size(), first + kChunk);
+      std::vector<std::string> keys;
+      for (size_t i = first; i < last; ++i) {
+        auto& [repo, d] = doomed[i];
+        keys.push_back(layout::revision_link(repo->name, d.algorithm(), d.hex()));
+      }
+      auto seen =
+          watching ? reads.stats(keys) : std::vector<std::optional<storage::FileInfo>>(keys.size());
+      std::vector<std::vector<std::string>> removals;  // per manifest, in order
+      bool stop = false;
+      for (size_t i = first; i < last; ++i) {
+        auto& [repo, d] = doomed[i];
+        if (seen[i - first] && young(seen[i - first]->mod_time)) {
+          log(fmt::format("keeping manifest {}@{}: written since the mark", repo->name, d.str()));
+          keep(*repo, d, {});
+          continue;
         }
+        if ((stop = stopped())) break;
         // Tag index entries first, then the revision, then its referrers index entry: each
         // step leaves a state `onsen check` accepts, and the next run redoes what is left.
-        for (auto& [tag, index] : repo.tag_index) {
+        auto& steps = removals.emplace_back();
+        for (auto& [tag, index] : repo->tag_index) {
           if (std::find(index.begin(), index.end(), d) != index.end()) {
-            remove(link_dir(layout::tag_index_link(repo.name, tag, d.algorithm(), d.hex())));
+            steps.push_back(
+                link_dir(layout::tag_index_link(repo->name, tag, d.algorithm(), d.hex())));
           }
         }
-        const std::string revision =
-            link_dir(layout::revision_link(repo.name, d.algorithm(), d.hex()));
-        if (!options.dry_run) log(fmt::format("deleting manifest: {}", revision));
-        remove(revision);
+        steps.push_back(link_dir(keys[i - first]));
+        if (!options.dry_run) log(fmt::format("deleting manifest: {}", steps.back()));
         if (auto& subject = references.at(d).subject) {
-          remove(link_dir(layout::referrer_link(repo.name, subject->algorithm(), subject->hex(),
-                                                d.algorithm(), d.hex())));
+          steps.push_back(link_dir(layout::referrer_link(repo->name, subject->algorithm(),
+                                                         subject->hex(), d.algorithm(), d.hex())));
         }
         ++result.manifests_deleted;
       }
+      if (!options.dry_run) {
+        parallel_for(removals.size(), [&](size_t i) {
+          for (auto& key : removals[i]) driver.remove(key);
+        });
+      }
+      if (stop) return false;
     }
     return true;
   }
@@ -533,6 +552,8 @@ struct GarbageCollector::Run {
       }
       auto seen = watching ? reads.stats(again)
                            : std::vector<std::optional<storage::FileInfo>>(again.size());
+      std::vector<std::string> dirs;
+      bool stop = false;
       size_t k = 0;
       for (size_t i = first; i < last; ++i) {
         const auto& [d, size] = eligible[i];
@@ -547,15 +568,20 @@ struct GarbageCollector::Run {
           log(fmt::format("keeping blob {}: written since the mark", d.str()));
           continue;
         }
-        if (stopped()) return std::nullopt;
+        if (stopped()) {
+          stop = true;
+          break;
+        }
         output(fmt::format("blob eligible for deletion: {}", d.str()));
         const std::string dir = layout::blob_dir(d.algorithm(), d.hex());
         if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
-        remove(dir);
+        dirs.push_back(dir);
         deleted.insert(d);
         ++result.blobs_deleted;
         result.bytes_freed += size;
       }
+      remove_all(dirs);
+      if (stop) return std::nullopt;
     }
     return deleted;
   }
@@ -597,19 +623,22 @@ struct GarbageCollector::Run {
     for (auto& x : doomed) keys.push_back(layout::blob_data(x.digest.algorithm(), x.digest.hex()));
     auto infos = in_batches<storage::FileInfo>(
         keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
+    std::vector<std::string> dirs;
+    bool stop = false;
     for (size_t i = 0; i < doomed.size(); ++i) {
       const auto& link = infos[i];
       const auto& data = infos[doomed.size() + i];
       if (!link || young(link->mod_time) || (data && !options.dry_run)) continue;
-      if (stopped()) return false;
+      if ((stop = stopped())) break;
       if (doomed[i].layer) {
         output(fmt::format("{}: layer link eligible for deletion: {}", *doomed[i].repo,
                            doomed[i].digest.str()));
       }
-      remove(link_dir(doomed[i].link));
+      dirs.push_back(link_dir(doomed[i].link));
       ++result.links_deleted;
     }
-    return true;
+    remove_all(dirs);
+    return !stop;
   }
 
   void run() {

@@ -23,8 +23,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
-from onsen_proc import HOST, Client, Server, clean_env, free_port, sha256  # noqa: E402
-from push import push_blob, push_image_blobs, put_manifest  # noqa: E402
+from onsen_proc import Client, Server, clean_env, sha256  # noqa: E402
+from push import pulls_whole, push_blob, push_image_blobs, put_manifest  # noqa: E402
+from redis_proc import RedisServer, wait_until  # noqa: E402
 
 BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
 ENV = clean_env()
@@ -42,28 +43,15 @@ def catalog(client):
     return re.findall(r'"([^"]+)"', r.body.decode().split("[", 1)[1])
 
 
-def wait_until(cond, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
 def main():
     tmp = tempfile.mkdtemp(prefix="onsen-gc-cli-")
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", HOST,
-                              "--save", "", "--appendonly", "no", "--dir", tmp],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = RedisServer(tmp)
     srv = None
     try:
-        redis_yaml = f"redis:\n  addr: {HOST}:{redis_port}\n"
+        redis.start()
+        redis_yaml = redis.yaml()
         srv = Server(BINARY, workdir=os.path.join(tmp, "srv"), log_level="info",
                      config_extra=redis_yaml)
-        wait_until(lambda: subprocess.run(["redis-cli", "-p", str(redis_port), "ping"],
-                                          capture_output=True).stdout.strip() == b"PONG", 10)
         srv.start()
         check("the server subscribed to Redis", wait_until(lambda: "subscribed to" in srv.log(), 10),
               srv.log_tail())
@@ -123,11 +111,7 @@ def main():
               and f"manifest eligible for deletion: {loose}" in out
               and "Deleting blob: /docker/registry/v2/blobs/sha256/" in err, f"{out}\n{err}")
         digest, blobs = images["gc/a"]
-        r = c.request("GET", f"/v2/gc/a/manifests/v1")
-        check("the tagged image pulls", r.status == 200 and sha256(r.body) == digest, r)
-        for b in blobs:
-            r = c.request("GET", f"/v2/gc/a/blobs/{b}")
-            check(f"its blob {b[:19]} pulls", r.status == 200 and sha256(r.body) == b, r)
+        check("the tagged image pulls whole", pulls_whole(c, "gc/a", "v1", digest, blobs))
         r = c.request("GET", f"/v2/gc/a/manifests/{loose}")
         check("the untagged manifest is gone", r.status == 404, r)
         c.close()
@@ -137,8 +121,7 @@ def main():
     finally:
         if srv:
             srv.stop()
-        redis.kill()
-        redis.wait()
+        redis.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return finish()
 

@@ -52,3 +52,17 @@ def index_manifest(children):
         {"mediaType": OCI_MANIFEST, "digest": sha256(body), "size": len(body),
          "platform": {"architecture": arch, "os": "linux"}} for body, arch in children]},
         sort_keys=True).encode()
+
+
+def pulls_whole(client, repo, reference, digest, blobs):
+    """GET of the manifest by reference answers the bytes of digest, and GET of every blob its
+    bytes."""
+    r = client.request("GET", f"/v2/{repo}/manifests/{reference}",
+                       headers={"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"})
+    if r.status != 200 or sha256(r.body) != digest:
+        return False
+    for b in blobs:
+        rb = client.request("GET", f"/v2/{repo}/blobs/{b}")
+        if rb.status != 200 or sha256(rb.body) != b:
+            return False
+    return True

@@ -27,17 +27,18 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import s3_gateway  # noqa: E402
 from checks import check, finish  # noqa: E402
-from onsen_proc import HOST, Client, Server, clean_env, free_port, pseudo_random, sha256  # noqa: E402
-from push import push_image_blobs, put_manifest  # noqa: E402
+from onsen_proc import HOST, Client, Server, clean_env, pseudo_random  # noqa: E402
+from push import pulls_whole, push_image_blobs, put_manifest  # noqa: E402
+from redis_proc import RedisServer, wait_until  # noqa: E402
 
 BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else sys.exit(__doc__)
 ENV = clean_env()
 
 
 class S3Server(Server):
-    def __init__(self, workdir, gateway, root, redis_port):
+    def __init__(self, workdir, gateway, root, redis):
         super().__init__(BINARY, workdir=workdir)
-        self.gateway, self.s3_root, self.redis_port = gateway, root, redis_port
+        self.gateway, self.s3_root, self.redis = gateway, root, redis
 
     def write_config(self):
         with open(self.config_path, "w") as f:
@@ -46,8 +47,7 @@ class S3Server(Server):
                     + "  delete:\n    enabled: true\n  redirect:\n    disable: true\n"
                     "  cache:\n    blobdescriptor: inmemory\n"
                     "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-                    f"http:\n  addr: {HOST}:{self.port}\n"
-                    f"redis:\n  addr: {HOST}:{self.redis_port}\n")
+                    f"http:\n  addr: {HOST}:{self.port}\n" + self.redis.yaml())
 
 
 def run(*args):
@@ -56,40 +56,16 @@ def run(*args):
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
-def wait_until(cond, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
-def pulls_whole(c, repo, tag, digest, blobs):
-    r = c.request("GET", f"/v2/{repo}/manifests/{tag}")
-    if r.status != 200 or sha256(r.body) != digest:
-        return False
-    for b in blobs:
-        rb = c.request("GET", f"/v2/{repo}/blobs/{b}")
-        if rb.status != 200 or sha256(rb.body) != b:
-            return False
-    return True
-
-
 def main():
     gateway = s3_gateway.gateway_env()
     bucket = s3_gateway.Bucket(gateway)
     root = f"/gc-{os.getpid()}-{int(time.time())}"
     tmp = tempfile.mkdtemp(prefix="onsen-gc-s3-")
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", HOST,
-                              "--save", "", "--appendonly", "no", "--dir", tmp],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = RedisServer(tmp)
     srv = None
     try:
-        wait_until(lambda: subprocess.run(["redis-cli", "-p", str(redis_port), "ping"],
-                                          capture_output=True).stdout.strip() == b"PONG", 10)
-        srv = S3Server(os.path.join(tmp, "srv"), gateway, root, redis_port).start()
+        redis.start()
+        srv = S3Server(os.path.join(tmp, "srv"), gateway, root, redis).start()
         check("the server subscribed to Redis", wait_until(lambda: "subscribed to" in srv.log(), 10),
               srv.log_tail())
         c = Client(srv.port)
@@ -148,8 +124,7 @@ def main():
     finally:
         if srv:
             srv.stop()
-        redis.kill()
-        redis.wait()
+        redis.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return finish()
 
