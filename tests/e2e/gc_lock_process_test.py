@@ -25,9 +25,10 @@ import time
 from datetime import datetime
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from checks import check, finish  # noqa: E402
-from onsen_proc import (HOST, OCI_MANIFEST, Client, Server, free_port,  # noqa: E402
+from checks import check, failures, finish  # noqa: E402
+from onsen_proc import (HOST, OCI_MANIFEST, Client, Server,  # noqa: E402
                         image_manifest, pseudo_random, sha256)
+from redis_proc import RedisServer  # noqa: E402
 
 REPOSITORIES = 1500  # copies of one repository: enough for a collection of a second or so
 
@@ -87,20 +88,11 @@ def main():
     binary = sys.argv[1]
     tmp = tempfile.mkdtemp(prefix="onsen-gc-lock-")
     root = os.path.join(tmp, "storage")
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", HOST,
-                              "--save", "", "--appendonly", "no"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = RedisServer(tmp).start()
+    redis_port = redis.port
     replicas = []
     try:
-        for _ in range(100):
-            try:
-                if redis_cli(redis_port, "ping") == "PONG":
-                    break
-            except subprocess.CalledProcessError:
-                pass
-            time.sleep(0.05)
-        config_extra = f"redis:\n  addr: {HOST}:{redis_port}\n"
+        config_extra = redis.yaml()
 
         def start_replicas(env):
             for r in replicas:
@@ -169,16 +161,10 @@ def main():
     finally:
         for r in replicas:
             r.stop()
-        redis.terminate()
-        redis.wait()
-    if not failures_present():
+        redis.stop()
+    if not failures:
         shutil.rmtree(tmp, ignore_errors=True)
     return finish()
-
-
-def failures_present():
-    import checks
-    return bool(checks.failures)
 
 
 if __name__ == "__main__":
