@@ -31,11 +31,11 @@ class BlobStore {
   // Whole content of a blob no larger than max_size; nullopt when missing or larger. One read
   // (its reader tells the size), no stat before it.
   std::optional<std::string> read_small(const Digest& digest, uint64_t max_size);
-  // Stores content under its digest unless already there, staged in repo's upload area. The
-  // caller vouches for the digest.
+  // Stores content under its digest unless already there (and younger than kLinkRefreshAge),
+  // staged in repo's upload area. The caller vouches for the digest.
   void put(const std::string& repo, const Digest& digest, std::string_view content);
-  // Makes a completed upload's data the blob's data: moved into place when the blob is new,
-  // removed when an identical blob is already stored.
+  // Makes a completed upload's data the blob's data: moved into place when the blob is new (or
+  // stored longer ago than kLinkRefreshAge), removed when an identical blob is already stored.
   void adopt(const std::string& upload_data_key, const Digest& digest);
 
   // The size of the blob's data when repo links the blob and its data is stored, else nullopt:
@@ -51,6 +51,15 @@ class BlobStore {
   std::vector<bool> links_hold(const std::vector<std::string>& link_keys,
                                const std::vector<Digest>& digests);
   void link(const std::string& repo, const Digest& digest);
+  // How old a layer link may get before a manifest PUT that references its blob writes it again
+  // (refresh_links). A collection running beside servers needs a grace longer than this
+  // (docs/ARCHITECTURE.md, "Garbage collection").
+  static constexpr std::chrono::minutes kLinkRefreshAge{10};
+  // Writes again each layer link of repo, naming one of digests, that is older than
+  // kLinkRefreshAge: a manifest pushed on a blob uploaded long ago (the client skipped the upload
+  // after a HEAD) makes that blob young for the collector. One batch of stats, and a write per
+  // old link.
+  void refresh_links(const std::string& repo, const std::vector<Digest>& digests);
   // Returns false when there was no link.
   bool unlink(const std::string& repo, const Digest& digest);
 

@@ -81,9 +81,10 @@ Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions opti
           options.catalog_max_age),
       tag_lists_(options.max_cached_tag_lists),
       read_cache_(options.read_cache_bytes, options.read_cache_entries, options.catalog_max_age),
-      driver_(std::make_shared<CacheInvalidatingDriver>(
-          read_cached(std::move(driver), options, read_cache_), catalog_, tag_lists_,
-          options.listing_changes)),
+      store_(std::move(driver)),
+      driver_(std::make_shared<CacheInvalidatingDriver>(read_cached(store_, options, read_cache_),
+                                                        catalog_, tag_lists_,
+                                                        options.listing_changes)),
       blobs_(driver_),
       uploads_(driver_, blobs_),
       manifests_(driver_, blobs_),
@@ -167,6 +168,9 @@ bool Registry::mount_blob(const std::string& repo, const std::string& from, cons
   check_name(repo);
   check_writable();
   if (!valid_repository_name(from) || !blobs_.linked(from, digest)) return false;
+  // The source link made young: a collection deciding on the blob looks at its links, not at the
+  // new one here (docs/ARCHITECTURE.md, "Garbage collection").
+  blobs_.refresh_links(from, {digest});
   blobs_.link(repo, digest);
   return true;
 }
@@ -179,6 +183,7 @@ bool Registry::mount_blob_from_any(const std::string& repo, const Digest& digest
   auto repositories = repository_list();  // held: names() refers into it
   for (const auto& from : repositories->names()) {
     if (from != repo && blobs_.linked(from, digest)) {
+      blobs_.refresh_links(from, {digest});
       blobs_.link(repo, digest);
       return true;
     }
@@ -237,6 +242,9 @@ PutManifestResult Registry::put_manifest(const std::string& repo, const std::str
     throw Error(ErrorCode::kManifestBlobUnknown,
                 fmt::format("blob unknown to registry: {}", blobs[it - linked.begin()].str()));
   }
+  // Rule 3 of the collector's safety design (docs/ARCHITECTURE.md, "Garbage collection"): the
+  // blobs this manifest keeps from now on become young, also those whose upload was long ago.
+  blobs_.refresh_links(repo, blobs);
   std::vector<Digest> children;
   for (auto& child : manifest.manifests) children.push_back(child.digest);
   auto present = manifests_.exists(repo, children);
