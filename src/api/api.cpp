@@ -111,18 +111,7 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
   std::optional<http::Response> denied;
   if (authorizer_) {
     // Derived before authenticating, so that a 401 can name what to obtain a token for.
-    auto access = required_access(route, req.method, query.get("from"));
-    // Throttling keys on the address (not the port); unix-socket clients share one key.
-    std::string_view client =
-        req.peer.unix_socket() ? std::string_view("unix") : std::string_view(req.peer.address);
-    const auth::Credentials credentials{req.headers.get("Authorization").value_or(""), client};
-    // Decided on the I/O thread when that costs nothing (a verification cached); only a bcrypt
-    // (tens of milliseconds) goes to the pool.
-    auto decision = authorizer_->decide_without_blocking(credentials, access);
-    if (!decision) {
-      co_await pool_.run_function([&] { decision = authorizer_->authorize(credentials, access); });
-    }
-    denied = denial(*decision, access);
+    denied = co_await authorize(req, required_access(route, req.method, query.get("from")));
   }
   if (denied) {
     res = std::move(*denied);

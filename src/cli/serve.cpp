@@ -1,11 +1,13 @@
 #include "cli/serve.h"
 
+#include "api/admin_usage.h"
 #include "api/api.h"
 #include "auth/authenticator.h"
 #include "cli/config_source.h"
 #include "cli/debug_vars.h"
 #include "cli/listing_changes.h"
 #include "cli/logging.h"
+#include "cli/quotas.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
 #include "http/mux.h"
@@ -118,7 +120,11 @@ int serve(const std::string& config_arg) {
           cfg.redis,
           cfg.storage.driver + ":" + storage::location(cfg.storage.driver, cfg.storage.parameters));
     }
+    // Storage usage, kept from one walk in the background on; the quotas are checked against it.
+    registry::UsageIndex usage(driver, quotas_of(cfg));
+    usage.start(cfg.usage.refresh);
     registry::RegistryOptions registry_options;
+    registry_options.usage = &usage;
     registry_options.listing_changes = listing_changes.get();
     registry_options.delete_enabled = cfg.storage.delete_enabled;
     registry_options.read_only = cfg.storage.read_only;
@@ -144,13 +150,14 @@ int serve(const std::string& config_arg) {
     }
     auto options = api_options(cfg.http);
     options.redirect = !cfg.storage.redirect_disabled;
-    const std::string api_prefix = options.prefix + "/v2";
+    const std::string prefix = options.prefix, api_prefix = prefix + "/v2";
     api::Api api(registry, std::move(options), authorizer.get());
     http::Handler api_handler = [&api](http::Request& req) { return api.handle(req); };
     // Every endpoint the server has, by path prefix; a new one (a web UI, a token endpoint) is a
     // handler registered here.
     http::Mux mux;
     mux.handle(api_prefix, api_handler);
+    mux.handle(prefix + "/admin/usage", api::admin_usage_handler(api, usage, prefix));
     // Other paths get the API's 404 (NAME_UNKNOWN in the spec's JSON, after authentication), as
     // they always have.
     mux.set_fallback(api_handler);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "registry/digest.h"
+#include "registry/usage_index.h"
 #include "storage/driver.h"
 
 #include <chrono>
@@ -19,7 +20,9 @@ namespace onsen::registry {
 
 class BlobStore {
  public:
-  explicit BlobStore(std::shared_ptr<storage::Driver> driver) : driver_(std::move(driver)) {}
+  // `usage` (may be null) hears of every link made and removed.
+  explicit BlobStore(std::shared_ptr<storage::Driver> driver, UsageIndex* usage = nullptr)
+      : driver_(std::move(driver)), usage_(usage) {}
 
   // Size of the blob's data; nullopt when the blob is not stored at all.
   std::optional<uint64_t> size(const Digest& digest);
@@ -56,6 +59,7 @@ class BlobStore {
 
  private:
   std::shared_ptr<storage::Driver> driver_;
+  UsageIndex* usage_;
 };
 
 }  // namespace onsen::registry
