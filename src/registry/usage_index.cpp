@@ -292,6 +292,8 @@ void UsageIndex::changed(const ListingChange& change) {
       refresh_requested_ = true;  // which links went with them only a walk tells
     } else if (change.kind == ListingChange::Kind::kRepositoryAdded) {
       return;  // its links and tags come as changes of their own
+    } else if (change.kind == ListingChange::Kind::kStored && !link_of(change.key)) {
+      return;  // not a link: blob data, an upload, a tag (which comes as kTags)
     } else {
       changes_.push_back(change);
     }
