@@ -15,24 +15,10 @@ namespace onsen::cli {
 
 namespace {
 
-// 1.5G, 320M, 12K, 512: du -h's way of writing a size.
-std::string human(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"", "K", "M", "G", "T", "P"};
-  double value = static_cast<double>(bytes);
-  size_t unit = 0;
-  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
-    value /= 1024;
-    ++unit;
-  }
-  if (unit == 0) return std::to_string(bytes);
-  return value < 10 ? fmt::format("{:.1f}{}", value, kUnits[unit])
-                    : fmt::format("{:.0f}{}", value, kUnits[unit]);
-}
-
 std::string quota_text(const registry::RepositoryUsage& repository) {
   if (!repository.quota) return "-";
   std::string text;
-  if (repository.quota->bytes) text = human(*repository.quota->bytes);
+  if (repository.quota->bytes) text = registry::human_size(*repository.quota->bytes);
   if (repository.quota->tags) {
     text += (text.empty() ? "" : ",") + std::to_string(*repository.quota->tags) + " tags";
   }
@@ -63,14 +49,14 @@ int du(const DuOptions& options) {
       fmt::print("{}\n", api::usage_json(report).dump(2));
       return 0;
     }
-    fmt::print("{:>8} {:>8} {:>7} {:>6} {:>14}  {}\n", "SIZE", "SHARED", "BLOBS", "TAGS", "QUOTA",
+    fmt::print("{:>10} {:>10} {:>7} {:>6} {:>20}  {}\n", "SIZE", "SHARED", "BLOBS", "TAGS", "QUOTA",
                "REPOSITORY");
     for (auto& r : report.repositories) {
-      fmt::print("{:>8} {:>8} {:>7} {:>6} {:>14}  {}\n", human(r.bytes), human(r.shared_bytes),
-                 r.blobs, r.tags, quota_text(r), r.name);
+      fmt::print("{:>10} {:>10} {:>7} {:>6} {:>20}  {}\n", registry::human_size(r.bytes),
+                 registry::human_size(r.shared_bytes), r.blobs, r.tags, quota_text(r), r.name);
     }
-    fmt::print("{:>8} {:>8} {:>7} {:>6} {:>14}  total of the store (each blob once)\n",
-               human(report.total_bytes), "", report.total_blobs, "", "");
+    fmt::print("{:>10} {:>10} {:>7} {:>6} {:>20}  total of the store (each blob once)\n",
+               registry::human_size(report.total_bytes), "", report.total_blobs, "", "");
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "onsen du: storage could not be read: " << e.what() << "\n";

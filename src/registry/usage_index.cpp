@@ -40,18 +40,6 @@ void list_repositories(storage::Driver& driver, const std::string& key, const st
   if (is_repository && !prefix.empty()) out.push_back(prefix);
 }
 
-// 10.5 MiB: the figure a person reads in a message.
-std::string human(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double value = static_cast<double>(bytes);
-  size_t unit = 0;
-  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
-    value /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
-}
-
 // The repository and the digest of a layer link or manifest revision key (or of its directory),
 // for other replicas' kStored changes; nullopt for any other key.
 std::optional<std::pair<std::string, Digest>> link_of(const std::string& key) {
@@ -74,6 +62,17 @@ std::optional<std::pair<std::string, Digest>> link_of(const std::string& key) {
 }
 
 }  // namespace
+
+std::string human_size(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
 
 void UsageIndex::State::link(const std::string& repo, const std::string& digest, uint64_t size) {
   Repo& r = repos[repo];
@@ -369,8 +368,8 @@ void UsageIndex::check_bytes(const std::string& repo, uint64_t more) const {
   throw Error(ErrorCode::kDenied,
               fmt::format("quota exceeded: repository {} may store {} ({} bytes, quota \"{}\"), it "
                           "stores {} ({} bytes) and this push adds {} bytes",
-                          repo, human(*quota->bytes), *quota->bytes, quota->pattern, human(used),
-                          used, more));
+                          repo, human_size(*quota->bytes), *quota->bytes, quota->pattern,
+                          human_size(used), used, more));
 }
 
 void UsageIndex::check_push(const std::string& repo, const Digest& digest, uint64_t size,

@@ -55,6 +55,9 @@ struct UsageReport {
   std::chrono::system_clock::time_point walked{};  // when the last completed walk started
 };
 
+// 10.5 MiB: a size as a person reads it (binary units, one decimal), in messages and `onsen du`.
+std::string human_size(uint64_t bytes);
+
 class UsageIndex {
  public:
   explicit UsageIndex(std::shared_ptr<storage::Driver> driver, Quotas quotas = {});
