@@ -9,16 +9,6 @@
 
 namespace onsen::api {
 
-namespace {
-
-// What the admin endpoints ask the Authorizer for (htpasswd: any valid user).
-const std::vector<auth::Access>& admin_access() {
-  static const std::vector<auth::Access> access{{"registry", "admin", {"*"}}};
-  return access;
-}
-
-}  // namespace
-
 nlohmann::json usage_json(const registry::RepositoryUsage& repository) {
   nlohmann::json j = {{"name", repository.name},
                       {"bytes", repository.bytes},
@@ -49,31 +39,21 @@ nlohmann::json usage_json(const registry::UsageReport& report) {
   return j;
 }
 
-http::Handler admin_usage_handler(Api& api, registry::UsageIndex& usage, std::string prefix) {
-  return [&api, &usage, base = prefix + "/admin/usage"](
-             http::Request& req) -> boost::asio::awaitable<http::Response> {
-    auto denied = co_await api.authorize(req, admin_access());
-    if (denied) co_return std::move(*denied);
-    if (req.method != "GET") {
-      co_return error_response(registry::ErrorCode::kUnsupported,
-                               "method not allowed on this route");
-    }
-    std::string_view rest = std::string_view(req.path).substr(base.size());
-    if (rest.empty() || rest == "/")
-      co_return json_response(200, usage_json(usage.report()).dump());
-    if (rest.front() != '/')
-      co_return error_response(registry::ErrorCode::kNameUnknown, "no such route");
-    std::string name(rest.substr(1));
-    if (!registry::valid_repository_name(name)) {
-      co_return error_response(registry::ErrorCode::kNameInvalid, "invalid repository name");
-    }
-    auto repository = usage.repository(name);
-    if (!repository) {
-      co_return error_response(registry::ErrorCode::kNameUnknown,
-                               "repository name not known to registry");
-    }
-    co_return json_response(200, usage_json(*repository).dump());
-  };
+http::Response usage_response(const registry::UsageIndex* usage, std::string_view rest) {
+  if (!usage) return error_response(registry::ErrorCode::kUnsupported, "storage usage is not kept");
+  if (rest.empty() || rest == "/") return json_response(200, usage_json(usage->report()).dump());
+  if (rest.front() != '/')
+    return error_response(registry::ErrorCode::kNameUnknown, "no such route");
+  std::string name(rest.substr(1));
+  if (!registry::valid_repository_name(name)) {
+    return error_response(registry::ErrorCode::kNameInvalid, "invalid repository name");
+  }
+  auto repository = usage->repository(name);
+  if (!repository) {
+    return error_response(registry::ErrorCode::kNameUnknown,
+                          "repository name not known to registry");
+  }
+  return json_response(200, usage_json(*repository).dump());
 }
 
 }  // namespace onsen::api

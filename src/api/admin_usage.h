@@ -1,10 +1,9 @@
 // GET <prefix>/admin/usage (every repository and the store's total) and
-// GET <prefix>/admin/usage/<name> (one repository): the storage usage index's figures as JSON,
-// for the web UI and for people; behind the Authorizer with the admin access record. Answers from
-// memory (registry::UsageIndex), never walking the store.
+// GET <prefix>/admin/usage/<name> (one repository), routed by Api::handle_admin (behind the
+// Authorizer): the storage usage index's figures as JSON, for the web UI and for people. Answers
+// from memory (registry::UsageIndex), never walking the store.
 #pragma once
 
-#include "api/api.h"
 #include "http/message.h"
 #include "registry/usage_index.h"
 
@@ -21,7 +20,8 @@ namespace onsen::api {
 nlohmann::json usage_json(const registry::UsageReport& report);
 nlohmann::json usage_json(const registry::RepositoryUsage& repository);
 
-// The handler of the two routes; `prefix` is http.prefix ("" or "/registry"). `api` authorizes.
-http::Handler admin_usage_handler(Api& api, registry::UsageIndex& usage, std::string prefix);
+// The answer to GET /admin/usage<rest> (rest: "", "/" or "/<name>"); `usage` null: the registry
+// keeps none (405 UNSUPPORTED).
+http::Response usage_response(const registry::UsageIndex* usage, std::string_view rest);
 
 }  // namespace onsen::api
