@@ -178,6 +178,25 @@ TEST_F(UsageTest, DeletesAndMountsUpdateTheFiguresWithoutAWalk) {
   EXPECT_EQ(walks(), 1);
 }
 
+TEST_F(UsageTest, ARepositoryDeleteIsTakenInByTheWalkItAsksFor) {
+  push("usage/gone", "t", "{\"g\":1}", {random_bytes(10000, 10)});
+  push("usage/stays", "t", "{\"s\":1}", {random_bytes(10000, 11)});
+  const uint64_t stays = usage("usage/stays")["bytes"];
+  auto r = c_->del("/admin/repositories/usage/gone");
+  ASSERT_EQ(r.status, 202u) << r.describe();
+  // The collector's delete goes around the hooks: the index walks again at once (not in 1h).
+  for (int i = 0; i < 200 && c_->get("/admin/usage/usage/gone").status == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(IsOciError(c_->get("/admin/usage/usage/gone"), 404, "NAME_UNKNOWN"));
+  EXPECT_EQ(usage("usage/stays")["bytes"], stays);
+  // One walk more than the first (logged as it ends, just after the figures change).
+  for (int i = 0; i < 100 && walks() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(walks(), 2);
+}
+
 TEST_F(UsageTest, DeclaredUploadOverTheByteQuotaIsRefusedBeforeItsBytes) {
   const std::string repo = "quota/small-declared";
   push_blob(*c_, repo, random_bytes(60000, 5));
