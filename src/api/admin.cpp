@@ -68,19 +68,7 @@ boost::asio::awaitable<http::Response> Api::handle_admin(http::Request& req) {
   path.remove_prefix(std::min(path.size(), options_.prefix.size()));  // the Mux matched it
   // One record for every admin endpoint: an Authorizer that knows roles (issue 15) narrows it.
   const std::vector<auth::Access> access = {{"registry", "admin", {"*"}}};
-  auto denied = co_await authorize(req, access);
-  if (denied) co_return finish_response(req, std::move(*denied), true);
-  std::optional<registry::Error> failure;
-  http::Response res;
-  try {
-    res = co_await admin_dispatch(req, path);
-  } catch (const registry::Error& e) {
-    failure = e;
-  } catch (const storage::Error& e) {
-    failure = storage_failure(req, e);
-  }
-  co_return finish_response(req, failure ? error_response(*failure) : std::move(res),
-                            failure.has_value());
+  co_return co_await respond(req, access, admin_dispatch(req, path));
 }
 
 boost::asio::awaitable<http::Response> Api::admin_dispatch(http::Request& req,

@@ -38,7 +38,14 @@ std::optional<std::string> BlobStore::read_small(const Digest& digest, uint64_t 
 }
 
 void BlobStore::put(const std::string& repo, const Digest& digest, std::string_view content) {
-  if (size(digest) == content.size()) return;
+  // Stored already and young: nothing to do. Stored long ago, it is written again, so that a
+  // collection deciding on it sees it young (a manifest pushed again after its deletion; the
+  // bytes are small): docs/ARCHITECTURE.md, "Garbage collection".
+  auto info = driver_->stat(layout::blob_data(digest.algorithm(), digest.hex()));
+  if (info && !info->is_dir && info->size == content.size() &&
+      info->mod_time >= std::chrono::system_clock::now() - kLinkRefreshAge) {
+    return;
+  }
   staging::put(*driver_, repo, layout::blob_data(digest.algorithm(), digest.hex()), content);
 }
 

@@ -392,9 +392,13 @@ struct GarbageCollector::Run {
     return out;
   }
 
-  // Deletes the unmarked blobs older than grace; returns those deleted (or, dry, eligible) and
-  // adds to `missing` the blob directories without data.
-  std::optional<std::set<Digest>> delete_blobs(const std::vector<Digest>& blobs) {
+  // Deletes the unmarked blobs older than grace; returns those deleted (or, dry, eligible).
+  // Each is looked at again right before its removal, a chunk at a time: its data and its layer
+  // links in every repository (`now`). One written since (a manifest PUT refreshes the old links
+  // of its blobs, a mount that of its source: BlobStore::refresh_links) keeps it; what is left is
+  // the residual window (docs/ARCHITECTURE.md, "Garbage collection").
+  std::optional<std::set<Digest>> delete_blobs(const std::vector<Digest>& blobs,
+                                               const std::vector<Inventory>& now) {
     std::vector<Digest> candidates;
     std::vector<std::string> keys;
     for (auto& d : blobs) {
@@ -414,43 +418,100 @@ struct GarbageCollector::Run {
     result.blobs_marked = marked.size();
     output(fmt::format("\n{} blobs marked, {} blobs and {} manifests eligible for deletion",
                        marked.size(), eligible.size(), result.manifests_deleted));
+    std::map<Digest, std::vector<std::string>> links;
+    for (auto& repo : now) {
+      for (auto& [d, _] : repo.layers) {
+        if (!marked.count(d))
+          links[d].push_back(layout::layer_link(repo.name, d.algorithm(), d.hex()));
+      }
+    }
     std::set<Digest> deleted;
-    for (auto& [d, size] : eligible) {
-      if (stopped()) return std::nullopt;
-      output(fmt::format("blob eligible for deletion: {}", d.str()));
-      const std::string dir = layout::blob_dir(d.algorithm(), d.hex());
-      if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
-      remove(dir);
-      deleted.insert(d);
-      ++result.blobs_deleted;
-      result.bytes_freed += size;
+    constexpr size_t kChunk = 256;
+    for (size_t first = 0; first < eligible.size(); first += kChunk) {
+      const size_t last = std::min(eligible.size(), first + kChunk);
+      std::vector<std::string> again;
+      for (size_t i = first; i < last; ++i) {
+        const Digest& d = eligible[i].first;
+        again.push_back(layout::blob_data(d.algorithm(), d.hex()));
+        auto it = links.find(d);
+        if (it != links.end()) again.insert(again.end(), it->second.begin(), it->second.end());
+      }
+      auto seen = reads.stats(again);
+      size_t k = 0;
+      for (size_t i = first; i < last; ++i) {
+        const auto& [d, size] = eligible[i];
+        auto it = links.find(d);
+        const size_t n = 1 + (it == links.end() ? 0 : it->second.size());
+        bool written = false;
+        for (size_t j = k; j < k + n; ++j) {
+          written = written || (seen[j] && young(seen[j]->mod_time));
+        }
+        k += n;
+        if (written) {
+          log(fmt::format("keeping blob {}: written since the mark", d.str()));
+          continue;
+        }
+        if (stopped()) return std::nullopt;
+        output(fmt::format("blob eligible for deletion: {}", d.str()));
+        const std::string dir = layout::blob_dir(d.algorithm(), d.hex());
+        if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
+        remove(dir);
+        deleted.insert(d);
+        ++result.blobs_deleted;
+        result.bytes_freed += size;
+      }
     }
     return deleted;
   }
 
   // The layer links and tag index entries naming an unmarked blob that is gone (deleted now or
-  // before), in every repository.
+  // before), in every repository. Each is looked at again first: a link written since the
+  // inventory, or whose blob is stored again (pushed anew after its deletion), stays.
   bool delete_links(const std::vector<Inventory>& now, const std::set<Digest>& stored,
                     const std::set<Digest>& deleted) {
     auto gone = [&](const Digest& d) {
       return !marked.count(d) && (deleted.count(d) || !stored.count(d));
     };
+    struct Doomed {
+      const std::string* repo;
+      Digest digest;
+      std::string link;
+      bool layer;
+    };
+    std::vector<Doomed> doomed;
     for (auto& repo : now) {
       for (auto& [d, mtime] : repo.layers) {
-        if (!gone(d) || young(mtime)) continue;
-        if (stopped()) return false;
-        output(fmt::format("{}: layer link eligible for deletion: {}", repo.name, d.str()));
-        remove(link_dir(layout::layer_link(repo.name, d.algorithm(), d.hex())));
-        ++result.links_deleted;
+        if (gone(d) && !young(mtime)) {
+          doomed.push_back(
+              {&repo.name, d, layout::layer_link(repo.name, d.algorithm(), d.hex()), true});
+        }
       }
       for (auto& [tag, index] : repo.tag_index) {
         for (auto& d : index) {
-          if (!gone(d)) continue;
-          if (stopped()) return false;
-          remove(link_dir(layout::tag_index_link(repo.name, tag, d.algorithm(), d.hex())));
-          ++result.links_deleted;
+          if (gone(d)) {
+            doomed.push_back({&repo.name, d,
+                              layout::tag_index_link(repo.name, tag, d.algorithm(), d.hex()),
+                              false});
+          }
         }
       }
+    }
+    std::vector<std::string> keys;
+    for (auto& x : doomed) keys.push_back(x.link);
+    for (auto& x : doomed) keys.push_back(layout::blob_data(x.digest.algorithm(), x.digest.hex()));
+    auto infos = in_batches<storage::FileInfo>(
+        keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
+    for (size_t i = 0; i < doomed.size(); ++i) {
+      const auto& link = infos[i];
+      const auto& data = infos[doomed.size() + i];
+      if (!link || young(link->mod_time) || (data && !options.dry_run)) continue;
+      if (stopped()) return false;
+      if (doomed[i].layer) {
+        output(fmt::format("{}: layer link eligible for deletion: {}", *doomed[i].repo,
+                           doomed[i].digest.str()));
+      }
+      remove(link_dir(doomed[i].link));
+      ++result.links_deleted;
     }
     return true;
   }
@@ -490,7 +551,7 @@ struct GarbageCollector::Run {
     // Sweep: manifests, blobs, then the links of deleted blobs.
     if (stopped() || !delete_manifests(now, before_by_name)) return;
     auto blobs = stored_blobs();
-    auto deleted = delete_blobs(blobs);
+    auto deleted = delete_blobs(blobs, now);
     if (!deleted) return;
     if (!delete_links(now, std::set<Digest>(blobs.begin(), blobs.end()), *deleted)) return;
     result.completed = true;
@@ -536,7 +597,16 @@ void GarbageCollector::delete_repository(const std::string& name) {
       nested = true;
     }
   }
-  if (!nested) driver_->remove(dir);
+  if (nested) return;
+  driver_->remove(dir);
+  // Parents left empty ("a" of "a/b") are no repositories; they go too.
+  const std::string root = layout::repositories_root();
+  for (std::string parent = dir.substr(0, dir.rfind('/')); parent.size() > root.size();
+       parent = parent.substr(0, parent.rfind('/'))) {
+    auto left = reads_->list(parent);
+    if (!left || !left->empty()) break;
+    driver_->remove(parent);
+  }
 }
 
 }  // namespace onsen::registry

@@ -8,11 +8,18 @@
 #include "support/base64.h"
 #include "support/registry_helpers.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+extern char** environ;
 
 namespace onsen::e2e {
 namespace {
@@ -56,6 +63,44 @@ json debug_gc(uint16_t debug_port) {
   EXPECT_EQ(r.status, 200u);
   return parse_json(r.body)["gc"];
 }
+
+// A throw-away redis-server on a free loopback port, for the replicas' listing changes and lock.
+class RedisServer {
+ public:
+  RedisServer() : port_(free_loopback_port()) {
+    const std::string port = std::to_string(port_);
+    const char* argv[] = {"redis-server", "--port", port.c_str(),   "--bind", "127.0.0.1",
+                          "--save",       "",       "--appendonly", "no",     nullptr};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (posix_spawnp(&pid_, "redis-server", &actions, nullptr, const_cast<char**>(argv), environ) !=
+        0) {
+      pid_ = -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    for (int i = 0; i < 100 && pid_ > 0; ++i) {  // up when it accepts a connection
+      try {
+        HttpClient probe("127.0.0.1", port_, 200ms);
+        probe.get("/");
+        break;
+      } catch (const std::exception&) {
+        std::this_thread::sleep_for(50ms);
+      }
+    }
+  }
+  ~RedisServer() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+  bool running() const { return pid_ > 0; }
+  std::string addr() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  uint16_t port_;
+  pid_t pid_ = -1;
+};
 
 class OnlineGcTest : public ::testing::Test {
  protected:
@@ -115,6 +160,38 @@ TEST_F(OnlineGcTest, FreesAnUnreferencedBlobWhoseRePushPullsAtOnce) {
   EXPECT_EQ(figures.value("bytes_freed", 0), 4096);
   EXPECT_GT(figures.value("last_duration_s", -1.0), 0.0);
   EXPECT_NE(server_->log_tail().find("garbage collection 1 finished"), std::string::npos);
+}
+
+// Two replicas with Redis (whose listing changes let the read cache keep entries for a minute
+// instead of a second): a blob both have served, collected by one, is gone from the other at
+// once, and its re-push through one pulls at once from the other.
+TEST_F(OnlineGcTest, ReplicasHearTheCollectionOverRedis) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.running()) << "redis-server did not start";
+  start({"REGISTRY_REDIS_ADDR=" + redis.addr()});
+  ServerOptions options;
+  options.storage_dir = server_->dir() + "/storage";
+  options.env = {"REGISTRY_REDIS_ADDR=" + redis.addr()};
+  OnsenServer replica(options);
+  ASSERT_TRUE(replica.start()) << replica.error() << replica.log_tail();
+  auto rc = replica.client();
+  const std::string repo = "gc/replicated";
+  const std::string data = random_bytes(5000, 43);
+  const std::string digest = push_blob(*c_, repo, data);
+  for (HttpClient* c : {c_.get(), rc.get()}) {
+    ASSERT_EQ(c->get(blob_path(repo, digest)).status, 200u);
+    ASSERT_EQ(c->head(blob_path(repo, digest)).status, 200u);
+  }
+  EXPECT_EQ(collect(*c_, "grace=0s").value("blobs_deleted", 0), 1);
+  for (HttpClient* c : {c_.get(), rc.get()}) {
+    EXPECT_EQ(c->head(blob_path(repo, digest)).status, 404u);
+    EXPECT_TRUE(IsOciError(c->get(blob_path(repo, digest)), 404, "BLOB_UNKNOWN"));
+  }
+  EXPECT_EQ(push_blob(*c_, repo, data), digest);
+  for (HttpClient* c : {c_.get(), rc.get()}) {
+    EXPECT_EQ(c->head(blob_path(repo, digest)).status, 200u);
+    EXPECT_EQ(c->get(blob_path(repo, digest)).body, data);
+  }
 }
 
 TEST_F(OnlineGcTest, GraceKeepsWhatIsYoung) {

@@ -4,29 +4,18 @@
 
 #include "config/byte_size.h"
 #include "config/config.h"
-#include "support/temp_dir.h"
+#include "load_yaml.h"
 
 namespace onsen::config {
 namespace {
 
 using namespace std::chrono_literals;
-using onsen::test::TempDir;
 
 constexpr const char* kBase = "version: 0.1\nstorage: inmemory\n";
 
-Config load_yaml(const std::string& yaml, const std::vector<std::string>& env = {},
-                 std::vector<std::string>* warnings = nullptr) {
-  TempDir dir;
-  return load(dir.write("config.yml", std::string(kBase) + yaml), env, warnings);
-}
-
-std::string error_of(const std::string& yaml, const std::vector<std::string>& env = {}) {
-  try {
-    load_yaml(yaml, env);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
+// The storage section every file needs, then `yaml`.
+std::string with_storage(const std::string& yaml) {
+  return std::string(kBase) + yaml;
 }
 
 TEST(ByteSize, UnitsDecimalAndBinaryInAnyCase) {
@@ -46,13 +35,12 @@ TEST(ByteSize, UnitsDecimalAndBinaryInAnyCase) {
 
 TEST(QuotasConfig, EntriesInOrderWithOptionalLimits) {
   std::vector<std::string> warnings;
-  Config c = load_yaml(
-      "quotas:\n"
-      "  - {repository: \"team-a/*\", bytes: 10GiB, tags: 100}\n"
-      "  - {repository: \"*\", bytes: 1TB}\n"
-      "  - {repository: \"ci/*\", tags: 5}\n"
-      "usage: {refresh: 2m}\n",
-      {}, &warnings);
+  Config c = load_yaml(with_storage("quotas:\n"
+                                    "  - {repository: \"team-a/*\", bytes: 10GiB, tags: 100}\n"
+                                    "  - {repository: \"*\", bytes: 1TB}\n"
+                                    "  - {repository: \"ci/*\", tags: 5}\n"
+                                    "usage: {refresh: 2m}\n"),
+                       {}, &warnings);
   EXPECT_TRUE(warnings.empty());
   ASSERT_EQ(c.quotas.size(), 3u);
   EXPECT_EQ(c.quotas[0].repository, "team-a/*");
@@ -63,39 +51,40 @@ TEST(QuotasConfig, EntriesInOrderWithOptionalLimits) {
   EXPECT_EQ(c.quotas[2].bytes, std::nullopt);
   EXPECT_EQ(c.usage.refresh, 120s);
   // None by default; the usage index walks every 10 minutes.
-  c = load_yaml("");
+  c = load_yaml(with_storage(""));
   EXPECT_TRUE(c.quotas.empty());
   EXPECT_EQ(c.usage.refresh, 600s);
 }
 
 TEST(QuotasConfig, ErrorsNameTheEntryAndTheKey) {
-  EXPECT_EQ(error_of("quotas: {repository: x, bytes: 1}\n"),
+  EXPECT_EQ(error_of(with_storage("quotas: {repository: x, bytes: 1}\n")),
             "quotas: expected a list of {repository, bytes, tags} maps, got a map");
-  EXPECT_EQ(error_of("quotas:\n  - {bytes: 1GiB}\n"),
+  EXPECT_EQ(error_of(with_storage("quotas:\n  - {bytes: 1GiB}\n")),
             "quotas.0.repository: required (a repository glob)");
-  EXPECT_EQ(error_of("quotas:\n  - {repository: a}\n  - {repository: b}\n"),
+  EXPECT_EQ(error_of(with_storage("quotas:\n  - {repository: a}\n  - {repository: b}\n")),
             "quotas.0: needs a limit: bytes, tags or both");
-  EXPECT_EQ(error_of("quotas:\n  - {repository: a, bytes: 10 gigs}\n"),
+  EXPECT_EQ(error_of(with_storage("quotas:\n  - {repository: a, bytes: 10 gigs}\n")),
             "quotas.0.bytes: expected a size such as \"10GiB\", \"500MB\" or \"1048576\", got "
             "\"10 gigs\"");
-  EXPECT_EQ(error_of("quotas:\n  - {repository: a, tags: -1}\n"),
+  EXPECT_EQ(error_of(with_storage("quotas:\n  - {repository: a, tags: -1}\n")),
             "quotas.0.tags: expected a non-negative integer, got \"-1\"");
-  EXPECT_EQ(error_of("usage: {refresh: 0s}\n"),
+  EXPECT_EQ(error_of(with_storage("usage: {refresh: 0s}\n")),
             "usage.refresh: expected a duration of at least 1s, got \"0s\"");
   std::vector<std::string> warnings;
-  load_yaml("quotas:\n  - {repository: a, bytes: 1, limit: 2}\n", {}, &warnings);
+  load_yaml(with_storage("quotas:\n  - {repository: a, bytes: 1, limit: 2}\n"), {}, &warnings);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_EQ(warnings[0], "unknown configuration key: quotas.0.limit");
 }
 
 TEST(QuotasConfig, FromTheEnvironment) {
-  Config c = load_yaml("", {"REGISTRY_QUOTAS=[{repository: \"q/*\", bytes: 100000, tags: 2}]",
-                            "REGISTRY_USAGE_REFRESH=1h"});
+  Config c = load_yaml(with_storage(""),
+                       {"REGISTRY_QUOTAS=[{repository: \"q/*\", bytes: 100000, tags: 2}]",
+                        "REGISTRY_USAGE_REFRESH=1h"});
   ASSERT_EQ(c.quotas.size(), 1u);
   EXPECT_EQ(c.quotas[0].repository, "q/*");
   EXPECT_EQ(c.quotas[0].bytes, 100000u);
   EXPECT_EQ(c.usage.refresh, 3600s);
-  EXPECT_EQ(error_of("", {"REGISTRY_QUOTAS=[{repository: a}]"}),
+  EXPECT_EQ(error_of(with_storage(""), {"REGISTRY_QUOTAS=[{repository: a}]"}),
             "REGISTRY_QUOTAS: quotas.0: needs a limit: bytes, tags or both");
 }
 
