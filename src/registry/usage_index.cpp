@@ -125,7 +125,18 @@ UsageIndex::State UsageIndex::scan() const {
       }
     }
   }
+  // A digest's size never changes: those the index knows are not looked up again, so a walk after
+  // the first stats only new blobs (on S3 a HEAD each: a million blobs every refresh otherwise).
   std::unordered_map<std::string, uint64_t> sizes;
+  {
+    std::lock_guard lock(mutex_);
+    std::erase_if(unsized, [&](const std::string& digest) {
+      auto known = state_.blobs.find(digest);
+      if (known == state_.blobs.end()) return false;
+      sizes[digest] = known->second.size;
+      return true;
+    });
+  }
   for (size_t start = 0; start < unsized.size(); start += kStatBatch) {
     std::vector<std::string> keys;
     const size_t end = std::min(unsized.size(), start + kStatBatch);
