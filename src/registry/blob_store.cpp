@@ -88,9 +88,9 @@ std::vector<bool> BlobStore::links_hold(const std::vector<std::string>& link_key
   return held;
 }
 
-void BlobStore::link(const std::string& repo, const Digest& digest) {
+void BlobStore::link(const std::string& repo, const Digest& digest, std::optional<uint64_t> size) {
   write_link(*driver_, repo, layout::layer_link(repo, digest.algorithm(), digest.hex()), digest);
-  if (usage_) usage_->linked(repo, digest);
+  if (usage_) usage_->linked(repo, digest, size);
 }
 
 void BlobStore::refresh_links(const std::string& repo, const std::vector<Digest>& digests) {

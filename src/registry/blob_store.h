@@ -53,7 +53,8 @@ class BlobStore {
   // linked() and of manifest revisions), looked up in batches (Driver::get_contents, stats).
   std::vector<bool> links_hold(const std::vector<std::string>& link_keys,
                                const std::vector<Digest>& digests);
-  void link(const std::string& repo, const Digest& digest);
+  // `size`: the blob's, when the caller knows it (the usage index then need not look it up).
+  void link(const std::string& repo, const Digest& digest, std::optional<uint64_t> size = {});
   // How old a layer link may get before a manifest PUT that references its blob writes it again
   // (refresh_links). A collection running beside servers needs a grace longer than this
   // (docs/ARCHITECTURE.md, "Garbage collection").
