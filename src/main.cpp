@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/check.h"
+#include "cli/du.h"
 #include "cli/garbage_collect.h"
 #include "cli/htpasswd.h"
 #include "cli/serve.h"
@@ -36,6 +37,15 @@ int main(int argc, char** argv) {
   check->add_option("config", config_path,
                     "Configuration file, looked up as for serve (the storage it names is checked)");
 
+  onsen::cli::DuOptions du_options;
+  auto* du = app.add_subcommand(
+      "du",
+      "Show the storage usage per repository (deduplicated, shared) and the total, from one "
+      "walk of the storage");
+  du->add_flag("--json", du_options.json, "Print the JSON of GET /admin/usage");
+  du->add_option("args", du_options.repositories,
+                 "Repositories to show (default: all), then optionally the configuration file "
+                 "(a last argument ending in .yml or .yaml), looked up as for serve");
   // Distribution's `registry garbage-collect` flags (and 3.0's --quiet), plus --grace.
   onsen::cli::GarbageCollectOptions gc_options;
   auto* gc = app.add_subcommand(
@@ -95,6 +105,14 @@ int main(int argc, char** argv) {
   }
   if (*serve) return onsen::cli::serve(config_path);
   if (*check) return onsen::cli::check(config_path);
+  if (*du) {
+    auto& names = du_options.repositories;
+    if (!names.empty() && is_config_path(names.back())) {
+      du_options.config_path = names.back();
+      names.pop_back();
+    }
+    return onsen::cli::du(du_options);
+  }
   if (*gc) return onsen::cli::garbage_collect(config_path, gc_options);
   if (*repository_delete) return onsen::cli::repository_delete(repository_name, config_path);
   if (*htpasswd) {

@@ -2,6 +2,7 @@
 // repository deletion.
 #include "api/api.h"
 
+#include "api/admin_usage.h"
 #include "api/errors.h"
 #include "api/responses.h"
 #include "base/duration.h"
@@ -74,6 +75,7 @@ boost::asio::awaitable<http::Response> Api::admin_dispatch(http::Request& req,
                                                            std::string_view path) {
   const std::string& m = req.method;
   constexpr std::string_view kRepositories = "/admin/repositories/";
+  constexpr std::string_view kUsage = "/admin/usage";
   if (path == "/admin/gc") {
     if (m == "GET" || m == "HEAD") co_return collection_status();
     if (m == "POST") co_return co_await start_collection(req);
@@ -81,6 +83,12 @@ boost::asio::awaitable<http::Response> Api::admin_dispatch(http::Request& req,
              path.size() > kRepositories.size()) {
     if (m == "DELETE") {
       co_return co_await delete_repository(std::string(path.substr(kRepositories.size())));
+    }
+  } else if (path.substr(0, kUsage.size()) == kUsage) {
+    // On the pool: the whole report goes over every repository's links (milliseconds per 10,000).
+    if (m == "GET") {
+      co_return co_await pool_.run(
+          [&] { return usage_response(registry_.usage(), path.substr(kUsage.size())); });
     }
   } else {
     co_return error_response(ErrorCode::kNameUnknown, "no such route");
@@ -155,6 +163,7 @@ boost::asio::awaitable<http::Response> Api::delete_repository(std::string name) 
   registry::GarbageCollector collector(registry_.storage_driver(), {},
                                        registry_.uncached_storage_driver());
   co_await pool_.run([&] { collector.delete_repository(name); });
+  if (auto* usage = registry_.usage()) usage->refresh_soon();
   spdlog::info("repository {} deleted; its blobs go at the next garbage collection", name);
   co_return empty_response(202);
 }

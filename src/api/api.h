@@ -62,7 +62,8 @@ class Api {
   //     {"run":N,"state":"running"}; 409 DENIED when one runs here or on another replica;
   //   GET /admin/gc: {"state":"idle|running","runs":N,"last":{...}} (the collector's status);
   //   DELETE /admin/repositories/<name>: deletes the repository (its blobs go at the next
-  //     collection): 202; 404 NAME_UNKNOWN; 405 UNSUPPORTED unless storage.delete.enabled.
+  //     collection): 202; 404 NAME_UNKNOWN; 405 UNSUPPORTED unless storage.delete.enabled;
+  //   GET /admin/usage[/<name>]: storage usage (api/admin_usage.h).
   boost::asio::awaitable<http::Response> handle_admin(http::Request& req);
   // After the server stopped, before it is destroyed: waits for the storage work, upload data and
   // password checks still running on the pools (a forced stop does not wait for them).

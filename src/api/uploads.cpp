@@ -263,7 +263,13 @@ Reply start_upload(Context& ctx) {
   std::optional<registry::Digest> digest;
   if (auto text = ctx.query.get("digest")) digest = parse_digest(*text);
 
-  auto id = co_await ctx.blocking([&] { return ctx.registry.start_upload(name); });
+  auto id = co_await ctx.blocking([&] {
+    // A declared monolithic upload over the repository's quota is refused before its bytes.
+    if (auto declared = ctx.req.body->content_length(); digest && declared) {
+      ctx.registry.check_quota(name, *declared);
+    }
+    return ctx.registry.start_upload(name);
+  });
   if (!digest) co_return upload_progress(202, ctx, id, 0);
 
   auto session = co_await ctx.uploading([&] { return ctx.registry.open_upload(name, id); });
@@ -294,10 +300,16 @@ Reply upload_status(Context& ctx) {
 namespace {
 
 // The upload's writer, opened on the upload pool (an upload this process did not see last is
-// rehashed there, reading all of its data).
+// rehashed there, reading all of its data). A body whose declared length would take the upload
+// over the repository's quota is refused before any of it is stored.
 boost::asio::awaitable<std::unique_ptr<registry::UploadSession>> open_upload(Context& ctx) {
-  co_return co_await ctx.uploading(
-      [&] { return ctx.registry.open_upload(ctx.route.name, ctx.route.arg); });
+  co_return co_await ctx.uploading([&] {
+    auto session = ctx.registry.open_upload(ctx.route.name, ctx.route.arg);
+    if (auto declared = ctx.req.body->content_length(); declared && *declared > 0) {
+      ctx.registry.check_quota(ctx.route.name, session->offset() + *declared);
+    }
+    return session;
+  });
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ registry::OnlineCollector::Collect collect_on(registry::Registry& registry) {
     registry::GarbageCollector collector(registry.storage_driver(), std::move(options),
                                          registry.uncached_storage_driver());
     const registry::GcResult result = collector.run();
+    if (registry.usage() && !request.dry_run) registry.usage()->refresh_soon();  // links it removed
     registry::CollectionOutcome outcome;
     outcome.manifests_deleted = result.manifests_deleted;
     outcome.blobs_deleted = result.blobs_deleted;

@@ -112,8 +112,9 @@ int serve(const std::string& config_arg) {
   }
 
   try {
-    StorageStack stack = open_storage(cfg);
+    StorageStack stack = open_storage(cfg, true);
     registry::Registry& registry = *stack.registry;
+    stack.usage->start(cfg.usage.refresh);  // one walk in the background, then every refresh
     std::unique_ptr<redis::Subscriber> subscriber;  // destroyed before the registry
     if (stack.listing_changes) subscriber = stack.listing_changes->subscribe(registry);
     // The one place that knows the auth methods: a new one is a new Authorizer made here.

@@ -1,10 +1,11 @@
 #include "cli/storage_stack.h"
 
+#include "cli/quotas.h"
 #include "storage/factory.h"
 
 namespace onsen::cli {
 
-StorageStack open_storage(const config::Config& cfg) {
+StorageStack open_storage(const config::Config& cfg, bool usage) {
   StorageStack stack;
   auto driver = storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
   // Replicas on one storage tell each other their listing changes through Redis.
@@ -14,6 +15,8 @@ StorageStack open_storage(const config::Config& cfg) {
         cfg.storage.driver + ":" + storage::location(cfg.storage.driver, cfg.storage.parameters));
   }
   registry::RegistryOptions options;
+  if (usage) stack.usage = std::make_unique<registry::UsageIndex>(driver, quotas_of(cfg));
+  options.usage = stack.usage.get();
   options.listing_changes = stack.listing_changes.get();
   options.delete_enabled = cfg.storage.delete_enabled;
   options.read_only = cfg.storage.read_only;

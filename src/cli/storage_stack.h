@@ -16,10 +16,13 @@ struct StorageStack {
   // Declared first, destroyed last: the registry publishes through it. Its destruction sends
   // what is still queued (unless Redis is unreachable).
   std::unique_ptr<RedisListingChanges> listing_changes;
+  // With `usage` only (serve): the storage usage index and quotas (not started; the registry
+  // tells it its writes).
+  std::unique_ptr<registry::UsageIndex> usage;
   std::unique_ptr<registry::Registry> registry;
 };
 
 // Throws what the driver's construction throws (storage::Error, std::exception).
-StorageStack open_storage(const config::Config& cfg);
+StorageStack open_storage(const config::Config& cfg, bool usage = false);
 
 }  // namespace onsen::cli

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "base/duration.h"
+#include "config/byte_size.h"
 #include "config/default_config.h"
 #include "config/env_overrides.h"
 #include "config/keys.h"
@@ -299,6 +300,10 @@ class Converter {
         {"http", [&](const ConfigNode& n, const std::string& k) { read_http(n, k, cfg.http); }},
         {"auth", [&](const ConfigNode& n, const std::string&) { read_auth(n, cfg.auth); }},
         {"redis", [&](const ConfigNode& n, const std::string& k) { read_redis(n, k, cfg.redis); }},
+        {"quotas",
+         [&](const ConfigNode& n, const std::string& k) { read_quotas(n, k, cfg.quotas); }},
+        {"usage", section({{"refresh", seconds_to(cfg.usage.refresh, std::chrono::seconds(1),
+                                                  "a duration of at least 1s")}})},
     };
     for (const auto& [k, v] : root.entries) {
       if (is_ignored_section(k)) continue;
@@ -592,6 +597,38 @@ class Converter {
                                          if (enabled) fail(n, k, "TLS to Redis is not supported");
                                        }}})},
                  });
+  }
+
+  // A list of {repository, bytes, tags} maps; each needs a repository glob and some limit.
+  void read_quotas(const ConfigNode& node, const std::string& key,
+                   std::vector<QuotaConfig>& quotas) {
+    if (!node.is_sequence()) fail_type(node, key, "a list of {repository, bytes, tags} maps");
+    quotas.clear();
+    for (size_t i = 0; i < node.items.size(); ++i) {
+      const ConfigNode& item = node.items[i];
+      const std::string at = key + "." + std::to_string(i);
+      QuotaConfig quota;
+      read_section(item, at,
+                   {
+                       {"repository", string_to(quota.repository)},
+                       {"bytes",
+                        [&](const ConfigNode& n, const std::string& k) {
+                          auto bytes = n.is_scalar() ? parse_byte_size(n.scalar) : std::nullopt;
+                          if (!bytes) {
+                            fail_type(n, k, "a size such as \"10GiB\", \"500MB\" or \"1048576\"");
+                          }
+                          quota.bytes = bytes;
+                        }},
+                       {"tags",
+                        [&](const ConfigNode& n, const std::string& k) {
+                          quota.tags.emplace();
+                          read_uint(n, k, *quota.tags);
+                        }},
+                   });
+      if (quota.repository.empty()) fail(item, at + ".repository", "required (a repository glob)");
+      if (!quota.bytes && !quota.tags) fail(item, at, "needs a limit: bytes, tags or both");
+      quotas.push_back(std::move(quota));
+    }
   }
 
   void read_http(const ConfigNode& node, const std::string& key, HttpConfig& http) {

@@ -151,6 +151,21 @@ struct RedisConfig {
   std::chrono::milliseconds write_timeout{5000};
 };
 
+// `quotas:` (Onsen's own, top level): one entry per repository glob, the first whose glob matches
+// a repository's name applies to it (registry/quotas.h). A limit left out is no limit.
+struct QuotaConfig {
+  std::string repository;         // a glob (fnmatch: "team-a/*", "library/ubuntu", "*")
+  std::optional<uint64_t> bytes;  // stored bytes, deduplicated within the repository
+  std::optional<uint64_t> tags;
+};
+
+// `usage:` (Onsen's own): the storage usage index (registry/usage_index.h).
+struct UsageConfig {
+  // How often the index walks the storage again, to take in what other writers (other replicas,
+  // a garbage collection) changed without telling it; at least 1s.
+  std::chrono::seconds refresh{600};
+};
+
 // Keys that are accepted (validated where they have a type) but do nothing are not here: load()
 // ignores them silently when registry:2 would behave the same without them (http.secret: upload
 // state lives in the storage).
@@ -160,6 +175,8 @@ struct Config {
   HttpConfig http;
   AuthConfig auth;
   RedisConfig redis;
+  std::vector<QuotaConfig> quotas;
+  UsageConfig usage;
 
   // Values this layer passes through for a lower layer to validate (storage.<driver>.<param>,
   // http.tls.ciphersuites) are judged after load(); these word that verdict the way load() words

@@ -11,10 +11,16 @@ inline bool is_ignored_section(std::string_view key) {
          key == "reporting" || key == "middleware" || key == "compatibility";
 }
 
-// Every top-level key of Distribution's format (version 0.1).
+// Top-level sections of Onsen's own (registry:2 ignores unknown top-level keys).
+inline bool is_onsen_section(std::string_view key) {
+  return key == "quotas" || key == "usage";
+}
+
+// Every top-level key of Distribution's format (version 0.1), and Onsen's own.
 inline bool is_top_level_key(std::string_view key) {
   return key == "version" || key == "loglevel" || key == "log" || key == "storage" ||
-         key == "http" || key == "auth" || key == "redis" || is_ignored_section(key);
+         key == "http" || key == "auth" || key == "redis" || is_onsen_section(key) ||
+         is_ignored_section(key);
 }
 
 // The keys of the storage block that are options rather than a driver name.

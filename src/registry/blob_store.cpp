@@ -92,8 +92,9 @@ std::vector<bool> BlobStore::links_hold(const std::vector<std::string>& link_key
   return held;
 }
 
-void BlobStore::link(const std::string& repo, const Digest& digest) {
+void BlobStore::link(const std::string& repo, const Digest& digest, std::optional<uint64_t> size) {
   write_link(*driver_, repo, layout::layer_link(repo, digest.algorithm(), digest.hex()), digest);
+  if (usage_) usage_->linked(repo, digest, size);
 }
 
 void BlobStore::refresh_links(const std::string& repo, const std::vector<Digest>& digests) {
@@ -110,7 +111,10 @@ void BlobStore::refresh_links(const std::string& repo, const std::vector<Digest>
 bool BlobStore::unlink(const std::string& repo, const Digest& digest) {
   auto key = layout::layer_link(repo, digest.algorithm(), digest.hex());
   // Remove the link's directory (<alg>/<hex>/), as Distribution does.
-  return driver_->remove(key.substr(0, key.size() - std::string_view("/link").size()));
+  const bool removed =
+      driver_->remove(key.substr(0, key.size() - std::string_view("/link").size()));
+  if (removed && usage_) usage_->unlinked(repo, digest);
+  return removed;
 }
 
 }  // namespace onsen::registry

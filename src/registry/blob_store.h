@@ -5,6 +5,7 @@
 #pragma once
 
 #include "registry/digest.h"
+#include "registry/usage_index.h"
 #include "storage/driver.h"
 
 #include <chrono>
@@ -19,7 +20,9 @@ namespace onsen::registry {
 
 class BlobStore {
  public:
-  explicit BlobStore(std::shared_ptr<storage::Driver> driver) : driver_(std::move(driver)) {}
+  // `usage` (may be null) hears of every link made and removed.
+  explicit BlobStore(std::shared_ptr<storage::Driver> driver, UsageIndex* usage = nullptr)
+      : driver_(std::move(driver)), usage_(usage) {}
 
   // Size of the blob's data; nullopt when the blob is not stored at all.
   std::optional<uint64_t> size(const Digest& digest);
@@ -50,7 +53,8 @@ class BlobStore {
   // linked() and of manifest revisions), looked up in batches (Driver::get_contents, stats).
   std::vector<bool> links_hold(const std::vector<std::string>& link_keys,
                                const std::vector<Digest>& digests);
-  void link(const std::string& repo, const Digest& digest);
+  // `size`: the blob's, when the caller knows it (the usage index then need not look it up).
+  void link(const std::string& repo, const Digest& digest, std::optional<uint64_t> size = {});
   // How old a layer link may get before a manifest PUT that references its blob writes it again
   // (refresh_links). A collection running beside servers needs a grace longer than this
   // (docs/ARCHITECTURE.md, "Garbage collection").
@@ -65,6 +69,7 @@ class BlobStore {
 
  private:
   std::shared_ptr<storage::Driver> driver_;
+  UsageIndex* usage_;
 };
 
 }  // namespace onsen::registry

@@ -85,10 +85,10 @@ Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions opti
       driver_(std::make_shared<CacheInvalidatingDriver>(read_cached(store_, options, read_cache_),
                                                         catalog_, tag_lists_,
                                                         options.listing_changes)),
-      blobs_(driver_),
+      blobs_(driver_, options.usage),
       uploads_(driver_, blobs_),
       manifests_(driver_, blobs_),
-      tags_(driver_),
+      tags_(driver_, options.usage),
       referrers_(driver_) {}
 
 void Registry::check_name(const std::string& name) {
@@ -253,11 +253,19 @@ PutManifestResult Registry::put_manifest(const std::string& repo, const std::str
                                                              children[it - present.begin()].str()));
   }
 
+  if (options_.usage) {
+    options_.usage->check_push(repo, digest, body.size(), std::get_if<std::string>(&ref),
+                               [&](const std::string& tag) { return !!tags_.resolve(repo, tag); });
+  }
   // The index entry first: a crash after it leaves a dangling entry (ignored by readers), a crash
   // before it no revision, so a revision with a subject always has its entry.
   if (manifest.subject) referrers_.add(repo, manifest.subject->digest, digest);
   manifests_.put(repo, digest, body);
-  if (auto* tag = std::get_if<std::string>(&ref)) tags_.tag(repo, *tag, digest);
+  if (options_.usage) options_.usage->linked(repo, digest, body.size());
+  if (auto* tag = std::get_if<std::string>(&ref)) {
+    tags_.tag(repo, *tag, digest);
+    if (options_.usage) options_.usage->tagged(repo, *tag);
+  }
 
   PutManifestResult result{digest, std::nullopt};
   if (manifest.subject) result.subject = manifest.subject->digest;
@@ -278,6 +286,7 @@ void Registry::delete_manifest(const std::string& repo, const std::string& refer
   auto subject = subject_of(manifests_.get(repo, digest));
   for (auto& tag : tags_.tags_of(repo, digest)) tags_.untag(repo, tag);
   manifests_.remove(repo, digest);
+  if (options_.usage) options_.usage->unlinked(repo, digest);
   // After the revision: a crash in between leaves a dangling entry, never a revision without one.
   if (subject) referrers_.remove(repo, *subject, digest);
 }
@@ -339,6 +348,7 @@ std::shared_ptr<const NameListing> Registry::repository_list() {
 }
 
 void Registry::apply(const ListingChange& change) {
+  if (options_.usage) options_.usage->changed(change);
   switch (change.kind) {
     case ListingChange::Kind::kTags:
       tag_lists_.invalidate(change.repository);

@@ -16,6 +16,7 @@
 #include "registry/tag_list_cache.h"
 #include "registry/tag_store.h"
 #include "registry/upload_store.h"
+#include "registry/usage_index.h"
 #include "storage/driver.h"
 #include "storage/read_cache.h"
 
@@ -57,6 +58,9 @@ struct RegistryOptions {
   // POST ?mount=<digest> without `from` mounts from any repository holding the blob
   // (mount_blob_from_any); off, it starts an ordinary upload.
   bool automatic_cross_mount = false;
+  // Told of every link and tag written or removed, and of other replicas' changes; checks the
+  // quotas of pushes (registry/usage_index.h). Null: no usage kept, no quotas.
+  UsageIndex* usage = nullptr;
 };
 
 struct ManifestContent {
@@ -99,6 +103,13 @@ class Registry {
   // Distribution's expiry of redirect URLs.
   static constexpr std::chrono::seconds kBlobUrlExpiry{20 * 60};
   void delete_blob(const std::string& repo, const Digest& digest);
+  // The usage index (RegistryOptions::usage), null when none: told to walk again after what the
+  // core does not report to it (a garbage collection, a repository delete).
+  UsageIndex* usage() const { return options_.usage; }
+  // Throws Error(kDenied) when storing `more` bytes in repo would exceed its quota.
+  void check_quota(const std::string& repo, uint64_t more) const {
+    if (options_.usage) options_.usage->check_bytes(repo, more);
+  }
 
   // Uploads (see UploadStore).
   std::string start_upload(const std::string& repo);

@@ -47,7 +47,9 @@ void TagStore::tag(const std::string& repo, const std::string& tag, const Digest
 
 bool TagStore::untag(const std::string& repo, const std::string& tag) {
   // Moved away first: a crash never leaves the tag listed with its current link gone.
-  return staging::remove(*driver_, repo, layout::tag_dir(repo, tag));
+  const bool removed = staging::remove(*driver_, repo, layout::tag_dir(repo, tag));
+  if (removed && usage_) usage_->untagged(repo, tag);
+  return removed;
 }
 
 std::optional<std::vector<std::string>> TagStore::list(const std::string& repo) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "registry/digest.h"
+#include "registry/usage_index.h"
 #include "storage/driver.h"
 
 #include <memory>
@@ -14,7 +15,9 @@ namespace onsen::registry {
 
 class TagStore {
  public:
-  explicit TagStore(std::shared_ptr<storage::Driver> driver) : driver_(std::move(driver)) {}
+  // `usage` (may be null) hears of every tag removed (Registry tells it of the tags it makes).
+  explicit TagStore(std::shared_ptr<storage::Driver> driver, UsageIndex* usage = nullptr)
+      : driver_(std::move(driver)), usage_(usage) {}
 
   std::optional<Digest> resolve(const std::string& repo, const std::string& tag);
   // Points tag at digest, recording the digest in the tag's index as Distribution does.
@@ -28,6 +31,7 @@ class TagStore {
 
  private:
   std::shared_ptr<storage::Driver> driver_;
+  UsageIndex* usage_;
 };
 
 }  // namespace onsen::registry

@@ -319,7 +319,7 @@ void UploadSession::finish(const Digest& expected) {
   // would do too, but leaves a new repository without any object until the link is written, which
   // the in-memory driver shows as the repository vanishing.)
   store_.blobs_.adopt(data_key, expected);
-  store_.blobs_.link(repo_, expected);
+  store_.blobs_.link(repo_, expected, writer_->size());  // the size: no stat for the usage index
   store_.driver_->remove(layout::upload_dir(repo_, id_));
   store_.forget(key);
 }

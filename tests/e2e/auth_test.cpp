@@ -195,6 +195,21 @@ TEST_F(AuthTest, GoodCredentialsPushAndPull) {
   EXPECT_EQ(c->get(blob_path("e2e/app", image.layer_digest)).body, image.layer);
 }
 
+// The storage usage endpoint (an admin one, beside /v2/) is behind the same Authorizer.
+TEST_F(AuthTest, AdminUsageNeedsAValidUser) {
+  auto c = server_->client();
+  auto r = c->get("/admin/usage");
+  EXPECT_TRUE(IsOciError(r, 401, "UNAUTHORIZED")) << r.describe();
+  EXPECT_TRUE(HeaderIs(r, "WWW-Authenticate", "Basic realm=\"Onsen Registry\""));
+  r = c->get("/admin/usage/some/repo", {{"Authorization", basic("alice", "not-the-password")}});
+  EXPECT_TRUE(IsOciError(r, 401, "UNAUTHORIZED")) << r.describe();
+  r = c->get("/admin/usage", {{"Authorization", basic("alice", "wonderland")}});
+  EXPECT_EQ(r.status, 200u) << r.describe();
+  EXPECT_TRUE(parse_json(r.body).contains("total")) << r.body;
+  r = c->get("/admin/usage/no/such", {{"Authorization", basic("alice", "wonderland")}});
+  EXPECT_TRUE(IsOciError(r, 404, "NAME_UNKNOWN")) << r.describe();
+}
+
 TEST_F(AuthTest, GarbageAuthorizationHeadersAre401) {
   auto c = server_->client();
   for (const std::string& header : std::vector<std::string>{
