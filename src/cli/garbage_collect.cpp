@@ -1,4 +1,5 @@
 #include "cli/garbage_collect.h"
+#include "cli/retention_policies.h"
 
 #include "base/duration.h"
 #include "cli/config_source.h"
@@ -60,6 +61,8 @@ int garbage_collect(const std::string& config_arg, const GarbageCollectOptions& 
     gc.dry_run = options.dry_run;
     gc.delete_untagged = options.delete_untagged;
     gc.grace = std::chrono::ceil<std::chrono::seconds>(*grace);
+    gc.retention = retention_policies(cfg->storage.retention);
+    gc.retention_dry_run = cfg->storage.retention.dry_run;
     if (!options.quiet) {
       gc.output = [](std::string_view line) { fmt::print("{}\n", line); };
     }
@@ -69,10 +72,10 @@ int garbage_collect(const std::string& config_arg, const GarbageCollectOptions& 
     auto result = collector.run();
     std::fflush(stdout);
     spdlog::info(
-        "garbage collection {}: {} repositories; {} manifests, {} blobs ({} bytes) and {} links "
-        "{}; {:.2f} s",
-        result.completed ? "completed" : "stopped", result.repositories, result.manifests_deleted,
-        result.blobs_deleted, result.bytes_freed, result.links_deleted,
+        "garbage collection {}: {} repositories; {} tags (retention), {} manifests, {} blobs ({} "
+        "bytes) and {} links {}; {:.2f} s",
+        result.completed ? "completed" : "stopped", result.repositories, result.tags_deleted,
+        result.manifests_deleted, result.blobs_deleted, result.bytes_freed, result.links_deleted,
         options.dry_run ? "eligible for deletion" : "deleted", result.duration.count());
     return result.completed ? 0 : 1;
   } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 
 #include "cli/redis_collector_lock.h"
 #include "cli/redis_options.h"
+#include "cli/retention_policies.h"
 #include "registry/garbage_collector.h"
 #include "registry/store_lease.h"
 #include "storage/factory.h"
@@ -23,27 +24,32 @@ std::string process_name() {
 
 // One collection by registry::GarbageCollector: writes through the registry's driver stack (so
 // its caches, and over Redis the other replicas', drop what goes), reads beneath its read cache.
-registry::OnlineCollector::Collect collect_on(registry::Registry& registry) {
-  return [&registry](const registry::CollectionRequest& request,
-                     const std::function<bool()>& should_stop) {
-    registry::GcOptions options;
-    options.dry_run = request.dry_run;
-    options.delete_untagged = request.delete_untagged;
-    options.grace = request.grace;
-    options.delete_orphan_referrers = request.delete_referrers;
-    options.log = [](std::string_view line) { spdlog::info("garbage collection: {}", line); };
-    options.should_stop = should_stop;
-    registry::GarbageCollector collector(registry.storage_driver(), std::move(options),
-                                         registry.uncached_storage_driver());
-    const registry::GcResult result = collector.run();
-    if (registry.usage() && !request.dry_run) registry.usage()->refresh_soon();  // links it removed
-    registry::CollectionOutcome outcome;
-    outcome.manifests_deleted = result.manifests_deleted;
-    outcome.blobs_deleted = result.blobs_deleted;
-    outcome.bytes_freed = result.bytes_freed;
-    outcome.completed = result.completed;
-    return outcome;
-  };
+registry::OnlineCollector::Collect collect_on(registry::Registry& registry,
+                                              const config::RetentionConfig& retention) {
+  return
+      [&registry, policies = retention_policies(retention), retention_dry_run = retention.dry_run](
+          const registry::CollectionRequest& request, const std::function<bool()>& should_stop) {
+        registry::GcOptions options;
+        options.dry_run = request.dry_run;
+        options.delete_untagged = request.delete_untagged;
+        options.grace = request.grace;
+        options.delete_orphan_referrers = request.delete_referrers;
+        options.retention = policies;
+        options.retention_dry_run = retention_dry_run;
+        options.log = [](std::string_view line) { spdlog::info("garbage collection: {}", line); };
+        options.should_stop = should_stop;
+        registry::GarbageCollector collector(registry.storage_driver(), std::move(options),
+                                             registry.uncached_storage_driver());
+        const registry::GcResult result = collector.run();
+        if (registry.usage() && !request.dry_run)
+          registry.usage()->refresh_soon();  // links it removed
+        registry::CollectionOutcome outcome;
+        outcome.manifests_deleted = result.manifests_deleted;
+        outcome.blobs_deleted = result.blobs_deleted;
+        outcome.bytes_freed = result.bytes_freed;
+        outcome.completed = result.completed;
+        return outcome;
+      };
 }
 
 }  // namespace
@@ -61,7 +67,8 @@ OnlineGc make_online_gc(const config::Config& cfg, registry::Registry& registry)
     gc.lock = std::make_unique<registry::StoreLease>(registry.uncached_storage_driver(), owner);
   }
   gc.collector = std::make_unique<registry::OnlineCollector>(
-      collect_on(registry), *gc.lock, [](bool warning, const std::string& line) {
+      collect_on(registry, cfg.storage.retention), *gc.lock,
+      [](bool warning, const std::string& line) {
         spdlog::log(warning ? spdlog::level::warn : spdlog::level::info, "{}", line);
       });
   if (cfg.storage.gc.interval.count() > 0) {

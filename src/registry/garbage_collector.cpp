@@ -5,6 +5,7 @@
 #include "registry/manifest.h"
 #include "registry/manifest_store.h"
 #include "registry/names.h"
+#include "registry/staging.h"
 #include "storage/layout.h"
 
 #include <fmt/format.h>
@@ -126,6 +127,10 @@ struct GarbageCollector::Run {
   const GcOptions& options;
   GcResult result;
   Clock::time_point threshold;  // written at or after this: young, kept
+  Clock::time_point started;
+  // Tags retention deleted (or in a dry run would), per repository, with their push times.
+  std::map<std::string, std::map<std::string, Clock::time_point>> retained_out;
+  std::map<std::string, std::set<Digest>> retired;  // the manifests those tags named
 
   std::map<Digest, References> references;       // manifests read so far
   std::set<Digest> marked;                       // Distribution's markSet
@@ -365,6 +370,77 @@ struct GarbageCollector::Run {
 
   bool young(Clock::time_point t) const { return t >= threshold; }
 
+  // ------------------------------------------------------------------ retention
+  // Whether a policy's limit on untagged revisions has passed for one written at `mtime`.
+  bool expired_untagged(const std::string& repo, Clock::time_point mtime) const {
+    const RetentionPolicy* policy = policy_for(options.retention, repo);
+    return policy && policy->untagged_older_than && mtime < started - *policy->untagged_older_than;
+  }
+
+  // Whether retention deleted a tag naming d in repo: then d goes as an untagged revision would
+  // with delete_untagged (a policy frees space; another tag or a kept index still keeps d).
+  bool retired_by_retention(const std::string& repo, const Digest& d) const {
+    auto it = retired.find(repo);
+    return it != retired.end() && it->second.count(d);
+  }
+
+  // Deletes the tags no policy keeps, and takes them out of the inventory, so the mark does not
+  // keep what only they named (in a dry run too: it reports what the collection would free). A
+  // tag pushed again since it was listed (its current link's mtime moved) is left alone: the
+  // newest push is never this run's to delete.
+  void apply_retention(std::vector<Inventory>& repos) {
+    if (options.retention.empty()) return;
+    const bool dry = options.dry_run || options.retention_dry_run;
+    for (auto& repo : repos) {
+      const RetentionPolicy* policy = policy_for(options.retention, repo.name);
+      if (!policy) continue;
+      std::vector<PushedTag> tags;
+      for (auto& [tag, current] : repo.tags) {
+        if (current) tags.push_back({tag, repo.tag_mtimes.at(tag)});
+      }
+      for (auto& tag : tags_to_delete(*policy, tags, started)) {
+        const Clock::time_point pushed = repo.tag_mtimes.at(tag);
+        if (!dry) {
+          auto info = reads.stat(layout::tag_current_link(repo.name, tag));
+          if (!info || info->mod_time != pushed) continue;
+        }
+        const std::string line = fmt::format("{}: deleting tag {} (retention)", repo.name, tag);
+        if (options.output) {
+          output(line);
+        } else {
+          log(line);  // an online collection's log holds what its policies deleted
+        }
+        if (!dry) staging::remove(driver, repo.name, layout::tag_dir(repo.name, tag));
+        ++result.tags_deleted;
+        // Only the policies in a dry run, the collection for real: the tag stays, and so does
+        // what it keeps.
+        if (options.retention_dry_run && !options.dry_run) continue;
+        retained_out[repo.name].emplace(tag, pushed);
+        retired[repo.name].insert(*repo.tags.at(tag));
+        drop_tag(repo, tag);
+      }
+    }
+  }
+
+  static void drop_tag(Inventory& repo, const std::string& tag) {
+    repo.tags.erase(tag);
+    repo.tag_mtimes.erase(tag);
+    repo.tag_index.erase(tag);
+  }
+
+  // A dry run's store still has the tags retention would delete: listed again, they go out of
+  // that inventory too (unless pushed again meanwhile).
+  void drop_retained_out(std::vector<Inventory>& repos) {
+    for (auto& repo : repos) {
+      auto it = retained_out.find(repo.name);
+      if (it == retained_out.end()) continue;
+      for (auto& [tag, pushed] : it->second) {
+        auto mtime = repo.tag_mtimes.find(tag);
+        if (mtime != repo.tag_mtimes.end() && mtime->second == pushed) drop_tag(repo, tag);
+      }
+    }
+  }
+
   // Marks from the roots of repo (rule 1). With `before` (the listing the mark started from), the
   // re-mark: only what is young or was not listed then is a root.
   void mark(const Inventory& repo, const Inventory* before) {
@@ -391,8 +467,10 @@ struct GarbageCollector::Run {
         continue;
       }
       const bool referrer = references.at(d).subject.has_value();
+      const bool untagged_go = options.delete_untagged || expired_untagged(repo.name, mtime) ||
+                               retired_by_retention(repo.name, d);
       if (young(mtime) || (referrer && !options.delete_orphan_referrers) ||
-          (!referrer && !options.delete_untagged)) {
+          (!referrer && !untagged_go)) {
         roots.push_back(d);
       }
     }
@@ -639,16 +717,17 @@ struct GarbageCollector::Run {
   }
 
   void run() {
-    const auto start = Clock::now();
-    threshold = start - options.grace;
+    started = Clock::now();
+    threshold = started - options.grace;
 
     // With a grace window servers may be writing: links' ages count, and what changed during the
     // mark is marked again. Without, the store is still (Distribution's rule): one listing.
     const bool watching = options.grace.count() > 0;
 
     // Mark.
-    auto before = inventory(!watching, watching);
+    auto before = inventory(!watching, watching || !options.retention.empty());
     result.repositories = before.size();
+    apply_retention(before);
     // Every manifest read at once (in batches the driver overlaps), not repository by repository.
     std::vector<Digest> manifests;
     for (auto& repo : before) {
@@ -672,6 +751,7 @@ struct GarbageCollector::Run {
     std::vector<Inventory> listed_again;
     if (watching) {
       listed_again = inventory(true, true);
+      drop_retained_out(listed_again);
       static const Inventory kNone;
       for (auto& repo : listed_again) {
         auto it = before_by_name.find(repo.name);
@@ -708,7 +788,7 @@ GarbageCollector::GarbageCollector(std::shared_ptr<storage::Driver> driver, GcOp
 
 GcResult GarbageCollector::run() {
   const auto started = std::chrono::steady_clock::now();
-  Run run{*driver_, *reads_, options_, {}, {}, {}, {}, {}};
+  Run run{*driver_, *reads_, options_, {}, {}, {}, {}, {}, {}, {}, {}};
   run.run();
   run.result.duration = std::chrono::steady_clock::now() - started;
   return run.result;

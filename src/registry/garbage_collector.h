@@ -24,6 +24,7 @@
 // Uploads in progress (_uploads) are never touched: upload purging is their keeper.
 #pragma once
 
+#include "registry/retention.h"
 #include "storage/driver.h"
 
 #include <chrono>
@@ -32,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace onsen::registry {
 
@@ -48,6 +50,12 @@ struct GcOptions {
   // repository, also without delete_untagged (zot's deleteReferrers). False: every referrer is
   // kept, whatever its subject (also with delete_untagged).
   bool delete_orphan_referrers = true;
+  // Retention policies (registry/retention.h), applied before the mark: the tags its repository's
+  // policy does not keep are deleted (only reported when dry_run or retention_dry_run) and the
+  // manifests they named go with them unless something else keeps them; its untagged revisions
+  // older than the policy's limit are collected as with delete_untagged.
+  std::vector<RetentionPolicy> retention{};
+  bool retention_dry_run = false;
   // Distribution's standard output lines ("<repo>: marking manifest <digest> ", "blob eligible for
   // deletion: <digest>", ...), one call per line, without the newline. Null: none (--quiet).
   std::function<void(std::string_view)> output = nullptr;
@@ -67,6 +75,7 @@ struct GcResult {
   uint64_t manifests_deleted = 0;  // revisions (one per repository and digest)
   uint64_t blobs_deleted = 0;
   uint64_t bytes_freed = 0;
+  uint64_t tags_deleted = 0;   // by retention policies
   uint64_t links_deleted = 0;  // layer links and tag index entries of deleted blobs
   std::chrono::duration<double> duration{0};
   // False when should_stop ended the run early (or it failed): run again to finish.

@@ -6,9 +6,6 @@
 #include <algorithm>
 #include <set>
 
-#include "registry/staging.h"
-#include "storage/layout.h"
-
 namespace onsen::registry {
 
 namespace {
@@ -91,39 +88,6 @@ std::optional<std::string> check_retention_patterns(const RetentionPolicy& polic
     }
   }
   return std::nullopt;
-}
-
-std::vector<std::string> apply_retention(storage::Driver& driver, const std::string& repository,
-                                         const RetentionPolicy& policy, bool dry_run,
-                                         std::chrono::system_clock::time_point now,
-                                         const std::function<void(std::string_view)>& say) {
-  if (policy.keep_tags.empty()) return {};
-  auto names = driver.list(storage::layout::tags_dir(repository));
-  if (!names || names->empty()) return {};
-  std::vector<std::string> keys;
-  keys.reserve(names->size());
-  for (const auto& name : *names)
-    keys.push_back(storage::layout::tag_current_link(repository, name));
-  const auto infos = driver.stats(keys);
-  std::vector<PushedTag> tags;
-  for (size_t i = 0; i < names->size(); ++i) {
-    // A tag directory without a current link (a tag being written, or debris) is not a tag yet.
-    if (infos[i] && !infos[i]->is_dir) tags.push_back({(*names)[i], infos[i]->mod_time});
-  }
-  std::vector<std::string> deleted;
-  for (const auto& tag : tags_to_delete(policy, tags, now)) {
-    if (!dry_run) {
-      // A tag pushed again since it was judged is the newest now: not this run's to delete.
-      const auto judged =
-          std::find_if(tags.begin(), tags.end(), [&](const PushedTag& t) { return t.name == tag; });
-      const auto info = driver.stat(storage::layout::tag_current_link(repository, tag));
-      if (!info || info->mod_time != judged->pushed) continue;
-    }
-    if (say) say(repository + ": deleting tag " + tag + " (retention)");
-    if (!dry_run) staging::remove(driver, repository, storage::layout::tag_dir(repository, tag));
-    deleted.push_back(tag);
-  }
-  return deleted;
 }
 
 }  // namespace onsen::registry

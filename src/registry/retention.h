@@ -5,11 +5,8 @@
 // nothing else keeps them.
 #pragma once
 
-#include "storage/driver.h"
-
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <optional>
 #include <regex>
 #include <string>
@@ -56,13 +53,5 @@ std::vector<std::string> tags_to_delete(const RetentionPolicy& policy,
 
 // An error message for the first pattern that is not a valid regular expression, or nullopt.
 std::optional<std::string> check_retention_patterns(const RetentionPolicy& policy);
-
-// Applies the policy to one repository on a driver: lists its tags and their push times, deletes
-// the tags not kept (nothing when dry_run), says each with `say` ("<repo>: deleting tag <tag>
-// (retention)"), and returns their names.
-std::vector<std::string> apply_retention(storage::Driver& driver, const std::string& repository,
-                                         const RetentionPolicy& policy, bool dry_run,
-                                         std::chrono::system_clock::time_point now,
-                                         const std::function<void(std::string_view)>& say);
 
 }  // namespace onsen::registry

@@ -9,6 +9,7 @@
 #include "registry/error.h"
 #include "registry/registry.h"
 #include "storage/filesystem.h"
+#include "storage/forwarding_driver.h"
 #include "storage/layout.h"
 #include "support/temp_dir.h"
 
@@ -18,6 +19,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace onsen::registry {
@@ -449,6 +451,100 @@ TEST_F(GarbageCollectorTest, DeleteRepositoryKeepsNestedRepositories) {
   EXPECT_EQ(problems(), "");
   gc.delete_repository("a/b");
   EXPECT_FALSE(driver->stat(layout::repository("a")));
+}
+
+TEST_F(GarbageCollectorTest, RetentionDeletesTagsNoRuleKeepsAndWhatOnlyTheyNamed) {
+  auto v1 = image("app", "v1", "layer one");
+  auto v2 = image("app", "v2", "layer two");
+  auto latest = image("app", "latest", "layer latest");
+  auto other = image("other", "v1", "other layer");  // no policy matches "other"
+  RetentionPolicy policy;
+  policy.repositories = {"app"};
+  policy.keep_tags.push_back({{"latest"}, std::nullopt, std::nullopt});
+  policy.keep_tags.push_back({{"v.*"}, 1, std::nullopt});
+  // v1 older than v2: the one most recent v* tag is v2.
+  fs::last_write_time(path(layout::tag_current_link("app", "v1")),
+                      fs::file_time_type::clock::now() - 1h);
+
+  GcOptions dry;
+  dry.dry_run = true;
+  dry.delete_untagged = true;
+  dry.retention = {policy};
+  auto would = collect(dry);
+  EXPECT_EQ(would.tags_deleted, 1u);
+  EXPECT_EQ(would.manifests_deleted, 1u);  // v1's manifest, named by no other tag
+  EXPECT_NO_THROW(reg.get_manifest("app", "v1"));
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "app: deleting tag v1 (retention)"), lines.end());
+
+  GcOptions real = dry;
+  real.dry_run = false;
+  auto done = collect(real);
+  EXPECT_TRUE(done.completed);
+  EXPECT_EQ(done.tags_deleted, 1u);
+  EXPECT_THROW(reg.get_manifest("app", "v1"), Error);
+  EXPECT_FALSE(revision("app", v1));
+  EXPECT_TRUE(revision("app", v2));
+  EXPECT_TRUE(revision("app", latest));
+  EXPECT_TRUE(revision("other", other));
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, RetentionCollectsUntaggedRevisionsOlderThanItsLimit) {
+  auto old_untagged = image("app", "", "old untagged");
+  auto tagged = image("app", "v1", "tagged");
+  age_everything(48h);
+  auto new_untagged = image("app", "", "new untagged");
+  RetentionPolicy policy;
+  policy.repositories = {"app"};
+  policy.untagged_older_than = std::chrono::seconds(24h);
+  GcOptions options;
+  options.retention = {policy};
+  auto result = collect(options);  // without delete_untagged: only the policy's limit applies
+  EXPECT_TRUE(result.completed);
+  EXPECT_EQ(result.tags_deleted, 0u);
+  EXPECT_FALSE(revision("app", old_untagged));
+  EXPECT_TRUE(revision("app", new_untagged));
+  EXPECT_TRUE(revision("app", tagged));
+  EXPECT_EQ(problems(), "");
+}
+
+// Reads of the store; the first single stat of `key` (retention's look right before deleting a
+// tag) comes after `meanwhile`, as if a push had landed between the listing and the delete.
+class PushBeforeStat : public storage::ForwardingDriver {
+ public:
+  PushBeforeStat(std::shared_ptr<storage::Driver> driver, std::string key,
+                 std::function<void()> meanwhile)
+      : ForwardingDriver(std::move(driver)),
+        key_(std::move(key)),
+        meanwhile_(std::move(meanwhile)) {}
+  std::optional<storage::FileInfo> stat(const std::string& key) override {
+    if (key == key_ && meanwhile_) std::exchange(meanwhile_, nullptr)();
+    return target().stat(key);
+  }
+
+ private:
+  std::string key_;
+  std::function<void()> meanwhile_;
+};
+
+TEST_F(GarbageCollectorTest, RetentionLeavesATagPushedAgainDuringTheRun) {
+  image("app", "v1", "first");
+  fs::last_write_time(path(layout::tag_current_link("app", "v1")),
+                      fs::file_time_type::clock::now() - 1h);
+  image("app", "v2", "second");
+  RetentionPolicy policy;
+  policy.repositories = {"app"};
+  policy.keep_tags.push_back({{}, 1, std::nullopt});  // the newest tag only: v2
+  GcOptions options;
+  options.retention = {policy};
+  auto reads = std::make_shared<PushBeforeStat>(reg.uncached_storage_driver(),
+                                                layout::tag_current_link("app", "v1"),
+                                                [&] { image("app", "v1", "first again"); });
+  auto result = GarbageCollector(reg.storage_driver(), options, reads).run();
+  EXPECT_TRUE(result.completed);
+  EXPECT_EQ(result.tags_deleted, 0u);
+  EXPECT_NO_THROW(reg.get_manifest("app", "v1"));
+  EXPECT_EQ(problems(), "");
 }
 
 }  // namespace

@@ -1,9 +1,6 @@
 // Retention policies: which tags a policy keeps, and applying one to a stored repository.
 #include "registry/retention.h"
 
-#include "storage/inmemory.h"
-#include "storage/layout.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
@@ -70,30 +67,6 @@ TEST(RetentionTest, BadPatternIsReported) {
   auto error = check_retention_patterns(policy);
   ASSERT_TRUE(error);
   EXPECT_NE(error->find("v[0-9"), std::string::npos);
-}
-
-TEST(RetentionTest, ApplyDeletesOnlyTagsNotKeptAndDryRunNothing) {
-  storage::InMemoryDriver driver;
-  const std::string digest(64, 'a');
-  for (const char* tag : {"v1", "v2", "v3"}) {
-    driver.put_content(storage::layout::tag_current_link("app", tag), "sha256:" + digest);
-  }
-  RetentionPolicy policy;
-  policy.repositories = {"app"};
-  policy.keep_tags.push_back({{"v3"}, std::nullopt, std::nullopt});
-
-  std::vector<std::string> said;
-  auto say = [&](std::string_view line) { said.emplace_back(line); };
-  auto would = apply_retention(driver, "app", policy, /*dry_run=*/true, Clock::now(), say);
-  EXPECT_EQ(would, (std::vector<std::string>{"v1", "v2"}));
-  EXPECT_EQ(driver.list(storage::layout::tags_dir("app"))->size(), 3u);
-  EXPECT_EQ(said.front(), "app: deleting tag v1 (retention)");
-
-  auto deleted = apply_retention(driver, "app", policy, /*dry_run=*/false, Clock::now(), say);
-  EXPECT_EQ(deleted, (std::vector<std::string>{"v1", "v2"}));
-  auto left = driver.list(storage::layout::tags_dir("app"));
-  ASSERT_TRUE(left);
-  EXPECT_EQ(*left, std::vector<std::string>{"v3"});
 }
 
 }  // namespace
