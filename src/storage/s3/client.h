@@ -31,6 +31,9 @@ struct ClientConfig {
   std::chrono::milliseconds timeout{60000};
   int max_attempts = 5;                   // for retryable failures (network, 5xx, SlowDown)
   std::chrono::milliseconds backoff{50};  // doubled on each retry
+  // Request bodies signed with their SHA-256 (else UNSIGNED-PAYLOAD). Unset: signed unless the
+  // endpoint's transport protects them (Endpoint::tamper_proof); see Client::send.
+  std::optional<bool> sign_payload;
 };
 
 // An answer S3 gave that the operation cannot use: the status and S3's error code.
@@ -57,6 +60,8 @@ struct ObjectInfo {
   std::chrono::system_clock::time_point mod_time;
   std::string etag;
   std::map<std::string, std::string> metadata;  // x-amz-meta-<name>: value, names in lowercase
+  // Answered by a Ceph RADOS Gateway (its x-rgw-object-type header on HEAD and GET).
+  bool rgw = false;
 };
 
 struct ListPage {
@@ -122,6 +127,7 @@ class Client {
                             std::chrono::seconds expiry) const;
 
   const ClientConfig& config() const { return config_; }
+  bool signs_payload() const { return sign_payload_; }
 
   // Bytes this client has sent in request bodies (each attempt) and had S3 copy server-side by
   // UploadPartCopy: what a write costs the gateway, for tests and diagnostics.
@@ -149,6 +155,7 @@ class Client {
 
   ClientConfig config_;
   HttpClient http_;
+  const bool sign_payload_;
   std::atomic<uint64_t> bytes_sent_{0}, bytes_copied_{0};
 };
 

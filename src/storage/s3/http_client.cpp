@@ -23,6 +23,14 @@ std::string Endpoint::host_header() const {
   return h + ":" + port;
 }
 
+bool Endpoint::tamper_proof() const {
+  if (https) return true;
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
 Endpoint parse_endpoint(std::string_view url, bool secure) {
   Endpoint e;
   e.https = secure;
