@@ -263,6 +263,10 @@ void UploadSession::store(const char* buf, size_t n) {
   }
 }
 
+void UploadSession::expect(uint64_t n) {
+  if (!chunk_) writer_->expect(n);
+}
+
 void UploadSession::hash(const char* buf, size_t n) {
   if (!chunk_) hasher_.update(buf, n);
 }

@@ -199,6 +199,59 @@ TEST_F(S3DriverTest, ReaderOfAPendingUploadCompletesItAndAnOpenWriterContinues) 
   EXPECT_TRUE(a->get_content(key) == p1 + p2);
 }
 
+// Writes of 1 MiB, as the registry hands over a request body.
+void write_in_pieces(Writer& w, const std::string& data) {
+  for (size_t at = 0; at < data.size(); at += kMiB) {
+    w.write(data.data() + at, std::min<size_t>(kMiB, data.size() - at));
+  }
+}
+
+// Promised bytes (a body of known length) go to S3 while they arrive: the part's request starts
+// with its first byte, so the multipart upload exists before a chunk is there. A signed body
+// needs all of its bytes first. Either way the object is the bytes written.
+TEST_F(S3DriverTest, PromisedBytesAreSentWhileTheyArrive) {
+  auto streaming = replica();
+  auto signing = replica([](DriverConfig& c) { c.client.sign_payload = true; });
+  const std::string key = "/repo/_uploads/u8/data";
+  const std::string data = pattern(17 * kMiB + 3, 13);
+  for (auto& d : {streaming, signing}) {
+    const std::string k = d->object_key(key);
+    auto w = d->writer(key, false);
+    w->expect(data.size());
+    w->write(data.data(), kMiB);
+    EXPECT_EQ(d->client().multipart_uploads(k).size(), d == streaming ? 1u : 0u);
+    write_in_pieces(*w, data.substr(kMiB));
+    EXPECT_EQ(w->size(), data.size());
+    w->commit();
+    EXPECT_TRUE(d->get_content(key) == data);
+    EXPECT_TRUE(d->client().multipart_uploads(k).empty());
+  }
+}
+
+// A body that breaks before its promised end (a client gone mid-PATCH): the part being streamed
+// is dropped and its bytes are kept as the writer keeps any, so the upload holds every byte that
+// came and resumes from there on another replica.
+TEST_F(S3DriverTest, ABrokenPromiseKeepsEveryByteWritten) {
+  auto a = replica(), b = replica();
+  const std::string key = "/repo/_uploads/u9/data";
+  const std::string got = pattern(7 * kMiB + 11, 14), rest = pattern(2 * kMiB, 15);
+  {
+    auto w = a->writer(key, false);
+    w->expect(12 * kMiB);
+    write_in_pieces(*w, got);  // a 5 MiB part, then 2 MiB of the next streamed
+    EXPECT_EQ(w->size(), got.size());
+    w->close();
+  }
+  EXPECT_EQ(b->stat(key)->size, got.size());
+  {
+    auto w = b->writer(key, true);
+    EXPECT_EQ(w->size(), got.size());
+    w->write(rest.data(), rest.size());
+    w->commit();
+  }
+  EXPECT_TRUE(a->get_content(key) == got + rest);
+}
+
 // A writer that dies after sending a part that took the tail in (a replica killed mid-PATCH)
 // leaves the tail stale: the object is the parts, a prefix of what was sent, never the tail twice.
 TEST_F(S3DriverTest, ATailOutlivedByItsPartsIsIgnored) {
