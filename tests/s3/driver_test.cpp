@@ -44,19 +44,16 @@ class S3DriverTest : public ::testing::Test {
   // A driver ("replica") on the test's rootdirectory, with the smallest parts S3 allows so a
   // few MiB exercise multipart uploads and copies.
   std::shared_ptr<S3Driver> replica(Parameters extra = {}) {
+    return replica([](DriverConfig&) {}, std::move(extra));
+  }
+  // A replica with what no configuration key sets.
+  std::shared_ptr<S3Driver> replica(const std::function<void(DriverConfig&)>& adjust,
+                                    Parameters extra = {}) {
     Parameters p = test::s3_parameters(test::kS3TestBucket, root_);
     p["chunksize"] = std::to_string(5 * kMiB);
     p["multipartcopychunksize"] = std::to_string(5 * kMiB);
     p["multipartcopythresholdsize"] = std::to_string(6 * kMiB);
     for (auto& [k, v] : extra) p[k] = v;
-    return std::make_shared<S3Driver>(parse_parameters(p));
-  }
-  // A replica with what no configuration key sets.
-  std::shared_ptr<S3Driver> replica(const std::function<void(DriverConfig&)>& adjust) {
-    Parameters p = test::s3_parameters(test::kS3TestBucket, root_);
-    p["chunksize"] = std::to_string(5 * kMiB);
-    p["multipartcopychunksize"] = std::to_string(5 * kMiB);
-    p["multipartcopythresholdsize"] = std::to_string(6 * kMiB);
     DriverConfig c = parse_parameters(p);
     adjust(c);
     return std::make_shared<S3Driver>(std::move(c));

@@ -190,8 +190,8 @@ HttpResponse Client::send(const std::string& method, const std::string& key, con
       }
     }
     // Every request here is safe to send again: the body is in memory (a streamed one's source
-    // gives it again from its start), PUTs and DELETEs are
-    // idempotent, and a repeated CompleteMultipartUpload fails cleanly (NoSuchUpload).
+    // gives it again from its start), PUTs and DELETEs are idempotent, and a repeated
+    // CompleteMultipartUpload fails cleanly (NoSuchUpload).
     std::uniform_int_distribution<long> jitter(0, delay.count());
     std::this_thread::sleep_for(delay + std::chrono::milliseconds(jitter(rng)));
     delay *= 2;
