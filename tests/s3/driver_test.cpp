@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "gateway.h"
 #include "storage/s3/driver.h"
@@ -223,6 +224,28 @@ TEST_F(S3DriverTest, PromisedBytesAreSentWhileTheyArrive) {
     EXPECT_TRUE(d->get_content(key) == data);
     EXPECT_TRUE(d->client().multipart_uploads(k).empty());
   }
+}
+
+// A promised body's last bytes, too few for a part after a whole chunk, are made a part of S3's
+// smallest size by cutting that chunk short: every byte streams, none waits for the body's end
+// in a tail (chunks of 10 MiB here: a 24 MiB body is 10 + 9 + 5 MiB, not 10 + 10 + a 4 MiB tail).
+TEST_F(S3DriverTest, APromisedBodyEndsInAPartNotATail) {
+  auto d = replica({{"chunksize", std::to_string(10 * kMiB)}});
+  const std::string key = "/repo/_uploads/u10/data";
+  const std::string data = pattern(24 * kMiB, 16);
+  {
+    auto w = d->writer(key, false);
+    w->expect(data.size());
+    write_in_pieces(*w, data);
+    w->close();
+  }
+  auto pending = find_pending(d->client(), d->object_key(key), true);
+  ASSERT_TRUE(pending);
+  std::vector<uint64_t> sizes;
+  for (const auto& part : pending->parts) sizes.push_back(part.size);
+  EXPECT_EQ(sizes, (std::vector<uint64_t>{10 * kMiB, 9 * kMiB, 5 * kMiB}));
+  EXPECT_EQ(pending->tail_size, 0u);
+  EXPECT_TRUE(d->get_content(key) == data);
 }
 
 // A body that breaks before its promised end (a client gone mid-PATCH): the part being streamed

@@ -240,14 +240,22 @@ class S3Writer : public Writer {
   // caller's expect()) and S3 may take the request body unsigned (its hash would need them all):
   // a whole chunk, or the last bytes promised when at least S3's smallest part and an upload is
   // already under way (else they may become a plain object, as without streaming). A chunk's
-  // time on the way to S3 thus overlaps its arrival instead of following it.
+  // time on the way to S3 thus overlaps its arrival instead of following it. A chunk that would
+  // leave fewer promised bytes than S3's smallest part is cut shorter so that they make one:
+  // they too are sent as they come, not after the body's end (a tail, or the last part of a
+  // monolithic push sent at commit, is one more round trip that overlaps nothing).
   void start_stream() {
     if (!client_.streams_bodies() || promised_end_ <= size() || buffer_.size() >= chunk_size_) {
       return;
     }
     const uint64_t coming = buffer_.size() + (promised_end_ - size());
     uint64_t part = std::min<uint64_t>(coming, chunk_size_);
-    if (part < chunk_size_ && (part < kMinPartSize || upload_id_.empty())) return;
+    if (coming > chunk_size_ && coming - chunk_size_ < kMinPartSize) {
+      part = coming - kMinPartSize;
+      if (part < kMinPartSize || part < buffer_.size()) return;
+    } else if (part < chunk_size_ && (part < kMinPartSize || upload_id_.empty())) {
+      return;
+    }
     make_room_for_part();
     InFlight& p = in_flight_.emplace_back();
     p.number = static_cast<int>(parts_.size() + in_flight_.size());
