@@ -26,7 +26,8 @@ struct Endpoint {
   // "host" or "host:port" as the Host header carries it (and as SigV4 signs it).
   std::string host_header() const;
   // Nobody between this process and the endpoint can change a request's bytes unnoticed: TLS
-  // (its record MAC), or a loopback address (the bytes never leave this host's kernel).
+  // with the certificate verified (its record MAC), or a loopback address (the bytes never
+  // leave this host's kernel).
   bool tamper_proof() const;
 };
 

@@ -16,6 +16,12 @@ TEST(S3Endpoint, TlsAndLoopbackAreTamperProof) {
   EXPECT_TRUE(parse_endpoint("http://localhost:7480", false).tamper_proof());
 }
 
+TEST(S3Endpoint, TlsWithoutVerificationIsNot) {
+  Endpoint e = parse_endpoint("https://s3.example.com", true);
+  e.skip_verify = true;  // storage.s3.skipverify
+  EXPECT_FALSE(e.tamper_proof());
+}
+
 TEST(S3Endpoint, PlainHttpToAnotherHostIsNot) {
   EXPECT_FALSE(parse_endpoint("http://rgw.internal:7480", false).tamper_proof());
   EXPECT_FALSE(parse_endpoint("http://10.0.0.5:7480", false).tamper_proof());
