@@ -178,6 +178,8 @@ boost::asio::awaitable<uint64_t> append_body(
   const size_t bound =
       declared ? static_cast<size_t>(std::min<uint64_t>(*declared, kMaxBuffer)) : kMaxBuffer;
   if (bound == 0) co_return 0;
+  // Only sets a number (no storage call): made here, before the first write.
+  if (declared) session.expect(std::min(*declared, limit));
   BodyBuffer buf;
   buf.resize(std::min(bound, kMinBuffer));
   uint64_t total = 0;

@@ -81,6 +81,7 @@ class ChangingWriter final : public storage::Writer {
   ChangingWriter(std::unique_ptr<storage::Writer> writer, std::function<void()> changed)
       : writer_(std::move(writer)), changed_(std::move(changed)) {}
   void write(const char* buf, size_t n) override { writer_->write(buf, n); }
+  void expect(uint64_t n) override { writer_->expect(n); }
   uint64_t size() const override { return writer_->size(); }
   void commit() override { after(&storage::Writer::commit); }
   void close() override { after(&storage::Writer::close); }

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <future>
 #include <vector>
 
 namespace onsen::registry {
@@ -222,9 +223,21 @@ void UploadSession::release() {
     // which the client sees as a shorter upload (GET status, 416 on a mismatched Content-Range)
     // or an unknown one; whatever a power loss leaves, finish() rehashes after a restart and
     // checks the digest. Only finish() makes content durable, before its 201.
-    writer_->close();
     const uint64_t size = writer_->size();
     const bool usable = !hash_stale_ && hasher_.length() == size;
+    // Before the PATCH is answered (the session ends first), so the client's next PATCH finds it
+    // on whichever replica it lands; saved while the writer closes (each a round trip to an
+    // object store). A state for bytes a failing close did not keep is harmless: resume() takes
+    // a state only at the data's exact length, and finish() checks the digest against the data.
+    const bool save = usable && size > opened_at_;
+    std::future<void> saved;
+    if (save) {
+      try {
+        saved = std::async(std::launch::async, [&] { store_.save_state(repo_, id_, hasher_); });
+      } catch (const std::system_error&) {  // no thread: saved below
+      }
+    }
+    writer_->close();
     {
       std::lock_guard lock(store_.mutex_);
       if (!usable) {
@@ -237,9 +250,11 @@ void UploadSession::release() {
         store_.checkpoints_.insert_or_assign(key, UploadStore::Checkpoint{hasher_, size});
       }
     }
-    // Before the PATCH is answered (the session ends first), so the client's next PATCH finds it
-    // on whichever replica it lands.
-    if (usable && size > opened_at_) store_.save_state(repo_, id_, hasher_);
+    if (saved.valid()) {
+      saved.get();
+    } else if (save) {
+      store_.save_state(repo_, id_, hasher_);
+    }
   }
   std::lock_guard lock(store_.mutex_);
   store_.busy_.erase(key);
@@ -261,6 +276,10 @@ void UploadSession::store(const char* buf, size_t n) {
     hash_stale_ = true;  // part of the piece may be in the data, all of it in the hash
     throw;
   }
+}
+
+void UploadSession::expect(uint64_t n) {
+  if (!chunk_) writer_->expect(n);
 }
 
 void UploadSession::hash(const char* buf, size_t n) {

@@ -50,6 +50,9 @@ class UploadSession {
   // then forgets it, and finish() or the next open() rehashes what the upload holds.
   void store(const char* buf, size_t n);
   void hash(const char* buf, size_t n);
+  // The next n bytes written are the rest of a body of known length (storage::Writer::expect):
+  // storage may send them on as they come. Not for a staged chunk, which is stored apart.
+  void expect(uint64_t n);
   // A chunk that must turn out exactly as long as announced, though its length is known only at
   // its end (a Content-Range on a chunked body): between begin_chunk() and commit_chunk() writes
   // go to a staging object beside the upload, and only commit_chunk() appends them. A chunk

@@ -93,6 +93,10 @@ class Writer {
  public:
   virtual ~Writer() = default;
   virtual void write(const char* buf, size_t n) = 0;
+  // The next n bytes written are sure to come (a request body of known length) unless writing
+  // fails or the body breaks: a driver may send them on before all are here (s3: a part streamed
+  // while it fills). A promise that does not hold costs time, never bytes.
+  virtual void expect(uint64_t n) { (void)n; }
   // Bytes in the object so far, including those written before an append open.
   virtual uint64_t size() const = 0;
   // Makes everything written durable (fsync) and the object complete. No writes after.

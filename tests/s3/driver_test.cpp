@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "gateway.h"
 #include "storage/s3/driver.h"
@@ -43,12 +45,19 @@ class S3DriverTest : public ::testing::Test {
   // A driver ("replica") on the test's rootdirectory, with the smallest parts S3 allows so a
   // few MiB exercise multipart uploads and copies.
   std::shared_ptr<S3Driver> replica(Parameters extra = {}) {
+    return replica([](DriverConfig&) {}, std::move(extra));
+  }
+  // A replica with what no configuration key sets.
+  std::shared_ptr<S3Driver> replica(const std::function<void(DriverConfig&)>& adjust,
+                                    Parameters extra = {}) {
     Parameters p = test::s3_parameters(test::kS3TestBucket, root_);
     p["chunksize"] = std::to_string(5 * kMiB);
     p["multipartcopychunksize"] = std::to_string(5 * kMiB);
     p["multipartcopythresholdsize"] = std::to_string(6 * kMiB);
     for (auto& [k, v] : extra) p[k] = v;
-    return std::make_shared<S3Driver>(parse_parameters(p));
+    DriverConfig c = parse_parameters(p);
+    adjust(c);
+    return std::make_shared<S3Driver>(std::move(c));
   }
   void TearDown() override {
     try {
@@ -188,6 +197,81 @@ TEST_F(S3DriverTest, ReaderOfAPendingUploadCompletesItAndAnOpenWriterContinues) 
   EXPECT_TRUE(a->get_content(key) == p1 + p2);
 }
 
+// Writes of 1 MiB, as the registry hands over a request body.
+void write_in_pieces(Writer& w, const std::string& data) {
+  for (size_t at = 0; at < data.size(); at += kMiB) {
+    w.write(data.data() + at, std::min<size_t>(kMiB, data.size() - at));
+  }
+}
+
+// Promised bytes (a body of known length) go to S3 while they arrive: the part's request starts
+// with its first byte, so the multipart upload exists before a chunk is there. A signed body
+// needs all of its bytes first. Either way the object is the bytes written.
+TEST_F(S3DriverTest, PromisedBytesAreSentWhileTheyArrive) {
+  auto streaming = replica();
+  auto signing = replica([](DriverConfig& c) { c.client.sign_payload = true; });
+  const std::string key = "/repo/_uploads/u8/data";
+  const std::string data = pattern(17 * kMiB + 3, 13);
+  for (auto& d : {streaming, signing}) {
+    const std::string k = d->object_key(key);
+    auto w = d->writer(key, false);
+    w->expect(data.size());
+    w->write(data.data(), kMiB);
+    EXPECT_EQ(d->client().multipart_uploads(k).size(), d == streaming ? 1u : 0u);
+    write_in_pieces(*w, data.substr(kMiB));
+    EXPECT_EQ(w->size(), data.size());
+    w->commit();
+    EXPECT_TRUE(d->get_content(key) == data);
+    EXPECT_TRUE(d->client().multipart_uploads(k).empty());
+  }
+}
+
+// A promised body's last bytes, too few for a part after a whole chunk, are made a part of S3's
+// smallest size by cutting that chunk short: every byte streams, none waits for the body's end
+// in a tail (chunks of 10 MiB here: a 24 MiB body is 10 + 9 + 5 MiB, not 10 + 10 + a 4 MiB tail).
+TEST_F(S3DriverTest, APromisedBodyEndsInAPartNotATail) {
+  auto d = replica({{"chunksize", std::to_string(10 * kMiB)}});
+  const std::string key = "/repo/_uploads/u10/data";
+  const std::string data = pattern(24 * kMiB, 16);
+  {
+    auto w = d->writer(key, false);
+    w->expect(data.size());
+    write_in_pieces(*w, data);
+    w->close();
+  }
+  auto pending = find_pending(d->client(), d->object_key(key), true);
+  ASSERT_TRUE(pending);
+  std::vector<uint64_t> sizes;
+  for (const auto& part : pending->parts) sizes.push_back(part.size);
+  EXPECT_EQ(sizes, (std::vector<uint64_t>{10 * kMiB, 9 * kMiB, 5 * kMiB}));
+  EXPECT_EQ(pending->tail_size, 0u);
+  EXPECT_TRUE(d->get_content(key) == data);
+}
+
+// A body that breaks before its promised end (a client gone mid-PATCH): the part being streamed
+// is dropped and its bytes are kept as the writer keeps any, so the upload holds every byte that
+// came and resumes from there on another replica.
+TEST_F(S3DriverTest, ABrokenPromiseKeepsEveryByteWritten) {
+  auto a = replica(), b = replica();
+  const std::string key = "/repo/_uploads/u9/data";
+  const std::string got = pattern(7 * kMiB + 11, 14), rest = pattern(2 * kMiB, 15);
+  {
+    auto w = a->writer(key, false);
+    w->expect(12 * kMiB);
+    write_in_pieces(*w, got);  // a 5 MiB part, then 2 MiB of the next streamed
+    EXPECT_EQ(w->size(), got.size());
+    w->close();
+  }
+  EXPECT_EQ(b->stat(key)->size, got.size());
+  {
+    auto w = b->writer(key, true);
+    EXPECT_EQ(w->size(), got.size());
+    w->write(rest.data(), rest.size());
+    w->commit();
+  }
+  EXPECT_TRUE(a->get_content(key) == got + rest);
+}
+
 // A writer that dies after sending a part that took the tail in (a replica killed mid-PATCH)
 // leaves the tail stale: the object is the parts, a prefix of what was sent, never the tail twice.
 TEST_F(S3DriverTest, ATailOutlivedByItsPartsIsIgnored) {
@@ -311,8 +395,9 @@ TEST_F(S3DriverTest, AMissingKeyOutsideAnUploadCostsNoMultipartListing) {
   EXPECT_EQ(requests([&] { EXPECT_EQ(d->stat("/repo/_uploads/u7/data"), std::nullopt); }), 3);
 }
 
+// Distribution's rule, as on a store that copies data (AWS, or RGW with encryption).
 TEST_F(S3DriverTest, MoveAboveTheThresholdIsAMultipartCopy) {
-  auto d = replica();
+  auto d = replica([](DriverConfig& c) { c.copy_by_reference = false; });
   const std::string big = pattern(13 * kMiB + 17, 7), small = pattern(kMiB, 8);
   d->put_content("/uploads/big", big);
   d->put_content("/uploads/small", small);
@@ -329,6 +414,46 @@ TEST_F(S3DriverTest, MoveAboveTheThresholdIsAMultipartCopy) {
   auto small_info = d->client().head(d->object_key("/blobs/small/data"));
   ASSERT_TRUE(small_info);
   EXPECT_EQ(small_info->etag.find('-'), std::string::npos) << small_info->etag;
+}
+
+// On a Ceph RGW (the test gateway) an object up to 5 GiB moves with one CopyObject, above the
+// threshold too: RGW shares its data rather than writing it again (driver.cpp, copy_object).
+TEST_F(S3DriverTest, MoveOnRgwIsOneCopyObjectAboveTheThresholdToo) {
+  auto d = replica();
+  const std::string big = pattern(13 * kMiB + 17, 11);
+  {
+    auto w = d->writer("/uploads/big", false);  // a multipart object, as an upload's data is
+    w->write(big.data(), big.size());
+    w->commit();
+  }
+  auto source = d->client().head(d->object_key("/uploads/big"));
+  ASSERT_TRUE(source);
+  EXPECT_TRUE(source->rgw);
+  d->move("/uploads/big", "/blobs/big/data");
+  EXPECT_TRUE(d->get_content("/blobs/big/data") == big);
+  EXPECT_EQ(d->stat("/uploads/big"), std::nullopt);
+  EXPECT_EQ(d->client().bytes_copied(), 0u);  // no UploadPartCopy
+  auto moved = d->client().head(d->object_key("/blobs/big/data"));
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->etag, source->etag);  // CopyObject keeps it; a multipart copy has its own
+}
+
+// Request bodies go without their SHA-256 to the loopback gateway (nobody between could change
+// them), signed where asked, and the gateway takes both.
+TEST_F(S3DriverTest, BodiesAreSignedUnlessTheTransportProtectsThem) {
+  auto unsigned_replica = replica();
+  auto signed_replica = replica([](DriverConfig& c) { c.client.sign_payload = true; });
+  EXPECT_FALSE(unsigned_replica->client().signs_payload());
+  EXPECT_TRUE(signed_replica->client().signs_payload());
+  const std::string data = pattern(12 * kMiB + 5, 12);
+  for (auto& d : {unsigned_replica, signed_replica}) {
+    auto w = d->writer("/obj", false);
+    w->write(data.data(), data.size());
+    w->commit();
+    EXPECT_TRUE(d->get_content("/obj") == data);
+    d->put_content("/small", "abc");
+    EXPECT_EQ(d->get_content("/small"), "abc");
+  }
 }
 
 // A reader is one GET: the object replaced while it reads, it still gives the whole version it

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,6 +32,9 @@ struct ClientConfig {
   std::chrono::milliseconds timeout{60000};
   int max_attempts = 5;                   // for retryable failures (network, 5xx, SlowDown)
   std::chrono::milliseconds backoff{50};  // doubled on each retry
+  // Request bodies signed with their SHA-256 (else UNSIGNED-PAYLOAD). Unset: signed unless the
+  // endpoint's transport protects them (Endpoint::tamper_proof); see Client::send.
+  std::optional<bool> sign_payload;
 };
 
 // An answer S3 gave that the operation cannot use: the status and S3's error code.
@@ -57,6 +61,8 @@ struct ObjectInfo {
   std::chrono::system_clock::time_point mod_time;
   std::string etag;
   std::map<std::string, std::string> metadata;  // x-amz-meta-<name>: value, names in lowercase
+  // Answered by a Ceph RADOS Gateway (its x-rgw-object-type header on HEAD and GET).
+  bool rgw = false;
 };
 
 struct ListPage {
@@ -103,6 +109,11 @@ class Client {
   std::string create_multipart(const std::string& key);
   std::string upload_part(const std::string& key, const std::string& upload_id, int number,
                           std::string_view body);  // the part's ETag
+  // A part of `size` bytes sent while they still arrive (source: HttpRequest::body_source);
+  // only when streams_bodies(). Retried like any request: source must give the bytes again.
+  std::string upload_part_streamed(const std::string& key, const std::string& upload_id, int number,
+                                   uint64_t size,
+                                   const std::function<std::string_view(uint64_t)>& source);
   // UploadPartCopy of bytes [first, last] of `from`.
   std::string upload_part_copy(const std::string& key, const std::string& upload_id, int number,
                                const std::string& from, uint64_t first, uint64_t last);
@@ -122,6 +133,9 @@ class Client {
                             std::chrono::seconds expiry) const;
 
   const ClientConfig& config() const { return config_; }
+  bool signs_payload() const { return sign_payload_; }
+  // A body can go out before all of it is there only unsigned: its hash would need every byte.
+  bool streams_bodies() const { return !sign_payload_; }
 
   // Bytes this client has sent in request bodies (each attempt) and had S3 copy server-side by
   // UploadPartCopy: what a write costs the gateway, for tests and diagnostics.
@@ -135,9 +149,12 @@ class Client {
   // Signs and sends, retrying what is safe to retry; returns any answer below 500 (and not
   // SlowDown); throws S3Error for 5xx after the last attempt.
   // With `stream`: a 2xx answer's body is left in *stream (response body empty).
+  // With `source`: the body is HttpRequest::body_source's, of source_size bytes.
   HttpResponse send(const std::string& method, const std::string& key, const Query& query,
                     std::vector<std::pair<std::string, std::string>> headers,
-                    std::string_view body = {}, std::unique_ptr<HttpStream>* stream = nullptr);
+                    std::string_view body = {}, std::unique_ptr<HttpStream>* stream = nullptr,
+                    const std::function<std::string_view(uint64_t)>* source = nullptr,
+                    uint64_t source_size = 0);
   HttpRequest signed_request(const std::string& method, const std::string& key, const Query& query,
                              const std::vector<std::pair<std::string, std::string>>& headers,
                              std::string_view body, const std::string& payload_hash) const;
@@ -149,6 +166,7 @@ class Client {
 
   ClientConfig config_;
   HttpClient http_;
+  const bool sign_payload_;
   std::atomic<uint64_t> bytes_sent_{0}, bytes_copied_{0};
 };
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <future>
 #include <thread>
 
 #include "storage/layout.h"
@@ -186,7 +187,15 @@ std::vector<ObjectInfo> S3Driver::list_all(const std::string& prefix) {
 }
 
 void S3Driver::copy_object(const std::string& from, const std::string& to, uint64_t size) {
-  if (size <= config_.copy_threshold_size) {
+  // Distribution's threshold weighs one CopyObject, which AWS copies byte by byte on one stream,
+  // against parallel UploadPartCopy parts. A Ceph RGW copies an object within its bucket (same
+  // placement and storage class: ours all have it) by reference: a new manifest sharing the RADOS
+  // objects, whatever the size, while each UploadPartCopy writes its bytes again (64 MiB: 16 ms
+  // against 300-450 ms on the test gateway, the most of a push's time). Encrypted, RGW
+  // decrypts and encrypts again: a data copy, so the threshold decides as it does on AWS.
+  const bool by_reference =
+      config_.copy_by_reference && rgw_.load(std::memory_order_relaxed) && !config_.client.encrypt;
+  if (size <= config_.copy_threshold_size || (by_reference && size <= kMaxPartSize)) {
     client_.copy(from, to);
     return;
   }
@@ -221,6 +230,7 @@ void S3Driver::move(const std::string& from, const std::string& to) {
   const std::string src = object_key(from), dst = object_key(to);
   // S3 has no rename: copy, then delete the source. A crash in between leaves both, each whole.
   if (auto info = client_.head(src)) {
+    if (info->rgw) rgw_.store(true, std::memory_order_relaxed);
     copy_object(src, dst, info->size);
     client_.remove(src);
     return;
@@ -242,19 +252,24 @@ bool S3Driver::remove(const std::string& key) {
   validate_key(key);
   bool found = false;
   const std::string k = object_key(key), prefix = dir_prefix(key);
+  // The three lookups at once: each is a round trip, and finishing an upload waits for the
+  // removal of its directory.
+  auto uploads = std::async(
+      std::launch::async, [&] { return client_.multipart_uploads_under(key == "/" ? prefix : k); });
+  auto objects = std::async(std::launch::async, [&] { return list_all(prefix); });
   if (key != "/" && client_.head(k)) {
     client_.remove(k);
     found = true;
   }
   // Pending multipart uploads (writer.h) of the key, with its tail, and of anything under it.
-  for (const auto& [upload_key, id] : client_.multipart_uploads_under(key == "/" ? prefix : k)) {
+  for (const auto& [upload_key, id] : uploads.get()) {
     if (upload_key != k && !upload_key.starts_with(prefix)) continue;  // "/a" is no "/ab"
     client_.abort_multipart(upload_key, id);
     if (upload_key == k) client_.remove(tail_key(k));
     found = true;
   }
   std::vector<std::string> keys;
-  for (const auto& o : list_all(dir_prefix(key))) keys.push_back(o.key);
+  for (const auto& o : objects.get()) keys.push_back(o.key);
   if (!keys.empty()) {
     client_.remove_many(keys);
     found = true;

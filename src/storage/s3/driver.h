@@ -11,6 +11,7 @@
 // object, never part of it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,9 @@ struct DriverConfig {
   uint64_t copy_chunk_size = 32 << 20;      // part size of a multipart copy
   uint64_t copy_max_concurrency = 100;      // parts of one multipart copy in flight
   uint64_t copy_threshold_size = 32 << 20;  // above: multipart copy, else CopyObject
+  // Up to 5 GiB, CopyObject whatever copy_threshold_size says where the store copies by
+  // reference: a Ceph RGW (seen in its answers) without encryption. See copy_object().
+  bool copy_by_reference = true;
 };
 
 // S3's smallest part of a multipart upload (all but the last) and largest single copy.
@@ -78,6 +82,7 @@ class S3Driver : public Driver {
 
   DriverConfig config_;
   Client client_;
+  std::atomic<bool> rgw_{false};  // an answer came from a Ceph RGW
 };
 
 }  // namespace onsen::storage::s3

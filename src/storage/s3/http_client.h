@@ -7,9 +7,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,16 +25,31 @@ struct Endpoint {
   bool skip_verify = false;
   // "host" or "host:port" as the Host header carries it (and as SigV4 signs it).
   std::string host_header() const;
+  // Nobody between this process and the endpoint can change a request's bytes unnoticed: TLS
+  // with the certificate verified (its record MAC), or a loopback address (the bytes never
+  // leave this host's kernel).
+  bool tamper_proof() const;
 };
 
 // Parses "http://host:port" / "https://host" / "host:port" (then `secure` picks the scheme).
 Endpoint parse_endpoint(std::string_view url, bool secure);
+
+// What a request body produced while it is sent (HttpRequest::body_source) throws when the rest
+// of it will not come: the request is dropped with its connection, not retried.
+class BodyAbandoned : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct HttpRequest {
   std::string method;  // "GET", "PUT", ...
   std::string target;  // path and query, encoded
   std::vector<std::pair<std::string, std::string>> headers;
   std::string_view body;  // not owned; must live until send returns
+  // Instead of `body`: body_size bytes that are still arriving. body_source(offset) waits for
+  // bytes from offset on and returns those there are (at least one), or throws BodyAbandoned.
+  std::function<std::string_view(uint64_t offset)> body_source;
+  uint64_t body_size = 0;
 };
 
 struct HttpResponse {
@@ -94,6 +111,7 @@ class HttpClient {
   std::unique_ptr<Connection> take(bool fresh, bool& reused);
   void give_back(std::unique_ptr<Connection> c);
   void write_request(Connection& c, const HttpRequest& request);
+  void write_streamed_request(Connection& c, const HttpRequest& request);
   HttpResponse exchange(Connection& c, const HttpRequest& request, bool& keep_alive);
 
   Endpoint endpoint_;

@@ -1,14 +1,22 @@
 #include "storage/s3/writer.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <future>
+#include <mutex>
 #include <utility>
 
 #include "storage/s3/driver.h"
 
 namespace onsen::storage::s3 {
 namespace {
+
+// A streamed part's sender gives up (and the part is sent whole once filled) when no byte has come
+// for this long: a client slower than that would otherwise hold a gateway request open until the
+// gateway's own timeout cut it.
+constexpr auto kStreamStall = std::chrono::seconds(10);
 
 // The tail's metadata: "<upload id> <number of parts it follows>".
 constexpr const char* kTailTag = "onsen-tail-of";
@@ -64,10 +72,19 @@ class S3Writer : public Writer {
     check_open("write to");
     dirty_ = dirty_ || n > 0;
     // Each whole chunk goes out as a part, uploaded while the caller goes on writing (see
-    // send_part). The buffer is filled up to a chunk only, so that a chunk is handed over whole,
-    // not copied out. What fails before a part is handed over leaves its bytes in the buffer:
-    // size() and a later close() still hold every byte taken.
+    // send_part), or while its bytes still arrive (start_stream). The buffer is filled up to a
+    // chunk only, so that a chunk is handed over whole, not copied out. What fails before a part
+    // is handed over leaves its bytes in the buffer: size() and a later close() still hold every
+    // byte taken.
     for (;;) {
+      if (!streaming_ && n > 0) start_stream();
+      if (streaming_) {
+        const size_t take = feed_stream(buf, n);
+        buf += take;
+        n -= take;
+        if (n == 0) return;
+        continue;
+      }
       if (buffer_.size() < chunk_size_) {
         if (buffer_.capacity() < chunk_size_) buffer_.reserve(chunk_size_);
         const size_t take = std::min<uint64_t>(n, chunk_size_ - buffer_.size());
@@ -89,9 +106,12 @@ class S3Writer : public Writer {
 
   uint64_t size() const override { return base_ + parts_size_ + in_flight_size_ + buffer_.size(); }
 
+  void expect(uint64_t n) override { promised_end_ = size() + n; }
+
   void commit() override {
     check_open("commit");
     finishing([&] {
+      end_stream();
       if (verify_pending_) continue_completed();
       if (!upload_id_.empty() || (dirty_ && base_ > 0)) {
         if (!buffer_.empty()) send_rest();  // the last part may be small
@@ -116,6 +136,8 @@ class S3Writer : public Writer {
     if (cancelled_) return;
     cancelled_ = true;
     buffer_.clear();
+    if (streaming_) abandon(*in_flight_.back().stream);
+    streaming_ = false;
     // Parts still on their way would land after the abort below.
     for (auto& p : in_flight_) {
       try {
@@ -197,6 +219,110 @@ class S3Writer : public Writer {
     send_part(std::exchange(buffer_, std::string()));
   }
 
+  // A part sent while its bytes arrive: the writer fills `data` (sized to the part up front, so
+  // it never moves) and publishes how far; the sender's request body waits on it.
+  struct Stream {
+    std::mutex mutex;
+    std::condition_variable more;
+    uint64_t filled = 0;
+    bool abandoned = false;  // the rest will not come: the sender drops its request
+  };
+
+  static void abandon(Stream& s) {
+    {
+      std::lock_guard lock(s.mutex);
+      s.abandoned = true;
+    }
+    s.more.notify_all();
+  }
+
+  // Starts sending the next part before its bytes are here, when they are sure to come (the
+  // caller's expect()) and S3 may take the request body unsigned (its hash would need them all):
+  // a whole chunk, or the last bytes promised when at least S3's smallest part and an upload is
+  // already under way (else they may become a plain object, as without streaming). A chunk's
+  // time on the way to S3 thus overlaps its arrival instead of following it. A chunk that would
+  // leave fewer promised bytes than S3's smallest part is cut shorter so that they make one:
+  // they too are sent as they come, not after the body's end (a tail, or the last part of a
+  // monolithic push sent at commit, is one more round trip that overlaps nothing).
+  void start_stream() {
+    if (!client_.streams_bodies() || promised_end_ <= size() || buffer_.size() >= chunk_size_) {
+      return;
+    }
+    const uint64_t coming = buffer_.size() + (promised_end_ - size());
+    uint64_t part = std::min<uint64_t>(coming, chunk_size_);
+    if (coming > chunk_size_ && coming - chunk_size_ < kMinPartSize) {
+      part = coming - kMinPartSize;
+      if (part < kMinPartSize || part < buffer_.size()) return;
+    } else if (part < chunk_size_ && (part < kMinPartSize || upload_id_.empty())) {
+      return;
+    }
+    make_room_for_part();
+    InFlight& p = in_flight_.emplace_back();
+    p.number = static_cast<int>(parts_.size() + in_flight_.size());
+    p.data = std::make_unique<std::string>(std::exchange(buffer_, std::string()));
+    p.stream = std::make_shared<Stream>();
+    p.stream->filled = p.data->size();
+    in_flight_size_ += p.data->size();
+    p.data->resize(part);
+    streaming_ = true;
+    try {
+      p.etag = std::async(
+          std::launch::async, [&client = client_, key = key_, id = upload_id_, number = p.number,
+                               part, stream = p.stream, base = p.data->data()] {
+            return client.upload_part_streamed(
+                key, id, number, part, [&](uint64_t offset) -> std::string_view {
+                  std::unique_lock lock(stream->mutex);
+                  if (!stream->more.wait_for(lock, kStreamStall, [&] {
+                        return stream->abandoned || stream->filled > offset;
+                      })) {
+                    throw BodyAbandoned("no bytes for the part in " +
+                                        std::to_string(kStreamStall.count()) + " s");
+                  }
+                  if (stream->abandoned) throw BodyAbandoned("the part's bytes stopped short");
+                  return {base + offset, stream->filled - offset};
+                });
+          });
+    } catch (const std::system_error&) {  // no thread: sent whole once filled (settle_oldest)
+    }
+  }
+
+  // Copies what fits of buf into the streamed part; a full part is an ordinary one in flight.
+  size_t feed_stream(const char* buf, size_t n) {
+    InFlight& p = in_flight_.back();
+    Stream& s = *p.stream;
+    const uint64_t filled = s.filled;  // only this thread changes it
+    const size_t take = std::min<uint64_t>(n, p.data->size() - filled);
+    std::memcpy(p.data->data() + filled, buf, take);
+    {
+      std::lock_guard lock(s.mutex);
+      s.filled = filled + take;
+    }
+    s.more.notify_all();
+    in_flight_size_ += take;
+    if (filled + take == p.data->size()) streaming_ = false;
+    return take;
+  }
+
+  // A streamed part whose bytes stopped short (the body broke; the promise did not hold): its
+  // request is dropped, and its bytes go back to the buffer, where the writer keeps the bytes of
+  // a part not yet handed over.
+  void end_stream() {
+    if (!streaming_) return;
+    streaming_ = false;
+    InFlight& p = in_flight_.back();
+    abandon(*p.stream);
+    if (p.etag.valid()) {
+      try {
+        p.etag.get();
+      } catch (...) {  // BodyAbandoned, expected
+      }
+    }
+    p.data->resize(p.stream->filled);
+    in_flight_size_ -= p.data->size();
+    buffer_ = std::move(*p.data);
+    in_flight_.pop_back();
+  }
+
   // A part uploaded on a thread of its own while the caller writes on: the request body keeps
   // arriving while the previous part travels to S3, rather than the two taking turns. At most
   // max_in_flight_ parts are out at once (make_room_for_part waits for the oldest beyond that):
@@ -251,6 +377,7 @@ class S3Writer : public Writer {
   // upload, else pending (parts, then the tail, then the plain object deleted).
   void flush() {
     if (!dirty_) return;
+    end_stream();
     if (verify_pending_) continue_completed();
     if (upload_id_.empty() && base_ == 0 && buffer_.size() < kMinPartSize) {
       client_.put(key_, buffer_);
@@ -284,12 +411,15 @@ class S3Writer : public Writer {
     int number = 0;
     std::unique_ptr<std::string> data;  // kept until S3 has it: sent again if it failed
     std::future<std::string> etag;      // invalid once taken
+    std::shared_ptr<Stream> stream;     // a part sent while it filled (start_stream)
   };
   std::deque<InFlight> in_flight_;  // parts sent after parts_, oldest first
   uint64_t in_flight_size_ = 0;
   uint64_t tail_at_open_ = 0;    // opened pending: the tail's size, the start of the buffer
   bool tail_exists_ = false;     // a tail object may exist, to remove at commit
   bool verify_pending_ = false;  // opened pending: see continue_completed()
+  bool streaming_ = false;       // the newest part in flight is streamed and not yet full
+  uint64_t promised_end_ = 0;    // size() the bytes promised by expect() reach
   bool dirty_ = false;
   bool closed_ = false, committed_ = false, cancelled_ = false;
 };
