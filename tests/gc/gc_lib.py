@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 
+import make_store
 import onsen_proc
 import s3_gateway
 from onsen_proc import HOST
@@ -38,13 +39,7 @@ class Store:
             prefix = f"{self.root}/{V2}/blobs/sha256/"
             keys = self.bucket.keys(prefix)
             return {"sha256:" + k[len(prefix):].split("/")[1] for k in keys if k.endswith("/data")}
-        top = os.path.join(self.root, V2, "blobs", "sha256")
-        out = set()
-        for pre in os.listdir(top) if os.path.isdir(top) else ():
-            for hexd in os.listdir(os.path.join(top, pre)):
-                if os.path.exists(os.path.join(top, pre, hexd, "data")):
-                    out.add("sha256:" + hexd)
-        return out
+        return make_store.blobs_in(self.root)
 
 
 class GcServer(onsen_proc.Server):

@@ -41,18 +41,13 @@ SAMPLE = 400  # deletable blobs watched for the kill
 PULLS = 150  # tagged images pulled after each kill
 
 
-def blob_path(root, d):
-    h = d.split(":", 1)[1]
-    return os.path.join(root, make_store.V2[0], make_store.V2[1], make_store.V2[2], "blobs", "sha256", h[:2], h, "data")
-
-
 def wait_gone(root, watched, fraction, proc, timeout=300):
     """Polls until `fraction` of the watched blobs are gone (at least one); True then, False when
     proc ended first (the collection was over before the kill point)."""
     need = max(1, int(len(watched) * fraction))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        gone = sum(1 for d in watched if not os.path.exists(blob_path(root, d)))
+        gone = sum(1 for d in watched if not os.path.exists(make_store.blob_path(root, d)))
         if gone >= need:
             return True
         if proc.poll() is not None:
@@ -113,10 +108,10 @@ class Cycle:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         self.server.proc = None
-        gone = sum(1 for d in self.deletable if not os.path.exists(blob_path(self.store.root, d)))
+        gone = sum(1 for d in self.deletable if not os.path.exists(make_store.blob_path(self.store.root, d)))
         check(f"[{self.name}] killed mid-sweep ({gone} of {len(self.deletable)} unreferenced blobs deleted)",
               mid and gone < len(self.deletable), "the collection ended before the kill point: a larger store is needed")
-        lost = sorted(d for d in self.kept if not os.path.exists(blob_path(self.store.root, d)))
+        lost = sorted(d for d in self.kept if not os.path.exists(make_store.blob_path(self.store.root, d)))
         check(f"[{self.name}] every blob of a tagged image is still there ({len(self.kept)})", not lost, lost[:10])
 
         self.server.start()

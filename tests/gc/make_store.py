@@ -124,6 +124,12 @@ def make(root, repos=1000, tags=5, layers=3, seed="onsen-gc"):
     return {"tagged": tagged, "kept": sorted(kept), "kept_untagged": sorted(kept_untagged), "counts": counts}
 
 
+def blob_path(root, digest):
+    """Where the data of blob digest is in the store under root."""
+    hexd = digest.split(":", 1)[1]
+    return os.path.join(root, *V2, "blobs", "sha256", hexd[:2], hexd, "data")
+
+
 def blobs_in(root):
     """The digests of the blobs whose data is in the store under root."""
     top = os.path.join(root, *V2, "blobs", "sha256")
