@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/check.h"
+#include "cli/garbage_collect.h"
 #include "cli/htpasswd.h"
 #include "cli/serve.h"
 
@@ -34,6 +35,31 @@ int main(int argc, char** argv) {
       "check", "Check the storage for consistency (read-only); exit 0 clean, 1 problems, 2 config");
   check->add_option("config", config_path,
                     "Configuration file, looked up as for serve (the storage it names is checked)");
+
+  // Distribution's `registry garbage-collect` flags (and 3.0's --quiet), plus --grace.
+  onsen::cli::GarbageCollectOptions gc_options;
+  auto* gc = app.add_subcommand(
+      "garbage-collect",
+      "Delete the manifests and blobs nothing references (Distribution's garbage-collect)");
+  gc->add_flag("-d,--dry-run", gc_options.dry_run, "Do everything except remove the blobs");
+  gc->add_flag("-m,--delete-untagged", gc_options.delete_untagged,
+               "Delete manifests that are not currently referenced via tag");
+  gc->add_flag("-q,--quiet", gc_options.quiet, "Silence output");
+  gc->add_option("--grace", gc_options.grace,
+                 "Keep what was written less than DURATION ago (30m, 2h); 0, the default, is "
+                 "for a store no server writes to meanwhile");
+  gc->add_option("config", config_path, "Configuration file, looked up as for serve");
+
+  std::string repository_name;
+  auto* repository = app.add_subcommand("repository", "Manage repositories in the storage");
+  repository->require_subcommand(1);
+  auto* repository_delete = repository->add_subcommand(
+      "delete",
+      "Delete a repository: its tags, manifests and links (its blobs go at the next "
+      "garbage-collect)");
+  repository_delete->add_option("name", repository_name, "Repository name")->required();
+  repository_delete->add_option("config", config_path,
+                                "Configuration file, looked up as for serve");
 
   onsen::cli::HtpasswdOptions htpasswd_options;
   auto* htpasswd = app.add_subcommand(
@@ -69,6 +95,8 @@ int main(int argc, char** argv) {
   }
   if (*serve) return onsen::cli::serve(config_path);
   if (*check) return onsen::cli::check(config_path);
+  if (*gc) return onsen::cli::garbage_collect(config_path, gc_options);
+  if (*repository_delete) return onsen::cli::repository_delete(repository_name, config_path);
   if (*htpasswd) {
     htpasswd_options.password_given = password->count() > 0;
     return onsen::cli::htpasswd(htpasswd_options);

@@ -6,8 +6,6 @@
 #include "api/responses.h"
 #include "storage/driver.h"
 
-#include <spdlog/spdlog.h>
-
 namespace onsen::api {
 
 namespace {
@@ -65,38 +63,8 @@ boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, const R
   co_return method_not_allowed();
 }
 
-std::optional<http::Response> Api::denial(const auth::Decision& decision,
-                                          const std::vector<auth::Access>& access) const {
-  switch (decision.verdict) {
-    case auth::Verdict::kAllowed:
-      return std::nullopt;
-    case auth::Verdict::kUnauthorized: {
-      auto res = error_response(registry::ErrorCode::kUnauthorized, "authentication required");
-      res.headers.set("WWW-Authenticate", authorizer_->challenge(access));
-      return res;
-    }
-    case auth::Verdict::kDenied:
-      // Distribution's message for DENIED.
-      return error_response(registry::ErrorCode::kDenied,
-                            "requested access to the resource is denied");
-    case auth::Verdict::kTooManyRequests: {
-      // Said so that the person reading the client's error knows whom it concerns and when to
-      // come back (the Retry-After header says the same to programs).
-      std::string message = decision.throttled == auth::ThrottleScope::kAddress
-                                ? "too many failed logins from this address"
-                                : "too many failed logins for this user from this address";
-      message += "; retry after " + std::to_string(decision.retry_after.count()) + " s";
-      auto res = error_response(registry::ErrorCode::kTooManyRequests, message);
-      res.headers.set("Retry-After", std::to_string(decision.retry_after.count()));
-      return res;
-    }
-  }
-  return std::nullopt;
-}
-
+// Everything outside the prefix, and the prefix's own paths other than the admin endpoints'.
 boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
-  http::Response res;
-  std::optional<registry::Error> failure;
   std::string_view path = req.path;
   if (!options_.prefix.empty()) {
     // Outside the prefix nothing is served; inside, the rest is an ordinary /v2/ path.
@@ -108,46 +76,20 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
   }
   Route route = parse_route(path);
   Query query(req.query);
-  std::optional<http::Response> denied;
-  if (authorizer_) {
-    // Derived before authenticating, so that a 401 can name what to obtain a token for.
-    auto access = required_access(route, req.method, query.get("from"));
-    // Throttling keys on the address (not the port); unix-socket clients share one key.
-    std::string_view client =
-        req.peer.unix_socket() ? std::string_view("unix") : std::string_view(req.peer.address);
-    const auth::Credentials credentials{req.headers.get("Authorization").value_or(""), client};
-    // Decided on the I/O thread when that costs nothing (a verification cached); only a bcrypt
-    // (tens of milliseconds) goes to the pool.
-    auto decision = authorizer_->decide_without_blocking(credentials, access);
-    if (!decision) {
-      co_await pool_.run_function([&] { decision = authorizer_->authorize(credentials, access); });
-    }
-    denied = denial(*decision, access);
-  }
-  if (denied) {
-    res = std::move(*denied);
-    if (req.method == "HEAD") res.body = std::string();
-    res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
-    co_return res;
-  }
+  // Derived before authenticating, so that a 401 can name what to obtain a token for.
+  auto denied = co_await authorize(req, required_access(route, req.method, query.get("from")));
+  if (denied) co_return finish_response(req, std::move(*denied), true);
+  std::optional<registry::Error> failure;
+  http::Response res;
   try {
     res = co_await dispatch(req, route, query);
   } catch (const registry::Error& e) {
     failure = e;
   } catch (const storage::Error& e) {
-    spdlog::error("storage error on {} {}: {}", req.method, req.path, e.what());
-    failure = e.no_space() ? registry::Error(registry::ErrorCode::kStorageFull, "storage is full")
-              : e.unavailable() ? registry::Error(registry::ErrorCode::kUnavailable,
-                                                  "storage is unavailable, retry later")
-                                : registry::Error(registry::ErrorCode::kInternal, "storage error");
+    failure = storage_failure(req, e);
   }
-  if (failure) {
-    res = error_response(*failure);
-    // HEAD answers carry no body; keep the status and headers only.
-    if (req.method == "HEAD") res.body = std::string();
-  }
-  res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
-  co_return res;
+  co_return finish_response(req, failure ? error_response(*failure) : std::move(res),
+                            failure.has_value());
 }
 
 }  // namespace onsen::api

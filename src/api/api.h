@@ -7,6 +7,7 @@
 #include "auth/authorizer.h"
 #include "http/blocking_pool.h"
 #include "http/message.h"
+#include "registry/online_collector.h"
 #include "registry/registry.h"
 #include "storage/driver.h"
 
@@ -36,6 +37,11 @@ struct ApiOptions {
   // Registry::blob_url) when the driver has one, so the bytes do not pass through the registry,
   // as Distribution does; false (storage.redirect.disable) streams them.
   bool redirect = true;
+  // The admin endpoints' collector (<prefix>/admin/gc, see handle_admin); null: none (a
+  // read-only registry), they answer UNSUPPORTED. Must outlive the Api.
+  registry::OnlineCollector* collector = nullptr;
+  // What POST /admin/gc runs when its query says nothing else: the storage.gc keys.
+  registry::CollectionRequest gc_defaults;
 };
 
 class Api {
@@ -50,6 +56,14 @@ class Api {
         cheap_reads_(registry.storage_capabilities() & storage::kCheapReads) {}
 
   boost::asio::awaitable<http::Response> handle(http::Request& req);
+  // The admin endpoints beside /v2 (<prefix>/admin/...; api/admin.cpp), behind the same
+  // Authorizer with the access record registry:admin:* (htpasswd: any valid user):
+  //   POST /admin/gc[?dryrun=true&deleteuntagged=true&grace=30s]: starts a collection: 202
+  //     {"run":N,"state":"running"}; 409 DENIED when one runs here or on another replica;
+  //   GET /admin/gc: {"state":"idle|running","runs":N,"last":{...}} (the collector's status);
+  //   DELETE /admin/repositories/<name>: deletes the repository (its blobs go at the next
+  //     collection): 202; 404 NAME_UNKNOWN; 405 UNSUPPORTED unless storage.delete.enabled.
+  boost::asio::awaitable<http::Response> handle_admin(http::Request& req);
   // After the server stopped, before it is destroyed: waits for the storage work, upload data and
   // password checks still running on the pools (a forced stop does not wait for them).
   void finish_blocking_work() {
@@ -60,6 +74,14 @@ class Api {
  private:
   boost::asio::awaitable<http::Response> dispatch(http::Request& req, const Route& route,
                                                   const Query& query);
+  // Asks the Authorizer about `access` for req: nullopt when allowed, else the 401/403/429.
+  boost::asio::awaitable<std::optional<http::Response>> authorize(
+      http::Request& req, const std::vector<auth::Access>& access);
+  // The admin endpoints (api/admin.cpp); `path` without the prefix.
+  boost::asio::awaitable<http::Response> admin_dispatch(http::Request& req, std::string_view path);
+  http::Response collection_status() const;
+  boost::asio::awaitable<http::Response> start_collection(http::Request& req);
+  boost::asio::awaitable<http::Response> delete_repository(std::string name);
   // The answer to a decision: nullopt when allowed, else the 401/403/429 response.
   std::optional<http::Response> denial(const auth::Decision& decision,
                                        const std::vector<auth::Access>& access) const;

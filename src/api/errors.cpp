@@ -1,5 +1,6 @@
 #include "api/errors.h"
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -65,6 +66,14 @@ http::Response error_response(ErrorCode code, std::string_view message) {
   res.body = nlohmann::json{{"errors", nlohmann::json::array({error})}}.dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
   return res;
+}
+
+registry::Error storage_failure(const http::Request& req, const storage::Error& e) {
+  spdlog::error("storage error on {} {}: {}", req.method, req.path, e.what());
+  return e.no_space() ? registry::Error(ErrorCode::kStorageFull, "storage is full")
+         : e.unavailable()
+             ? registry::Error(ErrorCode::kUnavailable, "storage is unavailable, retry later")
+             : registry::Error(ErrorCode::kInternal, "storage error");
 }
 
 }  // namespace onsen::api

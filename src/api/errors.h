@@ -4,6 +4,7 @@
 
 #include "http/message.h"
 #include "registry/error.h"
+#include "storage/driver.h"
 
 #include <span>
 #include <string_view>
@@ -34,5 +35,9 @@ http::Response error_response(registry::ErrorCode code, std::string_view message
 inline http::Response error_response(const registry::Error& e) {
   return error_response(e.code(), e.what());
 }
+
+// A storage failure as the client sees it (507 when the store is full, 503 when it does not
+// answer, else 500); logged with the request, since the client learns nothing of the cause.
+registry::Error storage_failure(const http::Request& req, const storage::Error& e);
 
 }  // namespace onsen::api

@@ -20,6 +20,12 @@ http::Response json_response(unsigned status, std::string body, std::string cont
   return res;
 }
 
+http::Response finish_response(const http::Request& req, http::Response res, bool failed) {
+  if (failed && req.method == "HEAD") res.body = std::string();
+  res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+  return res;
+}
+
 boost::asio::awaitable<std::string> read_body(http::Request& req, size_t max_size) {
   auto too_large = [&] {
     return registry::Error(registry::ErrorCode::kManifestTooLarge,

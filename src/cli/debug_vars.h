@@ -2,17 +2,24 @@
 // object, so that tests and operators can read it while it runs. registry:2's debug server has the
 // same path (Go's expvar); the names here are Onsen's own:
 //   {"tls":{"handshakes":N,"signatures":N,"resumed":N,"client_gone":N,"gave_up":N},
-//    "uploads":{"rehashes":N,"hash_states_saved":N,"hash_states_resumed":N}}
-// (see http::TlsCounters, registry::UploadCounters). Other paths: 404.
+//    "uploads":{"rehashes":N,"hash_states_saved":N,"hash_states_resumed":N},
+//    "gc":{"state":"idle|running","runs":N,"last_duration_s":S,"manifests_deleted":N,
+//          "blobs_deleted":N,"bytes_freed":N}}
+// (see http::TlsCounters, registry::UploadCounters, registry::CollectorStatus: the gc totals are
+// this process's collections', dry runs not counted; "gc" is absent without a collector). Other
+// paths: 404.
 #pragma once
 
 #include "http/message.h"
 #include "http/server.h"
+#include "registry/online_collector.h"
 #include "registry/registry.h"
 
 namespace onsen::cli {
 
-// A handler for the debug listener; `server` (the main one) and `registry` must outlive it.
-http::Handler debug_vars_handler(const http::Server& server, const registry::Registry& registry);
+// A handler for the debug listener; `server` (the main one), `registry` and `collector` (may be
+// null) must outlive it.
+http::Handler debug_vars_handler(const http::Server& server, const registry::Registry& registry,
+                                 const registry::OnlineCollector* collector);
 
 }  // namespace onsen::cli

@@ -1,44 +1,16 @@
 #include "cli/listing_changes.h"
 
-#include <fmt/format.h>
-#include <openssl/rand.h>
+#include "cli/redis_options.h"
+
 #include <spdlog/spdlog.h>
 
-#include <array>
-#include <stdexcept>
-
 namespace onsen::cli {
-
-namespace {
-
-redis::Options redis_options(const config::RedisConfig& config) {
-  redis::Options options;
-  options.addr = config.addr;
-  options.password = config.password;
-  options.db = static_cast<int64_t>(config.db);
-  options.dial_timeout = config.dial_timeout;
-  options.read_timeout = config.read_timeout;
-  options.write_timeout = config.write_timeout;
-  return options;
-}
-
-std::string random_origin() {
-  std::array<unsigned char, 8> bytes;
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    throw std::runtime_error("cannot draw a random replica id");
-  }
-  std::string hex;
-  for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
-  return hex;
-}
-
-}  // namespace
 
 RedisListingChanges::RedisListingChanges(const config::RedisConfig& config,
                                          const std::string& storage_location)
     : options_(redis_options(config)),
       channel_("onsen:listing:" + storage_location),
-      origin_(random_origin()),
+      origin_(random_process_id()),
       publisher_(options_, channel_) {}
 
 void RedisListingChanges::flush() {

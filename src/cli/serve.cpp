@@ -6,6 +6,8 @@
 #include "cli/debug_vars.h"
 #include "cli/listing_changes.h"
 #include "cli/logging.h"
+#include "cli/online_gc.h"
+#include "cli/storage_stack.h"
 #include "cli/upload_purger.h"
 #include "config/config.h"
 #include "http/mux.h"
@@ -110,25 +112,10 @@ int serve(const std::string& config_arg) {
   }
 
   try {
-    auto driver = storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
-    // Replicas on one storage tell each other their listing changes through Redis.
-    std::unique_ptr<RedisListingChanges> listing_changes;
-    if (!cfg.redis.addr.empty()) {
-      listing_changes = std::make_unique<RedisListingChanges>(
-          cfg.redis,
-          cfg.storage.driver + ":" + storage::location(cfg.storage.driver, cfg.storage.parameters));
-    }
-    registry::RegistryOptions registry_options;
-    registry_options.listing_changes = listing_changes.get();
-    registry_options.delete_enabled = cfg.storage.delete_enabled;
-    registry_options.read_only = cfg.storage.read_only;
-    registry_options.automatic_cross_mount = cfg.http.automatic_cross_mount;
-    if (!cfg.storage.blob_descriptor_cache.empty()) {
-      registry_options.read_cache_entries = cfg.storage.blob_descriptor_cache_size;
-    }
-    registry::Registry registry(driver, registry_options);
+    StorageStack stack = open_storage(cfg);
+    registry::Registry& registry = *stack.registry;
     std::unique_ptr<redis::Subscriber> subscriber;  // destroyed before the registry
-    if (listing_changes) subscriber = listing_changes->subscribe(registry);
+    if (stack.listing_changes) subscriber = stack.listing_changes->subscribe(registry);
     // The one place that knows the auth methods: a new one is a new Authorizer made here.
     std::unique_ptr<auth::Authorizer> authorizer;
     if (cfg.auth.htpasswd) {
@@ -142,15 +129,20 @@ int serve(const std::string& config_arg) {
                                               cfg.storage.upload_purging_interval,
                                               cfg.storage.upload_purging_dry_run);
     }
+    OnlineGc gc = make_online_gc(cfg, registry);
     auto options = api_options(cfg.http);
     options.redirect = !cfg.storage.redirect_disabled;
+    options.collector = gc.collector.get();
+    options.gc_defaults = collection_defaults(cfg.storage.gc);
     const std::string api_prefix = options.prefix + "/v2";
+    const std::string admin_prefix = options.prefix + "/admin";
     api::Api api(registry, std::move(options), authorizer.get());
     http::Handler api_handler = [&api](http::Request& req) { return api.handle(req); };
     // Every endpoint the server has, by path prefix; a new one (a web UI, a token endpoint) is a
     // handler registered here.
     http::Mux mux;
     mux.handle(api_prefix, api_handler);
+    mux.handle(admin_prefix, [&api](http::Request& req) { return api.handle_admin(req); });
     // Other paths get the API's 404 (NAME_UNKNOWN in the spec's JSON, after authentication), as
     // they always have.
     mux.set_fallback(api_handler);
@@ -170,7 +162,8 @@ int serve(const std::string& config_arg) {
       debug_options.addr = cfg.http.debug_addr;
       debug_options.threads = 1;
       debug_options.access_log = false;
-      debug.emplace(std::move(debug_options), debug_vars_handler(server, registry));
+      debug.emplace(std::move(debug_options),
+                    debug_vars_handler(server, registry, gc.collector.get()));
       debug->start();
       debug_thread = std::thread([&debug] { debug->run(); });
     }

@@ -14,8 +14,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "base/duration.h"
 #include "config/default_config.h"
-#include "config/duration.h"
 #include "config/env_overrides.h"
 #include "config/keys.h"
 #include "config/tree.h"
@@ -117,7 +117,7 @@ std::optional<std::chrono::nanoseconds> read_duration(const ConfigNode& node,
                                                       const std::string& key) {
   if (node.is_null()) return std::nullopt;
   if (node.is_scalar()) {
-    if (auto d = parse_go_duration(node.scalar)) {
+    if (auto d = base::parse_go_duration(node.scalar)) {
       if (d->count() < 0) {
         fail(node, key, "expected a non-negative duration, got " + describe(node));
       }
@@ -232,6 +232,39 @@ Reader seconds_to(std::chrono::seconds& out, std::chrono::nanoseconds minimum = 
       if (*d < minimum) fail(n, k, "expected " + what + ", got " + describe(n));
       out = std::chrono::ceil<std::chrono::seconds>(*d);
     }
+  };
+}
+
+// "HH:MM" -> minutes since midnight; nullopt unless 00:00..23:59.
+std::optional<int> parse_clock(std::string_view text) {
+  if (text.size() != 5 || text[2] != ':') return std::nullopt;
+  auto digits = [&](size_t at) -> int {
+    char a = text[at], b = text[at + 1];
+    if (a < '0' || a > '9' || b < '0' || b > '9') return -1;
+    return (a - '0') * 10 + (b - '0');
+  };
+  int h = digits(0), m = digits(3);
+  if (h < 0 || h > 23 || m < 0 || m > 59) return std::nullopt;
+  return h * 60 + m;
+}
+
+// A daily time window "HH:MM-HH:MM" (storage.gc.window): start and end minutes since midnight.
+Reader window_to(std::optional<std::pair<int, int>>& out) {
+  return [&out](const ConfigNode& n, const std::string& k) {
+    std::string text;
+    read_string(n, k, text);
+    size_t dash = text.find('-');
+    std::optional<int> start, end;
+    if (dash != std::string::npos) {
+      start = parse_clock(std::string_view(text).substr(0, dash));
+      end = parse_clock(std::string_view(text).substr(dash + 1));
+    }
+    if (!start || !end) {
+      fail(n, k,
+           "expected a daily window \"HH:MM-HH:MM\" such as \"01:00-05:00\", got " + describe(n));
+    }
+    if (*start == *end) fail(n, k, "the window " + describe(n) + " is empty (start = end)");
+    out = std::make_pair(*start, *end);
   };
 }
 
@@ -393,6 +426,14 @@ class Converter {
                   })},
         {"redirect", section({{"disable", bool_to(storage.redirect_disabled)}})},
         {"tag", kIgnore},  // no tag concurrency limit
+        {"gc", section({
+                   {"interval", seconds_to(storage.gc.interval)},
+                   {"grace", seconds_to(storage.gc.grace)},
+                   {"window", window_to(storage.gc.window)},
+                   {"dryrun", bool_to(storage.gc.dry_run)},
+                   {"deleteuntagged", bool_to(storage.gc.delete_untagged)},
+                   {"deletereferrers", bool_to(storage.gc.delete_referrers)},
+               })},
     };
     for (const auto& [k, v] : node.entries) {
       if (is_storage_option(k)) {
@@ -400,6 +441,14 @@ class Converter {
       } else {
         read_driver(k, v, storage);
       }
+    }
+    // A manifest PUT refreshes the layer links it uses when they are older than 10 minutes
+    // (registry::GarbageCollector): a shorter grace lets a collection take a blob that a push
+    // running at that moment relies on.
+    if (storage.gc.interval.count() > 0 && storage.gc.grace < std::chrono::minutes(10)) {
+      warnings_.push_back("storage.gc.grace: " + std::to_string(storage.gc.grace.count()) +
+                          "s is below the 10m refresh age of layer links: a scheduled collection "
+                          "may delete a blob that a push running meanwhile relies on");
     }
     if (storage.upload_purging_enabled && interval &&
         storage.upload_purging_interval.count() == 0) {

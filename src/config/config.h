@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace onsen::config {
@@ -76,6 +77,21 @@ struct AuthConfig {
   std::optional<HtpasswdConfig> htpasswd;  // the only supported provider for now
 };
 
+// storage.gc (Onsen's own; Distribution collects offline only): online garbage collection inside
+// the server (cli/gc_scheduler.h, docs/ARCHITECTURE.md "Garbage collection").
+struct GcConfig {
+  std::chrono::seconds interval{0};  // between scheduled collections; 0: none scheduled
+  // Nothing younger than this is collected (blobs, layer links, revisions): what a push in
+  // progress, here or on another replica, still needs.
+  std::chrono::seconds grace{3600};
+  // storage.gc.window "HH:MM-HH:MM" (local time): scheduled collections start only inside it and
+  // stop between steps when it closes. Minutes since midnight; end < start spans midnight.
+  std::optional<std::pair<int, int>> window;
+  bool dry_run = false;
+  bool delete_untagged = false;
+  bool delete_referrers = true;  // an artifact whose subject is gone is collected
+};
+
 struct StorageConfig {
   // The driver and its parameters as written (scalars as text; null ones left out). This layer
   // knows no driver: storage::check_parameters validates them (see Config::error).
@@ -95,6 +111,7 @@ struct StorageConfig {
   // (registry/read_caching_driver.h), keeping at most that many keys.
   std::string blob_descriptor_cache;
   uint64_t blob_descriptor_cache_size = 10000;
+  GcConfig gc;
 };
 
 struct LogConfig {

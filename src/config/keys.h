@@ -20,7 +20,7 @@ inline bool is_top_level_key(std::string_view key) {
 // The keys of the storage block that are options rather than a driver name.
 inline bool is_storage_option(std::string_view key) {
   return key == "delete" || key == "maintenance" || key == "cache" || key == "redirect" ||
-         key == "tag";
+         key == "tag" || key == "gc";
 }
 
 }  // namespace onsen::config

@@ -85,6 +85,17 @@ void BlobStore::link(const std::string& repo, const Digest& digest) {
   write_link(*driver_, repo, layout::layer_link(repo, digest.algorithm(), digest.hex()), digest);
 }
 
+void BlobStore::refresh_links(const std::string& repo, const std::vector<Digest>& digests) {
+  std::vector<std::string> keys;
+  keys.reserve(digests.size());
+  for (auto& d : digests) keys.push_back(layout::layer_link(repo, d.algorithm(), d.hex()));
+  auto infos = driver_->stats(keys);
+  const auto old = std::chrono::system_clock::now() - kLinkRefreshAge;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (infos[i] && infos[i]->mod_time < old) write_link(*driver_, repo, keys[i], digests[i]);
+  }
+}
+
 bool BlobStore::unlink(const std::string& repo, const Digest& digest) {
   auto key = layout::layer_link(repo, digest.algorithm(), digest.hex());
   // Remove the link's directory (<alg>/<hex>/), as Distribution does.

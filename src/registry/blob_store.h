@@ -51,6 +51,15 @@ class BlobStore {
   std::vector<bool> links_hold(const std::vector<std::string>& link_keys,
                                const std::vector<Digest>& digests);
   void link(const std::string& repo, const Digest& digest);
+  // How old a layer link may get before a manifest PUT that references its blob writes it again
+  // (refresh_links). A collection running beside servers needs a grace longer than this
+  // (docs/ARCHITECTURE.md, "Garbage collection").
+  static constexpr std::chrono::minutes kLinkRefreshAge{10};
+  // Writes again each layer link of repo, naming one of digests, that is older than
+  // kLinkRefreshAge: a manifest pushed on a blob uploaded long ago (the client skipped the upload
+  // after a HEAD) makes that blob young for the collector. One batch of stats, and a write per
+  // old link.
+  void refresh_links(const std::string& repo, const std::vector<Digest>& digests);
   // Returns false when there was no link.
   bool unlink(const std::string& repo, const Digest& digest);
 

@@ -80,9 +80,10 @@ Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions opti
           options.catalog_max_age),
       tag_lists_(options.max_cached_tag_lists),
       read_cache_(options.read_cache_bytes, options.read_cache_entries, options.catalog_max_age),
-      driver_(std::make_shared<CacheInvalidatingDriver>(
-          read_cached(std::move(driver), options, read_cache_), catalog_, tag_lists_,
-          options.listing_changes)),
+      store_(std::move(driver)),
+      driver_(std::make_shared<CacheInvalidatingDriver>(read_cached(store_, options, read_cache_),
+                                                        catalog_, tag_lists_,
+                                                        options.listing_changes)),
       blobs_(driver_),
       uploads_(driver_, blobs_),
       manifests_(driver_, blobs_),
@@ -236,6 +237,9 @@ PutManifestResult Registry::put_manifest(const std::string& repo, const std::str
     throw Error(ErrorCode::kManifestBlobUnknown,
                 fmt::format("blob unknown to registry: {}", blobs[it - linked.begin()].str()));
   }
+  // Rule 3 of the collector's safety design (docs/ARCHITECTURE.md, "Garbage collection"): the
+  // blobs this manifest keeps from now on become young, also those whose upload was long ago.
+  blobs_.refresh_links(repo, blobs);
   std::vector<Digest> children;
   for (auto& child : manifest.manifests) children.push_back(child.digest);
   auto present = manifests_.exists(repo, children);

@@ -77,6 +77,12 @@ class Registry {
   // The storage driver's storage::Capability bits.
   unsigned storage_capabilities() const { return driver_->capabilities(); }
 
+  // The driver stack every write of this registry goes through (the caches' invalidations, also
+  // published to the other replicas), and the store beneath it, for a reader that must see no
+  // cache (the garbage collector: registry/garbage_collector.h).
+  std::shared_ptr<storage::Driver> storage_driver() const { return driver_; }
+  std::shared_ptr<storage::Driver> uncached_storage_driver() const { return store_; }
+
   // Throws Error(kNameInvalid) unless name is a valid repository name.
   static void check_name(const std::string& name);
 
@@ -138,9 +144,12 @@ class Registry {
   // abandoned uploads otherwise hold disk forever). With dry_run, only counts them.
   size_t purge_uploads(std::chrono::system_clock::time_point cutoff, bool dry_run);
 
+  // Throws Error(kUnsupported) unless deletes are allowed (storage.delete.enabled, not read-only);
+  // also for deletes made beside the registry (the admin endpoint's repository delete).
+  void check_delete_enabled() const;
+
  private:
   void check_writable() const;
-  void check_delete_enabled() const;
   bool repository_exists(const std::string& repo);
   // Names of the repositories under `key` that hold any of the given marker directories
   // (e.g. "_layers"), walking nested names.
@@ -155,6 +164,7 @@ class Registry {
   CatalogCache catalog_;
   TagListCache tag_lists_;
   storage::ReadCache read_cache_;
+  std::shared_ptr<storage::Driver> store_;   // the driver given, beneath the caches
   std::shared_ptr<storage::Driver> driver_;  // a CacheInvalidatingDriver (on a ReadCachingDriver)
   BlobStore blobs_;
   UploadStore uploads_;

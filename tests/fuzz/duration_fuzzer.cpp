@@ -7,12 +7,12 @@
 #include <string>
 #include <string_view>
 
-#include "config/duration.h"
+#include "base/duration.h"
 #include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  using onsen::config::parse_go_duration;
+  using onsen::base::parse_go_duration;
   const auto d = parse_go_duration(text);
   if (!d) return 0;
 

@@ -1,10 +1,10 @@
-#include "config/duration.h"
+#include "base/duration.h"
 
 #include <cstdint>
 #include <limits>
 #include <utility>
 
-namespace onsen::config {
+namespace onsen::base {
 
 namespace {
 
@@ -89,4 +89,4 @@ std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
   return std::chrono::nanoseconds{signed_total};
 }
 
-}  // namespace onsen::config
+}  // namespace onsen::base

@@ -1,8 +1,8 @@
-#include "config/duration.h"
+#include "base/duration.h"
 
 #include <gtest/gtest.h>
 
-namespace onsen::config {
+namespace onsen::base {
 namespace {
 
 using namespace std::chrono_literals;
@@ -38,4 +38,4 @@ TEST(GoDuration, RejectsWhatGoRejects) {
 }
 
 }  // namespace
-}  // namespace onsen::config
+}  // namespace onsen::base

@@ -1,0 +1,55 @@
+// Api::authorize and Api::denial: asking the Authorizer about a request's access records, and
+// the answer when it says no. (Apart from api.cpp, whose coroutines GCC 12 then inlines into a
+// -Wmismatched-new-delete false positive.)
+#include "api/api.h"
+
+#include "api/errors.h"
+
+namespace onsen::api {
+
+std::optional<http::Response> Api::denial(const auth::Decision& decision,
+                                          const std::vector<auth::Access>& access) const {
+  switch (decision.verdict) {
+    case auth::Verdict::kAllowed:
+      return std::nullopt;
+    case auth::Verdict::kUnauthorized: {
+      auto res = error_response(registry::ErrorCode::kUnauthorized, "authentication required");
+      res.headers.set("WWW-Authenticate", authorizer_->challenge(access));
+      return res;
+    }
+    case auth::Verdict::kDenied:
+      // Distribution's message for DENIED.
+      return error_response(registry::ErrorCode::kDenied,
+                            "requested access to the resource is denied");
+    case auth::Verdict::kTooManyRequests: {
+      // Said so that the person reading the client's error knows whom it concerns and when to
+      // come back (the Retry-After header says the same to programs).
+      std::string message = decision.throttled == auth::ThrottleScope::kAddress
+                                ? "too many failed logins from this address"
+                                : "too many failed logins for this user from this address";
+      message += "; retry after " + std::to_string(decision.retry_after.count()) + " s";
+      auto res = error_response(registry::ErrorCode::kTooManyRequests, message);
+      res.headers.set("Retry-After", std::to_string(decision.retry_after.count()));
+      return res;
+    }
+  }
+  return std::nullopt;
+}
+
+boost::asio::awaitable<std::optional<http::Response>> Api::authorize(
+    http::Request& req, const std::vector<auth::Access>& access) {
+  if (!authorizer_) co_return std::nullopt;
+  // Throttling keys on the address (not the port); unix-socket clients share one key.
+  std::string_view client =
+      req.peer.unix_socket() ? std::string_view("unix") : std::string_view(req.peer.address);
+  const auth::Credentials credentials{req.headers.get("Authorization").value_or(""), client};
+  // Decided on the I/O thread when that costs nothing (a verification cached); only a bcrypt
+  // (tens of milliseconds) goes to the pool.
+  auto decision = authorizer_->decide_without_blocking(credentials, access);
+  if (!decision) {
+    co_await pool_.run_function([&] { decision = authorizer_->authorize(credentials, access); });
+  }
+  co_return denial(*decision, access);
+}
+
+}  // namespace onsen::api
