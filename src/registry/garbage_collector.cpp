@@ -429,28 +429,53 @@ struct GarbageCollector::Run {
   }
 
   // The layer links and tag index entries naming an unmarked blob that is gone (deleted now or
-  // before), in every repository.
+  // before), in every repository. Each is looked at again first: a link written since the
+  // inventory, or whose blob is stored again (pushed anew after its deletion), stays.
   bool delete_links(const std::vector<Inventory>& now, const std::set<Digest>& stored,
                     const std::set<Digest>& deleted) {
     auto gone = [&](const Digest& d) {
       return !marked.count(d) && (deleted.count(d) || !stored.count(d));
     };
+    struct Doomed {
+      const std::string* repo;
+      Digest digest;
+      std::string link;
+      bool layer;
+    };
+    std::vector<Doomed> doomed;
     for (auto& repo : now) {
       for (auto& [d, mtime] : repo.layers) {
-        if (!gone(d) || young(mtime)) continue;
-        if (stopped()) return false;
-        output(fmt::format("{}: layer link eligible for deletion: {}", repo.name, d.str()));
-        remove(link_dir(layout::layer_link(repo.name, d.algorithm(), d.hex())));
-        ++result.links_deleted;
+        if (gone(d) && !young(mtime)) {
+          doomed.push_back(
+              {&repo.name, d, layout::layer_link(repo.name, d.algorithm(), d.hex()), true});
+        }
       }
       for (auto& [tag, index] : repo.tag_index) {
         for (auto& d : index) {
-          if (!gone(d)) continue;
-          if (stopped()) return false;
-          remove(link_dir(layout::tag_index_link(repo.name, tag, d.algorithm(), d.hex())));
-          ++result.links_deleted;
+          if (gone(d)) {
+            doomed.push_back({&repo.name, d,
+                              layout::tag_index_link(repo.name, tag, d.algorithm(), d.hex()),
+                              false});
+          }
         }
       }
+    }
+    std::vector<std::string> keys;
+    for (auto& x : doomed) keys.push_back(x.link);
+    for (auto& x : doomed) keys.push_back(layout::blob_data(x.digest.algorithm(), x.digest.hex()));
+    auto infos = in_batches<storage::FileInfo>(
+        keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
+    for (size_t i = 0; i < doomed.size(); ++i) {
+      const auto& link = infos[i];
+      const auto& data = infos[doomed.size() + i];
+      if (!link || young(link->mod_time) || (data && !options.dry_run)) continue;
+      if (stopped()) return false;
+      if (doomed[i].layer) {
+        output(fmt::format("{}: layer link eligible for deletion: {}", *doomed[i].repo,
+                           doomed[i].digest.str()));
+      }
+      remove(link_dir(doomed[i].link));
+      ++result.links_deleted;
     }
     return true;
   }
@@ -536,7 +561,16 @@ void GarbageCollector::delete_repository(const std::string& name) {
       nested = true;
     }
   }
-  if (!nested) driver_->remove(dir);
+  if (nested) return;
+  driver_->remove(dir);
+  // Parents left empty ("a" of "a/b") are no repositories; they go too.
+  const std::string root = layout::repositories_root();
+  for (std::string parent = dir.substr(0, dir.rfind('/')); parent.size() > root.size();
+       parent = parent.substr(0, parent.rfind('/'))) {
+    auto left = reads_->list(parent);
+    if (!left || !left->empty()) break;
+    driver_->remove(parent);
+  }
 }
 
 }  // namespace onsen::registry

@@ -46,14 +46,14 @@ struct GcOptions {
   bool delete_orphan_referrers = true;
   // Distribution's standard output lines ("<repo>: marking manifest <digest> ", "blob eligible for
   // deletion: <digest>", ...), one call per line, without the newline. Null: none (--quiet).
-  std::function<void(std::string_view)> output;
+  std::function<void(std::string_view)> output = nullptr;
   // Progress worth a log line ("Deleting blob: <path>", "deleting manifest: <path>", phase
   // summaries). Null: none.
-  std::function<void(std::string_view)> log;
+  std::function<void(std::string_view)> log = nullptr;
   // Asked between steps (per repository while marking, per object while sweeping): true stops the
   // run there; whatever it deleted so far is consistent, and the next run finishes the job. For a
   // time window, return whether the window has closed.
-  std::function<bool()> should_stop;
+  std::function<bool()> should_stop = nullptr;
 };
 
 struct GcResult {

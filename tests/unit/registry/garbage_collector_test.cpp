@@ -1,0 +1,370 @@
+// The garbage collector on real stores (the filesystem driver in a temporary directory), written
+// through a Registry: what the mark keeps (index children, referrers, tags, grace), what the
+// sweep deletes, that `onsen check` (the Checker) is clean afterwards, that a stopped run is
+// finished by the next, that a push during the mark survives, and repository deletion.
+#include "registry/garbage_collector.h"
+
+#include "push.h"
+#include "registry/checker.h"
+#include "registry/error.h"
+#include "registry/registry.h"
+#include "storage/filesystem.h"
+#include "storage/layout.h"
+#include "support/temp_dir.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace onsen::registry {
+namespace {
+
+namespace layout = storage::layout;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class GarbageCollectorTest : public ::testing::Test {
+ protected:
+  test::TempDir dir{"onsen-gc"};
+  std::shared_ptr<storage::FilesystemDriver> driver =
+      std::make_shared<storage::FilesystemDriver>(dir.path());
+  Registry reg{driver, RegistryOptions{.delete_enabled = true}};
+  std::vector<std::string> lines;
+
+  Digest blob(const std::string& repo, const std::string& content) {
+    return test::push_blob(reg, repo, content);
+  }
+
+  // An OCI image (config + one layer `layer`) in repo under reference (a tag, or "" for by
+  // digest); returns the manifest digest.
+  Digest image(const std::string& repo, const std::string& reference, const std::string& layer,
+               const std::string& extra = "") {
+    auto config = blob(repo, "{}");
+    auto data = blob(repo, layer);
+    auto body = test::image_manifest(config, data, layer.size(), extra);
+    return reg
+        .put_manifest(repo, reference.empty() ? digest_of(body).str() : reference,
+                      media_type::kOciManifest, body)
+        .digest;
+  }
+
+  // An image whose subject is `subject` (a signature), pushed by digest.
+  Digest referrer(const std::string& repo, const Digest& subject, const std::string& layer) {
+    return image(repo, "", layer,
+                 R"(,"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+                 R"("digest":")" +
+                     subject.str() + R"(","size":1})");
+  }
+
+  Digest index(const std::string& repo, const std::string& tag,
+               const std::vector<Digest>& children) {
+    std::string body =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+        R"("manifests":[)";
+    for (size_t i = 0; i < children.size(); ++i) {
+      body +=
+          (i ? "," : "") +
+          std::string(R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")") +
+          children[i].str() + R"(","size":1})";
+    }
+    body += "]}";
+    return reg.put_manifest(repo, tag, media_type::kOciIndex, body).digest;
+  }
+
+  GcResult collect(GcOptions options = {}) {
+    options.output = [this](std::string_view line) { lines.emplace_back(line); };
+    return GarbageCollector(reg.storage_driver(), std::move(options), reg.uncached_storage_driver())
+        .run();
+  }
+
+  GcResult collect_untagged(GcOptions options = {}) {
+    options.delete_untagged = true;
+    return collect(std::move(options));
+  }
+
+  bool blob_stored(const Digest& d) {
+    return driver->stat(layout::blob_data(d.algorithm(), d.hex())).has_value();
+  }
+  bool revision(const std::string& repo, const Digest& d) {
+    return driver->stat(layout::revision_link(repo, d.algorithm(), d.hex())).has_value();
+  }
+
+  // Problems `onsen check` reports, one line each.
+  std::string problems() {
+    std::string all;
+    Checker(driver).run(
+        [&](const std::string& key, const std::string& what) { all += key + ": " + what + "\n"; });
+    return all;
+  }
+
+  // Sets the mtime of everything under the store to `age` ago (what was written long ago).
+  void age_everything(std::chrono::seconds age) {
+    const auto when = fs::file_time_type::clock::now() - age;
+    for (auto& entry : fs::recursive_directory_iterator(dir.path())) {
+      fs::last_write_time(entry.path(), when);
+    }
+  }
+
+  std::string path(const std::string& key) { return dir.path() + key; }
+};
+
+TEST_F(GarbageCollectorTest, KeepsTaggedAndUntaggedWithoutDeleteUntagged) {
+  auto old = image("r", "v1", "old layer");
+  auto current = image("r", "v1", "new layer");
+  auto orphan = blob("r", "never referenced");
+  auto result = collect();
+  EXPECT_TRUE(result.completed);
+  EXPECT_TRUE(revision("r", old));
+  EXPECT_TRUE(blob_stored(digest_of("old layer")));
+  EXPECT_TRUE(blob_stored(current));
+  EXPECT_FALSE(blob_stored(orphan));
+  EXPECT_EQ(result.blobs_deleted, 1u);
+  EXPECT_EQ(result.bytes_freed, std::string("never referenced").size());
+  EXPECT_EQ(result.manifests_deleted, 0u);
+  // The orphan's layer link went with it.
+  EXPECT_FALSE(driver->stat(layout::layer_link("r", "sha256", orphan.hex())));
+  EXPECT_EQ(problems(), "");
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "r"), lines.end());
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "blob eligible for deletion: " + orphan.str()),
+            lines.end());
+}
+
+TEST_F(GarbageCollectorTest, DeleteUntaggedCollectsUntaggedButKeepsIndexChildren) {
+  auto untagged = image("r", "v1", "old layer");
+  image("r", "v1", "new layer");
+  auto amd64 = image("multi", "", "amd64 layer");
+  auto arm64 = image("multi", "", "arm64 layer");
+  auto idx = index("multi", "latest", {amd64, arm64});
+  auto result = collect_untagged();
+  EXPECT_TRUE(result.completed);
+  EXPECT_EQ(result.manifests_deleted, 1u);
+  EXPECT_FALSE(revision("r", untagged));
+  EXPECT_FALSE(blob_stored(untagged));
+  EXPECT_FALSE(blob_stored(digest_of("old layer")));
+  // distribution#3178: the children of a kept index stay whole, also with -m.
+  for (auto& child : {amd64, arm64, idx}) {
+    EXPECT_TRUE(revision("multi", child));
+    EXPECT_TRUE(blob_stored(child));
+  }
+  EXPECT_TRUE(blob_stored(digest_of("amd64 layer")));
+  EXPECT_TRUE(blob_stored(digest_of("arm64 layer")));
+  EXPECT_EQ(reg.get_manifest("multi", amd64.str()).digest, amd64);
+  EXPECT_EQ(problems(), "");
+  EXPECT_NE(
+      std::find(lines.begin(), lines.end(), "manifest eligible for deletion: " + untagged.str()),
+      lines.end());
+}
+
+TEST_F(GarbageCollectorTest, DryRunDeletesNothingAndReportsTheSame) {
+  image("r", "v1", "old layer");
+  image("r", "v1", "new layer");
+  blob("r", "orphan");
+  auto dry = collect_untagged({.dry_run = true});
+  auto dry_lines = lines;
+  EXPECT_EQ(problems(), "");
+  lines.clear();
+  auto real = collect_untagged();
+  EXPECT_EQ(dry.manifests_deleted, 1u);
+  EXPECT_EQ(dry.blobs_deleted, real.blobs_deleted);
+  EXPECT_EQ(dry.bytes_freed, real.bytes_freed);
+  EXPECT_EQ(dry_lines, lines);
+  EXPECT_EQ(collect_untagged().blobs_deleted, 0u);  // the dry run had deleted nothing before
+}
+
+TEST_F(GarbageCollectorTest, ReferrerFollowsItsSubject) {
+  auto subject = image("r", "v1", "subject layer");
+  auto signature = referrer("r", subject, "signature layer");
+  // Untagged, but its subject is kept: kept, also with -m.
+  collect_untagged();
+  EXPECT_TRUE(revision("r", signature));
+  EXPECT_TRUE(blob_stored(digest_of("signature layer")));
+  // The subject untagged: with -m both go, the referrer's index entry too.
+  reg.delete_manifest("r", "v1");
+  auto result = collect_untagged();
+  EXPECT_EQ(result.manifests_deleted, 2u);
+  EXPECT_FALSE(revision("r", signature));
+  EXPECT_FALSE(blob_stored(digest_of("signature layer")));
+  EXPECT_FALSE(
+      driver->stat(layout::referrer_link("r", "sha256", subject.hex(), "sha256", signature.hex())));
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, OrphanReferrerIsCollectedUnlessTurnedOff) {
+  auto subject = image("r", "v1", "subject layer");
+  auto signature = referrer("r", subject, "signature layer");
+  reg.delete_manifest("r", subject.str());  // deleted through the API: the referrer is an orphan
+  collect({.delete_orphan_referrers = false});
+  EXPECT_TRUE(revision("r", signature));
+  collect_untagged({.delete_orphan_referrers = false});
+  EXPECT_TRUE(revision("r", signature));
+  auto result = collect();  // without -m: orphan referrers are collected by default
+  EXPECT_EQ(result.manifests_deleted, 1u);
+  EXPECT_FALSE(revision("r", signature));
+  EXPECT_FALSE(blob_stored(digest_of("signature layer")));
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, RepositoryThatNeverHadATagDoesNotAbort) {
+  auto loose = image("notags", "", "loose layer");
+  auto kept = image("zzz", "v1", "kept layer");
+  ASSERT_FALSE(driver->stat(layout::tags_dir("notags")));
+  auto result = collect_untagged();
+  EXPECT_TRUE(result.completed);
+  EXPECT_FALSE(revision("notags", loose));
+  EXPECT_TRUE(revision("zzz", kept));
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, GraceKeepsYoungBlobsLinksAndRevisions) {
+  image("r", "v1", "old layer");
+  auto untagged_young = image("r", "v1", "new layer");
+  reg.delete_manifest("r", "v1");  // both revisions untagged now
+  auto upload = blob("r", "uploaded, manifest to come");
+  auto result = collect_untagged({.grace = 1h});
+  EXPECT_TRUE(result.completed);
+  EXPECT_EQ(result.manifests_deleted, 0u);
+  EXPECT_EQ(result.blobs_deleted, 0u);
+  EXPECT_TRUE(blob_stored(upload));
+  EXPECT_TRUE(revision("r", untagged_young));
+
+  // A young layer link keeps an old blob (a mount, or an upload of data already stored).
+  age_everything(2h);
+  reg.mount_blob("other", "r", upload);
+  result = collect_untagged({.grace = 1h});
+  EXPECT_EQ(result.manifests_deleted, 2u);
+  EXPECT_TRUE(blob_stored(upload));
+  EXPECT_FALSE(blob_stored(digest_of("new layer")));
+  EXPECT_FALSE(revision("r", untagged_young));
+  // Young blob data alone (no link) keeps it too.
+  age_everything(2h);
+  auto fresh = digest_of("fresh data");
+  driver->put_content(layout::blob_data("sha256", fresh.hex()), "fresh data");
+  result = collect_untagged({.grace = 1h});
+  EXPECT_TRUE(blob_stored(fresh));
+  EXPECT_FALSE(blob_stored(upload));
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, StoppedRunIsFinishedByTheNext) {
+  // Untagged images, layers shared between repositories and an orphan; a run stopped after each
+  // possible step (as if killed there), then a full run: the store ends where one uninterrupted
+  // run leaves it, and `onsen check` is clean.
+  for (int stop_after = 0;; ++stop_after) {
+    test::TempDir other{"onsen-gc-stop"};
+    auto d = std::make_shared<storage::FilesystemDriver>(other.path());
+    Registry r{d, RegistryOptions{.delete_enabled = true}};
+    std::vector<Digest> untagged;
+    for (int i = 0; i < 3; ++i) {
+      auto config = test::push_blob(r, "s", "{}");
+      auto layer = test::push_blob(r, "s" + std::to_string(i % 2), "layer " + std::to_string(i));
+      r.mount_blob("s", "s" + std::to_string(i % 2), layer);
+      auto body = test::image_manifest(config, layer, 7);
+      untagged.push_back(r.put_manifest("s", "t", media_type::kOciManifest, body).digest);
+    }
+    test::push_blob(r, "s", "orphan");
+    int steps = 0;
+    GcOptions options{.delete_untagged = true};
+    options.should_stop = [&] { return ++steps > stop_after; };
+    auto first = GarbageCollector(r.storage_driver(), options).run();
+    if (!first.completed) {
+      EXPECT_TRUE(GarbageCollector(r.storage_driver(), {.delete_untagged = true}).run().completed);
+    }
+    for (size_t i = 0; i + 1 < untagged.size(); ++i) {
+      EXPECT_FALSE(d->stat(layout::blob_data("sha256", untagged[i].hex())));
+    }
+    EXPECT_TRUE(d->stat(layout::blob_data("sha256", untagged.back().hex())));
+    EXPECT_FALSE(d->stat(layout::blob_data("sha256", digest_of("orphan").hex())));
+    EXPECT_FALSE(d->stat(layout::layer_link("s0", "sha256", digest_of("layer 0").hex())));
+    EXPECT_TRUE(d->stat(layout::layer_link("s0", "sha256", digest_of("layer 2").hex())));
+    std::string after;
+    Checker(d).run([&](const std::string& k, const std::string& w) { after += k + w + "\n"; });
+    EXPECT_EQ(after, "") << "stopped after " << stop_after << " steps";
+    if (first.completed) break;
+    ASSERT_LT(stop_after, 100);
+  }
+}
+
+TEST_F(GarbageCollectorTest, PushDuringTheMarkIsKept) {
+  // A blob nothing references (its manifest was deleted), and repositories to mark after the
+  // one where the push lands: while the collector marks them, a manifest referencing the old
+  // blob is pushed into a repository already marked, by digest (untagged).
+  auto old = image("a", "", "shared layer");
+  reg.delete_manifest("a", old.str());
+  for (auto name : {"b", "c", "d"}) image(name, "v1", std::string("layer of ") + name);
+  // The same image again, told apart by an annotation; its blobs are still linked in "a" (a
+  // manifest DELETE leaves layer links), so the client uploads nothing.
+  auto body = test::image_manifest(digest_of("{}"), digest_of("shared layer"), 12,
+                                   R"(,"annotations":{"again":"yes"})");
+  const Digest pushed = digest_of(body);
+  bool pushed_once = false;
+  GcOptions options{.delete_untagged = true};
+  options.should_stop = [&] {
+    if (!pushed_once && std::find(lines.begin(), lines.end(), "c") != lines.end()) {
+      pushed_once = true;
+      reg.put_manifest("a", pushed.str(), media_type::kOciManifest, body);
+    }
+    return false;
+  };
+  auto result = collect(std::move(options));
+  ASSERT_TRUE(pushed_once);
+  EXPECT_TRUE(result.completed);
+  EXPECT_TRUE(revision("a", pushed));
+  EXPECT_TRUE(blob_stored(digest_of("shared layer")));
+  EXPECT_EQ(reg.get_manifest("a", pushed.str()).digest, pushed);
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, ManifestPutRefreshesOldLayerLinks) {
+  auto config = blob("r", "{}");
+  auto layer = blob("r", "layer");
+  auto young_layer = blob("r", "young");
+  const auto link = path(layout::layer_link("r", "sha256", layer.hex()));
+  const auto young_link = path(layout::layer_link("r", "sha256", young_layer.hex()));
+  const auto long_ago = fs::file_time_type::clock::now() - 1h;
+  fs::last_write_time(link, long_ago);
+  const auto recent = fs::file_time_type::clock::now() - 1min;
+  fs::last_write_time(young_link, recent);
+  reg.put_manifest("r", "v1", media_type::kOciManifest, test::image_manifest(config, layer, 5));
+  EXPECT_GT(fs::last_write_time(link), fs::file_time_type::clock::now() - 1min);
+  reg.put_manifest("r", "v2", media_type::kOciManifest,
+                   test::image_manifest(config, young_layer, 5));
+  EXPECT_EQ(fs::last_write_time(young_link), recent);  // younger than the refresh age: untouched
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, DeleteRepositoryKeepsNestedRepositories) {
+  auto shared = image("a", "v1", "shared layer");
+  image("a/b", "v1", "shared layer");
+  auto own = image("a", "v2", "own layer");
+  GarbageCollector gc(reg.storage_driver(), {});
+  EXPECT_THROW(
+      {
+        try {
+          gc.delete_repository("nope");
+        } catch (const Error& e) {
+          EXPECT_EQ(e.code(), ErrorCode::kNameUnknown);
+          throw;
+        }
+      },
+      Error);
+  EXPECT_THROW(gc.delete_repository("Bad Name"), Error);
+  gc.delete_repository("a");
+  EXPECT_EQ(reg.repository_list()->names(), std::vector<std::string>{"a/b"});
+  EXPECT_FALSE(revision("a", shared));
+  EXPECT_EQ(reg.get_manifest("a/b", "v1").digest, shared);
+  EXPECT_TRUE(blob_stored(own));  // until the next collection
+  collect();
+  EXPECT_FALSE(blob_stored(own));
+  EXPECT_FALSE(blob_stored(digest_of("own layer")));
+  EXPECT_TRUE(blob_stored(digest_of("shared layer")));
+  EXPECT_EQ(problems(), "");
+  gc.delete_repository("a/b");
+  EXPECT_FALSE(driver->stat(layout::repository("a")));
+}
+
+}  // namespace
+}  // namespace onsen::registry
