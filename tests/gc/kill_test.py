@@ -2,7 +2,7 @@
 """SIGKILL during a garbage collection, then restart: nothing kept is lost, and the next
 collection finishes the job.
 
-usage: kill_test.py ONSEN_BINARY   (environment: GC_KILL_REPOS, default 1000)
+usage: kill_test.py ONSEN_BINARY   (environment: GC_KILL_REPOS, default 600)
 
 A store of GC_KILL_REPOS repositories in Distribution's layout (tests/gc/make_store.py: 5 tags
 each, shared layers, a third of the tags moved so their first manifest is untagged, unreferenced
@@ -13,7 +13,8 @@ blobs that collection must delete and SIGKILLs the process once the sweep is und
 of them gone, or half of them gone). Then:
   - every blob of every tagged image is still in the store, and a server started on it pulls a
     sample of the tagged images whole (digests checked);
-  - a second collection (same kind) exits 0 / completes, and afterwards the store holds exactly
+  - a second collection (same kind) exits 0 / completes (the server's after the dead one's lease
+    in the store expired: within one lease, 30 s), and afterwards the store holds exactly
     the blobs of the tagged images (everything unreferenced gone) and `onsen check` exits 0.
 A cycle whose collection finished before the kill (the store too small for this machine) is a
 failure: it tested nothing.
@@ -39,6 +40,7 @@ from onsen_proc import Client, NotReady  # noqa: E402
 
 SAMPLE = 400  # deletable blobs watched for the kill
 PULLS = 150  # tagged images pulled after each kill
+LEASE = 30  # seconds: registry::OnlineCollector::kLeaseTtl
 
 
 def wait_gone(root, watched, fraction, proc, timeout=300):
@@ -90,7 +92,19 @@ class Cycle:
             return rc == 0, out[-3000:]
         c = Client(self.server.port)
         before = self.server.gc_state(c).get("runs", 0)
-        self.collect_online(c)
+        # The killed server's lease (registry/collector_lock.h) holds off a new collection until
+        # it expires: at most one lease (30 s) plus the schedule of the retry.
+        t0 = time.monotonic()
+        while True:
+            r = c.request("POST", "/admin/gc?deleteuntagged=true&grace=0s", headers={"Content-Length": "0"})
+            if r.status != 409 or time.monotonic() - t0 > LEASE + 30:
+                break
+            time.sleep(0.5)
+        waited = time.monotonic() - t0
+        check(f"[{self.name}] the dead collector's lease held a new collection off for at most {LEASE + 5} s "
+              f"({waited:.1f} s)", r.status == 202 and waited <= LEASE + 5, repr(r))
+        if r.status != 202:
+            return False, repr(r)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             st = self.server.gc_state(c)
@@ -145,7 +159,7 @@ def online_supported(binary, tmp):
 
 def main():
     binary = sys.argv[1]
-    repos = int(os.environ.get("GC_KILL_REPOS", 1000))
+    repos = int(os.environ.get("GC_KILL_REPOS", 600))
     tmp = tempfile.mkdtemp(prefix="onsen-gc-kill-")
     template = os.path.join(tmp, "template")
     made = make_store.make(template, repos=repos)
@@ -157,12 +171,15 @@ def main():
     for mode in modes:
         for fraction in (0, 0.5):
             n += 1
+            t0 = time.monotonic()
             cycle = Cycle(binary, tmp, template, made, mode, fraction, n)
+            t1 = time.monotonic()
             try:
                 cycle.run()
             finally:
                 cycle.server.stop()
             shutil.rmtree(cycle.workdir, ignore_errors=True)
+            print(f"  cycle {n}: copy {t1 - t0:.1f} s, run {time.monotonic() - t1:.1f} s", flush=True)
     rc = finish()
     if rc == 0:
         shutil.rmtree(tmp, ignore_errors=True)
