@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -78,15 +79,22 @@ class Shared:
         self.where = {}  # digest -> repositories it was acknowledged in
         self.repos = {}  # repo -> Repo
         self.unpinned_at = {}  # digest -> last time no tagged image referenced it
+        self.history = {}  # digest -> [(wall time, what happened to it)], printed with a failure
         self.failures = []
         self.counts = {"pushes": 0, "indexes": 0, "referrers": 0, "tag_deletes": 0, "manifest_deletes": 0,
                        "pulls": 0, "mounts": 0, "head_skips": 0, "chunked": 0, "monolithic": 0, "reuse_races": 0,
                        "pushes_refused": 0}
 
-    def fail(self, what):
+    def fail(self, what, digest=None):
         with self.lock:
             self.failures.append(what)
-        print("FAILURE: " + what, flush=True)
+            lines = ["%s %s" % (time.strftime("%H:%M:%S", time.gmtime(t)) + ".%03d" % (t % 1 * 1000), e)
+                     for t, e in self.history.get(digest, [])[-12:]]
+        print("FAILURE: " + what + "".join("\n     " + x for x in lines), flush=True)
+
+    def note(self, digest, what):
+        """One event in the history of a blob (caller may hold the lock: a plain append)."""
+        self.history.setdefault(digest, []).append((time.time(), what))
 
     def count(self, key, n=1):
         with self.lock:
@@ -107,6 +115,7 @@ class Shared:
             now = time.monotonic()
             for d in before - self.kept_blobs():
                 self.unpinned_at[d] = now
+                self.note(d, "no tagged image references it any more")
 
     def pinned(self, d):
         with self.lock:
@@ -206,7 +215,9 @@ class Worker(threading.Thread):
             t = time.monotonic()
             if c.request("HEAD", f"/v2/{repo}/blobs/{d}").status == 200:
                 self.shared.count("head_skips")
-                return "head", t, self.shared.pinned(d)
+                pinned = self.shared.pinned(d)
+                self.shared.note(d, f"w{self.i} HEAD 200 in {repo}, upload skipped (referenced: {pinned})")
+                return "head", t, pinned
         if way in ("head", "mount"):
             with self.shared.lock:
                 sources = sorted(self.shared.where.get(d, set()) - {repo})
@@ -216,21 +227,22 @@ class Worker(threading.Thread):
                               headers={"Content-Length": "0"})
                 if r.status == 201:
                     self.shared.count("mounts")
-                    self.acked(repo, d)
+                    self.acked(repo, d, f"mounted from {src}")
                     return "ack", time.monotonic(), True
                 if r.status != 202:
                     raise AssertionError(f"mount {d} from {src} into {repo}: {r!r}")
                 # Not mountable (collected in the source): the spec's fallback, an upload session.
                 self.finish_upload(c, repo, location_path(r), data, self.rng.random() < 0.5)
-                self.acked(repo, d)
+                self.acked(repo, d, f"uploaded after a refused mount from {src}")
                 return "ack", time.monotonic(), True
         self.upload(c, repo, data, self.rng.random() < 0.4)
-        self.acked(repo, d)
+        self.acked(repo, d, "uploaded")
         return "ack", time.monotonic(), True
 
-    def acked(self, repo, d):
+    def acked(self, repo, d, how):
         with self.shared.lock:
             self.shared.where.setdefault(d, set()).add(repo)
+            self.shared.note(d, f"w{self.i} {how} into {repo}: 201")
 
     # ------------------------------------------------------------------ manifests
     def put_manifest(self, c, repo, ref, body, sent, media=OCI_MANIFEST):
@@ -243,6 +255,9 @@ class Worker(threading.Thread):
         if r.status == 201:
             if r.header("docker-content-digest") != d:
                 self.shared.fail(f"PUT {repo.name}:{ref} answered digest {r.header('docker-content-digest')}, not {d}")
+            with self.shared.lock:
+                for b in sent:
+                    self.shared.note(b, f"w{self.i} manifest {d[:19]} PUT as {repo.name}:{ref[:26]}: 201")
             return True
         if r.status != 400 or r.code() not in ("MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_INVALID"):
             raise AssertionError(f"PUT manifest {repo.name}:{ref}: {r!r}")
@@ -252,10 +267,10 @@ class Worker(threading.Thread):
             with self.shared.lock:
                 still = pinned and self.shared.unpinned_at.get(b, -1) < tb and b in self.shared.kept_blobs()
             if how == "ack" and t - tb < GRACE - 1:
-                self.shared.fail(f"PUT {repo.name}:{ref}: {r.code()} for {b}, acknowledged {t - tb:.1f} s before")
+                self.shared.fail(f"PUT {repo.name}:{ref}: {r.code()} for {b}, acknowledged {t - tb:.1f} s before", b)
             elif how == "head" and still:
                 self.shared.fail(f"PUT {repo.name}:{ref}: {r.code()} for {b}, HEAD 200 {t - tb:.1f} s before and "
-                                 "referenced by a tagged image all along")
+                                 "referenced by a tagged image all along", b)
         if not missing:
             self.shared.fail(f"PUT {repo.name}:{ref}: {r!r}, yet every blob it names is there")
         self.shared.count("reuse_races")
@@ -381,7 +396,8 @@ class Worker(threading.Thread):
         tag = self.rng.choice(sorted(repo.tags))
         err = pull(self.client(), repo.name, tag, repo.tags[tag])
         if err:
-            self.shared.fail("pull during the run: " + err)
+            m = re.search(r"sha256:[0-9a-f]{64}", err)
+            self.shared.fail("pull during the run: " + err, m and m.group(0))
         self.shared.count("pulls")
 
     def run(self):
@@ -448,7 +464,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="onsen-gc-torture-")
     store = Store(tmp, a.storage == "s3", "gc-torture")
     gc = ["interval: 1s", f"grace: {GRACE}s", "deleteuntagged: true"]
-    servers = [GcServer(a.binary, os.path.join(tmp, f"server{i}"), store, gc) for i in range(a.servers)]
+    # Log level info: the collector's progress ("Deleting blob: <path>"), with times, beside a failure.
+    servers = [GcServer(a.binary, os.path.join(tmp, f"server{i}"), store, gc, "info") for i in range(a.servers)]
     cli = None
     ok = False
     try:
