@@ -17,28 +17,17 @@ Exits non-zero when the server has no /admin/gc or a collection cannot be starte
 import argparse
 import http.client
 import json
-import math
 import sys
 import threading
 import time
-import urllib.parse
 
-ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
-
-
-def connect(url, timeout=30):
-    u = urllib.parse.urlsplit(url)
-    return http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+from hol import ACCEPT, connect, percentile  # the head-of-line probe's
 
 
-def call(conn, method, path):
-    conn.request(method, path, headers={"Content-Length": "0"} if method == "POST" else {})
+def call(conn, method, path, headers=None):
+    conn.request(method, path, headers=headers or ({"Content-Length": "0"} if method == "POST" else {}))
     r = conn.getresponse()
     return r.status, r.read()
-
-
-def percentile(vals, q):
-    return vals[min(len(vals) - 1, max(0, math.ceil(q * len(vals)) - 1))] if vals else None
 
 
 def summary(samples, errors):
@@ -97,7 +86,7 @@ class Collections(threading.Thread):
 
 
 def probe(url, paths, interval, until, counted=lambda: True):
-    conn = connect(url)
+    conn = connect(url, 30)
     lat, errors, i = [], 0, 0
     nxt = time.monotonic()
     while not until():
@@ -106,7 +95,7 @@ def probe(url, paths, interval, until, counted=lambda: True):
         during = counted()
         t0 = time.monotonic()
         try:
-            st, _ = call(conn, "GET", path)
+            st, _ = call(conn, "GET", path, {"Accept": ACCEPT})
             ms = (time.monotonic() - t0) * 1000
             if st != 200:
                 errors += 1
@@ -115,7 +104,7 @@ def probe(url, paths, interval, until, counted=lambda: True):
         except (OSError, http.client.HTTPException):
             errors += 1
             conn.close()
-            conn = connect(url)
+            conn = connect(url, 30)
         nxt += interval
         now = time.monotonic()
         if nxt > now:
@@ -139,7 +128,7 @@ def main():
         tagged = json.load(f)["tagged"]
     paths = ["/v2/%s/manifests/%s" % (repo, tag) for repo, tag, _, _ in tagged[::max(1, len(tagged) // 500)]]
 
-    st, body = call(connect(url), "GET", "/admin/gc")
+    st, body = call(connect(url, 30), "GET", "/admin/gc")
     if st != 200:
         sys.exit("GET /admin/gc answered %d: no online collection in this build (%r)" % (st, body[:200]))
 
