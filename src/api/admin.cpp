@@ -18,7 +18,7 @@ namespace {
 using registry::ErrorCode;
 
 // An error under the spec's code `code` with a status of the admin endpoints' own (409 for a
-// collection already running, 501 for what this build lacks), which the code's usual status
+// collection already running, 400 for a bad query parameter), which the code's usual status
 // (descriptor_of) would misstate.
 http::Response error_with_status(ErrorCode code, unsigned status, std::string_view message) {
   auto res = error_response(code, message);
@@ -67,19 +67,7 @@ boost::asio::awaitable<http::Response> Api::handle_admin(http::Request& req) {
   path.remove_prefix(std::min(path.size(), options_.prefix.size()));  // the Mux matched it
   // One record for every admin endpoint: an Authorizer that knows roles (issue 15) narrows it.
   const std::vector<auth::Access> access = {{"registry", "admin", {"*"}}};
-  auto denied = co_await authorize(req, access);
-  if (denied) co_return finish_response(req, std::move(*denied), true);
-  std::optional<registry::Error> failure;
-  http::Response res;
-  try {
-    res = co_await admin_dispatch(req, path);
-  } catch (const registry::Error& e) {
-    failure = e;
-  } catch (const storage::Error& e) {
-    failure = storage_failure(req, e);
-  }
-  co_return finish_response(req, failure ? error_response(*failure) : std::move(res),
-                            failure.has_value());
+  co_return co_await respond(req, access, admin_dispatch(req, path));
 }
 
 boost::asio::awaitable<http::Response> Api::admin_dispatch(http::Request& req,

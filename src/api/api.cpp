@@ -77,19 +77,8 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
   Route route = parse_route(path);
   Query query(req.query);
   // Derived before authenticating, so that a 401 can name what to obtain a token for.
-  auto denied = co_await authorize(req, required_access(route, req.method, query.get("from")));
-  if (denied) co_return finish_response(req, std::move(*denied), true);
-  std::optional<registry::Error> failure;
-  http::Response res;
-  try {
-    res = co_await dispatch(req, route, query);
-  } catch (const registry::Error& e) {
-    failure = e;
-  } catch (const storage::Error& e) {
-    failure = storage_failure(req, e);
-  }
-  co_return finish_response(req, failure ? error_response(*failure) : std::move(res),
-                            failure.has_value());
+  co_return co_await respond(req, required_access(route, req.method, query.get("from")),
+                             dispatch(req, route, query));
 }
 
 }  // namespace onsen::api

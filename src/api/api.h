@@ -74,6 +74,11 @@ class Api {
  private:
   boost::asio::awaitable<http::Response> dispatch(http::Request& req, const Route& route,
                                                   const Query& query);
+  // Authorizes `access`, then awaits `work` (an awaitable starts only when awaited: not at all
+  // when refused), turning the registry and storage errors it throws into the spec's answers.
+  boost::asio::awaitable<http::Response> respond(http::Request& req,
+                                                 const std::vector<auth::Access>& access,
+                                                 boost::asio::awaitable<http::Response> work);
   // Asks the Authorizer about `access` for req: nullopt when allowed, else the 401/403/429.
   boost::asio::awaitable<std::optional<http::Response>> authorize(
       http::Request& req, const std::vector<auth::Access>& access);

@@ -1,9 +1,10 @@
-// Api::authorize and Api::denial: asking the Authorizer about a request's access records, and
-// the answer when it says no. (Apart from api.cpp, whose coroutines GCC 12 then inlines into a
-// -Wmismatched-new-delete false positive.)
+// Api::respond, Api::authorize and Api::denial: asking the Authorizer about a request's access
+// records, the answer when it says no, else the handler's answer or its error. (Apart from
+// api.cpp, whose coroutines GCC 12 then inlines into a -Wmismatched-new-delete false positive.)
 #include "api/api.h"
 
 #include "api/errors.h"
+#include "api/responses.h"
 
 namespace onsen::api {
 
@@ -50,6 +51,24 @@ boost::asio::awaitable<std::optional<http::Response>> Api::authorize(
     co_await pool_.run_function([&] { decision = authorizer_->authorize(credentials, access); });
   }
   co_return denial(*decision, access);
+}
+
+boost::asio::awaitable<http::Response> Api::respond(http::Request& req,
+                                                    const std::vector<auth::Access>& access,
+                                                    boost::asio::awaitable<http::Response> work) {
+  auto denied = co_await authorize(req, access);
+  if (denied) co_return finish_response(req, std::move(*denied), true);
+  std::optional<registry::Error> failure;
+  http::Response res;
+  try {
+    res = co_await std::move(work);
+  } catch (const registry::Error& e) {
+    failure = e;
+  } catch (const storage::Error& e) {
+    failure = storage_failure(req, e);
+  }
+  co_return finish_response(req, failure ? error_response(*failure) : std::move(res),
+                            failure.has_value());
 }
 
 }  // namespace onsen::api

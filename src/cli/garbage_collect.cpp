@@ -5,6 +5,7 @@
 #include "cli/logging.h"
 #include "cli/storage_stack.h"
 #include "config/config.h"
+#include "registry/blob_store.h"
 #include "registry/error.h"
 #include "registry/garbage_collector.h"
 
@@ -47,6 +48,12 @@ int garbage_collect(const std::string& config_arg, const GarbageCollectOptions& 
   }
   auto cfg = load_config(config_arg);
   if (!cfg) return 2;
+  if (grace->count() > 0 && *grace <= registry::BlobStore::kLinkRefreshAge) {
+    spdlog::warn(
+        "--grace {} is no longer than the {} min after which a push refreshes the blobs it "
+        "references: a push running meanwhile may lose blobs; use more (30m, 1h)",
+        options.grace, registry::BlobStore::kLinkRefreshAge.count());
+  }
   try {
     StorageStack stack = open_storage(*cfg);
     registry::GcOptions gc;
@@ -62,11 +69,11 @@ int garbage_collect(const std::string& config_arg, const GarbageCollectOptions& 
     auto result = collector.run();
     std::fflush(stdout);
     spdlog::info(
-        "garbage collection {}: {} repositories, {} manifests and {} blobs ({} bytes) {}, {} "
-        "links removed, {:.2f} s",
+        "garbage collection {}: {} repositories; {} manifests, {} blobs ({} bytes) and {} links "
+        "{}; {:.2f} s",
         result.completed ? "completed" : "stopped", result.repositories, result.manifests_deleted,
-        result.blobs_deleted, result.bytes_freed, options.dry_run ? "eligible" : "deleted",
-        result.links_deleted, result.duration.count());
+        result.blobs_deleted, result.bytes_freed, result.links_deleted,
+        options.dry_run ? "eligible for deletion" : "deleted", result.duration.count());
     return result.completed ? 0 : 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);

@@ -28,6 +28,15 @@ WindowPosition window_position(std::pair<int, int> window,
   return position;
 }
 
+registry::CollectionRequest collection_defaults(const config::GcConfig& gc) {
+  registry::CollectionRequest request;
+  request.dry_run = gc.dry_run;
+  request.delete_untagged = gc.delete_untagged;
+  request.delete_referrers = gc.delete_referrers;
+  request.grace = gc.grace;
+  return request;
+}
+
 GcScheduler::GcScheduler(registry::OnlineCollector& collector, const config::GcConfig& config)
     : collector_(collector), config_(config), thread_([this](std::stop_token s) { run(s); }) {}
 
@@ -50,11 +59,7 @@ void GcScheduler::run(std::stop_token stop) {
 }
 
 void GcScheduler::tick() {
-  registry::CollectionRequest request;
-  request.dry_run = config_.dry_run;
-  request.delete_untagged = config_.delete_untagged;
-  request.delete_referrers = config_.delete_referrers;
-  request.grace = config_.grace;
+  registry::CollectionRequest request = collection_defaults(config_);
   request.trigger = "schedule";
   if (config_.window) {
     auto position = window_position(*config_.window, std::chrono::system_clock::now());

@@ -25,6 +25,10 @@ struct WindowPosition {
 };
 WindowPosition window_position(std::pair<int, int> window, std::chrono::system_clock::time_point t);
 
+// A collection as the storage.gc keys ask for it: what the schedule runs, and what POST
+// /admin/gc runs unless its query says otherwise.
+registry::CollectionRequest collection_defaults(const config::GcConfig& gc);
+
 class GcScheduler {
  public:
   GcScheduler(registry::OnlineCollector& collector, const config::GcConfig& config);

@@ -47,15 +47,6 @@ registry::OnlineCollector::Collect collect_on(registry::Registry& registry) {
 
 }  // namespace
 
-registry::CollectionRequest collection_defaults(const config::GcConfig& gc) {
-  registry::CollectionRequest request;
-  request.dry_run = gc.dry_run;
-  request.delete_untagged = gc.delete_untagged;
-  request.delete_referrers = gc.delete_referrers;
-  request.grace = gc.grace;
-  return request;
-}
-
 OnlineGc make_online_gc(const config::Config& cfg, registry::Registry& registry) {
   OnlineGc gc;
   if (cfg.storage.read_only) return gc;

@@ -26,7 +26,4 @@ struct OnlineGc {
 // lease object); `registry` must outlive the result.
 OnlineGc make_online_gc(const config::Config& cfg, registry::Registry& registry);
 
-// What POST /admin/gc runs unless its query says otherwise: the storage.gc keys.
-registry::CollectionRequest collection_defaults(const config::GcConfig& gc);
-
 }  // namespace onsen::cli

@@ -443,8 +443,8 @@ class Converter {
       }
     }
     // A manifest PUT refreshes the layer links it uses when they are older than 10 minutes
-    // (registry::GarbageCollector): a shorter grace lets a collection take a blob that a push
-    // running at that moment relies on.
+    // (registry::BlobStore::kLinkRefreshAge; config cannot include it): a shorter grace lets a
+    // collection take a blob that a push running at that moment relies on.
     if (storage.gc.interval.count() > 0 && storage.gc.grace < std::chrono::minutes(10)) {
       warnings_.push_back("storage.gc.grace: " + std::to_string(storage.gc.grace.count()) +
                           "s is below the 10m refresh age of layer links: a scheduled collection "

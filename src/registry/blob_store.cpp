@@ -38,14 +38,25 @@ std::optional<std::string> BlobStore::read_small(const Digest& digest, uint64_t 
 }
 
 void BlobStore::put(const std::string& repo, const Digest& digest, std::string_view content) {
-  if (size(digest) == content.size()) return;
+  // Stored already and young: nothing to do. Stored long ago, it is written again, so that a
+  // collection deciding on it sees it young (a manifest pushed again after its deletion; the
+  // bytes are small): docs/ARCHITECTURE.md, "Garbage collection".
+  auto info = driver_->stat(layout::blob_data(digest.algorithm(), digest.hex()));
+  if (info && !info->is_dir && info->size == content.size() &&
+      info->mod_time >= std::chrono::system_clock::now() - kLinkRefreshAge) {
+    return;
+  }
   staging::put(*driver_, repo, layout::blob_data(digest.algorithm(), digest.hex()), content);
 }
 
 void BlobStore::adopt(const std::string& upload_data_key, const Digest& digest) {
   // Two uploads of the same content may race here; rename is atomic and both sources hold the
-  // same verified bytes, so whichever lands last leaves an identical, complete blob.
-  if (size(digest)) {
+  // same verified bytes, so whichever lands last leaves an identical, complete blob. Data stored
+  // long ago is replaced too, so that a collection deciding on it sees it young (an upload of
+  // bytes whose blob nothing references any more): docs/ARCHITECTURE.md, "Garbage collection".
+  auto info = driver_->stat(layout::blob_data(digest.algorithm(), digest.hex()));
+  if (info && !info->is_dir &&
+      info->mod_time >= std::chrono::system_clock::now() - kLinkRefreshAge) {
     driver_->remove(upload_data_key);
     return;
   }

@@ -31,11 +31,11 @@ class BlobStore {
   // Whole content of a blob no larger than max_size; nullopt when missing or larger. One read
   // (its reader tells the size), no stat before it.
   std::optional<std::string> read_small(const Digest& digest, uint64_t max_size);
-  // Stores content under its digest unless already there, staged in repo's upload area. The
-  // caller vouches for the digest.
+  // Stores content under its digest unless already there (and younger than kLinkRefreshAge),
+  // staged in repo's upload area. The caller vouches for the digest.
   void put(const std::string& repo, const Digest& digest, std::string_view content);
-  // Makes a completed upload's data the blob's data: moved into place when the blob is new,
-  // removed when an identical blob is already stored.
+  // Makes a completed upload's data the blob's data: moved into place when the blob is new (or
+  // stored longer ago than kLinkRefreshAge), removed when an identical blob is already stored.
   void adopt(const std::string& upload_data_key, const Digest& digest);
 
   // The size of the blob's data when repo links the blob and its data is stored, else nullopt:

@@ -10,11 +10,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 namespace onsen::registry {
@@ -60,6 +65,40 @@ std::vector<std::optional<T>> in_batches(const std::vector<std::string>& keys, L
   return out;
 }
 
+// fn(i) for i in [0, n) on up to kThreads threads: listings wait for the store one after the
+// other (a cold directory is a disk read, an S3 list a round trip), so many go at once. Rethrows
+// the first exception once every thread has ended.
+template <typename Fn>
+void parallel_for(size_t n, Fn fn) {
+  constexpr size_t kThreads = 8;
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < n;) {
+      try {
+        fn(i);
+      } catch (...) {
+        std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next = n;
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (size_t t = 1; t < std::min(kThreads, n); ++t) {
+      try {
+        pool.emplace_back(work);
+      } catch (const std::system_error&) {
+        break;  // no thread to spare: those started, and this one, do the work
+      }
+    }
+    work();
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 }  // namespace
 
 // What a manifest references, as far as the collector cares.
@@ -100,39 +139,72 @@ struct GarbageCollector::Run {
     if (options.log) options.log(line);
   }
   bool stopped() const { return options.should_stop && options.should_stop(); }
+  // Seconds since the run started, for the log's progress lines.
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  }
 
   // ------------------------------------------------------------------ listing
-  // Repository names under key in the order of Distribution's walk (sorted children, depth
-  // first, a repository where its "_manifests" sorts), with those holding only _layers too.
-  void repository_names(const std::string& key, const std::string& name,
-                        std::vector<std::pair<std::string, bool>>& out) {
-    auto children = reads.list(key).value_or(std::vector<std::string>{});
-    std::sort(children.begin(), children.end());
-    bool layers_only = false;
-    for (auto& child : children) {
+  // Repository names in the order of Distribution's walk (sorted children, depth first, a
+  // repository where its "_manifests" sorts), with those holding only _layers too. The tree is
+  // listed a level at a time, each level's directories at once.
+  std::vector<std::pair<std::string, bool>> repository_names() {
+    std::map<std::string, std::vector<std::string>> children;  // name ("" the root) -> sorted
+    std::vector<std::string> level{""};
+    while (!level.empty()) {
+      std::vector<std::vector<std::string>> listed(level.size());
+      parallel_for(level.size(), [&](size_t i) {
+        const std::string key =
+            level[i].empty() ? layout::repositories_root() : layout::repository(level[i]);
+        listed[i] = reads.list(key).value_or(std::vector<std::string>{});
+        std::sort(listed[i].begin(), listed[i].end());
+      });
+      std::vector<std::string> next;
+      for (size_t i = 0; i < level.size(); ++i) {
+        for (auto& child : listed[i]) {
+          if (!child.empty() && child[0] != '_' && child[0] != '.') {
+            next.push_back(level[i].empty() ? child : level[i] + "/" + child);
+          }
+        }
+        children[level[i]] = std::move(listed[i]);
+      }
+      level = std::move(next);
+    }
+    std::vector<std::pair<std::string, bool>> out;
+    walk_names("", children, out);
+    return out;
+  }
+
+  static void walk_names(const std::string& name,
+                         const std::map<std::string, std::vector<std::string>>& children,
+                         std::vector<std::pair<std::string, bool>>& out) {
+    const auto& mine = children.at(name);
+    bool layers = false, manifests = false;
+    for (auto& child : mine) {
       if (child == "_manifests" && !name.empty()) {
+        manifests = true;
         out.emplace_back(name, true);
       } else if (child == "_layers") {
-        layers_only = true;
+        layers = true;
       } else if (!child.empty() && child[0] != '_' && child[0] != '.') {
-        repository_names(key + "/" + child, name.empty() ? child : name + "/" + child, out);
+        walk_names(name.empty() ? child : name + "/" + child, children, out);
       }
     }
-    if (layers_only && !name.empty() &&
-        std::find(children.begin(), children.end(), "_manifests") == children.end()) {
-      out.emplace_back(name, false);
-    }
+    if (layers && !manifests && !name.empty()) out.emplace_back(name, false);
   }
 
   // Lists every repository: names, revisions, tags (with their index when with_index), layer
-  // links; reads the revision and tag links and stats every link, in batches.
-  std::vector<Inventory> inventory(bool with_index) {
-    std::vector<std::pair<std::string, bool>> names;
-    repository_names(layout::repositories_root(), "", names);
-    std::vector<Inventory> repos;
-    std::vector<std::string> link_keys;  // revision links, then tags' current, then layer links
-    for (auto& [name, has_manifests] : names) {
-      Inventory repo{name, has_manifests, {}, {}, {}, {}, {}};
+  // links; reads the revision and tag links, and with mtimes stats every link, in batches.
+  // Without mtimes every link counts as old (a still store: grace 0).
+  std::vector<Inventory> inventory(bool with_index, bool with_mtimes) {
+    const auto names = repository_names();
+    std::vector<Inventory> repos(names.size());
+    parallel_for(names.size(), [&](size_t r) {
+      auto& [name, has_manifests] = names[r];
+      Inventory& repo = repos[r];
+      repo.name = name;
+      repo.has_manifests = has_manifests;
       for (auto& d : digest_dirs(reads, layout::revisions_root(name))) {
         repo.revisions.emplace(d, Clock::time_point{});
       }
@@ -146,42 +218,42 @@ struct GarbageCollector::Run {
       for (auto& d : digest_dirs(reads, layout::repository(name) + "/_layers")) {
         repo.layers.emplace(d, Clock::time_point{});
       }
-      repos.push_back(std::move(repo));
-    }
+    });
     // The revision links' and tags' contents.
-    std::vector<std::string> content_keys;
+    // The tags' current links are read. A revision's link is not (its path names the digest, as
+    // a layer link's does): a revision directory without its link (an interrupted delete) counts
+    // as a revision, which only keeps more, or with delete_untagged removes the empty directory.
+    std::vector<std::string> tag_keys, revision_keys;
     for (auto& repo : repos) {
+      for (auto& [tag, _] : repo.tags) tag_keys.push_back(layout::tag_current_link(repo.name, tag));
+      if (!with_mtimes) continue;
       for (auto& [d, _] : repo.revisions) {
-        content_keys.push_back(layout::revision_link(repo.name, d.algorithm(), d.hex()));
-      }
-      for (auto& [tag, _] : repo.tags) {
-        content_keys.push_back(layout::tag_current_link(repo.name, tag));
+        revision_keys.push_back(layout::revision_link(repo.name, d.algorithm(), d.hex()));
       }
     }
     auto contents = in_batches<std::string>(
-        content_keys, [this](const std::vector<std::string>& k) { return reads.get_contents(k); });
-    auto stats = in_batches<storage::FileInfo>(
-        content_keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
-    size_t i = 0;
+        tag_keys, [this](const std::vector<std::string>& k) { return reads.get_contents(k); });
+    std::vector<std::optional<storage::FileInfo>> tag_stats, revision_stats;
+    if (with_mtimes) {
+      tag_stats = in_batches<storage::FileInfo>(
+          tag_keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
+      revision_stats = in_batches<storage::FileInfo>(
+          revision_keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
+    }
+    size_t i = 0, j = 0;
     for (auto& repo : repos) {
-      for (auto it = repo.revisions.begin(); it != repo.revisions.end(); ++i) {
-        // A revision is a link holding its own digest; an empty directory (an interrupted
-        // delete) or a foreign file is none.
-        auto held = contents[i] ? Digest::parse(*contents[i]) : std::nullopt;
-        if (!held || *held != it->first || !stats[i]) {
-          it = repo.revisions.erase(it);
-        } else {
-          it->second = stats[i]->mod_time;
-          ++it;
-        }
-      }
       for (auto& [tag, current] : repo.tags) {
         if (contents[i]) current = Digest::parse(*contents[i]);
-        repo.tag_mtimes[tag] = stats[i] ? stats[i]->mod_time : Clock::time_point{};
+        repo.tag_mtimes[tag] =
+            with_mtimes && tag_stats[i] ? tag_stats[i]->mod_time : Clock::time_point{};
         ++i;
       }
+      if (!with_mtimes) continue;
+      take_mtimes(repo.revisions, revision_stats, j);
     }
+    if (!with_mtimes) return repos;
     // The layer links' mtimes (their content is not needed: the path names the digest).
+    std::vector<std::string> link_keys;
     for (auto& repo : repos) {
       for (auto& [d, _] : repo.layers) {
         link_keys.push_back(layout::layer_link(repo.name, d.algorithm(), d.hex()));
@@ -190,17 +262,23 @@ struct GarbageCollector::Run {
     auto layer_stats = in_batches<storage::FileInfo>(
         link_keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
     i = 0;
-    for (auto& repo : repos) {
-      for (auto it = repo.layers.begin(); it != repo.layers.end(); ++i) {
-        if (!layer_stats[i]) {
-          it = repo.layers.erase(it);
-        } else {
-          it->second = layer_stats[i]->mod_time;
-          ++it;
-        }
+    for (auto& repo : repos) take_mtimes(repo.layers, layer_stats, i);
+    return repos;
+  }
+
+  // Gives each link of `links` its mtime from stats[next...] (in the map's order), dropping those
+  // that are gone (an empty directory, what an interrupted delete leaves).
+  static void take_mtimes(std::map<Digest, Clock::time_point>& links,
+                          const std::vector<std::optional<storage::FileInfo>>& stats,
+                          size_t& next) {
+    for (auto it = links.begin(); it != links.end(); ++next) {
+      if (!stats[next]) {
+        it = links.erase(it);
+      } else {
+        it->second = stats[next]->mod_time;
+        ++it;
       }
     }
-    return repos;
   }
 
   // ------------------------------------------------------------------ manifests
@@ -212,27 +290,23 @@ struct GarbageCollector::Run {
     }
     std::sort(todo.begin(), todo.end());
     todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
-    std::vector<std::string> keys;
-    for (auto& d : todo) keys.push_back(layout::blob_data(d.algorithm(), d.hex()));
-    auto infos = in_batches<storage::FileInfo>(
-        keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
-    // Only what may be a manifest is read: a link naming a large layer is not one.
-    std::vector<size_t> readable;
-    std::vector<std::string> read_keys;
+    // One read each, many at once: a reader tells the size, so a link naming a large layer (no
+    // manifest) is not read whole.
+    std::vector<std::optional<References>> found(todo.size());
+    parallel_for(todo.size(), [&](size_t i) {
+      auto reader = reads.reader(layout::blob_data(todo[i].algorithm(), todo[i].hex()), 0);
+      if (!reader || reader->size() > ManifestStore::kMaxManifestSize) return;
+      std::string body(reader->size(), '\0');
+      size_t got = 0;
+      while (got < body.size()) {
+        size_t n = reader->read(body.data() + got, body.size() - got);
+        if (n == 0) return;  // shorter than its size: changed under us, not trusted
+        got += n;
+      }
+      found[i] = parse(body);
+    });
     for (size_t i = 0; i < todo.size(); ++i) {
-      references[todo[i]];  // not stored, until found below
-      if (infos[i] && !infos[i]->is_dir && infos[i]->size <= ManifestStore::kMaxManifestSize) {
-        readable.push_back(i);
-        read_keys.push_back(keys[i]);
-      }
-    }
-    for (size_t i = 0; i < read_keys.size(); i += kBatch) {
-      std::vector<std::string> chunk(read_keys.begin() + i,
-                                     read_keys.begin() + std::min(read_keys.size(), i + kBatch));
-      auto bodies = reads.get_contents(chunk);
-      for (size_t j = 0; j < chunk.size(); ++j) {
-        if (bodies[j]) references[todo[readable[i + j]]] = parse(*bodies[j]);
-      }
+      references[todo[i]] = found[i] ? std::move(*found[i]) : References{};
     }
   }
 
@@ -333,8 +407,9 @@ struct GarbageCollector::Run {
   }
 
   // ------------------------------------------------------------------ sweep
-  void remove(const std::string& key) {
-    if (!options.dry_run) driver.remove(key);
+  // Removes keys at once (each an S3 round trip or four): their order does not matter.
+  void remove_all(const std::vector<std::string>& keys) {
+    if (!options.dry_run) parallel_for(keys.size(), [&](size_t i) { driver.remove(keys[i]); });
   }
 
   // Revisions of repo that existed through the mark and are not kept.
@@ -347,54 +422,96 @@ struct GarbageCollector::Run {
     return out;
   }
 
+  // Deletes the revisions not kept, 32 at a time, at once. Watching, each chunk's revision links
+  // are looked at again right before: one written since (a PUT of the same manifest, by tag too)
+  // keeps the revision and, marked now, what it references.
   bool delete_manifests(const std::vector<Inventory>& now,
-                        const std::map<std::string, const Inventory*>& before) {
+                        const std::map<std::string, const Inventory*>& before, bool watching) {
+    std::vector<std::pair<const Inventory*, Digest>> doomed;
     for (auto& repo : now) {
       auto it = before.find(repo.name);
       if (it == before.end()) continue;
-      for (auto& d : unkept(repo, *it->second)) {
-        if (stopped()) return false;
+      for (auto& d : unkept(repo, *it->second)) doomed.emplace_back(&repo, d);
+    }
+    constexpr size_t kChunk = 32;
+    for (size_t first = 0; first < doomed.size(); first += kChunk) {
+      const size_t last = std::min(doomed.size(), first + kChunk);
+      std::vector<std::string> keys;
+      for (size_t i = first; i < last; ++i) {
+        auto& [repo, d] = doomed[i];
+        keys.push_back(layout::revision_link(repo->name, d.algorithm(), d.hex()));
+      }
+      auto seen =
+          watching ? reads.stats(keys) : std::vector<std::optional<storage::FileInfo>>(keys.size());
+      std::vector<std::vector<std::string>> removals;  // per manifest, in order
+      bool stop = false;
+      for (size_t i = first; i < last; ++i) {
+        auto& [repo, d] = doomed[i];
+        if (seen[i - first] && young(seen[i - first]->mod_time)) {
+          log(fmt::format("keeping manifest {}@{}: written since the mark", repo->name, d.str()));
+          keep(*repo, d, {});
+          continue;
+        }
+        if ((stop = stopped())) break;
         // Tag index entries first, then the revision, then its referrers index entry: each
         // step leaves a state `onsen check` accepts, and the next run redoes what is left.
-        for (auto& [tag, index] : repo.tag_index) {
+        auto& steps = removals.emplace_back();
+        for (auto& [tag, index] : repo->tag_index) {
           if (std::find(index.begin(), index.end(), d) != index.end()) {
-            remove(link_dir(layout::tag_index_link(repo.name, tag, d.algorithm(), d.hex())));
+            steps.push_back(
+                link_dir(layout::tag_index_link(repo->name, tag, d.algorithm(), d.hex())));
           }
         }
-        const std::string revision =
-            link_dir(layout::revision_link(repo.name, d.algorithm(), d.hex()));
-        if (!options.dry_run) log(fmt::format("deleting manifest: {}", revision));
-        remove(revision);
+        steps.push_back(link_dir(keys[i - first]));
+        if (!options.dry_run) log(fmt::format("deleting manifest: {}", steps.back()));
         if (auto& subject = references.at(d).subject) {
-          remove(link_dir(layout::referrer_link(repo.name, subject->algorithm(), subject->hex(),
-                                                d.algorithm(), d.hex())));
+          steps.push_back(link_dir(layout::referrer_link(repo->name, subject->algorithm(),
+                                                         subject->hex(), d.algorithm(), d.hex())));
         }
         ++result.manifests_deleted;
       }
+      if (!options.dry_run) {
+        parallel_for(removals.size(), [&](size_t i) {
+          for (auto& key : removals[i]) driver.remove(key);
+        });
+      }
+      if (stop) return false;
     }
     return true;
   }
 
   // Every blob in the store.
   std::vector<Digest> stored_blobs() {
-    std::vector<Digest> out;
+    std::vector<std::pair<std::string, std::string>> prefixes;  // (alg, prefix)
     const std::string root = layout::blobs_root();
     for (auto alg : kAlgorithms) {
-      const std::string alg_dir = root + "/" + std::string(alg);
-      for (auto& prefix : reads.list(alg_dir).value_or(std::vector<std::string>{})) {
-        for (auto& hex : reads.list(alg_dir + "/" + prefix).value_or(std::vector<std::string>{})) {
-          auto d = Digest::parse(std::string(alg) + ":" + hex);
-          if (d && hex.starts_with(prefix)) out.push_back(*d);
-        }
+      for (auto& prefix :
+           reads.list(root + "/" + std::string(alg)).value_or(std::vector<std::string>{})) {
+        prefixes.emplace_back(alg, prefix);
       }
     }
+    std::vector<std::vector<Digest>> found(prefixes.size());
+    parallel_for(prefixes.size(), [&](size_t i) {
+      auto& [alg, prefix] = prefixes[i];
+      for (auto& hex :
+           reads.list(root + "/" + alg + "/" + prefix).value_or(std::vector<std::string>{})) {
+        auto d = Digest::parse(alg + ":" + hex);
+        if (d && hex.starts_with(prefix)) found[i].push_back(*d);
+      }
+    });
+    std::vector<Digest> out;
+    for (auto& f : found) out.insert(out.end(), f.begin(), f.end());
     std::sort(out.begin(), out.end());
     return out;
   }
 
-  // Deletes the unmarked blobs older than grace; returns those deleted (or, dry, eligible) and
-  // adds to `missing` the blob directories without data.
-  std::optional<std::set<Digest>> delete_blobs(const std::vector<Digest>& blobs) {
+  // Deletes the unmarked blobs older than grace; returns those deleted (or, dry, eligible).
+  // Each is looked at again right before its removal, a chunk at a time: its data and its layer
+  // links in every repository (`now`). One written since (a manifest PUT refreshes the old links
+  // of its blobs, a mount that of its source: BlobStore::refresh_links) keeps it; what is left is
+  // the residual window (docs/ARCHITECTURE.md, "Garbage collection").
+  std::optional<std::set<Digest>> delete_blobs(const std::vector<Digest>& blobs,
+                                               const std::vector<Inventory>& now, bool watching) {
     std::vector<Digest> candidates;
     std::vector<std::string> keys;
     for (auto& d : blobs) {
@@ -414,16 +531,57 @@ struct GarbageCollector::Run {
     result.blobs_marked = marked.size();
     output(fmt::format("\n{} blobs marked, {} blobs and {} manifests eligible for deletion",
                        marked.size(), eligible.size(), result.manifests_deleted));
+    std::map<Digest, std::vector<std::string>> links;
+    for (auto& repo : now) {
+      for (auto& [d, _] : repo.layers) {
+        if (!marked.count(d))
+          links[d].push_back(layout::layer_link(repo.name, d.algorithm(), d.hex()));
+      }
+    }
     std::set<Digest> deleted;
-    for (auto& [d, size] : eligible) {
-      if (stopped()) return std::nullopt;
-      output(fmt::format("blob eligible for deletion: {}", d.str()));
-      const std::string dir = layout::blob_dir(d.algorithm(), d.hex());
-      if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
-      remove(dir);
-      deleted.insert(d);
-      ++result.blobs_deleted;
-      result.bytes_freed += size;
+    // Small chunks: the time between a chunk's look and a removal is the residual window.
+    constexpr size_t kChunk = 32;
+    for (size_t first = 0; first < eligible.size(); first += kChunk) {
+      const size_t last = std::min(eligible.size(), first + kChunk);
+      std::vector<std::string> again;
+      for (size_t i = first; i < last; ++i) {
+        const Digest& d = eligible[i].first;
+        again.push_back(layout::blob_data(d.algorithm(), d.hex()));
+        auto it = links.find(d);
+        if (it != links.end()) again.insert(again.end(), it->second.begin(), it->second.end());
+      }
+      auto seen = watching ? reads.stats(again)
+                           : std::vector<std::optional<storage::FileInfo>>(again.size());
+      std::vector<std::string> dirs;
+      bool stop = false;
+      size_t k = 0;
+      for (size_t i = first; i < last; ++i) {
+        const auto& [d, size] = eligible[i];
+        auto it = links.find(d);
+        const size_t n = 1 + (it == links.end() ? 0 : it->second.size());
+        bool written = false;
+        for (size_t j = k; j < k + n; ++j) {
+          written = written || (seen[j] && young(seen[j]->mod_time));
+        }
+        k += n;
+        if (written) {
+          log(fmt::format("keeping blob {}: written since the mark", d.str()));
+          continue;
+        }
+        if (stopped()) {
+          stop = true;
+          break;
+        }
+        output(fmt::format("blob eligible for deletion: {}", d.str()));
+        const std::string dir = layout::blob_dir(d.algorithm(), d.hex());
+        if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
+        dirs.push_back(dir);
+        deleted.insert(d);
+        ++result.blobs_deleted;
+        result.bytes_freed += size;
+      }
+      remove_all(dirs);
+      if (stop) return std::nullopt;
     }
     return deleted;
   }
@@ -465,28 +623,46 @@ struct GarbageCollector::Run {
     for (auto& x : doomed) keys.push_back(layout::blob_data(x.digest.algorithm(), x.digest.hex()));
     auto infos = in_batches<storage::FileInfo>(
         keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
+    std::vector<std::string> dirs;
+    bool stop = false;
     for (size_t i = 0; i < doomed.size(); ++i) {
       const auto& link = infos[i];
       const auto& data = infos[doomed.size() + i];
       if (!link || young(link->mod_time) || (data && !options.dry_run)) continue;
-      if (stopped()) return false;
+      if ((stop = stopped())) break;
       if (doomed[i].layer) {
         output(fmt::format("{}: layer link eligible for deletion: {}", *doomed[i].repo,
                            doomed[i].digest.str()));
       }
-      remove(link_dir(doomed[i].link));
+      dirs.push_back(link_dir(doomed[i].link));
       ++result.links_deleted;
     }
-    return true;
+    remove_all(dirs);
+    return !stop;
   }
 
   void run() {
     const auto start = Clock::now();
     threshold = start - options.grace;
 
+    // With a grace window servers may be writing: links' ages count, and what changed during the
+    // mark is marked again. Without, the store is still (Distribution's rule): one listing.
+    const bool watching = options.grace.count() > 0;
+
     // Mark.
-    auto before = inventory(false);
+    auto before = inventory(!watching, watching);
     result.repositories = before.size();
+    // Every manifest read at once (in batches the driver overlaps), not repository by repository.
+    std::vector<Digest> manifests;
+    for (auto& repo : before) {
+      for (auto& [d, _] : repo.revisions) manifests.push_back(d);
+      for (auto& [_, current] : repo.tags) {
+        if (current) manifests.push_back(*current);
+      }
+    }
+    load(manifests);
+    log(fmt::format("garbage collection: {} repositories listed, {} manifests read ({:.2f} s)",
+                    before.size(), references.size(), elapsed()));
     for (auto& repo : before) {
       if (stopped()) return;
       if (repo.has_manifests) output(repo.name);
@@ -494,14 +670,18 @@ struct GarbageCollector::Run {
     }
     // Re-mark what was written while marking (rule 4): a push that ran meanwhile is safe.
     if (stopped()) return;
-    auto now = inventory(true);
     std::map<std::string, const Inventory*> before_by_name;
     for (auto& repo : before) before_by_name[repo.name] = &repo;
-    static const Inventory kNone;
-    for (auto& repo : now) {
-      auto it = before_by_name.find(repo.name);
-      mark(repo, it == before_by_name.end() ? &kNone : it->second);
+    std::vector<Inventory> listed_again;
+    if (watching) {
+      listed_again = inventory(true, true);
+      static const Inventory kNone;
+      for (auto& repo : listed_again) {
+        auto it = before_by_name.find(repo.name);
+        mark(repo, it == before_by_name.end() ? &kNone : it->second);
+      }
     }
+    const std::vector<Inventory>& now = watching ? listed_again : before;
     for (auto& repo : now) {
       auto it = before_by_name.find(repo.name);
       if (it == before_by_name.end()) continue;
@@ -509,13 +689,14 @@ struct GarbageCollector::Run {
         output(fmt::format("manifest eligible for deletion: {}", d.str()));
       }
     }
-    log(fmt::format("garbage collection: {} repositories marked, {} blobs marked", before.size(),
-                    marked.size()));
+    log(fmt::format("garbage collection: {} repositories marked, {} blobs marked ({:.2f} s)",
+                    before.size(), marked.size(), elapsed()));
 
     // Sweep: manifests, blobs, then the links of deleted blobs.
-    if (stopped() || !delete_manifests(now, before_by_name)) return;
+    if (stopped() || !delete_manifests(now, before_by_name, watching)) return;
     auto blobs = stored_blobs();
-    auto deleted = delete_blobs(blobs);
+    log(fmt::format("garbage collection: {} blobs listed ({:.2f} s)", blobs.size(), elapsed()));
+    auto deleted = delete_blobs(blobs, now, watching);
     if (!deleted) return;
     if (!delete_links(now, std::set<Digest>(blobs.begin(), blobs.end()), *deleted)) return;
     result.completed = true;

@@ -1,7 +1,7 @@
 // Garbage collection of a registry in storage: mark every manifest and blob something still
 // needs, then sweep the rest (Distribution's `registry garbage-collect`, made safe against servers
 // that keep writing, docs/ARCHITECTURE.md "Garbage collection"). Works through storage::Driver
-// only, so on every driver; reads go in batches (Driver::get_contents, stats).
+// only, so on every driver; reads go in batches and in parallel (Driver::get_contents, stats).
 //
 // The mark keeps (rule 1 of the design): every tag's current manifest; without delete_untagged
 // every revision of every repository; every revision younger than grace; the children of a kept
@@ -11,12 +11,15 @@
 // is not kept ("an orphan referrer") is collected without delete_untagged, and only when
 // delete_orphan_referrers. A blob whose data or any layer link is younger than grace is kept.
 //
-// Before deleting anything the collector lists the store again and keeps what was written since
-// the mark started (revisions, tags, layer links with mtime >= start - grace): a push that ran
-// during the mark is safe. Then it deletes manifests (tag index entries, revision links, referrers
-// index entries), blobs (data and directory), and the links of deleted blobs in every repository
-// (layer links, tag index entries), in that order, so a run killed anywhere is finished by the
-// next one and `onsen check` is clean after a completed run.
+// With a grace window (grace > 0: servers may be writing), before deleting anything the
+// collector lists the store again and keeps what was written since the mark started (revisions,
+// tags, layer links with mtime >= start - grace): a push that ran during the mark is safe; and
+// right before deleting a blob it looks at the blob's data and layer links once more. Without
+// (grace 0, Distribution's rule: nothing writes meanwhile) it lists once and reads no mtime. Then
+// it deletes manifests (tag index entries, revision links, referrers index entries), blobs (data
+// and directory), and the links of deleted blobs in every repository (layer links, tag index
+// entries), in that order, so a run killed anywhere is finished by the next one and `onsen check`
+// is clean after a completed run.
 //
 // Uploads in progress (_uploads) are never touched: upload purging is their keeper.
 #pragma once
@@ -42,7 +45,8 @@ struct GcOptions {
   // writes to meanwhile. Online runs need more than BlobStore::kLinkRefreshAge.
   std::chrono::seconds grace{0};
   // Collect a referrer (a manifest with a subject) whose subject is no kept manifest of its
-  // repository, also without delete_untagged (zot's deleteReferrers).
+  // repository, also without delete_untagged (zot's deleteReferrers). False: every referrer is
+  // kept, whatever its subject (also with delete_untagged).
   bool delete_orphan_referrers = true;
   // Distribution's standard output lines ("<repo>: marking manifest <digest> ", "blob eligible for
   // deletion: <digest>", ...), one call per line, without the newline. Null: none (--quiet).

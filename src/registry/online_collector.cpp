@@ -16,8 +16,8 @@ std::string describe(const CollectionRequest& r) {
 
 }  // namespace
 
-OnlineCollector::OnlineCollector(Collect collect, CollectorLock& lock, Log log)
-    : collect_(std::move(collect)), lock_(lock), log_(std::move(log)) {}
+OnlineCollector::OnlineCollector(Collect collect, CollectorLock& lock, Log log, LeaseTiming timing)
+    : collect_(std::move(collect)), lock_(lock), log_(std::move(log)), timing_(timing) {}
 
 OnlineCollector::~OnlineCollector() {
   {
@@ -39,7 +39,7 @@ OnlineCollector::Started OnlineCollector::start(CollectionRequest request) {
   bool acquired = false;
   std::string holder;
   try {
-    acquired = lock_.acquire(kLeaseTtl);
+    acquired = lock_.acquire(timing_.lease);
     if (!acquired) holder = lock_.holder();
   } catch (...) {
     guard.lock();
@@ -77,20 +77,22 @@ void OnlineCollector::run(CollectionRecord record) {
   std::thread renewer([&] {
     auto last_renewed = std::chrono::steady_clock::now();
     std::unique_lock guard(renew_mutex);
-    while (!renew_wake.wait_for(guard, kRenewEvery, [&] { return done; })) {
+    while (!renew_wake.wait_for(guard, timing_.renew_every, [&] { return done; })) {
       guard.unlock();
-      bool ok = false;
+      bool renewed = false, lease_may_hold = false;
       std::string why = "taken by another replica";
       try {
-        ok = lock_.renew(kLeaseTtl);
+        renewed = lock_.renew(timing_.lease);
       } catch (const std::exception& e) {
         why = e.what();
-        // A blip: the lease still holds until it expires; give up when it may have.
-        ok = std::chrono::steady_clock::now() - last_renewed < kLeaseTtl - kRenewEvery;
+        // A blip: the lease still holds until it expires; give up when it may have by the next
+        // attempt.
+        lease_may_hold = std::chrono::steady_clock::now() - last_renewed <
+                         timing_.lease - timing_.renew_every;
       }
-      if (ok) {
+      if (renewed) {
         last_renewed = std::chrono::steady_clock::now();
-      } else {
+      } else if (!lease_may_hold) {
         lost = true;
         log_(true, fmt::format("garbage collection {}: collector lock lost ({}), stopping",
                                record.run, why));

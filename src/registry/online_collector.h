@@ -59,6 +59,13 @@ struct CollectorStatus {
   uint64_t bytes_freed = 0;
 };
 
+// The collector lock's lease length and how often it is renewed while a collection runs
+// (docs/ARCHITECTURE.md states what the defaults guarantee).
+struct LeaseTiming {
+  std::chrono::milliseconds lease{30000};
+  std::chrono::milliseconds renew_every{10000};
+};
+
 class OnlineCollector {
  public:
   // `should_stop` is true once the collection must end between steps; the function returns what
@@ -66,16 +73,13 @@ class OnlineCollector {
   using Collect = std::function<CollectionOutcome(const CollectionRequest& request,
                                                   const std::function<bool()>& should_stop)>;
 
-  // The lease's length and how often it is renewed while a collection runs.
-  static constexpr std::chrono::milliseconds kLeaseTtl{30000};
-  static constexpr std::chrono::milliseconds kRenewEvery{10000};
 
   // Where the lines about each run go (its start, its result; as warnings a failure or a lost
   // lock): the server's log.
   using Log = std::function<void(bool warning, const std::string& line)>;
 
   // `lock` must outlive this.
-  OnlineCollector(Collect collect, CollectorLock& lock, Log log);
+  OnlineCollector(Collect collect, CollectorLock& lock, Log log, LeaseTiming timing = {});
   // Stops a collection in progress between steps and waits for it.
   ~OnlineCollector();
 
@@ -99,6 +103,7 @@ class OnlineCollector {
   Collect collect_;
   CollectorLock& lock_;
   Log log_;
+  LeaseTiming timing_;
   mutable std::mutex mutex_;
   std::condition_variable idle_;
   bool running_ = false;

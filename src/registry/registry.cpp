@@ -167,6 +167,9 @@ bool Registry::mount_blob(const std::string& repo, const std::string& from, cons
   check_name(repo);
   check_writable();
   if (!valid_repository_name(from) || !blobs_.linked(from, digest)) return false;
+  // The source link made young: a collection deciding on the blob looks at its links, not at the
+  // new one here (docs/ARCHITECTURE.md, "Garbage collection").
+  blobs_.refresh_links(from, {digest});
   blobs_.link(repo, digest);
   return true;
 }
@@ -179,6 +182,7 @@ bool Registry::mount_blob_from_any(const std::string& repo, const Digest& digest
   auto repositories = repository_list();  // held: names() refers into it
   for (const auto& from : repositories->names()) {
     if (from != repo && blobs_.linked(from, digest)) {
+      blobs_.refresh_links(from, {digest});
       blobs_.link(repo, digest);
       return true;
     }

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -17,19 +16,6 @@ namespace onsen::e2e {
 namespace {
 
 using namespace std::chrono_literals;
-
-// One htpasswd line made by the real tool, as users make them (bcrypt only).
-std::string htpasswd_line(const std::string& user, const std::string& password) {
-  std::string cmd = "htpasswd -Bbn -C 5 '" + user + "' '" + password + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {};
-  std::string out;
-  char buf[256];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out + "\n";
-}
 
 class AuthTest : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -33,6 +34,18 @@ namespace onsen::e2e {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+
+std::string htpasswd_line(const std::string& user, const std::string& password) {
+  std::string cmd = "htpasswd -Bbn -C 5 '" + user + "' '" + password + "'";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {};
+  std::string out;
+  char buf[256];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out + "\n";
+}
 
 uint16_t free_loopback_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -77,6 +77,9 @@ class OnsenServer {
   std::string error_;
 };
 
+// One htpasswd line made by the real tool, as users make them (bcrypt only), with its newline.
+std::string htpasswd_line(const std::string& user, const std::string& password);
+
 // Finds a free loopback TCP port (bind 127.0.0.1:0, read it, close).
 uint16_t free_loopback_port();
 

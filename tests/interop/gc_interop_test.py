@@ -23,7 +23,6 @@ on copies of that directory:
    Onsen's collects its manifest and goes on.
 Exit status 0 when everything passed.
 """
-import json
 import os
 import re
 import shutil
@@ -33,46 +32,10 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
-from onsen_proc import (OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, Client, Server,  # noqa: E402
-                        clean_env, filesystem_config, location_path, pseudo_random, sha256)
-
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-EMPTY = b"{}"
-
-
-def push_blob(client, repo, data):
-    r = client.request("POST", f"/v2/{repo}/blobs/uploads/")
-    assert r.status == 202, r
-    loc = location_path(r)
-    sep = "&" if "?" in loc else "?"
-    r = client.request("PUT", f"{loc}{sep}digest={sha256(data)}", body=data,
-                       headers={"Content-Type": "application/octet-stream"})
-    assert r.status == 201, r
-    return sha256(data)
-
-
-def put_manifest(client, repo, ref, body, media_type):
-    r = client.request("PUT", f"/v2/{repo}/manifests/{ref}", body=body,
-                       headers={"Content-Type": media_type})
-    assert r.status == 201, (repo, ref, r)
-    return sha256(body)
-
-
-def image(client, repo, name, layers, subject=None):
-    """Pushes config + layers (bytes) and an OCI image manifest; returns (manifest bytes, the
-    digests of the blobs it references)."""
-    config = json.dumps({"architecture": "amd64", "os": "linux", "name": name}).encode()
-    blobs = [config] + layers
-    for b in blobs:
-        push_blob(client, repo, b)
-    m = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-         "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
-         "layers": [{"mediaType": OCI_LAYER, "digest": sha256(l), "size": len(l)} for l in layers]}
-    if subject:
-        m["subject"] = subject
-        m["artifactType"] = "application/vnd.example.signature"
-    return json.dumps(m, sort_keys=True).encode(), {sha256(b) for b in blobs}
-
+from onsen_proc import (OCI_MANIFEST, Client, Server, clean_env,  # noqa: E402
+                        filesystem_config, pseudo_random, sha256)
+from push import (OCI_INDEX, index_manifest, pulls_whole, push_blob, push_image_blobs,  # noqa: E402
+                  put_manifest)
 
 def layer(name, size=3000):
     return pseudo_random(size, name.encode())
@@ -92,7 +55,7 @@ def populate(client):
     shared = layer("shared")
 
     def push(label, repo, ref, layers, subject=None):
-        body, blobs = image(client, repo, label, layers, subject)
+        body, blobs = push_image_blobs(client, repo, label, layers, subject)
         d = put_manifest(client, repo, ref, body, OCI_MANIFEST)
         s.manifests[label] = (repo, d)
         s.blobs[label] = blobs
@@ -104,19 +67,17 @@ def populate(client):
     # A multi-arch index with two children, tagged; the children only by digest.
     children = []
     for arch in ("amd64", "arm64"):
-        body, blobs = image(client, "gc/multi", f"child-{arch}", [layer(f"multi-{arch}"), shared])
-        d = put_manifest(client, "gc/multi", sha256(body), body, OCI_MANIFEST)
-        s.manifests[f"child-{arch}"] = ("gc/multi", d)
+        body, blobs = push_image_blobs(client, "gc/multi", f"child-{arch}",
+                                       [layer(f"multi-{arch}"), shared])
+        s.manifests[f"child-{arch}"] = ("gc/multi", put_manifest(client, "gc/multi", sha256(body),
+                                                                 body))
         s.blobs[f"child-{arch}"] = blobs
-        children.append({"mediaType": OCI_MANIFEST, "digest": d, "size": len(body),
-                         "platform": {"architecture": arch, "os": "linux"}})
-    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children},
-                       sort_keys=True).encode()
-    s.manifests["index"] = ("gc/multi", put_manifest(client, "gc/multi", "latest", index,
-                                                     OCI_INDEX))
+        children.append((body, arch))
+    s.manifests["index"] = ("gc/multi", put_manifest(client, "gc/multi", "latest",
+                                                     index_manifest(children), OCI_INDEX))
     s.blobs["index"] = set()
     # An untagged manifest beside a tagged image sharing a layer.
-    body, blobs = image(client, "gc/untagged", "loose", [layer("loose"), shared])
+    body, blobs = push_image_blobs(client, "gc/untagged", "loose", [layer("loose"), shared])
     s.manifests["loose"] = ("gc/untagged", put_manifest(client, "gc/untagged", sha256(body), body,
                                                         OCI_MANIFEST))
     s.blobs["loose"] = blobs
@@ -124,7 +85,8 @@ def populate(client):
     # An image and its referrer (a signature), pushed by digest.
     body, subject_digest = push("signed", "gc/signed", "v1", [layer("signed")])
     subject = {"mediaType": OCI_MANIFEST, "digest": subject_digest, "size": len(body)}
-    sig, blobs = image(client, "gc/signed", "signature", [layer("signature", 200)], subject)
+    sig, blobs = push_image_blobs(client, "gc/signed", "signature", [layer("signature", 200)],
+                                  subject)
     s.manifests["signature"] = ("gc/signed", put_manifest(client, "gc/signed", sha256(sig), sig,
                                                           OCI_MANIFEST))
     s.blobs["signature"] = blobs
@@ -161,18 +123,6 @@ def store_state(root):
         if "link" in files and len(parts) >= 4 and parts[-3:-1] == ["revisions", "sha256"]:
             revisions.add(("/".join(parts[:-4]), "sha256:" + parts[-1]))
     return blobs, revisions
-
-
-def pulls_whole(client, repo, digest, blobs):
-    r = client.request("GET", f"/v2/{repo}/manifests/{digest}",
-                       headers={"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"})
-    if r.status != 200 or sha256(r.body) != digest:
-        return False
-    for b in blobs:
-        rb = client.request("GET", f"/v2/{repo}/blobs/{b}")
-        if rb.status != 200 or sha256(rb.body) != b:
-            return False
-    return True
 
 
 def main():
@@ -282,7 +232,7 @@ def main():
                          "signature"] + ([] if flags else ["single-old", "loose"])
             for l in remaining:
                 repo, d = s.manifests[l]
-                check(f"{tag}: {l} pulls whole", pulls_whole(c, repo, d, s.blobs[l]))
+                check(f"{tag}: {l} pulls whole", pulls_whole(c, repo, d, d, s.blobs[l]))
             for l in (["single-old", "loose"] if flags else []):
                 repo, d = s.manifests[l]
                 r = c.request("GET", f"/v2/{repo}/manifests/{d}")
@@ -299,7 +249,7 @@ def main():
                        root=os.path.join(work, "notags"), name="distribution")
         dist2.start()
         c = Client(dist2.port)
-        body, _ = image(c, "gc/notags", "notags", [layer("notags")])
+        body, _ = push_image_blobs(c, "gc/notags", "notags", [layer("notags")])
         untagged = put_manifest(c, "gc/notags", sha256(body), body, OCI_MANIFEST)
         c.close()
         dist2.stop()

@@ -2,30 +2,14 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
-#include "support/temp_dir.h"
+#include "load_yaml.h"
 
 namespace onsen::config {
 namespace {
 
 using namespace std::chrono_literals;
-using onsen::test::TempDir;
 
 constexpr const char* kMinimal = "version: 0.1\nstorage:\n  inmemory:\n";
-
-Config load_yaml(const std::string& yaml, const std::vector<std::string>& env = {},
-                 std::vector<std::string>* warnings = nullptr) {
-  TempDir dir;
-  return load(dir.write("config.yml", yaml), env, warnings);
-}
-
-std::string error_of(const std::string& yaml, const std::vector<std::string>& env = {}) {
-  try {
-    load_yaml(yaml, env);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(GcConfig, DefaultsScheduleNothingWithAnHourOfGrace) {
   std::vector<std::string> warnings;

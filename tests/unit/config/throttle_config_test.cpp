@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
-#include "support/temp_dir.h"
+#include "load_yaml.h"
 
 namespace onsen::config {
 namespace {
@@ -17,21 +17,6 @@ auth:
     realm: r
     path: /auth/htpasswd
 )";
-
-Config load_yaml(const std::string& yaml, const std::vector<std::string>& env = {},
-                 std::vector<std::string>* warnings = nullptr) {
-  TempDir dir;
-  return load(dir.write("config.yml", yaml), env, warnings);
-}
-
-std::string error_of(const std::string& yaml, const std::vector<std::string>& env = {}) {
-  try {
-    load_yaml(yaml, env);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(ThrottleConfig, DefaultsAreThirtyInThreeMinutesAndAHundredPerAddress) {
   std::vector<std::string> warnings;
@@ -72,7 +57,7 @@ TEST(ThrottleConfig, FromTheEnvironment) {
   EXPECT_EQ(c.auth.htpasswd->throttle.address_failures, 0u);
   EXPECT_EQ(c.auth.htpasswd->throttle.window, 600s);
   // The classic env-only deployment, plus one variable that turns throttling off.
-  TempDir dir;
+  onsen::test::TempDir dir;
   c = load(dir.write("config.yml", "version: 0.1\nstorage: inmemory\n"),
            {"REGISTRY_AUTH=htpasswd", "REGISTRY_AUTH_HTPASSWD_REALM=r",
             "REGISTRY_AUTH_HTPASSWD_PATH=/p", "REGISTRY_AUTH_HTPASSWD_THROTTLE_FAILURES=0"},

@@ -290,18 +290,20 @@ TEST_F(GarbageCollectorTest, StoppedRunIsFinishedByTheNext) {
 
 TEST_F(GarbageCollectorTest, PushDuringTheMarkIsKept) {
   // A blob nothing references (its manifest was deleted), and repositories to mark after the
-  // one where the push lands: while the collector marks them, a manifest referencing the old
-  // blob is pushed into a repository already marked, by digest (untagged).
+  // one where the push lands, all older than the grace window: while the collector marks them, a
+  // manifest referencing the old blob is pushed into a repository already marked, by digest
+  // (untagged).
   auto old = image("a", "", "shared layer");
   reg.delete_manifest("a", old.str());
   for (auto name : {"b", "c", "d"}) image(name, "v1", std::string("layer of ") + name);
+  age_everything(1h);
   // The same image again, told apart by an annotation; its blobs are still linked in "a" (a
   // manifest DELETE leaves layer links), so the client uploads nothing.
   auto body = test::image_manifest(digest_of("{}"), digest_of("shared layer"), 12,
                                    R"(,"annotations":{"again":"yes"})");
   const Digest pushed = digest_of(body);
   bool pushed_once = false;
-  GcOptions options{.delete_untagged = true};
+  GcOptions options{.delete_untagged = true, .grace = 30min};
   options.should_stop = [&] {
     if (!pushed_once && std::find(lines.begin(), lines.end(), "c") != lines.end()) {
       pushed_once = true;
@@ -315,6 +317,89 @@ TEST_F(GarbageCollectorTest, PushDuringTheMarkIsKept) {
   EXPECT_TRUE(revision("a", pushed));
   EXPECT_TRUE(blob_stored(digest_of("shared layer")));
   EXPECT_EQ(reg.get_manifest("a", pushed.str()).digest, pushed);
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, PushAfterTheRemarkKeepsItsOldBlobs) {
+  // Two old blobs nothing references (their manifests were deleted). After the collector's
+  // re-mark, before its sweep, a client pushes a manifest on the first (its HEAD found it linked,
+  // so it uploads nothing) and mounts the second into a new repository to push one there: the
+  // PUT refreshes the first's old link, the mount the second's source link, the second PUT (whose
+  // manifest is byte for byte the deleted one) that manifest's old data, and the collector,
+  // looking at each blob's data and links again just before deleting it, keeps them all.
+  auto first = image("a", "", "first layer");
+  auto second = image("a", "", "second layer");
+  reg.delete_manifest("a", first.str());
+  reg.delete_manifest("a", second.str());
+  age_everything(1h);
+  bool remarked = false, pushed = false;
+  std::vector<Digest> pushed_digests;
+  GcOptions options{.grace = 30min};
+  options.log = [&](std::string_view line) {
+    if (line.starts_with("garbage collection:")) remarked = true;
+  };
+  options.should_stop = [&] {
+    if (remarked && !pushed) {
+      pushed = true;
+      auto body = test::image_manifest(digest_of("{}"), digest_of("first layer"), 11,
+                                       R"(,"annotations":{"again":"yes"})");
+      pushed_digests.push_back(
+          reg.put_manifest("a", digest_of(body).str(), media_type::kOciManifest, body).digest);
+      EXPECT_TRUE(reg.mount_blob("b", "a", digest_of("second layer")));
+      EXPECT_TRUE(reg.mount_blob("b", "a", digest_of("{}")));
+      body = test::image_manifest(digest_of("{}"), digest_of("second layer"), 12);
+      pushed_digests.push_back(reg.put_manifest("b", "v1", media_type::kOciManifest, body).digest);
+    }
+    return false;
+  };
+  auto result = collect(std::move(options));
+  ASSERT_TRUE(pushed);
+  EXPECT_TRUE(result.completed);
+  EXPECT_TRUE(blob_stored(digest_of("first layer")));
+  EXPECT_TRUE(blob_stored(digest_of("second layer")));
+  EXPECT_TRUE(blob_stored(digest_of("{}")));
+  EXPECT_EQ(pushed_digests[1], second);
+  EXPECT_EQ(reg.get_manifest("a", pushed_digests[0].str()).digest, pushed_digests[0]);
+  EXPECT_EQ(reg.get_manifest("b", "v1").digest, pushed_digests[1]);
+  EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, RetagAndUploadAfterTheRemarkAreKept) {
+  // With -m: an old untagged manifest, and an old blob nothing references. After the re-mark a
+  // client tags the manifest again (a PUT by tag of the same bytes), and another uploads the
+  // blob's bytes into a repository that never linked it and pushes a manifest on them. The
+  // revision is looked at again before its removal, the upload replaced the old data: both
+  // images pull whole afterwards.
+  auto old = image("a", "v1", "old layer");
+  const std::string old_body = reg.get_manifest("a", "v1").bytes;
+  reg.delete_manifest("a", "v1");  // the tag only: the revision stays, untagged
+  auto loose = image("a", "", "loose layer");
+  reg.delete_manifest("a", loose.str());
+  age_everything(1h);
+  bool remarked = false, pushed = false;
+  GcOptions options{.delete_untagged = true, .grace = 30min};
+  options.log = [&](std::string_view line) {
+    if (line.starts_with("garbage collection:") && line.find("marked") != line.npos) {
+      remarked = true;
+    }
+  };
+  Digest fresh = old;
+  options.should_stop = [&] {
+    if (remarked && !pushed) {
+      pushed = true;
+      reg.put_manifest("a", "v2", media_type::kOciManifest, old_body);
+      fresh = image("b", "v1", "loose layer");
+    }
+    return false;
+  };
+  auto result = collect(std::move(options));
+  ASSERT_TRUE(pushed);
+  EXPECT_TRUE(result.completed);
+  EXPECT_EQ(reg.get_manifest("a", "v2").digest, old);
+  EXPECT_TRUE(blob_stored(digest_of("old layer")));
+  EXPECT_EQ(reg.get_manifest("b", "v1").digest, fresh);
+  EXPECT_TRUE(blob_stored(digest_of("loose layer")));
+  EXPECT_EQ(reg.blob_size("b", digest_of("loose layer")), 11u);
   EXPECT_EQ(problems(), "");
 }
 
