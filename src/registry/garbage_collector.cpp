@@ -101,9 +101,8 @@ void parallel_for(size_t n, Fn fn) {
 
 }  // namespace
 
-// What a manifest references, as far as the collector cares.
+// What a manifest references, as far as the collector cares (nothing when its bytes are missing).
 struct References {
-  bool stored = false;           // its bytes were found
   std::vector<Digest> blobs;     // config and layers (artifact blobs); for a manifest that does
                                  // not parse, every digest its bytes mention
   std::vector<Digest> children;  // index / manifest list entries
@@ -114,7 +113,7 @@ struct References {
 struct Inventory {
   std::string name;
   bool has_manifests = false;  // a repository for Distribution (it lists it in its output)
-  std::map<Digest, Clock::time_point> revisions;      // revision links holding their digest
+  std::map<Digest, Clock::time_point> revisions;      // revision directories (see inventory())
   std::map<std::string, std::optional<Digest>> tags;  // tag -> current (nullopt: unreadable)
   std::map<std::string, Clock::time_point> tag_mtimes;
   std::map<std::string, std::vector<Digest>> tag_index;  // tag -> index entries
@@ -219,7 +218,6 @@ struct GarbageCollector::Run {
         repo.layers.emplace(d, Clock::time_point{});
       }
     });
-    // The revision links' and tags' contents.
     // The tags' current links are read. A revision's link is not (its path names the digest, as
     // a layer link's does): a revision directory without its link (an interrupted delete) counts
     // as a revision, which only keeps more, or with delete_untagged removes the empty directory.
@@ -312,7 +310,6 @@ struct GarbageCollector::Run {
 
   static References parse(const std::string& body) {
     References refs;
-    refs.stored = true;
     try {
       Manifest m = parse_manifest(body, "");
       if (m.config) refs.blobs.push_back(m.config->digest);
@@ -368,8 +365,8 @@ struct GarbageCollector::Run {
 
   bool young(Clock::time_point t) const { return t >= threshold; }
 
-  // Marks from the roots of repo (rule 1); `fresh`: only what is young or not in `before` (the
-  // re-mark of what changed during the mark).
+  // Marks from the roots of repo (rule 1). With `before` (the listing the mark started from), the
+  // re-mark: only what is young or was not listed then is a root.
   void mark(const Inventory& repo, const Inventory* before) {
     std::vector<Digest> digests;
     for (auto& [d, _] : repo.revisions) digests.push_back(d);
