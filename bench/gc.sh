@@ -4,6 +4,7 @@
 #     round; docker-registry's `garbage-collect` on one copy and Onsen's on the other, same flags
 #     (GC_FLAGS), back to back (the order alternates by round), their output to a file; the time
 #     of each, and the blobs left on both copies compared with what the store was made to keep.
+#   gc_offline_dry: the same with --dry-run, on the template (the mark and listings alone).
 #   gc_online: Onsen serving a third copy; manifest GETs every 5 ms, idle, then while collections
 #     started by POST /admin/gc run back to back (bench/gc_probe.py): p99 of each and their ratio.
 
@@ -53,21 +54,26 @@ gc_copy() {
   sync
 }
 
-gc_offline_one() {
-  local srv=$1 t0 t1 rc=0
-  gc_copy "$srv"
+# gc_run SRV FIGURE CONFIG FLAGS...: one timed `garbage-collect FLAGS CONFIG`; true when it exited 0.
+gc_run() {
+  local srv=$1 fig=$2 cfg=$3 t0 t1 rc=0 out=$TMP/logs/$2-$1-r$ROUND.txt
+  shift 3
   t0=$(now_ns)
-  # shellcheck disable=SC2086  # GC_FLAGS: the flags, word-split on purpose
-  env -i "PATH=$CLEAN_PATH" HOME=/root LANG=C timeout 1800 "$(server_bin "$srv")" garbage-collect $GC_FLAGS \
-    "$GC_DIR/$srv/config.yml" >"$TMP/logs/gc-$srv-r$ROUND.txt" 2>&1 || rc=$?
+  env -i "PATH=$CLEAN_PATH" HOME=/root LANG=C timeout 1800 "$(server_bin "$srv")" garbage-collect "$@" "$cfg" \
+    >"$out" 2>&1 || rc=$?
   t1=$(now_ns)
   if [ "$rc" != 0 ]; then
-    note "$CFG" gc_offline "$srv" "$ROUND" "garbage-collect exited $rc: $(tail -n 2 "$TMP/logs/gc-$srv-r$ROUND.txt" | tr '\n' ' ')"
-    return 0
+    note "$CFG" "$fig" "$srv" "$ROUND" "garbage-collect exited $rc: $(tail -n 2 "$out" | tr '\n' ' ')"
+    return 1
   fi
-  GC_DONE="$GC_DONE $srv"
-  rec "$CFG" gc_offline seconds s "$srv" "$ROUND" "$(secs $((t1 - t0)))"
-  log "$CFG r$ROUND gc_offline $srv: $(secs $((t1 - t0))) s ($(wc -l <"$TMP/logs/gc-$srv-r$ROUND.txt") output lines)"
+  rec "$CFG" "$fig" seconds s "$srv" "$ROUND" "$(secs $((t1 - t0)))"
+  log "$CFG r$ROUND $fig $srv: $(secs $((t1 - t0))) s ($(wc -l <"$out") output lines)"
+}
+
+gc_offline_one() {
+  gc_copy "$1"
+  # shellcheck disable=SC2086  # GC_FLAGS: the flags, word-split on purpose
+  gc_run "$1" gc_offline "$GC_DIR/$1/config.yml" $GC_FLAGS && GC_DONE="$GC_DONE $1"
 }
 
 # gc_offline: both collectors on copies of the same store; then what each left is compared.
@@ -90,6 +96,11 @@ for srv in done:
 print("; ".join(out))' "$GC_DIR" "$GC_FLAGS" "$GC_DONE" 2>&1) || res="comparison failed: $res"
   [ -z "$res" ] || note "$CFG" gc_offline all "$ROUND" "$res"
   rm -rf "${GC_DIR:?}/onsen" "${GC_DIR:?}/registry"
+  # The same flags with --dry-run, on the template itself (nothing is written): the mark and the
+  # listings alone, without the deletions both collectors pay the filesystem alike for.
+  [ -f "$GC_DIR/template.yml" ] || gc_config "$GC_DIR/template" "$GC_DIR/template.yml"
+  # shellcheck disable=SC2086
+  for srv in "${order[@]}"; do gc_run "$srv" gc_offline_dry "$GC_DIR/template.yml" --dry-run $GC_FLAGS || true; done
 }
 
 # gc_online: Onsen alone (registry:2 cannot collect while serving).

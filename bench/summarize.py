@@ -74,6 +74,8 @@ def rows_for(meta):
     gc = [
         dict(figure="gc_offline", metric="seconds", label="garbage-collect %s (%s): time" % (s.get("gc_flags", ""), gc_what),
              unit="s", target=("ratio<=", 0.1), configs=("plain",)),
+        dict(figure="gc_offline_dry", metric="seconds", label="  the same with --dry-run (mark and listings only)",
+             name="garbage-collect --dry-run: time", unit="s", target=None, configs=("plain",)),
         dict(figure="gc_idle", metric="p99", label="manifest GET every 5 ms, idle: p99", unit="ms", target=None,
              configs=("plain",)),
         dict(figure="gc_online", metric="p99", label="  during online collections (POST /admin/gc): p99",
