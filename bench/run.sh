@@ -54,8 +54,10 @@ RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH_DIR/results}
 # skopeo, rss, hey (Go client over TLS), handshakes (full TLS handshakes/s vs openssl speed), hol
 # (small requests under pushes); s3 (configuration s3: the request figures with the gateway requests
 # each costs, push and pull against the gateway's own PUT/GET), s3hol (configuration s3: the
-# head-of-line probe with Onsen on a store answering every call S3_DELAY_MS late).
-ALL_GROUPS="requests push pull skopeo rss hey handshakes hol s3 s3hol"
+# head-of-line probe with Onsen on a store answering every call S3_DELAY_MS late), gc (configuration
+# plain: both servers' `garbage-collect` on copies of one store, and Onsen's manifest GET p99
+# during online collections; bench/gc.sh).
+ALL_GROUPS="requests push pull skopeo rss hey handshakes hol s3 s3hol gc"
 ONLY=${BENCH_ONLY:-${ALL_GROUPS// /,}}
 BENCH_USER=bench
 BENCH_PASS=Bench-Pa55word
@@ -66,6 +68,8 @@ SERVERS=(onsen registry)
 
 # shellcheck source=bench/s3.sh
 source "$BENCH_DIR/s3.sh"
+# shellcheck source=bench/gc.sh
+source "$BENCH_DIR/gc.sh"
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -658,12 +662,16 @@ request_figures() {
   for srv in "${SERVERS[@]}"; do "$run" "$srv" catalog GET '/v2/_catalog?n=100'; done
 }
 
-# config_selected CFG: whether BENCH_ONLY names a group the configuration measures.
+# config_selected CFG [machine]: whether BENCH_ONLY names a group the configuration measures
+# (with machine: one that uses the blob file and the machine context, which gc does not).
 config_selected() {
   local g
   if [ "$1" = s3 ]; then selected s3 || selected s3hol; return; fi
   for g in $ALL_GROUPS; do
-    case $g in s3 | s3hol) continue ;; esac
+    case $g in
+      s3 | s3hol) continue ;;
+      gc) { [ "$1" = plain ] && [ -z "${2:-}" ]; } || continue ;;
+    esac
     selected "$g" && return 0
   done
   return 1
@@ -792,6 +800,10 @@ run_config() {
       done
     fi
     drop_pushed_blobs
+    if [ "$CFG" = plain ] && selected gc; then
+      gc_offline
+      gc_online
+    fi
     if selected skopeo; then
       for srv in "${SERVERS[@]}"; do skopeo_roundtrip "$srv"; done
     fi
@@ -846,6 +858,7 @@ finish() {
     --argjson hs_clients "$HS_CLIENTS" --argjson hs_seconds "$HS_SECONDS" --arg hol_mib "$HOL_MIB" \
     --argjson hol_pushers "$HOL_PUSHERS" --argjson s3_blob_mib "$S3_BLOB_MIB" --argjson s3_hol_mib "$S3_HOL_MIB" \
     --argjson s3_delay_ms "$S3_DELAY_MS" --arg s3_copy_threshold "$S3_COPY_THRESHOLD" \
+    --argjson gc_repos "$GC_REPOS" --arg gc_flags "$GC_FLAGS" --arg gc_counts "$(cat "$TMP/gc/counts.json" 2>/dev/null)" \
     --arg onsen "$ONSEN_BIN" --arg onsen_commit "$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
     --arg registry "$("$REGISTRY_BIN" --version 2>/dev/null | head -n 1)" \
     --arg cpus "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
@@ -861,6 +874,7 @@ finish() {
         hol_mib:[$hol_mib | splits(" +") | select(. != "") | tonumber], hol_pushers:$hol_pushers,
         s3_blob_mib:$s3_blob_mib, s3_hol_mib:$s3_hol_mib, s3_delay_ms:$s3_delay_ms,
         s3_copy_threshold:(if $s3_copy_threshold == "" then null else ($s3_copy_threshold | tonumber) end),
+        gc_repos:$gc_repos, gc_flags:$gc_flags, gc_store:(if $gc_counts == "" then null else ($gc_counts | fromjson) end),
         only:($only | gsub(" "; ",") | split(","))},
       onsen:{binary:$onsen, commit:$onsen_commit}, registry:$registry,
       host:{cpus:($cpus | tonumber), cpu:$cpu, kernel:$kernel, loadavg_start:$load_start, loadavg_end:$load_end}}' \
@@ -906,11 +920,11 @@ main() {
     -out "$TMP/certs/server.crt" -subj /CN=localhost \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1 || die "openssl req failed"
   htpasswd -Bbn "$BENCH_USER" "$BENCH_PASS" | sed '/^$/d' >"$TMP/auth/htpasswd" || die "htpasswd failed"
-  # Only the s3 configuration to run: its blob size is all the blob file needs, and the machine
-  # context (filesystem limits: SHA-256, disk, nginx) is not used.
+  # Only the s3 configuration (or gc) to run: the s3 blob size is all the blob file needs, and the
+  # machine context (filesystem limits: SHA-256, disk, nginx) is not used.
   local fs_configs=0
   for c in $CONFIGS; do
-    case $c in plain | tls) config_selected "$c" && fs_configs=1 ;; esac
+    case $c in plain | tls) config_selected "$c" machine && fs_configs=1 ;; esac
   done
   [ "$fs_configs" = 1 ] || BLOB_MIB=$S3_BLOB_MIB
   [ "$S3_BLOB_MIB" -le "$BLOB_MIB" ] || die "BENCH_S3_BLOB_MIB ($S3_BLOB_MIB) is larger than BENCH_BLOB_MIB ($BLOB_MIB)"

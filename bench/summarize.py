@@ -68,6 +68,22 @@ def rows_for(meta):
             dict(figure="hol_idle", metric="p99", label="  p99", name="same probe, idle: p99", unit="ms", target=None,
                  configs=("plain",)),
         ]
+    gc_store = s.get("gc_store") or {}
+    gc_what = "%d repos, %s manifests, %s blobs" % (s.get("gc_repos", 0), gc_store.get("manifests", "?"),
+                                                     gc_store.get("blobs", "?"))
+    gc = [
+        dict(figure="gc_offline", metric="seconds", label="garbage-collect %s (%s): time" % (s.get("gc_flags", ""), gc_what),
+             unit="s", target=("ratio<=", 0.1), configs=("plain",)),
+        dict(figure="gc_offline_dry", metric="seconds", label="  the same with --dry-run (mark and listings only)",
+             name="garbage-collect --dry-run: time", unit="s", target=None, configs=("plain",)),
+        dict(figure="gc_idle", metric="p99", label="manifest GET every 5 ms, idle: p99", unit="ms", target=None,
+             configs=("plain",)),
+        dict(figure="gc_online", metric="p99", label="  during online collections (POST /admin/gc): p99",
+             name="manifest GET during online collections: p99", unit="ms", target=None, configs=("plain",)),
+        dict(figure="gc_online_vs_idle", metric="ratio", label="  p99 during collections / p99 idle",
+             name="manifest GET p99 during online collections / idle", unit="x", target=("onsen<=", 2),
+             configs=("plain",)),
+    ]
     s3blob = "%d MiB" % s.get("s3_blob_mib", 0)
     s3hol = "GET /v2/ + manifest every 5 ms, %d x %d MiB pushes, store +%d ms" % (
         pushers, s.get("s3_hol_mib", 0), s.get("s3_delay_ms", 0))
@@ -135,7 +151,7 @@ def rows_for(meta):
              name="blob pull %s, 1 stream, just pushed" % blob, unit="MB/s", target=None),
         dict(figure="pull_n", metric="MB/s", label="blob pull %s, %d streams (total)" % (blob, s["pull_streams"]),
              unit="MB/s", limit="nginx_n", target={"plain": [("ratio>=", 1), ("limit>=", 1)]}),
-    ] + hol + s3rows + [
+    ] + hol + gc + s3rows + [
         dict(figure="skopeo_in", metric="seconds", label="skopeo copy in (%d layers, %d MiB)" % (s["image_layers"], s["image_mib"]),
              unit="s", target=("ratio<=", 1)),
         dict(figure="skopeo_out", metric="seconds", label="skopeo copy out", unit="s", target=("ratio<=", 1)),
