@@ -138,15 +138,6 @@ void OnlineCollector::run(CollectionRecord record) {
   }
   renew_wake.notify_all();
   renewer.join();
-  if (!lost) {
-    try {
-      lock_.release();
-    } catch (const std::exception& e) {
-      log_(true, fmt::format("garbage collection {}: releasing the collector lock failed ({}); it "
-                             "expires by itself",
-                             record.run, e.what()));
-    }
-  }
   const CollectionOutcome& o = record.outcome;
   if (!record.error.empty()) {
     log_(true, fmt::format("garbage collection {} failed after {:.1f}s: {}", record.run,
@@ -158,6 +149,17 @@ void OnlineCollector::run(CollectionRecord record) {
              record.run, o.completed ? "finished" : "stopped early", record.duration.count(),
              o.manifests_deleted, o.blobs_deleted, record.request.dry_run ? "eligible" : "deleted",
              o.bytes_freed, record.request.dry_run ? " would be freed" : " freed"));
+  }
+  // Released after the run is logged: every replica's log then shows collections one after
+  // the other, never a next one started before this one says it ended.
+  if (!lost) {
+    try {
+      lock_.release();
+    } catch (const std::exception& e) {
+      log_(true, fmt::format("garbage collection {}: releasing the collector lock failed ({}); it "
+                             "expires by itself",
+                             record.run, e.what()));
+    }
   }
   std::lock_guard guard(mutex_);
   if (!record.request.dry_run) {

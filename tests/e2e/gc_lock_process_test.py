@@ -7,11 +7,10 @@ as real processes see it: two `onsen serve` on one filesystem root, both with `r
 - The lock is Redis's key onsen:gc-lock:<driver>:<location>: held by someone else (set by the
   test), both replicas refuse POST /admin/gc with 409 DENIED naming the holder, and no lease
   object is written to the store; deleted, a collection runs.
-- A collection long enough to be caught (a store of many repositories) on one replica makes a
-  POST on the other answer 409, naming the first.
+- A collection caught running (a store of many repositories; tried again should it end before
+  the question arrives) on one replica makes a POST on the other answer 409, naming the first.
 - Both replicas collecting every second for several seconds: the collections (from each log's
-  "started"/"finished" lines) never overlap in time, and the replicas both refused ticks while
-  the other collected.
+  "started"/"finished" lines) never overlap in time (how many ticks were refused is printed).
 Exit status 0 when everything passed.
 """
 import json
@@ -130,14 +129,26 @@ def main():
         repos = os.path.join(root, "docker/registry/v2/repositories/many")
         for i in range(1, REPOSITORIES):
             shutil.copytree(os.path.join(repos, "0"), os.path.join(repos, str(i)))
-        res = Client(a.port).request("POST", "/admin/gc")
-        check("a long collection starts on replica-0", res.status == 202, repr(res))
-        time.sleep(0.05)
-        res = Client(b.port).request("POST", "/admin/gc")
+        # However fast the machine makes that collection, replica-1 is asked while replica-0 says
+        # it runs; should replica-0 finish before the question arrives, both go idle and the pair
+        # is tried again.
+        ca, cb = Client(a.port), Client(b.port)
+        for attempt in range(20):
+            res = ca.request("POST", "/admin/gc")
+            check("a long collection starts on replica-0", res.status == 202, repr(res))
+            if gc_status(a)["state"] != "running":
+                wait_idle(a)
+                continue
+            res = cb.request("POST", "/admin/gc")
+            if res.status == 202 and gc_status(a)["state"] == "idle":
+                wait_idle(b)  # replica-0 was done by then: its answer says nothing
+                continue
+            break
         body = res.body.decode(errors="replace")
         check("replica-1 answers 409 while replica-0 collects, naming it",
               res.status == 409 and f":{a.pid}:" in body and "another replica" in body,
-              repr(res) + body)
+              f"attempt {attempt}: " + repr(res) + body)
+        wait_idle(b)
         last = wait_idle(a)["last"]
         check("the long collection completed, deleting nothing referenced",
               last["completed"] and last["blobs_deleted"] == 0, last)
@@ -156,8 +167,10 @@ def main():
         check("scheduled: no two collections overlapped in time", not overlaps, overlaps)
         refused = sum(open(r.log_path).read().count("running on another replica")
                       for r in replicas)
-        check("scheduled: ticks were refused while the other replica collected", refused >= 1,
-              refused)
+        # Whether a tick lands inside the other replica's collection depends on how fast the
+        # machine collects (tens of ms here): a figure, not a check (the 409 above is the check
+        # that the lock is taken; the overlap check that it holds).
+        print(f"     (ticks refused while the other replica collected: {refused})", flush=True)
     finally:
         for r in replicas:
             r.stop()
