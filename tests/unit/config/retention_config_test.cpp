@@ -2,27 +2,12 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
-#include "support/temp_dir.h"
+#include "load_yaml.h"
 
 namespace onsen::config {
 namespace {
 
 using namespace std::chrono_literals;
-using onsen::test::TempDir;
-
-Config load_yaml(const std::string& yaml) {
-  TempDir dir;
-  return load(dir.write("config.yml", yaml), {}, nullptr);
-}
-
-std::string error_of(const std::string& yaml) {
-  try {
-    load_yaml(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 constexpr const char* kHead = R"(version: 0.1
 storage:
