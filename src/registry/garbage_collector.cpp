@@ -596,16 +596,24 @@ struct GarbageCollector::Run {
     }
     auto infos = in_batches<storage::FileInfo>(
         keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
-    std::vector<std::pair<Digest, uint64_t>> eligible;
+    struct Eligible {
+      Digest digest;
+      uint64_t size;
+      bool data;  // false: a directory without data, a blob whose delete was interrupted
+    };
+    std::vector<Eligible> eligible;
+    size_t with_data = 0;
     for (size_t i = 0; i < candidates.size(); ++i) {
-      // No data: an empty directory left by an interrupted delete (or a move into place under
-      // way); not a blob, left alone.
-      if (!infos[i] || infos[i]->is_dir || young(infos[i]->mod_time)) continue;
-      eligible.emplace_back(candidates[i], infos[i]->size);
+      // No data: a deleted blob (a run killed between its data and its directory); its directory
+      // and the links naming it go like a blob's, after the same look again (data written since,
+      // a move into place under way, keeps it).
+      if (infos[i] && (infos[i]->is_dir || young(infos[i]->mod_time))) continue;
+      eligible.push_back({candidates[i], infos[i] ? infos[i]->size : 0, infos[i].has_value()});
+      with_data += infos[i].has_value();
     }
     result.blobs_marked = marked.size();
     output(fmt::format("\n{} blobs marked, {} blobs and {} manifests eligible for deletion",
-                       marked.size(), eligible.size(), result.manifests_deleted));
+                       marked.size(), with_data, result.manifests_deleted));
     std::map<Digest, std::vector<std::string>> links;
     for (auto& repo : now) {
       for (auto& [d, _] : repo.layers) {
@@ -620,7 +628,7 @@ struct GarbageCollector::Run {
       const size_t last = std::min(eligible.size(), first + kChunk);
       std::vector<std::string> again;
       for (size_t i = first; i < last; ++i) {
-        const Digest& d = eligible[i].first;
+        const Digest& d = eligible[i].digest;
         again.push_back(layout::blob_data(d.algorithm(), d.hex()));
         auto it = links.find(d);
         if (it != links.end()) again.insert(again.end(), it->second.begin(), it->second.end());
@@ -631,10 +639,10 @@ struct GarbageCollector::Run {
       bool stop = false;
       size_t k = 0;
       for (size_t i = first; i < last; ++i) {
-        const auto& [d, size] = eligible[i];
+        const auto& [d, size, data] = eligible[i];
         auto it = links.find(d);
         const size_t n = 1 + (it == links.end() ? 0 : it->second.size());
-        bool written = false;
+        bool written = !data && seen[k];  // data stored since the first look
         for (size_t j = k; j < k + n; ++j) {
           written = written || (seen[j] && young(seen[j]->mod_time));
         }
@@ -647,11 +655,15 @@ struct GarbageCollector::Run {
           stop = true;
           break;
         }
-        output(fmt::format("blob eligible for deletion: {}", d.str()));
         const std::string dir = layout::blob_dir(d.algorithm(), d.hex());
-        if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
         dirs.push_back(dir);
         deleted.insert(d);
+        if (!data) {
+          if (!options.dry_run) log(fmt::format("removing the directory of deleted blob {}", dir));
+          continue;
+        }
+        output(fmt::format("blob eligible for deletion: {}", d.str()));
+        if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
         ++result.blobs_deleted;
         result.bytes_freed += size;
       }

@@ -290,6 +290,38 @@ TEST_F(GarbageCollectorTest, StoppedRunIsFinishedByTheNext) {
   }
 }
 
+TEST_F(GarbageCollectorTest, BlobDirectoryWithoutDataIsADeletedBlob) {
+  // A run killed between removing a blob's data and its directory: the next run (without and
+  // with a grace window) removes the directory and the layer links naming the blob, so `onsen
+  // check` is clean; a blob whose data is written again meanwhile, or linked anew, is left alone.
+  for (auto grace : {0s, 3600s}) {
+    test::TempDir other{"onsen-gc-dataless"};
+    auto d = std::make_shared<storage::FilesystemDriver>(other.path());
+    Registry r{d, RegistryOptions{.delete_enabled = true}};
+    auto config = test::push_blob(r, "a", "{}");
+    auto layer = test::push_blob(r, "a", "half deleted");
+    r.mount_blob("b", "a", layer);
+    auto m = r.put_manifest("a", "v1", media_type::kOciManifest,
+                            test::image_manifest(config, layer, 12));
+    r.delete_manifest("a", m.digest.str());
+    d->remove(layout::blob_data("sha256", layer.hex()));
+    ASSERT_TRUE(fs::exists(other.path() + layout::blob_dir("sha256", layer.hex())));
+    const auto when = fs::file_time_type::clock::now() - 2h;
+    for (auto& entry : fs::recursive_directory_iterator(other.path())) {
+      fs::last_write_time(entry.path(), when);
+    }
+    auto result =
+        GarbageCollector(r.storage_driver(), {.delete_untagged = true, .grace = grace}).run();
+    EXPECT_TRUE(result.completed);
+    EXPECT_FALSE(fs::exists(other.path() + layout::blob_dir("sha256", layer.hex())));
+    EXPECT_FALSE(d->stat(layout::layer_link("a", "sha256", layer.hex())));
+    EXPECT_FALSE(d->stat(layout::layer_link("b", "sha256", layer.hex())));
+    std::string after;
+    Checker(d).run([&](const std::string& k, const std::string& w) { after += k + w + "\n"; });
+    EXPECT_EQ(after, "") << "grace " << grace.count() << " s";
+  }
+}
+
 TEST_F(GarbageCollectorTest, PushDuringTheMarkIsKept) {
   // A blob nothing references (its manifest was deleted), and repositories to mark after the
   // one where the push lands, all older than the grace window: while the collector marks them, a
