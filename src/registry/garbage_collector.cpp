@@ -747,7 +747,7 @@ struct GarbageCollector::Run {
     std::vector<Doomed> doomed;
     for (auto& repo : now) {
       for (auto& [d, mtime] : repo.layers) {
-        if (gone(d) && !young_blob(mtime)) {
+        if (gone(d) && !young(mtime)) {
           doomed.push_back(
               {&repo.name, d, layout::layer_link(repo.name, d.algorithm(), d.hex()), true});
         }
@@ -772,7 +772,7 @@ struct GarbageCollector::Run {
     for (size_t i = 0; i < doomed.size(); ++i) {
       const auto& link = infos[i];
       const auto& data = infos[doomed.size() + i];
-      if (!link || young_blob(link->mod_time) || (data && !options.dry_run)) continue;
+      if (!link || young(link->mod_time) || (data && !options.dry_run)) continue;
       if ((stop = stopped())) break;
       if (doomed[i].layer) {
         output(fmt::format("{}: layer link eligible for deletion: {}", *doomed[i].repo,
