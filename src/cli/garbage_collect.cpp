@@ -51,8 +51,8 @@ int garbage_collect(const std::string& config_arg, const GarbageCollectOptions& 
   if (!cfg) return 2;
   if (grace->count() > 0 && *grace <= registry::BlobStore::kLinkRefreshAge) {
     spdlog::warn(
-        "--grace {} is no longer than the {} min after which a push refreshes the blobs it "
-        "references: a push running meanwhile may lose blobs; use more (30m, 1h)",
+        "--grace {} is no longer than {} min: the untagged manifests of a push running "
+        "meanwhile may be deleted (the push then fails); use more (30m, 1h)",
         options.grace, registry::BlobStore::kLinkRefreshAge.count());
   }
   try {

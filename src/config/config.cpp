@@ -450,13 +450,13 @@ class Converter {
         read_driver(k, v, storage);
       }
     }
-    // A manifest PUT refreshes the layer links it uses when they are older than 10 minutes
-    // (registry::BlobStore::kLinkRefreshAge; config cannot include it): a shorter grace lets a
-    // collection take a blob that a push running at that moment relies on.
+    // Blobs are kept for 10 minutes whatever the grace (registry::BlobStore::kLinkRefreshAge;
+    // config cannot include it), revisions only for the grace: a shorter one lets a collection
+    // take the untagged manifests of a push in progress (an index's children before the index).
     if (storage.gc.interval.count() > 0 && storage.gc.grace < std::chrono::minutes(10)) {
       warnings_.push_back("storage.gc.grace: " + std::to_string(storage.gc.grace.count()) +
-                          "s is below the 10m refresh age of layer links: a scheduled collection "
-                          "may delete a blob that a push running meanwhile relies on");
+                          "s is below 10m: a scheduled collection may delete the untagged "
+                          "manifests of a push in progress (which then fails)");
     }
     if (storage.upload_purging_enabled && interval &&
         storage.upload_purging_interval.count() == 0) {

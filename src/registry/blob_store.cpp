@@ -2,6 +2,7 @@
 
 #include "registry/links.h"
 #include "registry/staging.h"
+#include "registry/tombstones.h"
 #include "storage/layout.h"
 
 namespace onsen::registry {
@@ -49,18 +50,35 @@ void BlobStore::put(const std::string& repo, const Digest& digest, std::string_v
   staging::put(*driver_, repo, layout::blob_data(digest.algorithm(), digest.hex()), content);
 }
 
-void BlobStore::adopt(const std::string& upload_data_key, const Digest& digest) {
+void BlobStore::adopt(const std::string& upload_data_key, const std::string& repo,
+                      const Digest& digest, uint64_t size) {
   // Two uploads of the same content may race here; rename is atomic and both sources hold the
   // same verified bytes, so whichever lands last leaves an identical, complete blob. Data stored
   // long ago is replaced too, so that a collection deciding on it sees it young (an upload of
   // bytes whose blob nothing references any more): docs/ARCHITECTURE.md, "Garbage collection".
-  auto info = driver_->stat(layout::blob_data(digest.algorithm(), digest.hex()));
-  if (info && !info->is_dir &&
-      info->mod_time >= std::chrono::system_clock::now() - kLinkRefreshAge) {
-    driver_->remove(upload_data_key);
-    return;
+  const std::string data_key = layout::blob_data(digest.algorithm(), digest.hex());
+  auto info = driver_->stat(data_key);
+  const bool old =
+      !info || info->is_dir || info->mod_time < std::chrono::system_clock::now() - kLinkRefreshAge;
+  if (!old) {
+    // The link first, then the collector's markers: a collection deleting the blob meanwhile
+    // either sees the link or is seen here (tombstones.h).
+    link(repo, digest, size);
+    if (still_stored({digest})[0]) {
+      driver_->remove(upload_data_key);
+      return;
+    }
   }
-  driver_->move(upload_data_key, layout::blob_data(digest.algorithm(), digest.hex()));
+  driver_->move(upload_data_key, data_key);
+  link(repo, digest, size);
+  if (info && !info->is_dir && old && !still_stored({digest})[0]) {
+    unlink(repo, digest);
+    throw storage::Error("blob " + digest.str() + " was collected while its upload finished");
+  }
+}
+
+std::vector<bool> BlobStore::still_stored(const std::vector<Digest>& digests) {
+  return tombstones::still_stored(*uncached_, digests);
 }
 
 std::optional<uint64_t> BlobStore::linked_size(const std::string& repo, const Digest& digest) {

@@ -21,8 +21,12 @@ namespace onsen::registry {
 class BlobStore {
  public:
   // `usage` (may be null) hears of every link made and removed.
-  explicit BlobStore(std::shared_ptr<storage::Driver> driver, UsageIndex* usage = nullptr)
-      : driver_(std::move(driver)), usage_(usage) {}
+  // `uncached` (null: driver): the same store without a read cache, for still_stored().
+  explicit BlobStore(std::shared_ptr<storage::Driver> driver, UsageIndex* usage = nullptr,
+                     std::shared_ptr<storage::Driver> uncached = nullptr)
+      : driver_(std::move(driver)),
+        uncached_(uncached ? std::move(uncached) : driver_),
+        usage_(usage) {}
 
   // Size of the blob's data; nullopt when the blob is not stored at all.
   std::optional<uint64_t> size(const Digest& digest);
@@ -37,9 +41,16 @@ class BlobStore {
   // Stores content under its digest unless already there (and younger than kLinkRefreshAge),
   // staged in repo's upload area. The caller vouches for the digest.
   void put(const std::string& repo, const Digest& digest, std::string_view content);
-  // Makes a completed upload's data the blob's data: moved into place when the blob is new (or
-  // stored longer ago than kLinkRefreshAge), removed when an identical blob is already stored.
-  void adopt(const std::string& upload_data_key, const Digest& digest);
+  // Makes a completed upload's data the blob's data and links it into repo: moved into place
+  // when the blob is new (or stored longer ago than kLinkRefreshAge), removed when an identical
+  // blob is already stored and still_stored() once linked (a collection deleting it meanwhile:
+  // moved into place after all). Throws storage::Error when old data it replaced was collected
+  // meanwhile (the bytes are gone: the client pushes again; nothing was acknowledged).
+  void adopt(const std::string& upload_data_key, const std::string& repo, const Digest& digest,
+             uint64_t size);
+  // After a write that makes blobs needed without writing their data (a link, a revision): for
+  // each, whether its data is still stored once no collection is deleting it (tombstones.h).
+  std::vector<bool> still_stored(const std::vector<Digest>& digests);
 
   // The size of the blob's data when repo links the blob and its data is stored, else nullopt:
   // one link read and one stat.
@@ -69,6 +80,7 @@ class BlobStore {
 
  private:
   std::shared_ptr<storage::Driver> driver_;
+  std::shared_ptr<storage::Driver> uncached_;
   UsageIndex* usage_;
 };
 

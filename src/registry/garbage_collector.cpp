@@ -1,11 +1,13 @@
 #include "registry/garbage_collector.h"
 
+#include "registry/blob_store.h"
 #include "registry/digest.h"
 #include "registry/error.h"
 #include "registry/manifest.h"
 #include "registry/manifest_store.h"
 #include "registry/names.h"
 #include "registry/staging.h"
+#include "registry/tombstones.h"
 #include "storage/layout.h"
 
 #include <fmt/format.h>
@@ -127,6 +129,10 @@ struct GarbageCollector::Run {
   const GcOptions& options;
   GcResult result;
   Clock::time_point threshold;  // written at or after this: young, kept
+  // For blob data and layer links, with a grace window: started - max(grace, the refresh age), so
+  // that a push which did not rewrite a link or data younger than BlobStore::kLinkRefreshAge
+  // still keeps its blob.
+  Clock::time_point blob_threshold;
   Clock::time_point started;
   // Tags retention deleted (or in a dry run would), per repository, with their push times.
   std::map<std::string, std::map<std::string, Clock::time_point>> retained_out;
@@ -369,6 +375,7 @@ struct GarbageCollector::Run {
   }
 
   bool young(Clock::time_point t) const { return t >= threshold; }
+  bool young_blob(Clock::time_point t) const { return t >= blob_threshold; }
 
   // ------------------------------------------------------------------ retention
   // Whether a policy's limit on untagged revisions has passed for one written at `mtime`.
@@ -477,11 +484,42 @@ struct GarbageCollector::Run {
     for (auto& root : roots) keep(repo, root, referrers);
     // Rule 2: a young layer link keeps its blob (an upload or mount whose manifest is to come).
     for (auto& [d, mtime] : repo.layers) {
-      if (young(mtime) || (before && !before->layers.count(d))) mark_blob(d);
+      if (young_blob(mtime) || (before && !before->layers.count(d))) mark_blob(d);
     }
   }
 
   // ------------------------------------------------------------------ sweep
+  // The collector's markers of blobs it is about to delete (tombstones.h), written and removed
+  // at once.
+  void put_tombstones(const std::vector<Digest>& digests) {
+    parallel_for(digests.size(),
+                 [&](size_t i) { driver.put_content(tombstones::key(digests[i]), ""); });
+  }
+  void remove_tombstones(const std::vector<Digest>& digests) {
+    std::vector<std::string> keys;
+    for (auto& d : digests) keys.push_back(tombstones::key(d));
+    remove_all(keys);
+  }
+  // Markers a killed collector left (older than tombstones::kStale): writers ignore them already.
+  void remove_stale_tombstones() {
+    std::vector<std::string> keys;
+    for (auto alg : kAlgorithms) {
+      const std::string dir = tombstones::root() + "/" + std::string(alg);
+      for (auto& hex : reads.list(dir).value_or(std::vector<std::string>{})) {
+        keys.push_back(dir + "/" + hex);
+      }
+    }
+    auto infos = in_batches<storage::FileInfo>(
+        keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
+    std::vector<std::string> stale;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (infos[i] && infos[i]->mod_time < Clock::now() - tombstones::kStale) {
+        stale.push_back(keys[i]);
+      }
+    }
+    remove_all(stale);
+  }
+
   // Removes keys at once (each an S3 round trip or four): their order does not matter.
   void remove_all(const std::vector<std::string>& keys) {
     if (!options.dry_run) parallel_for(keys.size(), [&](size_t i) { driver.remove(keys[i]); });
@@ -596,16 +634,24 @@ struct GarbageCollector::Run {
     }
     auto infos = in_batches<storage::FileInfo>(
         keys, [this](const std::vector<std::string>& k) { return reads.stats(k); });
-    std::vector<std::pair<Digest, uint64_t>> eligible;
+    struct Eligible {
+      Digest digest;
+      uint64_t size;
+      bool data;  // false: a directory without data, a blob whose delete was interrupted
+    };
+    std::vector<Eligible> eligible;
+    size_t with_data = 0;
     for (size_t i = 0; i < candidates.size(); ++i) {
-      // No data: an empty directory left by an interrupted delete (or a move into place under
-      // way); not a blob, left alone.
-      if (!infos[i] || infos[i]->is_dir || young(infos[i]->mod_time)) continue;
-      eligible.emplace_back(candidates[i], infos[i]->size);
+      // No data: a deleted blob (a run killed between its data and its directory); its directory
+      // and the links naming it go like a blob's, after the same look again (data written since,
+      // a move into place under way, keeps it).
+      if (infos[i] && (infos[i]->is_dir || young_blob(infos[i]->mod_time))) continue;
+      eligible.push_back({candidates[i], infos[i] ? infos[i]->size : 0, infos[i].has_value()});
+      with_data += infos[i].has_value();
     }
     result.blobs_marked = marked.size();
     output(fmt::format("\n{} blobs marked, {} blobs and {} manifests eligible for deletion",
-                       marked.size(), eligible.size(), result.manifests_deleted));
+                       marked.size(), with_data, result.manifests_deleted));
     std::map<Digest, std::vector<std::string>> links;
     for (auto& repo : now) {
       for (auto& [d, _] : repo.layers) {
@@ -620,23 +666,42 @@ struct GarbageCollector::Run {
       const size_t last = std::min(eligible.size(), first + kChunk);
       std::vector<std::string> again;
       for (size_t i = first; i < last; ++i) {
-        const Digest& d = eligible[i].first;
+        const Digest& d = eligible[i].digest;
         again.push_back(layout::blob_data(d.algorithm(), d.hex()));
         auto it = links.find(d);
         if (it != links.end()) again.insert(again.end(), it->second.begin(), it->second.end());
       }
+      // Markers first, then the last look (tombstones.h): a push that makes one of these blobs
+      // needed either wrote before the look (seen young here) or finds the marker. Removed
+      // whatever happens, and before the next chunk.
+      std::vector<Digest> chunk;
+      for (size_t i = first; i < last; ++i) chunk.push_back(eligible[i].digest);
+      const bool marking = watching && !options.dry_run;
+      if (marking) put_tombstones(chunk);
+      struct Clear {
+        Run* run;
+        const std::vector<Digest>* chunk;
+        ~Clear() {
+          if (!chunk) return;
+          try {
+            run->remove_tombstones(*chunk);
+          } catch (const std::exception&) {
+            // left for writers to ignore once stale, and for the next run to remove
+          }
+        }
+      } clear{this, marking ? &chunk : nullptr};
       auto seen = watching ? reads.stats(again)
                            : std::vector<std::optional<storage::FileInfo>>(again.size());
       std::vector<std::string> dirs;
       bool stop = false;
       size_t k = 0;
       for (size_t i = first; i < last; ++i) {
-        const auto& [d, size] = eligible[i];
+        const auto& [d, size, data] = eligible[i];
         auto it = links.find(d);
         const size_t n = 1 + (it == links.end() ? 0 : it->second.size());
-        bool written = false;
+        bool written = !data && seen[k];  // data stored since the first look
         for (size_t j = k; j < k + n; ++j) {
-          written = written || (seen[j] && young(seen[j]->mod_time));
+          written = written || (seen[j] && young_blob(seen[j]->mod_time));
         }
         k += n;
         if (written) {
@@ -647,11 +712,15 @@ struct GarbageCollector::Run {
           stop = true;
           break;
         }
-        output(fmt::format("blob eligible for deletion: {}", d.str()));
         const std::string dir = layout::blob_dir(d.algorithm(), d.hex());
-        if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
         dirs.push_back(dir);
         deleted.insert(d);
+        if (!data) {
+          if (!options.dry_run) log(fmt::format("removing the directory of deleted blob {}", dir));
+          continue;
+        }
+        output(fmt::format("blob eligible for deletion: {}", d.str()));
+        if (!options.dry_run) log(fmt::format("Deleting blob: {}", dir));
         ++result.blobs_deleted;
         result.bytes_freed += size;
       }
@@ -723,6 +792,10 @@ struct GarbageCollector::Run {
     // With a grace window servers may be writing: links' ages count, and what changed during the
     // mark is marked again. Without, the store is still (Distribution's rule): one listing.
     const bool watching = options.grace.count() > 0;
+    blob_threshold =
+        watching ? started - std::max<Clock::duration>(options.grace, BlobStore::kLinkRefreshAge)
+                 : threshold;
+    if (watching) remove_stale_tombstones();
 
     // Mark.
     auto before = inventory(!watching, watching || !options.retention.empty());
@@ -788,7 +861,7 @@ GarbageCollector::GarbageCollector(std::shared_ptr<storage::Driver> driver, GcOp
 
 GcResult GarbageCollector::run() {
   const auto started = std::chrono::steady_clock::now();
-  Run run{*driver_, *reads_, options_, {}, {}, {}, {}, {}, {}, {}, {}};
+  Run run{*driver_, *reads_, options_, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   run.run();
   run.result.duration = std::chrono::steady_clock::now() - started;
   return run.result;

@@ -14,7 +14,9 @@
 // With a grace window (grace > 0: servers may be writing), before deleting anything the
 // collector lists the store again and keeps what was written since the mark started (revisions,
 // tags, layer links with mtime >= start - grace): a push that ran during the mark is safe; and
-// right before deleting a blob it looks at the blob's data and layer links once more. Without
+// right before deleting a blob it writes the blob's tombstone (registry/tombstones.h: pushes
+// that rely on the blob wait for it) and looks at the blob's data and layer links once more (data
+// and links younger than max(grace, BlobStore::kLinkRefreshAge) keep it). Without
 // (grace 0, Distribution's rule: nothing writes meanwhile) it lists once and reads no mtime. Then
 // it deletes manifests (tag index entries, revision links, referrers index entries), blobs (data
 // and directory), and the links of deleted blobs in every repository (layer links, tag index
@@ -44,7 +46,9 @@ struct GcOptions {
   bool delete_untagged = false;
   // Nothing written more recently than this before the run started is collected. 0 is
   // Distribution's behaviour (everything unreferenced is collected): only safe on a store no server
-  // writes to meanwhile. Online runs need more than BlobStore::kLinkRefreshAge.
+  // writes to meanwhile. With a grace, blob data and layer links younger than
+  // BlobStore::kLinkRefreshAge keep their blob whatever the grace; it should exceed the slowest
+  // push (an index's untagged children wait for the index).
   std::chrono::seconds grace{0};
   // Collect a referrer (a manifest with a subject) whose subject is no kept manifest of its
   // repository, also without delete_untagged (zot's deleteReferrers). False: every referrer is

@@ -85,7 +85,7 @@ Registry::Registry(std::shared_ptr<storage::Driver> driver, RegistryOptions opti
       driver_(std::make_shared<CacheInvalidatingDriver>(read_cached(store_, options, read_cache_),
                                                         catalog_, tag_lists_,
                                                         options.listing_changes)),
-      blobs_(driver_, options.usage),
+      blobs_(driver_, options.usage, store_),
       uploads_(driver_, blobs_),
       manifests_(driver_, blobs_),
       tags_(driver_, options.usage),
@@ -171,8 +171,16 @@ bool Registry::mount_blob(const std::string& repo, const std::string& from, cons
   // The source link made young: a collection deciding on the blob looks at its links, not at the
   // new one here (docs/ARCHITECTURE.md, "Garbage collection").
   blobs_.refresh_links(from, {digest});
+  return link_mounted(repo, digest);
+}
+
+bool Registry::link_mounted(const std::string& repo, const Digest& digest) {
   blobs_.link(repo, digest);
-  return true;
+  // Written first, then the collector's markers looked at (tombstones.h): a blob collected
+  // meanwhile is no mount, the client uploads it (202), and the link goes again.
+  if (blobs_.still_stored({digest})[0]) return true;
+  blobs_.unlink(repo, digest);
+  return false;
 }
 
 bool Registry::mount_blob_from_any(const std::string& repo, const Digest& digest) {
@@ -184,8 +192,7 @@ bool Registry::mount_blob_from_any(const std::string& repo, const Digest& digest
   for (const auto& from : repositories->names()) {
     if (from != repo && blobs_.linked(from, digest)) {
       blobs_.refresh_links(from, {digest});
-      blobs_.link(repo, digest);
-      return true;
+      return link_mounted(repo, digest);
     }
   }
   return false;
@@ -261,6 +268,19 @@ PutManifestResult Registry::put_manifest(const std::string& repo, const std::str
   // before it no revision, so a revision with a subject always has its entry.
   if (manifest.subject) referrers_.add(repo, manifest.subject->digest, digest);
   manifests_.put(repo, digest, body);
+  // The links refreshed and the revision written, the collector's markers are looked at
+  // (tombstones.h): a blob a collection deleted meanwhile fails the PUT, and the revision goes
+  // again before a tag names it (one that existed before named the deleted blob too).
+  std::vector<Digest> needed = blobs;
+  needed.insert(needed.end(), children.begin(), children.end());
+  needed.push_back(digest);
+  auto stored = blobs_.still_stored(needed);
+  if (auto it = std::find(stored.begin(), stored.end(), false); it != stored.end()) {
+    manifests_.remove(repo, digest);
+    if (manifest.subject) referrers_.remove(repo, manifest.subject->digest, digest);
+    throw Error(ErrorCode::kManifestBlobUnknown,
+                fmt::format("blob unknown to registry: {}", needed[it - stored.begin()].str()));
+  }
   if (options_.usage) options_.usage->linked(repo, digest, body.size());
   if (auto* tag = std::get_if<std::string>(&ref)) {
     tags_.tag(repo, *tag, digest);

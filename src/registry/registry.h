@@ -160,6 +160,8 @@ class Registry {
   void check_delete_enabled() const;
 
  private:
+  // The end of a mount: links digest into repo unless a collection deleted it meanwhile.
+  bool link_mounted(const std::string& repo, const Digest& digest);
   void check_writable() const;
   bool repository_exists(const std::string& repo);
   // Names of the repositories under `key` that hold any of the given marker directories

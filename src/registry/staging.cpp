@@ -33,15 +33,21 @@ void put(storage::Driver& driver, const std::string& repo, const std::string& ke
 
 bool remove(storage::Driver& driver, const std::string& repo, const std::string& key) {
   if (!driver.stat(key)) return false;
-  const std::string trash = new_key(repo);
-  try {
-    driver.move(key, trash);
-  } catch (const storage::Error&) {
-    if (!driver.stat(key)) return false;  // removed concurrently
-    throw;
+  for (int attempt = 0;; ++attempt) {
+    const std::string trash = new_key(repo);
+    try {
+      driver.move(key, trash);
+    } catch (const storage::Error&) {
+      if (!driver.stat(key)) return false;  // removed concurrently
+      // A part of a directory removed concurrently (a collection removing a tag's index entry
+      // while an S3 move copies it: 404): what is left is moved again, the part moved is trash.
+      driver.remove(trash);
+      if (attempt >= 2) throw;
+      continue;
+    }
+    driver.remove(trash);
+    return true;
   }
-  driver.remove(trash);
-  return true;
 }
 
 }  // namespace onsen::registry::staging

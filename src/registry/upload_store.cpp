@@ -337,8 +337,8 @@ void UploadSession::finish(const Digest& expected) {
   // directory goes leaves it unknown, never present with its data gone. (Removing startedat first
   // would do too, but leaves a new repository without any object until the link is written, which
   // the in-memory driver shows as the repository vanishing.)
-  store_.blobs_.adopt(data_key, expected);
-  store_.blobs_.link(repo_, expected, writer_->size());  // the size: no stat for the usage index
+  // The size: no stat for the usage index.
+  store_.blobs_.adopt(data_key, repo_, expected, writer_->size());
   store_.driver_->remove(layout::upload_dir(repo_, id_));
   store_.forget(key);
 }

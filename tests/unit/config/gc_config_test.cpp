@@ -80,7 +80,7 @@ TEST(GcConfig, AShortGraceOnAScheduleIsWarnedAbout) {
   std::vector<std::string> warnings;
   load_yaml(std::string(kMinimal) + "  gc:\n    interval: 1h\n    grace: 1m\n", {}, &warnings);
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("storage.gc.grace: 60s is below the 10m refresh age"),
+  EXPECT_NE(warnings[0].find("storage.gc.grace: 60s is below 10m"),
             std::string::npos)
       << warnings[0];
   warnings.clear();

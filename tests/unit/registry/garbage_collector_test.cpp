@@ -8,6 +8,7 @@
 #include "registry/checker.h"
 #include "registry/error.h"
 #include "registry/registry.h"
+#include "registry/tombstones.h"
 #include "storage/filesystem.h"
 #include "storage/forwarding_driver.h"
 #include "storage/layout.h"
@@ -19,6 +20,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -290,6 +292,41 @@ TEST_F(GarbageCollectorTest, StoppedRunIsFinishedByTheNext) {
   }
 }
 
+TEST_F(GarbageCollectorTest, BlobDirectoryWithoutDataIsADeletedBlob) {
+  // A run killed between removing a blob's data and its directory: the next run (without and
+  // with a grace window) removes the directory and the layer links naming the blob, so `onsen
+  // check` is clean; a blob whose data is written again meanwhile, or linked anew, is left alone.
+  for (auto grace : {0s, 3600s}) {
+    test::TempDir other{"onsen-gc-dataless"};
+    auto d = std::make_shared<storage::FilesystemDriver>(other.path());
+    Registry r{d, RegistryOptions{.delete_enabled = true}};
+    auto config = test::push_blob(r, "a", "{}");
+    auto layer = test::push_blob(r, "a", "half deleted");
+    r.mount_blob("b", "a", layer);
+    auto m = r.put_manifest("a", "v1", media_type::kOciManifest,
+                            test::image_manifest(config, layer, 12));
+    r.delete_manifest("a", m.digest.str());
+    d->remove(layout::blob_data("sha256", layer.hex()));
+    ASSERT_TRUE(fs::exists(other.path() + layout::blob_dir("sha256", layer.hex())));
+    const auto when = fs::file_time_type::clock::now() - 2h;
+    for (auto& entry : fs::recursive_directory_iterator(other.path())) {
+      fs::last_write_time(entry.path(), when);
+    }
+    auto result =
+        GarbageCollector(r.storage_driver(), {.delete_untagged = true, .grace = grace}).run();
+    EXPECT_TRUE(result.completed);
+    EXPECT_FALSE(fs::exists(other.path() + layout::blob_dir("sha256", layer.hex())));
+    EXPECT_FALSE(d->stat(layout::layer_link("a", "sha256", layer.hex())));
+    EXPECT_FALSE(d->stat(layout::layer_link("b", "sha256", layer.hex())));
+    // The collector's markers of the chunk are gone with it.
+    EXPECT_TRUE(
+        d->list(tombstones::root() + "/sha256").value_or(std::vector<std::string>{}).empty());
+    std::string after;
+    Checker(d).run([&](const std::string& k, const std::string& w) { after += k + w + "\n"; });
+    EXPECT_EQ(after, "") << "grace " << grace.count() << " s";
+  }
+}
+
 TEST_F(GarbageCollectorTest, PushDuringTheMarkIsKept) {
   // A blob nothing references (its manifest was deleted), and repositories to mark after the
   // one where the push lands, all older than the grace window: while the collector marks them, a
@@ -421,6 +458,52 @@ TEST_F(GarbageCollectorTest, ManifestPutRefreshesOldLayerLinks) {
                    test::image_manifest(config, young_layer, 5));
   EXPECT_EQ(fs::last_write_time(young_link), recent);  // younger than the refresh age: untouched
   EXPECT_EQ(problems(), "");
+}
+
+TEST_F(GarbageCollectorTest, PushesWaitForTheCollectorsMarkers) {
+  // A collection has marked "layer" for deletion (its tombstone) while a client pushes a
+  // manifest on it and mounts it: both wait; the collector deletes it and removes the marker;
+  // the PUT fails (MANIFEST_BLOB_UNKNOWN, its revision gone again), the mount is none (the
+  // client uploads), and no link names the deleted blob. A stale marker (a killed collector's)
+  // holds nobody up, and a run removes it.
+  auto config = blob("r", "{}");
+  auto layer = blob("r", "layer");
+  const auto body = test::image_manifest(config, layer, 5);
+  driver->put_content(tombstones::key(layer), "");
+  std::thread collector([&] {
+    std::this_thread::sleep_for(300ms);
+    driver->remove(layout::blob_dir("sha256", layer.hex()));
+    driver->remove(tombstones::key(layer));
+  });
+  const auto begun = std::chrono::steady_clock::now();
+  try {
+    reg.put_manifest("r", "v1", media_type::kOciManifest, body);
+    ADD_FAILURE() << "the PUT succeeded on a deleted blob";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kManifestBlobUnknown);
+  }
+  collector.join();
+  EXPECT_GE(std::chrono::steady_clock::now() - begun, 250ms);
+  EXPECT_FALSE(revision("r", digest_of(body)));
+  driver->put_content(tombstones::key(config), "");
+  std::thread again([&] {
+    std::this_thread::sleep_for(300ms);
+    driver->remove(layout::blob_dir("sha256", config.hex()));
+    driver->remove(tombstones::key(config));
+  });
+  EXPECT_FALSE(reg.mount_blob("t", "r", config));
+  again.join();
+  EXPECT_FALSE(driver->stat(layout::layer_link("t", "sha256", config.hex())));
+  // A stale marker: no wait, and the next collection with a grace window removes it.
+  auto kept = blob("r", "kept");
+  driver->put_content(tombstones::key(kept), "");
+  fs::last_write_time(path(tombstones::key(kept)), fs::file_time_type::clock::now() - 5min);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(reg.mount_blob("u", "r", kept));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, tombstones::kWait / 2);
+  collect({.grace = 1h});
+  EXPECT_FALSE(driver->stat(tombstones::key(kept)));
+  EXPECT_TRUE(blob_stored(kept));
 }
 
 TEST_F(GarbageCollectorTest, DeleteRepositoryKeepsNestedRepositories) {
