@@ -40,7 +40,10 @@ nlohmann::json usage_json(const registry::UsageReport& report) {
 }
 
 http::Response usage_response(const registry::UsageIndex* usage, std::string_view rest) {
-  if (!usage) return error_response(registry::ErrorCode::kUnsupported, "storage usage is not kept");
+  if (!usage) {
+    return error_response(registry::ErrorCode::kUnsupported,
+                          "storage usage is not kept: set usage.enabled (or configure quotas)");
+  }
   if (rest.empty() || rest == "/") return json_response(200, usage_json(usage->report()).dump());
   if (rest.front() != '/')
     return error_response(registry::ErrorCode::kNameUnknown, "no such route");

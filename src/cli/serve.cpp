@@ -112,10 +112,12 @@ int serve(const std::string& config_arg) {
   }
 
   try {
-    StorageStack stack = open_storage(cfg, true);
+    // The usage index only when asked for or needed by quotas: it keeps every repository's blob
+    // set in memory, which grows with the store.
+    StorageStack stack = open_storage(cfg, cfg.usage.enabled || !cfg.quotas.empty());
     registry::Registry& registry = *stack.registry;
-    stack.usage->start(cfg.usage.refresh);  // one walk in the background, then every refresh
-    std::unique_ptr<redis::Subscriber> subscriber;  // destroyed before the registry
+    if (stack.usage) stack.usage->start(cfg.usage.refresh);  // a walk now, then every refresh
+    std::unique_ptr<redis::Subscriber> subscriber;           // destroyed before the registry
     if (stack.listing_changes) subscriber = stack.listing_changes->subscribe(registry);
     // The one place that knows the auth methods: a new one is a new Authorizer made here.
     std::unique_ptr<auth::Authorizer> authorizer;

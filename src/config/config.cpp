@@ -302,7 +302,8 @@ class Converter {
         {"redis", [&](const ConfigNode& n, const std::string& k) { read_redis(n, k, cfg.redis); }},
         {"quotas",
          [&](const ConfigNode& n, const std::string& k) { read_quotas(n, k, cfg.quotas); }},
-        {"usage", section({{"refresh", seconds_to(cfg.usage.refresh, std::chrono::seconds(1),
+        {"usage", section({{"enabled", bool_to(cfg.usage.enabled)},
+                           {"refresh", seconds_to(cfg.usage.refresh, std::chrono::seconds(1),
                                                   "a duration of at least 1s")}})},
     };
     for (const auto& [k, v] : root.entries) {

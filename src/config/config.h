@@ -161,6 +161,9 @@ struct QuotaConfig {
 
 // `usage:` (Onsen's own): the storage usage index (registry/usage_index.h).
 struct UsageConfig {
+  // usage.enabled: keep the index (its memory grows with the blobs each repository links); on
+  // by itself when `quotas:` has an entry, which needs it.
+  bool enabled = false;
   // How often the index walks the storage again, to take in what other writers (other replicas,
   // a garbage collection) changed without telling it; at least 1s.
   std::chrono::seconds refresh{600};

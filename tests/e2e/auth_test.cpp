@@ -31,6 +31,7 @@ class AuthTest : public ::testing::Test {
     ServerOptions options;
     options.htpasswd_path = htpasswd_;
     options.throttle = throttle;
+    options.env = {"REGISTRY_USAGE_ENABLED=true"};  // for /admin/usage
     server_ = std::make_unique<OnsenServer>(options);
     ASSERT_TRUE(server_->start()) << server_->error() << "\n" << server_->log_tail();
   }
