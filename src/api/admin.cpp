@@ -5,6 +5,7 @@
 #include "api/admin_usage.h"
 #include "api/errors.h"
 #include "api/responses.h"
+#include "api/route_class.h"
 #include "base/duration.h"
 #include "registry/garbage_collector.h"
 
@@ -66,6 +67,7 @@ nlohmann::json record_json(const registry::CollectionRecord& r, bool finished) {
 boost::asio::awaitable<http::Response> Api::handle_admin(http::Request& req) {
   std::string_view path = req.path;
   path.remove_prefix(std::min(path.size(), options_.prefix.size()));  // the Mux matched it
+  req.route_class = static_cast<unsigned>(RouteClass::kAdmin);
   // One record for every admin endpoint: an Authorizer that knows roles (issue 15) narrows it.
   const std::vector<auth::Access> access = {{"registry", "admin", {"*"}}};
   co_return co_await respond(req, access, admin_dispatch(req, path));

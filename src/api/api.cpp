@@ -4,6 +4,7 @@
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/responses.h"
+#include "api/route_class.h"
 #include "storage/driver.h"
 
 namespace onsen::api {
@@ -75,6 +76,7 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
     }
   }
   Route route = parse_route(path);
+  req.route_class = static_cast<unsigned>(route_class(route.kind));
   Query query(req.query);
   // Derived before authenticating, so that a 401 can name what to obtain a token for.
   co_return co_await respond(req, required_access(route, req.method, query.get("from")),

@@ -2,6 +2,7 @@
 // results into http::Responses. Thread-safe; one Api serves every connection.
 #pragma once
 
+#include "api/auth_outcomes.h"
 #include "api/query.h"
 #include "api/router.h"
 #include "auth/authorizer.h"
@@ -71,6 +72,8 @@ class Api {
     pool_.wait();
     upload_pool_.wait();
   }
+  // The Authorizer's decisions so far (none counted without one). For the metrics.
+  const AuthOutcomes& auth_outcomes() const { return auth_outcomes_; }
 
  private:
   boost::asio::awaitable<http::Response> dispatch(http::Request& req, const Route& route,
@@ -88,6 +91,8 @@ class Api {
   http::Response collection_status() const;
   boost::asio::awaitable<http::Response> start_collection(http::Request& req);
   boost::asio::awaitable<http::Response> delete_repository(std::string name);
+  // Counts the decision in auth_outcomes_.
+  void count_outcome(const auth::Decision& decision, const auth::Credentials& credentials);
   // The answer to a decision: nullopt when allowed, else the 401/403/429 response.
   std::optional<http::Response> denial(const auth::Decision& decision,
                                        const std::vector<auth::Access>& access) const;
@@ -98,6 +103,7 @@ class Api {
   http::BlockingPool pool_;
   http::BlockingPool upload_pool_;
   bool cheap_reads_;
+  AuthOutcomes auth_outcomes_;
 };
 
 }  // namespace onsen::api

@@ -37,6 +37,24 @@ std::optional<http::Response> Api::denial(const auth::Decision& decision,
   return std::nullopt;
 }
 
+void Api::count_outcome(const auth::Decision& decision, const auth::Credentials& credentials) {
+  switch (decision.verdict) {
+    case auth::Verdict::kAllowed:
+      auth_outcomes_.count(AuthOutcomes::kSuccess);
+      return;
+    case auth::Verdict::kUnauthorized:
+      auth_outcomes_.count(credentials.authorization.empty() ? AuthOutcomes::kChallenged
+                                                             : AuthOutcomes::kFailure);
+      return;
+    case auth::Verdict::kDenied:
+      auth_outcomes_.count(AuthOutcomes::kDenied);
+      return;
+    case auth::Verdict::kTooManyRequests:
+      auth_outcomes_.count(AuthOutcomes::kThrottled);
+      return;
+  }
+}
+
 boost::asio::awaitable<std::optional<http::Response>> Api::authorize(
     http::Request& req, const std::vector<auth::Access>& access) {
   if (!authorizer_) co_return std::nullopt;
@@ -50,6 +68,7 @@ boost::asio::awaitable<std::optional<http::Response>> Api::authorize(
   if (!decision) {
     co_await pool_.run_function([&] { decision = authorizer_->authorize(credentials, access); });
   }
+  count_outcome(*decision, credentials);
   co_return denial(*decision, access);
 }
 

@@ -6,6 +6,7 @@
 #include "cli/debug_vars.h"
 #include "cli/listing_changes.h"
 #include "cli/logging.h"
+#include "cli/metrics_exporter.h"
 #include "cli/online_gc.h"
 #include "cli/storage_stack.h"
 #include "cli/upload_purger.h"
@@ -121,10 +122,13 @@ int serve(const std::string& config_arg) {
     if (stack.listing_changes) subscriber = stack.listing_changes->subscribe(registry);
     // The one place that knows the auth methods: a new one is a new Authorizer made here.
     std::unique_ptr<auth::Authorizer> authorizer;
+    const auth::BasicAuthenticator* htpasswd = nullptr;  // for the metrics of its cache
     if (cfg.auth.htpasswd) {
-      authorizer = std::make_unique<auth::BasicAuthenticator>(
+      auto basic = std::make_unique<auth::BasicAuthenticator>(
           cfg.auth.htpasswd->realm, cfg.auth.htpasswd->path,
           authenticator_options(cfg.auth.htpasswd->throttle));
+      htpasswd = basic.get();
+      authorizer = std::move(basic);
     }
     std::unique_ptr<UploadPurger> purger;
     if (cfg.storage.upload_purging_enabled && !cfg.storage.read_only) {
@@ -149,7 +153,14 @@ int serve(const std::string& config_arg) {
     // Other paths get the API's 404 (NAME_UNKNOWN in the spec's JSON, after authentication), as
     // they always have.
     mux.set_fallback(api_handler);
-    http::Server server(server_options(cfg), mux.handler());
+    http::ServerOptions main_options = server_options(cfg);
+    // Metrics: the requests counted as the server answers them (cli/request_metrics.h).
+    std::unique_ptr<RequestMetrics> request_metrics;
+    if (metrics_enabled(cfg)) {
+      request_metrics = std::make_unique<RequestMetrics>();
+      main_options.observer = request_metrics.get();
+    }
+    http::Server server(std::move(main_options), mux.handler());
     server.stop_on_signals();
     signals.release();
     server.start();
@@ -158,6 +169,8 @@ int serve(const std::string& config_arg) {
                  cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
                  authorizer ? "htpasswd" : "none");
     // The debug listener: plain HTTP on its own thread, stopped after the main server.
+    http::Mux debug_mux;  // paths: /debug/vars, the metrics path; others 404
+    std::optional<MetricsExporter> exporter;
     std::optional<http::Server> debug;
     std::thread debug_thread;
     if (!cfg.http.debug_addr.empty()) {
@@ -165,8 +178,22 @@ int serve(const std::string& config_arg) {
       debug_options.addr = cfg.http.debug_addr;
       debug_options.threads = 1;
       debug_options.access_log = false;
-      debug.emplace(std::move(debug_options),
-                    debug_vars_handler(server, registry, gc.collector.get()));
+      debug_mux.handle("/debug/vars", debug_vars_handler(server, registry, gc.collector.get()));
+      if (request_metrics) {
+        exporter.emplace(MetricsSources{
+            .server = &server,
+            .requests = request_metrics.get(),
+            .auth = authorizer ? &api.auth_outcomes() : nullptr,
+            .htpasswd = htpasswd,
+            .registry = &registry,
+            .storage = stack.metered.get(),
+            .storage_driver = cfg.storage.driver,
+            .collector = gc.collector.get(),
+            .notifications = {},  // notifications: the endpoints' counters go here
+        });
+        debug_mux.handle(cfg.http.prometheus_path, metrics_handler(*exporter));
+      }
+      debug.emplace(std::move(debug_options), debug_mux.handler());
       debug->start();
       debug_thread = std::thread([&debug] { debug->run(); });
     }

@@ -1,5 +1,6 @@
 #include "cli/storage_stack.h"
 
+#include "cli/metrics_exporter.h"
 #include "cli/quotas.h"
 #include "storage/factory.h"
 
@@ -7,7 +8,10 @@ namespace onsen::cli {
 
 StorageStack open_storage(const config::Config& cfg, bool usage) {
   StorageStack stack;
-  auto driver = storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
+  std::shared_ptr<storage::Driver> driver =
+      storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
+  if (metrics_enabled(cfg))
+    driver = stack.metered = std::make_shared<storage::MeteredDriver>(driver);
   // Replicas on one storage tell each other their listing changes through Redis.
   if (!cfg.redis.addr.empty()) {
     stack.listing_changes = std::make_unique<RedisListingChanges>(

@@ -7,6 +7,7 @@
 #include "cli/listing_changes.h"
 #include "config/config.h"
 #include "registry/registry.h"
+#include "storage/metered_driver.h"
 
 #include <memory>
 
@@ -20,6 +21,9 @@ struct StorageStack {
   // tells it its writes).
   std::unique_ptr<registry::UsageIndex> usage;
   std::unique_ptr<registry::Registry> registry;
+  // With metrics (metrics_enabled): the meter right above the configured driver, below the
+  // registry's caches.
+  std::shared_ptr<storage::MeteredDriver> metered;
 };
 
 // Throws what the driver's construction throws (storage::Error, std::exception).

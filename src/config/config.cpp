@@ -671,7 +671,17 @@ class Converter {
             {"automaticcrossmount", bool_to(http.automatic_cross_mount)},
             {"headers", map_to(http.headers, read_string_list)},
             {"tls", [&](const ConfigNode& n, const std::string& k) { read_tls(n, k, http.tls); }},
-            {"debug", section({{"addr", string_to(http.debug_addr)}, {"prometheus", kIgnore}})},
+            {"debug",
+             section({{"addr", string_to(http.debug_addr)},
+                      {"prometheus", section({{"enabled", bool_to(http.prometheus_enabled)},
+                                              {"path",
+                                               [&](const ConfigNode& n, const std::string& k) {
+                                                 string_to(http.prometheus_path)(n, k);
+                                                 if (http.prometheus_path.empty() ||
+                                                     http.prometheus_path[0] != '/') {
+                                                   fail(n, k, "expected a path starting with /");
+                                                 }
+                                               }}})}})},
             {"http2", kIgnore},  // HTTP/1.1 only
         });
     ConfigNode none;

@@ -44,6 +44,10 @@ struct HttpConfig {
   // http.debug.addr: a second, plain-HTTP listener for /debug/vars (the server's counters as
   // JSON, as registry:2's debug server has the path); empty = none.
   std::string debug_addr;
+  // http.debug.prometheus (Distribution's keys): the debug listener also serves the metrics in
+  // Prometheus' text format at prometheus_path (cli/metrics_exporter).
+  bool prometheus_enabled = false;
+  std::string prometheus_path = "/metrics";
   std::chrono::seconds drain_timeout{10};
   // Onsen extensions (registry:2 has no such keys): connection limits of the HTTP server.
   std::chrono::seconds idle_timeout{120};  // http.idletimeout: keep-alive wait for a request

@@ -66,6 +66,9 @@ struct Request {
   Peer peer;
   std::string remote;
   BodyReader* body = nullptr;  // never null while the handler runs
+  // Set by the handler: what kind of request this is, for the server's RequestObserver (metrics
+  // by route; the values are the handler's, api::RouteClass); 0 = not classified.
+  unsigned route_class = 0;
 };
 
 // A body sent straight from an open file: sendfile on plain TCP, pread+write on TLS. `owner` keeps

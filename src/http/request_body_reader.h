@@ -47,6 +47,7 @@ class RequestBodyReader final : public BodyReader {
     error_ = {};
     window_waited_ = {};
     window_bytes_ = 0;
+    bytes_read_ = 0;
     continue_handled_ = false;
     continue_sent_ = false;
     expect_continue_ = expect_continue && !complete();
@@ -55,6 +56,8 @@ class RequestBodyReader final : public BodyReader {
   boost::asio::awaitable<size_t> read_some(char* buf, size_t n) override {
     return read_body(buf, n);
   }
+  // Body bytes read so far, by the handler and by drain() (metrics).
+  uint64_t bytes_read() const { return bytes_read_; }
   std::optional<uint64_t> content_length() const override { return declared_length_; }
 
   // The whole body has been read.
@@ -115,6 +118,7 @@ class RequestBodyReader final : public BodyReader {
         size_t k = net::buffer_copy(net::buffer(buf, want), buffer.data());
         buffer.consume(k);
         remaining_ -= k;
+        bytes_read_ += k;
         co_return k;
       }
       const auto started = std::chrono::steady_clock::now();
@@ -123,6 +127,7 @@ class RequestBodyReader final : public BodyReader {
       count_progress(std::chrono::steady_clock::now() - started, k);
       if (ec) fail(ec == net::error::eof ? bhttp::error::partial_message : ec);
       remaining_ -= k;
+      bytes_read_ += k;
       co_return k;
     }
     for (;;) {
@@ -139,6 +144,7 @@ class RequestBodyReader final : public BodyReader {
       count_progress(std::chrono::steady_clock::now() - started, got);
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) fail(ec);
+      bytes_read_ += got;
       if (got > 0 || parser_->is_done()) co_return got;
     }
   }
@@ -191,6 +197,7 @@ class RequestBodyReader final : public BodyReader {
   boost::beast::error_code error_;
   std::chrono::steady_clock::duration window_waited_{};  // time waited in this rate window
   uint64_t window_bytes_ = 0;                            // and the bytes it brought
+  uint64_t bytes_read_ = 0;                              // of this body, for bytes_read()
 };
 
 }  // namespace onsen::http::detail

@@ -527,4 +527,8 @@ TlsCounters Server::tls_counters() const {
   return impl_->counters();
 }
 
+size_t Server::open_connections() const {
+  return impl_->ctx->active.load(std::memory_order_relaxed);
+}
+
 }  // namespace onsen::http

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -34,6 +35,24 @@
 #include "http/message.h"
 
 namespace onsen::http {
+
+// What the server tells of each request it answered (metrics).
+struct RequestRecord {
+  std::string_view method;   // "-" for a request refused before its header was parsed
+  unsigned route_class = 0;  // Request::route_class as the handler left it
+  unsigned status = 0;
+  uint64_t request_bytes = 0;                      // body bytes read (by the handler or drained)
+  uint64_t response_bytes = 0;                     // body bytes written
+  std::chrono::steady_clock::duration duration{};  // header read to response written
+};
+
+// Told of every request after its response was written (or failed to be), on the I/O thread that
+// served it: it must be cheap and must not block. Several threads call it at once.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void observe(const RequestRecord& record) noexcept = 0;
+};
 
 struct ServerOptions {
   // net "tcp": "host:port"; the wildcards ":5000", "0.0.0.0:5000" and "[::]:5000" all listen on
@@ -92,6 +111,8 @@ struct ServerOptions {
   // One info line per request (peer, method, target, status, bytes, duration); false: none
   // (Distribution's log.accesslog.disabled).
   bool access_log = true;
+  // Told of every request (metrics); null = none. Must outlive the server.
+  RequestObserver* observer = nullptr;
 };
 
 // What the TLS layer did since start() (see the line logged at stop).
@@ -129,6 +150,8 @@ class Server {
   void stop_on_signals();
   // Thread-safe.
   TlsCounters tls_counters() const;
+  // Connections open now (accepted, not yet closed). Thread-safe.
+  size_t open_connections() const;
 
  private:
   struct Impl;

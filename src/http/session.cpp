@@ -291,6 +291,7 @@ class Session final : public Connection,
 
     auto w = co_await writer_.write(res, version, is_head, close);
     log_access(req.method, req.target, res.status, w.bytes, start, w.ok);
+    observe(req.method, req.route_class, res.status, body_.bytes_read(), w.bytes, start);
     if (!w.ok) co_return Next::abort;
     co_return close ? Next::close : Next::keep_alive;
   }
@@ -302,6 +303,7 @@ class Session final : public Connection,
     Response res = transport_error(status, "UNSUPPORTED", message);
     auto w = co_await writer_.write(res, 11, false, true);
     log_access("-", "-", status, w.bytes, start, w.ok);
+    observe("-", 0, status, 0, w.bytes, start);
     co_return w.ok ? Next::close : Next::abort;
   }
 
@@ -311,6 +313,14 @@ class Session final : public Connection,
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - start);
     spdlog::info("{} \"{} {}\" {} {} {}ms{}", conn_.remote, method, target, status, bytes,
                  ms.count(), ok ? "" : " (write failed)");
+  }
+
+  // Tells the server's RequestObserver (metrics) of a request answered.
+  void observe(std::string_view method, unsigned route_class, unsigned status,
+               uint64_t request_bytes, uint64_t response_bytes, steady_clock::time_point start) {
+    if (!opts_.observer) return;
+    opts_.observer->observe(RequestRecord{method, route_class, status, request_bytes,
+                                          response_bytes, steady_clock::now() - start});
   }
 
   net::awaitable<void> close_gracefully() {

@@ -9,8 +9,14 @@ std::shared_ptr<const NameListing> CatalogCache::get() {
   std::unique_lock lock(mutex_);
   for (;;) {
     const bool servable = names_ && !invalid_;
-    if (servable && (walking_ || Clock::now() - walk_started_ < max_age_)) return names_;
-    if (!walking_) return walk_and_publish(lock);
+    if (servable && (walking_ || Clock::now() - walk_started_ < max_age_)) {
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      return names_;
+    }
+    if (!walking_) {
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return walk_and_publish(lock);
+    }
     walked_.wait(lock, [&] { return !walking_; });  // nothing servable: wait for that walk
   }
 }

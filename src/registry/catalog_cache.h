@@ -16,8 +16,10 @@
 
 #include "registry/name_listing.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -43,6 +45,9 @@ class CatalogCache {
   void invalidate();
   // Replaces max_age (shorter while changes from other replicas cannot be trusted to arrive).
   void set_max_age(Clock::duration max_age);
+  // get()s answered from the list held, and get()s that walked (metrics).
+  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
 
  private:
   std::shared_ptr<const NameListing> walk_and_publish(std::unique_lock<std::mutex>& lock);
@@ -57,6 +62,8 @@ class CatalogCache {
   bool walking_ = false;
   std::vector<std::string> added_while_walking_;
   bool invalidated_while_walking_ = false;
+  std::atomic<uint64_t> hits_{0};
+  std::atomic<uint64_t> misses_{0};
 };
 
 }  // namespace onsen::registry

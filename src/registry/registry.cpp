@@ -323,11 +323,16 @@ std::shared_ptr<const NameListing> Registry::tag_list(const std::string& repo) {
   if (mtime_tracks) {
     dir = driver_->stat(layout::tags_dir(repo));
     if (dir) {
-      if (auto cached = tag_lists_.find(repo, dir->mod_time)) return cached;
+      if (auto cached = tag_lists_.find(repo, dir->mod_time)) {
+        tag_list_hits_.fetch_add(1, std::memory_order_relaxed);
+        return cached;
+      }
     }
   } else if (auto cached = tag_lists_.find_listed_since(repo, now - listing_max_age_.load())) {
+    tag_list_hits_.fetch_add(1, std::memory_order_relaxed);
     return cached;
   }
+  tag_list_misses_.fetch_add(1, std::memory_order_relaxed);
   auto names = tags_.list(repo);
   if (!names) {
     if (!repository_exists(repo)) {
@@ -365,6 +370,16 @@ void Registry::list_repositories(const std::string& key, const std::string& pref
 
 std::shared_ptr<const NameListing> Registry::repository_list() {
   return catalog_.get();
+}
+
+Registry::CacheCounters Registry::cache_counters() {
+  const storage::ReadCache::Counters read = read_cache_.counters();
+  return CacheCounters{catalog_.hits(),
+                       catalog_.misses(),
+                       tag_list_hits_.load(std::memory_order_relaxed),
+                       tag_list_misses_.load(std::memory_order_relaxed),
+                       read.hits,
+                       read.misses};
 }
 
 void Registry::apply(const ListingChange& change) {

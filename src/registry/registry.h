@@ -145,6 +145,15 @@ class Registry {
   std::vector<Descriptor> referrers(const std::string& repo, const Digest& digest,
                                     const std::string& artifact_type);
 
+  // What the caches answered (metrics): the catalog and tag list caches (a miss lists the
+  // storage), and the read cache (RegistryOptions::read_cache_entries; zeros without it).
+  struct CacheCounters {
+    uint64_t catalog_hits = 0, catalog_misses = 0;
+    uint64_t tag_list_hits = 0, tag_list_misses = 0;
+    uint64_t read_hits = 0, read_misses = 0;
+  };
+  CacheCounters cache_counters();
+
   // A change another replica made (see RegistryOptions::listing_changes), applied to the caches.
   void apply(const ListingChange& change);
   // Whether changes made by other replicas are arriving (true: the channel is up; everything
@@ -176,6 +185,7 @@ class Registry {
   // Before driver_: the driver reports every write to them.
   CatalogCache catalog_;
   TagListCache tag_lists_;
+  std::atomic<uint64_t> tag_list_hits_{0}, tag_list_misses_{0};
   storage::ReadCache read_cache_;
   std::shared_ptr<storage::Driver> store_;   // the driver given, beneath the caches
   std::shared_ptr<storage::Driver> driver_;  // a CacheInvalidatingDriver (on a ReadCachingDriver)

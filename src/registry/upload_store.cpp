@@ -129,7 +129,8 @@ void UploadStore::save_state(const std::string& repo, const std::string& id,
 UploadCounters UploadStore::counters() const {
   return UploadCounters{.rehashes = rehashes_.load(std::memory_order_relaxed),
                         .hash_states_saved = states_saved_.load(std::memory_order_relaxed),
-                        .hash_states_resumed = states_resumed_.load(std::memory_order_relaxed)};
+                        .hash_states_resumed = states_resumed_.load(std::memory_order_relaxed),
+                        .sessions_open = sessions_open_.load(std::memory_order_relaxed)};
 }
 
 std::unique_ptr<UploadSession> UploadStore::open(const std::string& repo, const std::string& id) {
@@ -203,9 +204,12 @@ UploadSession::UploadSession(UploadStore& store, std::string repo, std::string i
       id_(std::move(id)),
       writer_(std::move(writer)),
       hasher_(std::move(hasher)),
-      opened_at_(writer_->size()) {}
+      opened_at_(writer_->size()) {
+  store_.sessions_open_.fetch_add(1, std::memory_order_relaxed);
+}
 
 UploadSession::~UploadSession() {
+  store_.sessions_open_.fetch_sub(1, std::memory_order_relaxed);
   try {
     release();
   } catch (...) {

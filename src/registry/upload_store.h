@@ -88,6 +88,9 @@ struct UploadCounters {
   uint64_t rehashes = 0;
   uint64_t hash_states_saved = 0;
   uint64_t hash_states_resumed = 0;
+  // Uploads being appended to now (UploadSessions open: a PATCH or PUT taking data), for the
+  // metrics' uploads in progress.
+  uint64_t sessions_open = 0;
 };
 
 class UploadStore {
@@ -136,6 +139,7 @@ class UploadStore {
   std::atomic<uint64_t> rehashes_{0};
   std::atomic<uint64_t> states_saved_{0};
   std::atomic<uint64_t> states_resumed_{0};
+  std::atomic<uint64_t> sessions_open_{0};  // UploadSessions alive
 };
 
 }  // namespace onsen::registry
