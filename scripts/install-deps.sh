@@ -6,6 +6,8 @@ mode=${1:-build}
 pkgs=(g++ cmake make pkg-config libboost1.81-dev libboost-url1.81-dev libssl-dev libcrypt-dev
       libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libpugixml-dev
       libhiredis-dev)
+# cli/metrics_exporter: Prometheus' exposition format and metric types (prometheus-cpp's core).
+pkgs+=(prometheus-cpp-dev)
 if [ "$mode" = test ]; then
   pkgs+=(libgtest-dev googletest curl skopeo docker-registry apache2-utils jq python3 openssl)
   # tests/fuzz: clang's libFuzzer and sanitizer runtimes (only recommended by clang-14).
@@ -14,6 +16,8 @@ if [ "$mode" = test ]; then
   pkgs+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
   # tests/replicas: Redis carries listing changes between replicas, nginx balances them.
   pkgs+=(redis-server nginx-light)
+  # tests/metrics: a real Prometheus scrapes Onsen; promtool checks the exposition.
+  pkgs+=(prometheus)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
