@@ -178,6 +178,8 @@ compatibility:
   EXPECT_TRUE(warnings.empty());
   EXPECT_EQ(c.redis.addr, "localhost:6379");
   EXPECT_EQ(c.http.debug_addr, "localhost:5001");
+  EXPECT_TRUE(c.http.prometheus_enabled);
+  EXPECT_EQ(c.http.prometheus_path, "/metrics");
 
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_EQ(c.log.formatter, "json");
