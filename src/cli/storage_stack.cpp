@@ -10,8 +10,11 @@ StorageStack open_storage(const config::Config& cfg, bool usage) {
   StorageStack stack;
   std::shared_ptr<storage::Driver> driver =
       storage::make_driver(cfg.storage.driver, cfg.storage.parameters);
-  if (metrics_enabled(cfg))
+  // Metered below the registry's caches: it counts what reaches the storage. (The offline
+  // commands open it so too; nothing reads their meter.)
+  if (metrics_enabled(cfg)) {
     driver = stack.metered = std::make_shared<storage::MeteredDriver>(driver);
+  }
   // Replicas on one storage tell each other their listing changes through Redis.
   if (!cfg.redis.addr.empty()) {
     stack.listing_changes = std::make_unique<RedisListingChanges>(
