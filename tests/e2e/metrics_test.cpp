@@ -186,6 +186,27 @@ TEST_F(MetricsTest, AuthenticationOutcomesAndVerificationCache) {
   EXPECT_EQ(delta(R"(onsen_http_requests_total{code="401",method="get",route="base"})"), 2);
 }
 
+TEST_F(MetricsTest, GarbageCollectionRunsAndWhatTheyFreed) {
+  start({"REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true"});
+  push_blob(*c_, "metrics/gc", random_bytes(4096, 9));  // linked, in no manifest: collected
+  ASSERT_EQ(c_->post("/admin/gc?grace=0s").status, 202u);
+  for (int i = 0; i < 300 && parse_json(c_->get("/admin/gc").body).value("state", "") != "idle";
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto samples = scrape();
+  EXPECT_EQ(value(samples, "onsen_gc_runs_total"), 1);
+  EXPECT_EQ(value(samples, "onsen_gc_running"), 0);
+  EXPECT_EQ(value(samples, "onsen_gc_blobs_deleted_total"), 1);
+  EXPECT_EQ(value(samples, "onsen_gc_freed_bytes_total"), 4096);
+  EXPECT_EQ(value(samples, "onsen_gc_manifests_deleted_total"), 0);
+  EXPECT_GT(value(samples, "onsen_gc_last_duration_seconds"), 0);
+  EXPECT_EQ(value(samples, R"(onsen_http_requests_total{code="202",method="post",route="admin"})"),
+            1);
+  EXPECT_GE(value(samples, R"(onsen_http_requests_total{code="200",method="get",route="admin"})"),
+            1);
+}
+
 TEST_F(MetricsTest, PathIsConfigurable) {
   start({"REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true",
          "REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH=/custom/metrics"});
