@@ -4,6 +4,8 @@
 #include "auth/authenticator.h"
 #include "cli/config_source.h"
 #include "cli/debug_vars.h"
+#include "cli/health_checks.h"
+#include "cli/health_endpoints.h"
 #include "cli/listing_changes.h"
 #include "cli/logging.h"
 #include "cli/online_gc.h"
@@ -149,7 +151,11 @@ int serve(const std::string& config_arg) {
     // Other paths get the API's 404 (NAME_UNKNOWN in the spec's JSON, after authentication), as
     // they always have.
     mux.set_fallback(api_handler);
-    http::Server server(server_options(cfg), mux.handler());
+    // health: checks on their own threads; while one fails, every request is answered 503 as
+    // registry:2's health.Handler does (cli/health_endpoints.h).
+    HealthChecks health(
+        configured_checks(cfg.health, cfg.storage.driver, registry.uncached_storage_driver()));
+    http::Server server(server_options(cfg), health_gate(health, mux.handler()));
     server.stop_on_signals();
     signals.release();
     server.start();
@@ -158,6 +164,7 @@ int serve(const std::string& config_arg) {
                  cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
                  authorizer ? "htpasswd" : "none");
     // The debug listener: plain HTTP on its own thread, stopped after the main server.
+    http::Mux debug_mux;
     std::optional<http::Server> debug;
     std::thread debug_thread;
     if (!cfg.http.debug_addr.empty()) {
@@ -165,8 +172,14 @@ int serve(const std::string& config_arg) {
       debug_options.addr = cfg.http.debug_addr;
       debug_options.threads = 1;
       debug_options.access_log = false;
-      debug.emplace(std::move(debug_options),
-                    debug_vars_handler(server, registry, gc.collector.get()));
+      debug_mux.set_fallback(debug_vars_handler(server, registry, gc.collector.get()));
+      for (const char* path : {"/debug/health", "/debug/ready", "/debug/live"}) {
+        debug_mux.handle(
+            path, health_handler(
+                      health, server,
+                      cfg.health.storage_enabled ? storage_check_name(cfg.storage.driver) : ""));
+      }
+      debug.emplace(std::move(debug_options), debug_mux.handler());
       debug->start();
       debug_thread = std::thread([&debug] { debug->run(); });
     }

@@ -527,4 +527,12 @@ TlsCounters Server::tls_counters() const {
   return impl_->counters();
 }
 
+bool Server::stopping() const {
+  return impl_->ctx->stopping;
+}
+
+void Server::post(std::function<void()> fn) {
+  net::post(impl_->ioc, std::move(fn));
+}
+
 }  // namespace onsen::http

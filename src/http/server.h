@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -129,6 +130,11 @@ class Server {
   void stop_on_signals();
   // Thread-safe.
   TlsCounters tls_counters() const;
+  // True once a stop (stop() or a signal) has begun: draining, or done. Thread-safe.
+  bool stopping() const;
+  // Runs `fn` on one of the I/O threads, once one is free (a liveness probe: `fn` runs only while
+  // the loop turns). Thread-safe; after run() has returned, `fn` never runs.
+  void post(std::function<void()> fn);
 
  private:
   struct Impl;
