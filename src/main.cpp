@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
       "GET a URL (a container healthcheck without shell or curl): exit 0 on 2xx, 1 otherwise");
   probe->add_option("url", probe_options.url, "http:// or https:// URL")->required();
   probe->add_option("--timeout", probe_options.timeout,
-                    "Bound of each step (connect, send, receive), a duration (default 5s)");
+                    "Deadline of the whole exchange, a duration (default 5s)");
   probe->add_flag("--insecure,-k", probe_options.insecure,
                   "https: accept any certificate (a self-signed one)");
 

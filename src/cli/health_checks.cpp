@@ -1,7 +1,7 @@
 // HealthChecks and the probes of the configured checks (see health_checks.h).
 #include "cli/health_checks.h"
 
-#include "cli/probe.h"
+#include "cli/http_request.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/connect.hpp>
@@ -44,8 +44,7 @@ std::optional<std::string> probe_file(const std::string& path) {
   return "stat " + path + ": " + std::strerror(errno);
 }
 
-// A HEAD on a fresh connection (a pooled one would not see a server that stopped accepting);
-// the texts are registry:2's HTTPChecker's.
+// A HEAD on a new connection; the texts are registry:2's HTTPChecker's.
 std::optional<std::string> probe_http(const config::HealthCheckConfig& c) {
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& [name, values] : c.headers) {
