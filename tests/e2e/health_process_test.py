@@ -14,7 +14,7 @@ Debian's) on the same configurations, the same statuses and bodies.
 - Onsen's readiness: 503 while the storage check has not passed once (even below the threshold,
   when /debug/health still says 200), and while a graceful stop drains; liveness 200 meanwhile.
 - `onsen probe`: 0 on 2xx, 1 on another status, a refused connection or a server that never
-  answers (--timeout), 2 on a bad URL or duration.
+  answers (--timeout), 2 on a bad URL or duration; https verified (or not, with --insecure).
 Exit status 0 when everything passed.
 """
 import http.client
@@ -299,6 +299,40 @@ def probes(debug_port, listener):
     check("probe: a bad --timeout -> exit 2", rc == 2, f"{rc} {err!r}")
 
 
+def probes_tls(base):
+    """`onsen probe https://...` against a TLS Onsen with a self-signed certificate for
+    localhost: refused unverified, accepted with --insecure or with the certificate trusted
+    (SSL_CERT_FILE), refused for a host name the certificate does not name."""
+    work = os.path.join(base, "onsen-tls")
+    os.makedirs(work)
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-x509", "-days", "2",
+                    "-keyout", key, "-out", cert, "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    s = server(ONSEN, "onsen", work, "  storagedriver:\n    enabled: false\n",
+               http_extra=f"  tls:\n    certificate: {cert}\n    key: {key}\n")
+    s.write_config()
+    with open(s.log_path, "ab") as log:
+        s.proc = subprocess.Popen([ONSEN, "serve", s.config_path], stdin=subprocess.DEVNULL,
+                                  stdout=log, stderr=subprocess.STDOUT, env=s.env)
+    try:
+        url = f"https://localhost:{s.port}/v2/"
+        up = wait_for(lambda: probe("--insecure", url)[0] == 0, 20)
+        check("probe https --insecure: a self-signed certificate -> exit 0", up, s.log_tail())
+        rc, err = probe(url)
+        check("probe https: an unverified certificate -> exit 1",
+              rc == 1 and "certificate verify failed" in err, f"{rc} {err!r}")
+        trusted = dict(os.environ, SSL_CERT_FILE=cert)
+        p = subprocess.run([ONSEN, "probe", url], capture_output=True, env=trusted, timeout=30)
+        check("probe https: the certificate trusted -> exit 0", p.returncode == 0, p.stderr)
+        p = subprocess.run([ONSEN, "probe", f"https://127.0.0.1:{s.port}/v2/"],
+                           capture_output=True, env=trusted, timeout=30)
+        check("probe https: a host name the certificate does not name -> exit 1",
+              p.returncode == 1, p.stderr)
+    finally:
+        s.stop()
+
+
 # --- Readiness during a graceful stop ----------------------------------------------------------
 
 def graceful_stop(base):
@@ -399,6 +433,7 @@ def main():
         downstream.stop()
         listener.close()
 
+        probes_tls(base)
         graceful_stop(base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
