@@ -17,9 +17,7 @@ Debian's) on the same configurations, the same statuses and bodies.
   answers (--timeout), 2 on a bad URL or duration; https verified (or not, with --insecure).
 Exit status 0 when everything passed.
 """
-import http.client
 import http.server
-import json
 import os
 import shutil
 import signal
@@ -31,7 +29,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checks import check, finish  # noqa: E402
-from onsen_proc import HOST, Server, free_port  # noqa: E402
+from onsen_proc import HOST, Server, free_port, wait_status  # noqa: E402
+from onsen_proc import get_json as get  # noqa: E402
 
 ONSEN = sys.argv[1]
 DISTRIBUTION = shutil.which("docker-registry")
@@ -45,21 +44,6 @@ def as_nobody():
     os.setuid(NOBODY)
 
 
-def get(port, path, method="GET", timeout=5):
-    """(status, body decoded as JSON when it is JSON, else text)."""
-    c = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        c.request(method, path)
-        r = c.getresponse()
-        body = r.read().decode(errors="replace")
-        try:
-            return r.status, json.loads(body)
-        except ValueError:
-            return r.status, body
-    finally:
-        c.close()
-
-
 def wait_for(what, timeout=10):
     """Polls what() until it is truthy; its last value."""
     deadline = time.monotonic() + timeout
@@ -68,18 +52,6 @@ def wait_for(what, timeout=10):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.05)
-
-
-def wait_status(port, path, status, timeout=10):
-    """Polls path until it answers `status`; (status, body) of the last answer."""
-    last = [None]
-
-    def poll():
-        last[0] = get(port, path)
-        return last[0][0] == status
-
-    wait_for(poll, timeout)
-    return last[0]
 
 
 def server(binary, name, workdir, health, root=None, as_user=None, http_extra=""):
@@ -98,18 +70,24 @@ def implementations():
     return impls
 
 
-# --- The storage check -------------------------------------------------------------------------
-
-def storage_check(name, binary, base):
-    """What /debug/health, /v2/ (and Onsen's /debug/ready and /debug/live) answer through an
-    unreadable root and back, and with the root renamed away; a list of observations."""
-    work = os.path.join(base, name + "-storage")
+def storage_root(work):
+    """(vol, root): work/vol/registry, both the server's user's; chmod vol 0 makes root unreadable."""
     vol = os.path.join(work, "vol")
     root = os.path.join(vol, "registry")
     os.makedirs(root)
     if AS_ROOT:
         os.chown(vol, NOBODY, NOBODY)
         os.chown(root, NOBODY, NOBODY)
+    return vol, root
+
+
+# --- The storage check -------------------------------------------------------------------------
+
+def storage_check(name, binary, base):
+    """What /debug/health, /v2/ (and Onsen's /debug/ready and /debug/live) answer through an
+    unreadable root and back, and with the root renamed away; a list of observations."""
+    work = os.path.join(base, name + "-storage")
+    vol, root = storage_root(work)
     s = server(binary, name, work,
                "  storagedriver:\n    enabled: true\n    interval: 100ms\n    threshold: 3\n",
                root=root, as_user=as_nobody if AS_ROOT else None)
@@ -150,12 +128,7 @@ def readiness_at_start(base):
     """Onsen started on an unreadable root with a threshold it will not reach soon: healthy, not
     ready; ready at the first successful probe."""
     work = os.path.join(base, "onsen-ready")
-    vol = os.path.join(work, "vol")
-    root = os.path.join(vol, "registry")
-    os.makedirs(root)
-    if AS_ROOT:
-        os.chown(vol, NOBODY, NOBODY)
-        os.chown(root, NOBODY, NOBODY)
+    vol, root = storage_root(work)
     os.chmod(vol, 0)
     s = server(ONSEN, "onsen", work,
                "  storagedriver:\n    enabled: true\n    interval: 100ms\n    threshold: 1000\n",

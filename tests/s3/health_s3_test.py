@@ -12,8 +12,6 @@ that stopping it disturbs no other test — with health.storagedriver every 200m
 Needs ONSEN_TEST_S3_ENV (the ctest fixture's gateway.env, which names CEPH_CONF). Exit status 0
 when everything passed.
 """
-import http.client
-import json
 import os
 import shutil
 import subprocess
@@ -24,7 +22,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import checks  # noqa: E402
 from checks import check, finish  # noqa: E402
-from onsen_proc import HOST, Server, free_port  # noqa: E402
+from onsen_proc import HOST, Server, free_port, wait_status  # noqa: E402
+from onsen_proc import get_json as get  # noqa: E402
 
 ONSEN = sys.argv[1]
 
@@ -84,29 +83,6 @@ class Gateway:
                 self.proc.wait()
 
 
-def get(port, path, timeout=10):
-    c = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        body = r.read().decode(errors="replace")
-        try:
-            return r.status, json.loads(body)
-        except ValueError:
-            return r.status, body
-    finally:
-        c.close()
-
-
-def wait_status(port, path, status, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        last = get(port, path)
-        if last[0] == status or time.monotonic() > deadline:
-            return last
-        time.sleep(0.1)
-
-
 class S3Server(Server):
     """A Server (onsen or docker-registry) on the test gateway's bucket."""
 
@@ -149,10 +125,10 @@ def main():
                                     os.path.join(work, "distribution"), gw, env).start(60))
         seen = {s.name: [] for s in servers}
         for s in servers:
-            seen[s.name].append(wait_status(s.debug_port, "/debug/health", 200))
+            seen[s.name].append(wait_status(s.debug_port, "/debug/health", 200, 60))
         gw.stop()
         for s in servers:
-            status, body = wait_status(s.debug_port, "/debug/health", 503)
+            status, body = wait_status(s.debug_port, "/debug/health", 503, 60)
             seen[s.name].append((status, sorted(body) if isinstance(body, dict) else body))
             v2 = get(s.port, "/v2/")
             seen[s.name].append((v2[0], v2[1]["errors"][0]["code"] if v2[0] == 503 else v2[1]))
@@ -163,10 +139,10 @@ def main():
               get(onsen.debug_port, "/debug/live") == (200, {}))
         gw.start()
         for s in servers:
-            seen[s.name].append(wait_status(s.debug_port, "/debug/health", 200))
+            seen[s.name].append(wait_status(s.debug_port, "/debug/health", 200, 60))
             seen[s.name].append(get(s.port, "/v2/"))
         check("gateway restarted: onsen /debug/ready 200",
-              wait_status(onsen.debug_port, "/debug/ready", 200) == (200, {}))
+              wait_status(onsen.debug_port, "/debug/ready", 200, 60) == (200, {}))
         expected = [(200, {}), (503, ["storagedriver_s3"]), (503, "UNAVAILABLE"), (200, {}),
                     (200, {})]
         check("onsen: 200 {}, gateway stopped 503 storagedriver_s3 and API 503 UNAVAILABLE, "
