@@ -190,8 +190,10 @@ else
       [ "$health" = healthy ] && break
       sleep 0.25
     done
+    [ "$health" = healthy ] ||
+      health="$health $(dk inspect -f '{{json .State.Health.Log}}' "$cid" 2>/dev/null | cut -c1-300)"
     check_eq "swarm: the healthcheck (onsen probe .../debug/ready) reports the task healthy" healthy \
-      "$health $(dk inspect -f '{{json .State.Health.Log}}' "$cid" 2>/dev/null | cut -c1-300)"
+      "$health"
     mesh_target swarm "$PUB" "$SW/certs/$REGISTRY_NAME.crt" 127.0.0.1 5000 "/proc/$pid/ns/net" || true
     FPORT=$(free_port)
     if forward_start ::1 "$FPORT" "${FWD[@]}"; then
