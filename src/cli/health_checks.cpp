@@ -12,7 +12,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 namespace onsen::cli {
 
@@ -36,10 +35,8 @@ std::chrono::milliseconds timeout_of(const config::HealthCheckConfig& c) {
 // Fails while the file exists (an operator's switch to take a replica out of rotation), as
 // registry:2's FileChecker; a path it cannot look at is a failure too.
 std::optional<std::string> probe_file(const std::string& path) {
-  std::error_code ec;
-  const std::string absolute = std::filesystem::absolute(path, ec).string();
   struct stat st;
-  if (::stat(ec ? path.c_str() : absolute.c_str(), &st) == 0) return "file exists";
+  if (::stat(path.c_str(), &st) == 0) return "file exists";
   if (errno == ENOENT) return std::nullopt;
   return "stat " + path + ": " + std::strerror(errno);
 }

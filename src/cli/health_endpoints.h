@@ -7,7 +7,7 @@
 //                  the server is not stopping; else 503 with the reasons in the same shape
 //                  ("server": "stopping", "<storage check>": "no successful probe yet", and the
 //                  failing checks).
-//   /debug/live    liveness (Kubernetes livenessProbe, a Swarm healthcheck): 200 `{}` when one of
+//   /debug/live    liveness (Kubernetes livenessProbe): 200 `{}` when one of
 //                  the main server's I/O threads ran a no-op within 5 s, else 503: a process
 //                  whose I/O loop is stuck is to be restarted; a failing storage is not a reason.
 // The gate (registry:2's health.Handler): while any check fails, every request of the main

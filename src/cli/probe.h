@@ -1,6 +1,6 @@
 // `onsen probe URL [--timeout D] [--insecure]`: one HTTP(S) GET, for container healthchecks in an
-// image that has no shell and no curl (Swarm's `healthcheck: test: ["CMD", "/onsen", "probe",
-// "http://127.0.0.1:5001/debug/live"]`, Docker's HEALTHCHECK, a Kubernetes exec probe).
+// image that has no shell and no curl (Swarm's `healthcheck: test: ["CMD", "/usr/bin/onsen",
+// "probe", "http://127.0.0.1:5001/debug/ready"]`, Docker's HEALTHCHECK, a Kubernetes exec probe).
 #pragma once
 
 #include <string>
@@ -14,7 +14,7 @@ struct ProbeOptions {
 };
 
 // Writes one line on stderr (the status, or why there is none). Returns the exit status: 0 for a
-// 2xx answer, 1 for any other answer or none, 2 for a bad URL or timeout.
+// 2xx answer, 1 for any other answer or none, 2 for a bad URL or --timeout.
 int probe(const ProbeOptions& options);
 
 }  // namespace onsen::cli
