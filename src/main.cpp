@@ -8,6 +8,7 @@
 #include "cli/du.h"
 #include "cli/garbage_collect.h"
 #include "cli/htpasswd.h"
+#include "cli/probe.h"
 #include "cli/serve.h"
 
 namespace {
@@ -88,6 +89,16 @@ int main(int argc, char** argv) {
   auto* password =
       htpasswd->add_option("password", htpasswd_options.password, "Password (with -b)");
 
+  onsen::cli::ProbeOptions probe_options;
+  auto* probe = app.add_subcommand(
+      "probe",
+      "GET a URL (a container healthcheck without shell or curl): exit 0 on 2xx, 1 otherwise");
+  probe->add_option("url", probe_options.url, "http:// or https:// URL")->required();
+  probe->add_option("--timeout", probe_options.timeout,
+                    "Deadline of the whole exchange, a duration (default 5s)");
+  probe->add_flag("--insecure,-k", probe_options.insecure,
+                  "https: accept any certificate (a self-signed one)");
+
   // Set after the subcommands, which would inherit it.
   app.footer(
       "onsen CONFIG.yml (a first argument ending in .yml or .yaml) is onsen serve CONFIG.yml");
@@ -115,6 +126,7 @@ int main(int argc, char** argv) {
   }
   if (*gc) return onsen::cli::garbage_collect(config_path, gc_options);
   if (*repository_delete) return onsen::cli::repository_delete(repository_name, config_path);
+  if (*probe) return onsen::cli::probe(probe_options);
   if (*htpasswd) {
     htpasswd_options.password_given = password->count() > 0;
     return onsen::cli::htpasswd(htpasswd_options);

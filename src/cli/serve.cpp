@@ -4,6 +4,8 @@
 #include "auth/authenticator.h"
 #include "cli/config_source.h"
 #include "cli/debug_vars.h"
+#include "cli/health_checks.h"
+#include "cli/health_endpoints.h"
 #include "cli/listing_changes.h"
 #include "cli/logging.h"
 #include "cli/metrics_exporter.h"
@@ -160,7 +162,11 @@ int serve(const std::string& config_arg) {
       request_metrics = std::make_unique<RequestMetrics>();
       main_options.observer = request_metrics.get();
     }
-    http::Server server(std::move(main_options), mux.handler());
+    // health: checks on their own threads; while one fails, every request is answered 503 as
+    // registry:2's health.Handler does (cli/health_endpoints.h).
+    HealthChecks health(
+        configured_checks(cfg.health, cfg.storage.driver, registry.uncached_storage_driver()));
+    http::Server server(std::move(main_options), health_gate(health, mux.handler()));
     server.stop_on_signals();
     signals.release();
     server.start();
@@ -169,7 +175,7 @@ int serve(const std::string& config_arg) {
                  cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
                  authorizer ? "htpasswd" : "none");
     // The debug listener: plain HTTP on its own thread, stopped after the main server.
-    http::Mux debug_mux;  // paths: /debug/vars, the metrics path; others 404
+    http::Mux debug_mux;  // /debug/vars (the fallback), health, the metrics path
     std::optional<MetricsExporter> exporter;
     std::optional<http::Server> debug;
     std::thread debug_thread;
@@ -178,7 +184,13 @@ int serve(const std::string& config_arg) {
       debug_options.addr = cfg.http.debug_addr;
       debug_options.threads = 1;
       debug_options.access_log = false;
-      debug_mux.handle("/debug/vars", debug_vars_handler(server, registry, gc.collector.get()));
+      debug_mux.set_fallback(debug_vars_handler(server, registry, gc.collector.get()));
+      for (const char* path : {"/debug/health", "/debug/ready", "/debug/live"}) {
+        debug_mux.handle(
+            path, health_handler(
+                      health, server,
+                      cfg.health.storage_enabled ? storage_check_name(cfg.storage.driver) : ""));
+      }
       if (request_metrics) {
         exporter.emplace(MetricsSources{
             .server = &server,

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string_view>
 
@@ -237,6 +238,13 @@ Reader seconds_to(std::chrono::seconds& out, std::chrono::nanoseconds minimum = 
   };
 }
 
+// A duration rounded up to whole milliseconds (health checks' intervals and timeouts).
+Reader millis_to(std::chrono::milliseconds& out) {
+  return [&out](const ConfigNode& n, const std::string& k) {
+    if (auto d = read_duration(n, k)) out = std::chrono::ceil<std::chrono::milliseconds>(*d);
+  };
+}
+
 // "HH:MM" -> minutes since midnight; nullopt unless 00:00..23:59.
 std::optional<int> parse_clock(std::string_view text) {
   if (text.size() != 5 || text[2] != ':') return std::nullopt;
@@ -302,6 +310,8 @@ class Converter {
         {"redis", [&](const ConfigNode& n, const std::string& k) { read_redis(n, k, cfg.redis); }},
         {"quotas",
          [&](const ConfigNode& n, const std::string& k) { read_quotas(n, k, cfg.quotas); }},
+        {"health",
+         [&](const ConfigNode& n, const std::string& k) { read_health(n, k, cfg.health); }},
         {"usage", section({{"enabled", bool_to(cfg.usage.enabled)},
                            {"refresh", seconds_to(cfg.usage.refresh, std::chrono::seconds(1),
                                                   "a duration of at least 1s")}})},
@@ -630,6 +640,61 @@ class Converter {
       if (!quota.bytes && !quota.tags) fail(item, at, "needs a limit: bytes, tags or both");
       quotas.push_back(std::move(quota));
     }
+  }
+
+  // Distribution's health section; each list item is one check, named by its target, and two
+  // checks of one name would be one (registry:2 panics), so a repeated target is an error.
+  void read_health(const ConfigNode& node, const std::string& key, HealthConfig& health) {
+    std::set<std::string> names;
+    auto checks = [&](std::vector<HealthCheckConfig>& out, std::string_view target_key,
+                      bool network) -> Reader {
+      // `out` by address: the reader runs after this lambda has returned.
+      return [this, &names, list = &out, target_key, network](const ConfigNode& n,
+                                                              const std::string& k) {
+        if (!n.is_sequence()) fail_type(n, k, "a list of checks");
+        list->clear();
+        for (size_t i = 0; i < n.items.size(); ++i) {
+          const ConfigNode& item = n.items[i];
+          const std::string at = k + "." + std::to_string(i);
+          HealthCheckConfig check;
+          std::vector<Key> keys = {{target_key, string_to(check.target)},
+                                   {"interval", millis_to(check.interval)},
+                                   {"threshold", uint_to(check.threshold)}};
+          if (network) keys.push_back({"timeout", millis_to(check.timeout)});
+          if (target_key == "uri") {
+            keys.push_back({"headers", map_to(check.headers, read_string_list)});
+            keys.push_back({"statuscode", [&](const ConfigNode& v, const std::string& vk) {
+                              read_uint(v, vk, check.status_code);
+                              if (check.status_code < 100 || check.status_code > 599) {
+                                fail(v, vk, "expected an HTTP status code, got " + describe(v));
+                              }
+                            }});
+          }
+          read_section(item, at, keys);
+          const std::string target = at + "." + std::string(target_key);
+          if (check.target.empty()) fail(item, target, "required");
+          if (target_key == "uri" && !valid_url(check.target)) {
+            fail(item, target, "expected an http:// or https:// URL, got \"" + check.target + "\"");
+          }
+          if (target_key == "addr" && !valid_host_port(check.target)) {
+            fail(item, target, "expected host:port, got \"" + check.target + "\"");
+          }
+          if (!names.insert(check.target).second) {
+            fail(item, target, "\"" + check.target + "\" is checked twice");
+          }
+          list->push_back(std::move(check));
+        }
+      };
+    };
+    read_section(node, key,
+                 {
+                     {"storagedriver", section({{"enabled", bool_to(health.storage_enabled)},
+                                                {"interval", millis_to(health.storage_interval)},
+                                                {"threshold", uint_to(health.storage_threshold)}})},
+                     {"file", checks(health.files, "file", false)},
+                     {"http", checks(health.http, "uri", true)},
+                     {"tcp", checks(health.tcp, "addr", true)},
+                 });
   }
 
   void read_http(const ConfigNode& node, const std::string& key, HttpConfig& http) {

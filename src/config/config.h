@@ -173,6 +173,27 @@ struct UsageConfig {
   std::chrono::seconds refresh{600};
 };
 
+// `health:` (Distribution's): checks run on their own threads every interval, whose failures
+// /debug/health lists and that answer every API request 503 UNAVAILABLE (cli/health_checks.h).
+// An interval of 0 is 10s; a threshold of 0 or 1: one failure is unhealthy.
+struct HealthCheckConfig {
+  // health.file[].file, health.http[].uri or health.tcp[].addr: also the check's name.
+  std::string target;
+  std::chrono::milliseconds interval{0};
+  std::chrono::milliseconds timeout{0};  // http and tcp; 0 = the interval
+  uint64_t threshold = 0;                // failures in a row before the check fails
+  std::map<std::string, std::vector<std::string>> headers;  // http: sent with each HEAD
+  uint64_t status_code = 200;                               // http: the status expected
+};
+
+struct HealthConfig {
+  // health.storagedriver: a stat of the storage's root (check name "storagedriver_<driver>").
+  bool storage_enabled = false;
+  std::chrono::milliseconds storage_interval{0};
+  uint64_t storage_threshold = 0;
+  std::vector<HealthCheckConfig> files, http, tcp;
+};
+
 // Keys that are accepted (validated where they have a type) but do nothing are not here: load()
 // ignores them silently when registry:2 would behave the same without them (http.secret: upload
 // state lives in the storage).
@@ -184,6 +205,7 @@ struct Config {
   RedisConfig redis;
   std::vector<QuotaConfig> quotas;
   UsageConfig usage;
+  HealthConfig health;
 
   // Values this layer passes through for a lower layer to validate (storage.<driver>.<param>,
   // http.tls.ciphersuites) are judged after load(); these word that verdict the way load() words

@@ -531,4 +531,12 @@ size_t Server::open_connections() const {
   return impl_->ctx->active.load(std::memory_order_relaxed);
 }
 
+bool Server::stopping() const {
+  return impl_->ctx->stopping;
+}
+
+void Server::post(std::function<void()> fn) {
+  net::post(impl_->ioc, std::move(fn));
+}
+
 }  // namespace onsen::http

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -152,6 +153,11 @@ class Server {
   TlsCounters tls_counters() const;
   // Connections open now (accepted, not yet closed). Thread-safe.
   size_t open_connections() const;
+  // True once a stop (stop() or a signal) has begun: draining, or done. Thread-safe.
+  bool stopping() const;
+  // Runs `fn` on one of the I/O threads, once one is free (a liveness probe: `fn` runs only while
+  // the loop turns). Thread-safe; after run() has returned, `fn` never runs.
+  void post(std::function<void()> fn);
 
  private:
   struct Impl;

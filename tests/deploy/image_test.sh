@@ -6,12 +6,14 @@
 #      one layer, no shell; the image's own default config (Distribution's) answers on :5000.
 #   2. Swarm: `docker swarm init`, node label, `docker secret create`, `docker stack deploy -c` a
 #      copy of deploy/docker-compose.yml whose only changes are the two bind-mount sources and the
-#      published port; then the full docker login/push/pull/logout sequence against the task.
+#      published port; the debug listener answers and the compose file's healthcheck (`onsen probe`
+#      of /debug/ready) reports the task healthy; then the full docker login/push/pull/logout
+#      sequence against the task.
 #      The routing mesh (ingress) needs IPVS and iptables NAT: when the published port does not
 #      answer, the reason is printed (skip line) and the client reaches the task's own loopback
 #      through a forwarder that connects from inside the task's network namespace.
 #   3. `docker run --network host` with the environment read from deploy/docker-compose.yml (only
-#      the port of REGISTRY_HTTP_ADDR changed: the host network is shared), the same bind mounts and
+#      the ports of REGISTRY_HTTP_ADDR and _DEBUG_ADDR changed: the host network is shared), the same bind mounts and
 #      the secrets as read-only files under /run/secrets; the same client sequence; SIGTERM stop and
 #      restart on the same data.
 # Usage: bash image_test.sh PATH-TO-ONSEN
@@ -25,8 +27,8 @@ COMPOSE=$REPO_ROOT/deploy/docker-compose.yml
 [ -f "$COMPOSE" ] || abort "deploy/docker-compose.yml exists"
 # The service's environment, as the compose file lists it.
 mapfile -t CLASSIC_ENV < <(sed -n 's/^ *- \(REGISTRY_[A-Z_]*=.*\)$/\1/p' "$COMPOSE")
-check_eq "deploy/docker-compose.yml lists the six classic REGISTRY_* variables" \
-  "REGISTRY_AUTH REGISTRY_AUTH_HTPASSWD_PATH REGISTRY_AUTH_HTPASSWD_REALM REGISTRY_HTTP_ADDR REGISTRY_HTTP_TLS_CERTIFICATE REGISTRY_HTTP_TLS_KEY" \
+check_eq "deploy/docker-compose.yml lists the six classic REGISTRY_* variables and the debug listener's" \
+  "REGISTRY_AUTH REGISTRY_AUTH_HTPASSWD_PATH REGISTRY_AUTH_HTPASSWD_REALM REGISTRY_HTTP_ADDR REGISTRY_HTTP_DEBUG_ADDR REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED REGISTRY_HTTP_TLS_CERTIFICATE REGISTRY_HTTP_TLS_KEY" \
   "$(printf '%s\n' "${CLASSIC_ENV[@]}" | cut -d= -f1 | sort | tr '\n' ' ' | sed 's/ $//')"
 
 docker_engine_start || abort "private dockerd starts"
@@ -164,7 +166,7 @@ else
       envs=$(dk inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$cid") || return 1
       for e in "${CLASSIC_ENV[@]}"; do grep -q -F -x -- "$e" <<<"$envs" || { echo "missing: $e"; return 1; }; done
     }
-    check "swarm: the task has the six variables exactly as the compose file writes them" env_ok
+    check "swarm: the task has the variables exactly as the compose file writes them" env_ok
     check "swarm: secret /run/secrets/registry.onsen.lan.crt is the certificate" \
       cmp "/proc/$pid/root/run/secrets/registry.onsen.lan.crt" "$SW/certs/$REGISTRY_NAME.crt"
     check_eq "swarm: /auth is a read-only bind mount" "ro" \
@@ -179,6 +181,19 @@ else
       sleep 0.1
     done
     check_eq "swarm: the task serves TLS with the secret's certificate on 0.0.0.0:5000 (/v2/ -> 401)" 401 "$code"
+    check_eq "swarm: the debug listener answers /debug/health in the task (0.0.0.0:5001)" '{}' \
+      "$(nsenter -t "$pid" -n curl -s -m 5 http://127.0.0.1:5001/debug/health 2>&1)"
+    # The compose file's healthcheck: `onsen probe` of /debug/ready, in an image without shell.
+    health=""
+    for ((i = 0; i < 240; i++)); do
+      health=$(dk inspect -f '{{.State.Health.Status}}' "$cid" 2>/dev/null) || health=""
+      [ "$health" = healthy ] && break
+      sleep 0.25
+    done
+    [ "$health" = healthy ] ||
+      health="$health $(dk inspect -f '{{json .State.Health.Log}}' "$cid" 2>/dev/null | cut -c1-300)"
+    check_eq "swarm: the healthcheck (onsen probe .../debug/ready) reports the task healthy" healthy \
+      "$health"
     mesh_target swarm "$PUB" "$SW/certs/$REGISTRY_NAME.crt" 127.0.0.1 5000 "/proc/$pid/ns/net" || true
     FPORT=$(free_port)
     if forward_start ::1 "$FPORT" "${FWD[@]}"; then
@@ -211,7 +226,10 @@ make_htpasswd "$RN/auth/htpasswd" "$DEPLOY_USER" "$DEPLOY_PASS"
 RPORT=$(free_port)
 RUN=(--network host)
 for e in "${CLASSIC_ENV[@]}"; do
-  case $e in REGISTRY_HTTP_ADDR=*) e="REGISTRY_HTTP_ADDR=0.0.0.0:$RPORT" ;; esac
+  case $e in
+    REGISTRY_HTTP_ADDR=*) e="REGISTRY_HTTP_ADDR=0.0.0.0:$RPORT" ;;
+    REGISTRY_HTTP_DEBUG_ADDR=*) e="REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:$(free_port)" ;;  # host network
+  esac
   RUN+=(-e "$e")
 done
 RUN+=(--mount "type=bind,source=$RN/data,target=/var/lib/registry"

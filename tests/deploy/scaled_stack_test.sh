@@ -163,8 +163,14 @@ wait_replicas() {
 }
 IDS=$(wait_replicas "$REPLICAS") || abort "$REPLICAS replicas of $SVC running, each answering /v2/ -> 401"
 pass "$REPLICAS replicas running and answering TLS on :5000 ($(($(date +%s) - T0)) s into the test)"
-check_eq "docker service ls: ${SVC} $REPLICAS/$REPLICAS, ${STACK}_redis 1/1" "${STACK}_redis 1/1 $SVC $REPLICAS/$REPLICAS" \
-  "$(dk service ls --format '{{.Name}} {{.Replicas}}' 2>&1 | sort | tr '\n' ' ' | sed 's/ $//')"
+# A replica counts once its healthcheck (`onsen probe` of /debug/ready, every 10 s) has passed.
+for ((i = 0; i < 120; i++)); do
+  ls_line=$(dk service ls --format '{{.Name}} {{.Replicas}}' 2>&1 | sort | tr '\n' ' ' | sed 's/ $//')
+  [ "$ls_line" = "${STACK}_redis 1/1 $SVC $REPLICAS/$REPLICAS" ] && break
+  sleep 0.5
+done
+check_eq "docker service ls: ${SVC} $REPLICAS/$REPLICAS (each healthy: onsen probe of /debug/ready), ${STACK}_redis 1/1" \
+  "${STACK}_redis 1/1 $SVC $REPLICAS/$REPLICAS" "$ls_line"
 check_eq "no placement constraint on $SVC" "null" \
   "$(dk service inspect -f '{{json .Spec.TaskTemplate.Placement.Constraints}}' "$SVC" 2>&1)"
 # subscribed_replicas: how many distinct replicas logged their Redis subscription.

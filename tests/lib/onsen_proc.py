@@ -77,6 +77,33 @@ def v2_status(port, timeout=2):
         c.close()
 
 
+def get_json(port, path, method="GET", timeout=5):
+    """(status, body) of one request on a fresh connection; the body decoded as JSON when it is
+    JSON, else as text."""
+    c = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        c.request(method, path)
+        r = c.getresponse()
+        body = r.read().decode(errors="replace")
+        try:
+            return r.status, json.loads(body)
+        except ValueError:
+            return r.status, body
+    finally:
+        c.close()
+
+
+def wait_status(port, path, status, timeout=10, interval=0.05):
+    """Polls get_json(port, path) until it answers `status` or timeout seconds pass; the last
+    (status, body)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = get_json(port, path)
+        if last[0] == status or time.monotonic() > deadline:
+            return last
+        time.sleep(interval)
+
+
 def file_tail(path, n):
     """The last n bytes of a (log) file as text (n=0: all of it); "" when it cannot be read."""
     try:

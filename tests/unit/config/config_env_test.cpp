@@ -349,3 +349,30 @@ TEST(ConfigEnv, RedisKeys) {
 
 }  // namespace
 }  // namespace onsen::config
+
+namespace onsen::config {
+namespace {
+
+// Distribution's rules reach the health section: nested keys, list items by index, a whole list
+// as YAML.
+TEST(ConfigEnv, HealthChecks) {
+  Config c = load_with(
+      {"REGISTRY_HEALTH_STORAGEDRIVER_ENABLED=true", "REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD=5",
+       "REGISTRY_HEALTH_FILE_0_FILE=/run/drain", "REGISTRY_HEALTH_FILE_0_INTERVAL=2s",
+       "REGISTRY_HEALTH_TCP=[{addr: \"127.0.0.1:6379\", timeout: 1s}]"});
+  EXPECT_TRUE(c.health.storage_enabled);
+  EXPECT_EQ(c.health.storage_threshold, 5u);
+  ASSERT_EQ(c.health.files.size(), 1u);
+  EXPECT_EQ(c.health.files[0].target, "/run/drain");
+  EXPECT_EQ(c.health.files[0].interval, 2s);
+  ASSERT_EQ(c.health.tcp.size(), 1u);
+  EXPECT_EQ(c.health.tcp[0].target, "127.0.0.1:6379");
+  EXPECT_EQ(c.health.tcp[0].timeout, 1s);
+  EXPECT_EQ(error_with({"REGISTRY_HEALTH_HTTP_0_URI=nowhere"}),
+            "REGISTRY_HEALTH_HTTP_0_URI: expected an http:// or https:// URL, got \"nowhere\"");
+  EXPECT_EQ(error_with({"REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD=-1"}),
+            "REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD: expected a non-negative integer, got \"-1\"");
+}
+
+}  // namespace
+}  // namespace onsen::config

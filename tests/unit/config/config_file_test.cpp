@@ -504,3 +504,81 @@ TEST(ConfigFileErrors, Auth) {
 
 }  // namespace
 }  // namespace onsen::config
+
+namespace onsen::config {
+namespace {
+
+// registry:2's config.yml (the embedded defaults) checks the storage every 10s, threshold 3.
+TEST(ConfigDefaults, StorageHealthCheckOn) {
+  Config c = load("", {}, nullptr);
+  EXPECT_TRUE(c.health.storage_enabled);
+  EXPECT_EQ(c.health.storage_interval, 10s);
+  EXPECT_EQ(c.health.storage_threshold, 3u);
+}
+
+TEST(ConfigFile, HealthChecks) {
+  Config none = load_yaml(kMinimal);
+  EXPECT_FALSE(none.health.storage_enabled);
+  EXPECT_TRUE(none.health.files.empty() && none.health.http.empty() && none.health.tcp.empty());
+
+  std::vector<std::string> warnings;
+  Config c = load_yaml(std::string(kMinimal) + R"(health:
+  storagedriver:
+    enabled: true
+    interval: 250ms
+    threshold: 3
+  file:
+    - file: /tmp/out-of-rotation
+      interval: 1s
+  http:
+    - uri: http://server.to.check/must/return/200
+      headers:
+        Authorization: [Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==]
+      statuscode: 204
+      timeout: 3s
+      interval: 10s
+      threshold: 2
+  tcp:
+    - addr: redis-server.domain.com:6379
+      timeout: 1500us
+)",
+                       &warnings);
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  EXPECT_TRUE(c.health.storage_enabled);
+  EXPECT_EQ(c.health.storage_interval, 250ms);
+  EXPECT_EQ(c.health.storage_threshold, 3u);
+  ASSERT_EQ(c.health.files.size(), 1u);
+  EXPECT_EQ(c.health.files[0].target, "/tmp/out-of-rotation");
+  EXPECT_EQ(c.health.files[0].interval, 1s);
+  ASSERT_EQ(c.health.http.size(), 1u);
+  const HealthCheckConfig& h = c.health.http[0];
+  EXPECT_EQ(h.target, "http://server.to.check/must/return/200");
+  EXPECT_EQ(h.headers.at("Authorization"),
+            std::vector<std::string>{"Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="});
+  EXPECT_EQ(h.status_code, 204u);
+  EXPECT_EQ(h.timeout, 3s);
+  EXPECT_EQ(h.interval, 10s);
+  EXPECT_EQ(h.threshold, 2u);
+  ASSERT_EQ(c.health.tcp.size(), 1u);
+  EXPECT_EQ(c.health.tcp[0].target, "redis-server.domain.com:6379");
+  EXPECT_EQ(c.health.tcp[0].timeout, 2ms);   // rounded up to whole milliseconds
+  EXPECT_EQ(c.health.tcp[0].interval, 0ms);  // 0: the checks' default, 10s
+
+  const std::string base = std::string(kMinimal) + "health:\n";
+  EXPECT_EQ(error_of(base + "  http:\n    - uri: ftp://x/\n"),
+            "health.http.0.uri: expected an http:// or https:// URL, got \"ftp://x/\"");
+  EXPECT_EQ(error_of(base + "  http:\n    - timeout: 1s\n"), "health.http.0.uri: required");
+  EXPECT_EQ(error_of(base + "  http:\n    - uri: http://a/\n      statuscode: 42\n"),
+            "health.http.0.statuscode: expected an HTTP status code, got \"42\"");
+  EXPECT_EQ(error_of(base + "  tcp:\n    - addr: nocolon\n"),
+            "health.tcp.0.addr: expected host:port, got \"nocolon\"");
+  EXPECT_EQ(error_of(base + "  file:\n    - file: /a\n    - file: /a\n"),
+            "health.file.1.file: \"/a\" is checked twice");
+  EXPECT_EQ(error_of(base + "  storagedriver:\n    interval: soon\n"),
+            "health.storagedriver.interval: expected a duration such as \"30s\", \"24h\" or "
+            "\"1h30m\", got \"soon\"");
+  EXPECT_EQ(error_of(base + "  file: /a\n"), "health.file: expected a list of checks, got \"/a\"");
+}
+
+}  // namespace
+}  // namespace onsen::config
