@@ -6,6 +6,7 @@
 #include "cli/debug_vars.h"
 #include "cli/listing_changes.h"
 #include "cli/logging.h"
+#include "cli/notifications.h"
 #include "cli/online_gc.h"
 #include "cli/storage_stack.h"
 #include "cli/upload_purger.h"
@@ -139,6 +140,9 @@ int serve(const std::string& config_arg) {
     options.gc_defaults = collection_defaults(cfg.storage.gc);
     const std::string api_prefix = options.prefix + "/v2";
     const std::string admin_prefix = options.prefix + "/admin";
+    // Before the API, which publishes to it, and destroyed after it (a short drain of the queues).
+    Notifications notifications = start_notifications(cfg);
+    options.events = notifications.events;
     api::Api api(registry, std::move(options), authorizer.get());
     http::Handler api_handler = [&api](http::Request& req) { return api.handle(req); };
     // Every endpoint the server has, by path prefix; a new one (a web UI, a token endpoint) is a
@@ -165,8 +169,9 @@ int serve(const std::string& config_arg) {
       debug_options.addr = cfg.http.debug_addr;
       debug_options.threads = 1;
       debug_options.access_log = false;
-      debug.emplace(std::move(debug_options),
-                    debug_vars_handler(server, registry, gc.collector.get()));
+      debug.emplace(
+          std::move(debug_options),
+          debug_vars_handler(server, registry, gc.collector.get(), notifications.notifier.get()));
       debug->start();
       debug_thread = std::thread([&debug] { debug->run(); });
     }

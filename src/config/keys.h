@@ -7,8 +7,8 @@ namespace onsen::config {
 
 // Top-level sections that are accepted and ignored.
 inline bool is_ignored_section(std::string_view key) {
-  return key == "health" || key == "validation" || key == "notifications" || key == "proxy" ||
-         key == "reporting" || key == "middleware" || key == "compatibility";
+  return key == "health" || key == "validation" || key == "proxy" || key == "reporting" ||
+         key == "middleware" || key == "compatibility";
 }
 
 // Top-level sections of Onsen's own (registry:2 ignores unknown top-level keys).
@@ -19,8 +19,8 @@ inline bool is_onsen_section(std::string_view key) {
 // Every top-level key of Distribution's format (version 0.1), and Onsen's own.
 inline bool is_top_level_key(std::string_view key) {
   return key == "version" || key == "loglevel" || key == "log" || key == "storage" ||
-         key == "http" || key == "auth" || key == "redis" || is_onsen_section(key) ||
-         is_ignored_section(key);
+         key == "http" || key == "auth" || key == "redis" || key == "notifications" ||
+         is_onsen_section(key) || is_ignored_section(key);
 }
 
 // The keys of the storage block that are options rather than a driver name.
