@@ -60,11 +60,11 @@ std::string remote_addr(const http::Request& req) {
   return req.peer.unix_socket() ? std::string() : req.peer.to_string();
 }
 
-// A descriptor as 2.8's distribution.Descriptor writes it: its fields in that order, empty ones
-// left out.
+// A reference as 2.8 lists it: a distribution.Descriptor, its fields in that order, empty ones
+// left out (an index's platform too: 2.8 lists its entries' descriptors without it).
 Json descriptor(const Json& in) {
   Json out = Json::object();
-  for (const char* key : {"mediaType", "size", "digest", "urls", "annotations", "platform"}) {
+  for (const char* key : {"mediaType", "size", "digest", "urls", "annotations"}) {
     auto it = in.find(key);
     if (it == in.end() || it->is_null()) continue;
     if ((it->is_string() || it->is_array() || it->is_object()) && it->empty()) continue;
