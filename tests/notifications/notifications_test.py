@@ -16,6 +16,9 @@ a local receiver (receiver.py, 127.0.0.1, a free port).
   replicas   two processes on one root: each sends the events of the requests it served, with
              its own instanceID.
   ignore     ignore.actions, ignore.mediatypes / ignoredmediatypes and disabled.
+  https      a receiver whose certificate the trust store (SSL_CERT_FILE) has gets the events;
+             one with another certificate gets none (failures counted).
+  stop       a stop while the receiver hangs ends in time (exit status 0).
 Usage: notifications_test.py ONSEN_BINARY"""
 import json
 import os
@@ -468,6 +471,50 @@ def test_ignore(work):
             x.stop()
 
 
+def certificate(work, name):
+    cert, key = os.path.join(work, name + ".pem"), os.path.join(work, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_https(work):
+    trusted = Receiver(free_port(), tls=certificate(work, "trusted")).start()
+    stranger = Receiver(free_port(), tls=certificate(work, "stranger")).start()
+    server = Server(ONSEN, workdir=os.path.join(work, "https"), debug=True,
+                    env={"SSL_CERT_FILE": trusted.tls[0], "SSL_CERT_DIR": os.path.join(work, "none")},
+                    config_extra=notifications(endpoint("trusted", trusted.url()),
+                                               endpoint("stranger", stranger.url()))).start()
+    try:
+        push_image_blobs(Client(server.port), "tls/app", "x", [])  # 1 event
+        events = trusted.wait_events(1, WAIT)
+        check("https: a receiver with a trusted certificate gets the event", len(events) == 1)
+        v = wait_vars(server, "stranger", {"failed": 3})
+        check("https: one whose certificate is not trusted gets nothing (failures counted)",
+              not stranger.posts and v["failed"] >= 3 and v["sent"] == 0, v)
+    finally:
+        server.stop()
+        trusted.stop()
+        stranger.stop()
+
+
+def test_stop_while_hanging(work):
+    r = Receiver(free_port())
+    r.mode, r.hang_seconds = "hang", 30
+    r.start()
+    server = Server(ONSEN, workdir=os.path.join(work, "stop"),
+                    config_extra=notifications(endpoint("main", r.url()))).start()
+    try:
+        push_some(Client(server.port), "stop", 2)
+        check("stop: SIGTERM while the receiver hangs: the process exits 0 in time",
+              server.stop(timeout=15) == 0)
+    finally:
+        server.stop()
+        r.stop()
+
+
 def main():
     work = tempfile.mkdtemp(prefix="onsen-notifications-")
     try:
@@ -479,6 +526,8 @@ def main():
         test_bound(work)
         test_replicas(work)
         test_ignore(work)
+        test_https(work)
+        test_stop_while_hanging(work)
     finally:
         if not os.environ.get("KEEP_TEMP"):
             shutil.rmtree(work, ignore_errors=True)

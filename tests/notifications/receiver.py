@@ -2,16 +2,19 @@
 own thread) that records every POST (headers and decoded JSON body) and answers as told: "ok"
 (200), "fail" (500), "hang" (sleeps `hang_seconds` before answering 200, longer than the sender's
 timeout). stop() closes the listening socket: the receiver is then down (connections refused).
+With tls=(certificate file, key file) it answers https.
 Python 3 standard library only."""
 import http.server
 import json
+import ssl
 import threading
 import time
 
 
 class Receiver:
-    def __init__(self, port):
+    def __init__(self, port, tls=None):
         self.port = port
+        self.tls = tls
         self.mode = "ok"
         self.hang_seconds = 5.0
         self.posts = []  # (headers as a lowercase dict, decoded body), in arrival order
@@ -21,7 +24,7 @@ class Receiver:
         self.thread = None
 
     def url(self, path="/events"):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def start(self):
         receiver = self
@@ -68,6 +71,10 @@ class Receiver:
                 pass  # a sender that gave up or closed its kept-alive connection
 
         self.server = QuietServer(("127.0.0.1", self.port), Handler)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
