@@ -1,5 +1,7 @@
 #include "notify/poster.h"
 
+#include "base/host_port.h"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,9 +21,7 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
 std::string Url::host_header() const {
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if ((https && port == "443") || (!https && port == "80")) return h;
-  return h + ":" + port;
+  return base::host_header(host, port, https);
 }
 
 Url parse_url(std::string_view text) {
@@ -41,22 +41,9 @@ Url parse_url(std::string_view text) {
   if (auto at = authority.rfind('@'); at != std::string_view::npos) {
     throw std::invalid_argument("user information in the URL: use headers instead");
   }
-  std::string_view host = authority, port;
-  if (authority.starts_with("[")) {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) throw std::invalid_argument("unclosed [ in the host");
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') throw std::invalid_argument("bad host");
-      port = authority.substr(close + 2);
-    }
-  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) throw std::invalid_argument("no host");
-  url.host = host;
-  url.port = port.empty() ? (url.https ? "443" : "80") : std::string(port);
+  base::HostPort parts = base::split_host_port(authority);
+  url.host = std::move(parts.host);
+  url.port = parts.port.empty() ? (url.https ? "443" : "80") : std::move(parts.port);
   return url;
 }
 
