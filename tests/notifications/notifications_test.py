@@ -213,7 +213,7 @@ def test_envelope_and_registry2(work):
     check("envelope: every push, pull, mount and delete arrives with its fields", not problems,
           "\n".join(problems[:20]))
     check("envelope: one event per POST, in {\"events\":[...]}",
-          all(len(env.get("events", [])) == 1 for _, env in r.posts), r.posts[:2])
+          r.posts and all(len(env.get("events", [])) == 1 for _, env in r.posts), r.posts[:2])
     check("envelope: one instanceID for the process",
           len({e["source"]["instanceID"] for _, e in events}) == 1)
     index_push = next((e for _, e in events if e["target"].get("tag") == "multi"), {})
@@ -242,8 +242,9 @@ def test_envelope_and_registry2(work):
     check(f"registry:2: the same {len(devents)} events in the same order, equal field for field",
           len(onsen_events) == len(devents) and not differences, "\n".join(differences[:6]))
     check("registry:2: the same events share a request id",
-          request_groups(onsen_events) == request_groups(devents))
+          devents and request_groups(onsen_events) == request_groups(devents))
     check("registry:2: the same keys at every level (event, target, request, actor, source)",
+          devents and len(onsen_events) == len(devents) and
           all(set(a) == set(b) and all(set(a[k]) == set(b[k]) for k in
                                         ("target", "request", "actor", "source"))
               for (_, a), (_, b) in zip(onsen_events, devents)))
@@ -282,7 +283,7 @@ def test_skopeo(work):
         check("skopeo: a push event for every blob and for the manifest with its tag",
               got == want, sorted(got ^ want))
         check("skopeo: its User-Agent in request.useragent",
-              all("skopeo" in e["request"]["useragent"] for _, e in pushed),
+              pushed and all("skopeo" in e["request"]["useragent"] for _, e in pushed),
               pushed[0][1]["request"] if pushed else None)
         out = os.path.join(work, "pulled")
         p = skopeo(env_dir, f"docker://127.0.0.1:{server.port}/sk/img:v1", f"dir:{out}")
