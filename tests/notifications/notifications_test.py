@@ -374,8 +374,13 @@ def test_bad_receiver(work, mode):
         vars_while_bad = server.debug_vars()["notifications"]["main"]
         check(f"{mode}: all 12 requests completed while the receiver was {mode}, none delivered",
               vars_while_bad["sent"] == 0 and len(r.posts) == 0, (vars_while_bad, len(r.posts)))
-        check(f"{mode}: the sender was trying meanwhile (failed POSTs counted)",
-              vars_while_bad["failed"] >= 1 or (mode == "hang" and r.attempts >= 1), vars_while_bad)
+        deadline = time.monotonic() + WAIT  # the sender's thread may not have run yet
+        while time.monotonic() < deadline and r.attempts == 0 and \
+                server.debug_vars()["notifications"]["main"]["failed"] == 0:
+            time.sleep(0.05)
+        v = server.debug_vars()["notifications"]["main"]
+        check(f"{mode}: the sender tries meanwhile (failed POSTs counted, or one hanging)",
+              v["failed"] >= 1 or (mode == "hang" and r.attempts >= 1), (v, r.attempts))
         if mode == "down":
             r.start()
         r.mode = "ok"
