@@ -20,10 +20,10 @@ http::Response method_not_allowed() {
 }  // namespace
 
 boost::asio::awaitable<http::Response> Api::dispatch(http::Request& req, const Route& route,
-                                                     const Query& query) {
+                                                     const Query& query, RequestEvents& events) {
   std::string base_url = options_.host + options_.prefix;
-  Context ctx{req,          registry_,        route, query, base_url, pool_, upload_pool_,
-              cheap_reads_, options_.redirect};
+  Context ctx{req,          registry_,         route, query, base_url, pool_, upload_pool_,
+              cheap_reads_, options_.redirect, events};
   const std::string& m = req.method;
   const bool read = m == "GET" || m == "HEAD";
 
@@ -78,9 +78,10 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
   Route route = parse_route(path);
   req.route_class = static_cast<unsigned>(route_class(route.kind));
   Query query(req.query);
+  RequestEvents events(options_.events, req, options_.host, options_.prefix);
   // Derived before authenticating, so that a 401 can name what to obtain a token for.
   co_return co_await respond(req, required_access(route, req.method, query.get("from")),
-                             dispatch(req, route, query));
+                             dispatch(req, route, query, events), &events);
 }
 
 }  // namespace onsen::api

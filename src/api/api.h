@@ -3,6 +3,7 @@
 #pragma once
 
 #include "api/auth_outcomes.h"
+#include "api/events.h"
 #include "api/query.h"
 #include "api/router.h"
 #include "auth/authorizer.h"
@@ -43,6 +44,9 @@ struct ApiOptions {
   registry::OnlineCollector* collector = nullptr;
   // What POST /admin/gc runs when its query says nothing else: the storage.gc keys.
   registry::CollectionRequest gc_defaults;
+  // Notifications (api/events.h): where the events of pushes, pulls and deletes go; none when
+  // its notifier is null.
+  EventOptions events;
 };
 
 class Api {
@@ -77,15 +81,18 @@ class Api {
 
  private:
   boost::asio::awaitable<http::Response> dispatch(http::Request& req, const Route& route,
-                                                  const Query& query);
+                                                  const Query& query, RequestEvents& events);
   // Authorizes `access`, then awaits `work` (an awaitable starts only when awaited: not at all
   // when refused), turning the registry and storage errors it throws into the spec's answers.
+  // `events`, when given, learns the authenticated user (the events' actor).
   boost::asio::awaitable<http::Response> respond(http::Request& req,
                                                  const std::vector<auth::Access>& access,
-                                                 boost::asio::awaitable<http::Response> work);
-  // Asks the Authorizer about `access` for req: nullopt when allowed, else the 401/403/429.
+                                                 boost::asio::awaitable<http::Response> work,
+                                                 RequestEvents* events = nullptr);
+  // Asks the Authorizer about `access` for req: nullopt when allowed (then *user is the
+  // authenticated user, "" when anonymous), else the 401/403/429.
   boost::asio::awaitable<std::optional<http::Response>> authorize(
-      http::Request& req, const std::vector<auth::Access>& access);
+      http::Request& req, const std::vector<auth::Access>& access, std::string* user);
   // The admin endpoints (api/admin.cpp); `path` without the prefix.
   boost::asio::awaitable<http::Response> admin_dispatch(http::Request& req, std::string_view path);
   http::Response collection_status() const;

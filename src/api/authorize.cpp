@@ -56,7 +56,7 @@ void Api::count_outcome(const auth::Decision& decision, const auth::Credentials&
 }
 
 boost::asio::awaitable<std::optional<http::Response>> Api::authorize(
-    http::Request& req, const std::vector<auth::Access>& access) {
+    http::Request& req, const std::vector<auth::Access>& access, std::string* user) {
   if (!authorizer_) co_return std::nullopt;
   // Throttling keys on the address (not the port); unix-socket clients share one key.
   std::string_view client =
@@ -69,13 +69,17 @@ boost::asio::awaitable<std::optional<http::Response>> Api::authorize(
     co_await pool_.run_function([&] { decision = authorizer_->authorize(credentials, access); });
   }
   count_outcome(*decision, credentials);
+  if (decision->allowed()) *user = std::move(decision->user);
   co_return denial(*decision, access);
 }
 
 boost::asio::awaitable<http::Response> Api::respond(http::Request& req,
                                                     const std::vector<auth::Access>& access,
-                                                    boost::asio::awaitable<http::Response> work) {
-  auto denied = co_await authorize(req, access);
+                                                    boost::asio::awaitable<http::Response> work,
+                                                    RequestEvents* events) {
+  std::string user;
+  auto denied = co_await authorize(req, access, &user);
+  if (events) events->set_actor(std::move(user));
   if (denied) co_return finish_response(req, std::move(*denied), true);
   std::optional<registry::Error> failure;
   http::Response res;

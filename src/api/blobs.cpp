@@ -28,6 +28,8 @@ Reply get_blob(Context& ctx) {
   uint64_t size =
       co_await ctx.reading([&] { return ctx.registry.blob_size(ctx.route.name, digest); });
 
+  // HEAD too, as registry:2 (its blob listener wraps the server of both).
+  ctx.events.blob("pull", ctx.route.name, digest, size);
   http::Response res;
   res.headers.set("Docker-Content-Digest", digest.str());
   res.headers.set("Content-Type", "application/octet-stream");
@@ -88,6 +90,7 @@ Reply get_blob(Context& ctx) {
 Reply delete_blob(Context& ctx) {
   auto digest = parse_digest(ctx.route.arg);
   co_await ctx.blocking([&] { ctx.registry.delete_blob(ctx.route.name, digest); });
+  ctx.events.deleted_blob(ctx.route.name, digest);
   co_return empty_response(202);
 }
 

@@ -14,6 +14,7 @@
 // pool otherwise (an object store answers in milliseconds).
 #pragma once
 
+#include "api/events.h"
 #include "api/query.h"
 #include "api/router.h"
 #include "http/blocking_pool.h"
@@ -32,8 +33,9 @@ struct Context {
   const std::string& base_url;  // host + prefix, prepended to every URL the API hands out
   http::BlockingPool& pool;
   http::BlockingPool& upload_pool;
-  bool cheap_reads;  // the driver has storage::kCheapReads
-  bool redirect;     // ApiOptions::redirect
+  bool cheap_reads;       // the driver has storage::kCheapReads
+  bool redirect;          // ApiOptions::redirect
+  RequestEvents& events;  // the notifications of what the handler did (api/events.h)
 
   // Runs f() (registry work that may block) on the pool, away from the I/O thread.
   template <typename F>

@@ -256,11 +256,17 @@ Reply start_upload(Context& ctx) {
     // session, as the spec allows (and its conformance suite expects). Without `from`, only
     // with http.automaticcrossmount (the spec lets the registry look for the blob itself).
     auto digest = registry::Digest::parse(*mount);
+    uint64_t size = 0;
     if (digest && co_await ctx.blocking([&] {
-          return from ? ctx.registry.mount_blob(name, *from, *digest)
-                      : ctx.registry.mount_blob_from_any(name, *digest);
-        }))
+          bool mounted = from ? ctx.registry.mount_blob(name, *from, *digest)
+                              : ctx.registry.mount_blob_from_any(name, *digest);
+          // The event's size: one more lookup, only when someone listens.
+          if (mounted && ctx.events.enabled()) size = ctx.registry.blob_size(name, *digest);
+          return mounted;
+        })) {
+      ctx.events.blob("mount", name, *digest, size, from.value_or(""));
       co_return blob_created(ctx, *digest);
+    }
   }
   std::optional<registry::Digest> digest;
   if (auto text = ctx.query.get("digest")) digest = parse_digest(*text);
@@ -275,8 +281,10 @@ Reply start_upload(Context& ctx) {
   if (!digest) co_return upload_progress(202, ctx, id, 0);
 
   auto session = co_await ctx.uploading([&] { return ctx.registry.open_upload(name, id); });
+  uint64_t size = 0;
   try {
     co_await append_body(ctx, *session);
+    size = session->offset();
     co_await ctx.uploading([&] { session->finish(*digest); });
   } catch (...) {
     // The client never learnt this upload's id, so it can neither resume nor cancel it: its
@@ -290,6 +298,7 @@ Reply start_upload(Context& ctx) {
     }
     throw;
   }
+  ctx.events.blob("push", name, *digest, size);
   co_return blob_created(ctx, *digest);
 }
 
@@ -330,10 +339,12 @@ Reply put_upload(Context& ctx) {
   auto digest = parse_digest(*text);
   auto session = co_await open_upload(ctx);
   if (auto refused = co_await append_chunk(ctx, *session)) co_return std::move(*refused);
+  const uint64_t size = session->offset();
   co_await ctx.uploading([&] {
     session->finish(digest);
     session.reset();
   });
+  ctx.events.blob("push", ctx.route.name, digest, size);
   co_return blob_created(ctx, digest);
 }
 

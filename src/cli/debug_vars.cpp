@@ -2,13 +2,37 @@
 #include "cli/debug_vars.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace onsen::cli {
 
+namespace {
+
+// "notifications":{...}, one object per endpoint (names JSON-escaped: they come from the
+// configuration).
+std::string notification_counters(const notify::Notifier& notifier) {
+  std::string out = ",\"notifications\":{";
+  bool first = true;
+  for (const auto& endpoint : notifier.endpoints()) {
+    const notify::EndpointCounters& c = endpoint.counters;
+    out += fmt::format(
+        "{}{}:{{\"queued\":{},\"sent\":{},\"failed\":{},\"dropped\":{},\"pending\":{}}}",
+        first ? "" : ",",
+        nlohmann::json(endpoint.name)
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+        c.queued.load(), c.sent.load(), c.failed.load(), c.dropped.load(), c.pending.load());
+    first = false;
+  }
+  return out + "}";
+}
+
+}  // namespace
+
 http::Handler debug_vars_handler(const http::Server& server, const registry::Registry& registry,
-                                 const registry::OnlineCollector* collector) {
-  return [&server, &registry,
-          collector](http::Request& req) -> boost::asio::awaitable<http::Response> {
+                                 const registry::OnlineCollector* collector,
+                                 const notify::Notifier* notifier) {
+  return [&server, &registry, collector,
+          notifier](http::Request& req) -> boost::asio::awaitable<http::Response> {
     http::Response res;
     if (req.path != "/debug/vars") {
       res.status = 404;
@@ -35,6 +59,7 @@ http::Handler debug_vars_handler(const http::Server& server, const registry::Reg
           gc.running ? "running" : "idle", gc.runs, last_duration, gc.manifests_deleted,
           gc.blobs_deleted, gc.bytes_freed);
     }
+    if (notifier) body += notification_counters(*notifier);
     res.body = body + "}\n";
     co_return res;
   };

@@ -9,6 +9,7 @@
 #include "cli/listing_changes.h"
 #include "cli/logging.h"
 #include "cli/metrics_exporter.h"
+#include "cli/notifications.h"
 #include "cli/online_gc.h"
 #include "cli/storage_stack.h"
 #include "cli/upload_purger.h"
@@ -145,6 +146,9 @@ int serve(const std::string& config_arg) {
     options.gc_defaults = collection_defaults(cfg.storage.gc);
     const std::string api_prefix = options.prefix + "/v2";
     const std::string admin_prefix = options.prefix + "/admin";
+    // Before the API, which publishes to it, and destroyed after it (a short drain of the queues).
+    Notifications notifications = start_notifications(cfg);
+    options.events = notifications.events;
     api::Api api(registry, std::move(options), authorizer.get());
     http::Handler api_handler = [&api](http::Request& req) { return api.handle(req); };
     // Every endpoint the server has, by path prefix; a new one (a web UI, a token endpoint) is a
@@ -184,7 +188,8 @@ int serve(const std::string& config_arg) {
       debug_options.addr = cfg.http.debug_addr;
       debug_options.threads = 1;
       debug_options.access_log = false;
-      debug_mux.set_fallback(debug_vars_handler(server, registry, gc.collector.get()));
+      debug_mux.set_fallback(
+          debug_vars_handler(server, registry, gc.collector.get(), notifications.notifier.get()));
       for (const char* path : {"/debug/health", "/debug/ready", "/debug/live"}) {
         debug_mux.handle(
             path, health_handler(
@@ -201,7 +206,7 @@ int serve(const std::string& config_arg) {
             .storage = stack.metered.get(),
             .storage_driver = cfg.storage.driver,
             .collector = gc.collector.get(),
-            .notifications = {},  // notifications: the endpoints' counters go here
+            .notifications = notification_counters(notifications.notifier.get()),
         });
         debug_mux.handle(cfg.http.prometheus_path, metrics_handler(*exporter));
       }

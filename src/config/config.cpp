@@ -312,6 +312,10 @@ class Converter {
          [&](const ConfigNode& n, const std::string& k) { read_quotas(n, k, cfg.quotas); }},
         {"health",
          [&](const ConfigNode& n, const std::string& k) { read_health(n, k, cfg.health); }},
+        {"notifications",
+         [&](const ConfigNode& n, const std::string& k) {
+           read_notifications(n, k, cfg.notifications);
+         }},
         {"usage", section({{"enabled", bool_to(cfg.usage.enabled)},
                            {"refresh", seconds_to(cfg.usage.refresh, std::chrono::seconds(1),
                                                   "a duration of at least 1s")}})},
@@ -608,6 +612,65 @@ class Converter {
                                          if (enabled) fail(n, k, "TLS to Redis is not supported");
                                        }}})},
                  });
+  }
+
+  // Distribution's keys (configuration.Notifications); a list item is reached from the
+  // environment by its index (REGISTRY_NOTIFICATIONS_ENDPOINTS_0_URL), as Distribution allows.
+  void read_notifications(const ConfigNode& node, const std::string& key,
+                          NotificationsConfig& notifications) {
+    // A Go duration; 0 or less takes the default, as Distribution's endpoint does.
+    auto millis_or_default = [](std::chrono::milliseconds& out) {
+      return [&out](const ConfigNode& n, const std::string& k) {
+        if (auto d = read_duration(n, k); d && d->count() > 0) {
+          out = std::chrono::ceil<std::chrono::milliseconds>(*d);
+        }
+      };
+    };
+    read_section(
+        node, key,
+        {
+            {"events", section({{"includereferences", bool_to(notifications.include_references)}})},
+            {"endpoints",
+             [&](const ConfigNode& n, const std::string& k) {
+               notifications.endpoints.clear();
+               for_each_item(n, k, [&](const ConfigNode& item, const std::string& at) {
+                 NotificationEndpointConfig e;
+                 std::vector<std::string> ignored_types;
+                 read_section(
+                     item, at,
+                     {
+                         {"name", string_to(e.name)},
+                         {"url", string_to(e.url)},
+                         {"headers", map_to(e.headers, read_string_list)},
+                         {"timeout", millis_or_default(e.timeout)},
+                         {"threshold",
+                          [&](const ConfigNode& v, const std::string& vk) {
+                            read_uint(v, vk, e.threshold);
+                            if (e.threshold == 0) e.threshold = 10;
+                          }},
+                         {"backoff", millis_or_default(e.backoff)},
+                         {"ignoredmediatypes", string_list_to(e.ignored_media_types)},
+                         {"ignore", section({{"mediatypes", string_list_to(ignored_types)},
+                                             {"actions", string_list_to(e.ignored_actions)}})},
+                         {"disabled", bool_to(e.disabled)},
+                         {"queuesize",
+                          [&](const ConfigNode& v, const std::string& vk) {
+                            read_uint(v, vk, e.queue_size);
+                            if (e.queue_size == 0)
+                              fail(v, vk, "expected a positive integer, got 0");
+                          }},
+                     });
+                 e.ignored_media_types.insert(e.ignored_media_types.end(), ignored_types.begin(),
+                                              ignored_types.end());
+                 if (!e.disabled && !valid_url(e.url)) {
+                   const ConfigNode* url = item.is_map() ? item.find("url") : nullptr;
+                   fail(url ? *url : item, at + ".url",
+                        "expected an http:// or https:// URL, got \"" + e.url + "\"");
+                 }
+                 notifications.endpoints.push_back(std::move(e));
+               });
+             }},
+        });
   }
 
   // A list of {repository, bytes, tags} maps; each needs a repository glob and some limit.

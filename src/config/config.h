@@ -194,6 +194,27 @@ struct HealthConfig {
   std::vector<HealthCheckConfig> files, http, tcp;
 };
 
+// `notifications:` as Distribution's: webhook endpoints told of pushes, pulls and deletes
+// (notify/notifier.h). Durations and the threshold at 0 take Distribution's defaults.
+struct NotificationEndpointConfig {
+  std::string name;
+  std::string url;
+  std::map<std::string, std::vector<std::string>> headers;
+  std::chrono::milliseconds timeout{1000};
+  uint64_t threshold = 10;
+  std::chrono::milliseconds backoff{1000};
+  // ignoredmediatypes and ignore.mediatypes together, as Distribution merges them.
+  std::vector<std::string> ignored_media_types;
+  std::vector<std::string> ignored_actions;  // ignore.actions
+  bool disabled = false;
+  // Onsen's own (registry:2's queue has no bound): events waiting at most for this endpoint.
+  uint64_t queue_size = 10000;
+};
+struct NotificationsConfig {
+  bool include_references = false;  // events.includereferences
+  std::vector<NotificationEndpointConfig> endpoints;
+};
+
 // Keys that are accepted (validated where they have a type) but do nothing are not here: load()
 // ignores them silently when registry:2 would behave the same without them (http.secret: upload
 // state lives in the storage).
@@ -206,6 +227,7 @@ struct Config {
   std::vector<QuotaConfig> quotas;
   UsageConfig usage;
   HealthConfig health;
+  NotificationsConfig notifications;
 
   // Values this layer passes through for a lower layer to validate (storage.<driver>.<param>,
   // http.tls.ciphersuites) are judged after load(); these word that verdict the way load() words

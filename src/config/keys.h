@@ -7,8 +7,8 @@ namespace onsen::config {
 
 // Top-level sections that are accepted and ignored.
 inline bool is_ignored_section(std::string_view key) {
-  return key == "validation" || key == "notifications" || key == "proxy" || key == "reporting" ||
-         key == "middleware" || key == "compatibility";
+  return key == "validation" || key == "proxy" || key == "reporting" || key == "middleware" ||
+         key == "compatibility";
 }
 
 // Top-level sections of Onsen's own (registry:2 ignores unknown top-level keys).
@@ -20,7 +20,7 @@ inline bool is_onsen_section(std::string_view key) {
 inline bool is_top_level_key(std::string_view key) {
   return key == "version" || key == "loglevel" || key == "log" || key == "storage" ||
          key == "http" || key == "auth" || key == "redis" || key == "health" ||
-         is_onsen_section(key) || is_ignored_section(key);
+         key == "notifications" || is_onsen_section(key) || is_ignored_section(key);
 }
 
 // The keys of the storage block that are options rather than a driver name.

@@ -292,23 +292,28 @@ PutManifestResult Registry::put_manifest(const std::string& repo, const std::str
   return result;
 }
 
-void Registry::delete_manifest(const std::string& repo, const std::string& reference) {
+std::vector<std::string> Registry::delete_manifest(const std::string& repo,
+                                                   const std::string& reference) {
   check_name(repo);
   auto ref = parse_reference(reference);
   check_delete_enabled();
   std::lock_guard lock(repository_lock(repo));
   if (auto* tag = std::get_if<std::string>(&ref)) {
     if (!tags_.untag(repo, *tag)) manifest_unknown();
-    return;
+    return {*tag};
   }
   const Digest& digest = std::get<Digest>(ref);
   if (!manifests_.exists(repo, digest)) manifest_unknown();
   auto subject = subject_of(manifests_.get(repo, digest));
-  for (auto& tag : tags_.tags_of(repo, digest)) tags_.untag(repo, tag);
+  std::vector<std::string> untagged;
+  for (auto& tag : tags_.tags_of(repo, digest)) {
+    if (tags_.untag(repo, tag)) untagged.push_back(tag);
+  }
   manifests_.remove(repo, digest);
   if (options_.usage) options_.usage->unlinked(repo, digest);
   // After the revision: a crash in between leaves a dangling entry, never a revision without one.
   if (subject) referrers_.remove(repo, *subject, digest);
+  return untagged;
 }
 
 std::shared_ptr<const NameListing> Registry::tag_list(const std::string& repo) {

@@ -131,8 +131,9 @@ class Registry {
   ManifestContent get_manifest(const std::string& repo, const std::string& reference);
   PutManifestResult put_manifest(const std::string& repo, const std::string& reference,
                                  std::string_view content_type, std::string_view body);
-  // By digest: the revision and every tag pointing at it. By tag: only that tag.
-  void delete_manifest(const std::string& repo, const std::string& reference);
+  // By digest: the revision and every tag pointing at it. By tag: only that tag. Returns the tags
+  // it removed (for the notifications' tag delete events).
+  std::vector<std::string> delete_manifest(const std::string& repo, const std::string& reference);
 
   // The tag list of a repository (sorted tag names), from the tag list cache. Throws
   // Error(kNameUnknown).

@@ -1,5 +1,7 @@
 #include "storage/s3/http_client.h"
 
+#include "base/host_port.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -19,9 +21,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 std::string Endpoint::host_header() const {
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if ((https && port == "443") || (!https && port == "80")) return h;
-  return h + ":" + port;
+  return base::host_header(host, port, https);
 }
 
 bool Endpoint::tamper_proof() const {
@@ -45,19 +45,9 @@ Endpoint parse_endpoint(std::string_view url, bool secure) {
     url.remove_prefix(7);
   }
   if (auto slash = url.find('/'); slash != std::string_view::npos) url = url.substr(0, slash);
-  std::string_view host = url, port;
-  if (url.starts_with("[")) {  // [::1]:9000
-    auto close = url.find(']');
-    if (close == std::string_view::npos) throw std::invalid_argument("bad endpoint");
-    host = url.substr(1, close - 1);
-    if (close + 1 < url.size() && url[close + 1] == ':') port = url.substr(close + 2);
-  } else if (auto colon = url.rfind(':'); colon != std::string_view::npos) {
-    host = url.substr(0, colon);
-    port = url.substr(colon + 1);
-  }
-  if (host.empty()) throw std::invalid_argument("no host in endpoint");
-  e.host = host;
-  e.port = port.empty() ? (e.https ? "443" : "80") : std::string(port);
+  base::HostPort parts = base::split_host_port(url);
+  e.host = std::move(parts.host);
+  e.port = parts.port.empty() ? (e.https ? "443" : "80") : std::move(parts.port);
   return e;
 }
 

@@ -323,7 +323,7 @@ TEST(ConfigEnv, KubernetesServiceVariablesAreNotOverrides) {
 
 TEST(ConfigEnv, IgnoredSectionsCanBeOverridden) {
   std::vector<std::string> warnings;
-  load_with({"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_NAME=listener", "REGISTRY_PROXY_REMOTEURL=x",
+  load_with({"REGISTRY_NOTIFICATIONS_EVENTS_INCLUDEREFERENCES=true", "REGISTRY_PROXY_REMOTEURL=x",
              "REGISTRY_HEALTH_STORAGEDRIVER_ENABLED=false", "REGISTRY_REDIS_ADDR=r:6379"},
             &warnings);
   EXPECT_TRUE(warnings.empty());
