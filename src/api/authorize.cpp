@@ -50,6 +50,7 @@ boost::asio::awaitable<std::optional<http::Response>> Api::authorize(
   if (!decision) {
     co_await pool_.run_function([&] { decision = authorizer_->authorize(credentials, access); });
   }
+  req.user = decision->user;  // for the access log
   co_return denial(*decision, access);
 }
 

@@ -66,6 +66,11 @@ struct Request {
   Peer peer;
   std::string remote;
   BodyReader* body = nullptr;  // never null while the handler runs
+  // The request's id (http/request_id.h), as in its X-Request-Id response header and its log
+  // lines. Valid while the handler runs: copy it to keep it (in an event, say).
+  std::string_view id;
+  // The authenticated user, set by the handler when it knows one, for the access log; "" = none.
+  std::string user;
 };
 
 // A body sent straight from an open file: sendfile on plain TCP, pread+write on TLS. `owner` keeps

@@ -25,12 +25,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "http/access_log.h"
 #include "http/message.h"
 
 namespace onsen::http {
@@ -89,9 +91,11 @@ struct ServerOptions {
   // byte just before each deadline hold its connection forever.
   uint64_t min_body_rate = 1024;
   std::vector<std::pair<std::string, std::string>> extra_headers;  // added to every response
-  // One info line per request (peer, method, target, status, bytes, duration); false: none
-  // (Distribution's log.accesslog.disabled).
+  // One access log line per request (http/access_log.h); false: none (Distribution's
+  // log.accesslog.disabled).
   bool access_log = true;
+  // Writes it; empty: the combined log format on stdout (write_combined_log_line).
+  std::function<void(const AccessRecord&)> access_log_writer;
 };
 
 // What the TLS layer did since start() (see the line logged at stop).
