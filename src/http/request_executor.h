@@ -93,4 +93,8 @@ class RequestExecutor {
   std::shared_ptr<SessionLogContext> context_;
 };
 
+// any_io_executor holds a target of this size without allocating.
+static_assert(sizeof(RequestExecutor<boost::asio::io_context::executor_type>) <=
+              sizeof(SessionStrand));
+
 }  // namespace onsen::http::detail

@@ -237,14 +237,13 @@ class Session final : public Connection,
     auto [ec, unused] = co_await bhttp::async_read_header(conn_.stream, buffer, *parser_, kTuple);
     (void)unused;
     if (ec) {
-      if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-        co_return co_await reject(431, "request header too large", start);
-      }
-      if (is_parse_error(ec)) {
-        spdlog::debug("{}: malformed request: {}", conn_.remote, ec.message());
-        co_return co_await reject(400, "malformed request", start);
-      }
-      co_return Next::abort;  // EOF, reset, timeout
+      const bool too_large =
+          ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow;
+      if (!too_large && !is_parse_error(ec)) co_return Next::abort;  // EOF, reset, timeout
+      assign_request_id(log_->request_id, std::nullopt);             // an answer, so an id
+      if (too_large) co_return co_await reject(431, "request header too large", start);
+      spdlog::debug("{}: malformed request: {}", conn_.remote, ec.message());
+      co_return co_await reject(400, "malformed request", start);
     }
 
     auto& msg = parser_->get();
@@ -323,11 +322,10 @@ class Session final : public Connection,
     co_return close ? Next::close : Next::keep_alive;
   }
 
-  // Answers a request we could not parse or accept, then closes.
+  // Answers a request we could not parse or accept (its id assigned), then closes.
   net::awaitable<Next> reject(unsigned status, std::string_view message,
                               steady_clock::time_point start) {
     linger_ = true;
-    if (log_->request_id.empty()) assign_request_id(log_->request_id, std::nullopt);
     Response res = transport_error(status, "UNSUPPORTED", message);
     res.headers.add("X-Request-Id", log_->request_id);
     auto w = co_await writer_.write(res, 11, false, true);
