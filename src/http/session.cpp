@@ -248,10 +248,9 @@ class Session final : public Connection,
 
     auto& msg = parser_->get();
     // From here on, the request's log lines carry its id (request_executor.h).
-    auto incoming_id = msg.find("X-Request-Id");
-    assign_request_id(log_->request_id, incoming_id == msg.end() ? std::nullopt
-                                                                 : std::optional<std::string_view>(
-                                                                       incoming_id->value()));
+    std::optional<std::string_view> incoming_id;
+    if (auto it = msg.find("X-Request-Id"); it != msg.end()) incoming_id = it->value();
+    assign_request_id(log_->request_id, incoming_id);
     if (auto refused = check_request_head(msg)) {
       co_return co_await reject(refused->status, refused->message, start);
     }
