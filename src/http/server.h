@@ -16,6 +16,8 @@
 //    "Connection: close" does close the connection after the response) and adds Date if absent.
 //  - An exception from the handler becomes 500 {"errors":[{"code":"UNKNOWN",...}]} and is logged.
 //  - Options.extra_headers are added to every response unless the handler set the same name.
+//  - Every response carries X-Request-Id: Request.id (http/request_id.h); the log lines written
+//    while the request is served carry it too (base/request_context.h).
 //
 // Thread safety: start() then run() from one thread; stop() and port() may be called from any
 // thread once start() has returned. The Handler is called concurrently from the pool's threads.
