@@ -69,6 +69,7 @@ boost::asio::awaitable<std::optional<http::Response>> Api::authorize(
     co_await pool_.run_function([&] { decision = authorizer_->authorize(credentials, access); });
   }
   count_outcome(*decision, credentials);
+  req.user = decision->user;  // for the access log
   if (decision->allowed()) *user = std::move(decision->user);
   co_return denial(*decision, access);
 }

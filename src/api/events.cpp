@@ -1,11 +1,12 @@
 #include "api/events.h"
 
+#include "base/uuid.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <ctime>
-#include <random>
 
 namespace onsen::api {
 
@@ -104,24 +105,6 @@ void put_size(Json& target, uint64_t size) {
 
 }  // namespace
 
-std::string random_uuid() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  const uint64_t high = random(), low = random();
-  unsigned char b[16];
-  for (int i = 0; i < 8; ++i) {
-    b[i] = static_cast<unsigned char>(high >> (56 - 8 * i));
-    b[8 + i] = static_cast<unsigned char>(low >> (56 - 8 * i));
-  }
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += fmt::format("{:02x}", b[i]);
-  }
-  return out;
-}
-
 std::string RequestEvents::url(const std::string& repo, std::string_view kind,
                                const registry::Digest& digest) const {
   const std::string path = fmt::format("{}/v2/{}/{}/{}", prefix_, repo, kind, digest.str());
@@ -141,9 +124,11 @@ std::string RequestEvents::url(const std::string& repo, std::string_view kind,
 }
 
 void RequestEvents::publish(std::string_view action, std::string media_type, Json& target) {
-  if (request_id_.empty()) request_id_ = random_uuid();
+  // The request's own id (X-Request-Id, its log lines), so events and logs can be joined.
+  if (request_id_.empty())
+    request_id_ = req_.id.empty() ? base::fast_random_uuid() : std::string(req_.id);
   Json event = Json::object();
-  event["id"] = random_uuid();
+  event["id"] = base::fast_random_uuid();
   event["timestamp"] = timestamp_now();
   event["action"] = action;
   event["target"] = std::move(target);

@@ -38,9 +38,6 @@ struct EventOptions {
   std::string instance_id;               // source.instanceID: one per process
 };
 
-// A random (version 4) UUID, as Distribution's event and instance ids.
-std::string random_uuid();
-
 class RequestEvents {
  public:
   // `host`, `prefix`: ApiOptions' (http.host, http.prefix), for the target URLs. All references
@@ -78,7 +75,7 @@ class RequestEvents {
   const std::string& host_;
   const std::string& prefix_;
   std::string actor_;
-  std::string request_id_;  // made at the first event: every event of the request shares it
+  std::string request_id_;  // the request's id (http::Request::id): every event of it shares it
 };
 
 }  // namespace onsen::api

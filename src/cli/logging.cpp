@@ -1,6 +1,7 @@
 #include "cli/logging.h"
 
 #include <spdlog/details/log_msg.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -12,6 +13,8 @@
 #include <string_view>
 
 #include <fmt/format.h>
+
+#include "base/request_context.h"
 
 namespace onsen::cli {
 
@@ -38,7 +41,8 @@ void append(spdlog::memory_buf_t& out, std::string_view s) {
   out.append(s.data(), s.data() + s.size());
 }
 
-// `s` as a JSON string, quotes included.
+}  // namespace
+
 void append_json_string(spdlog::memory_buf_t& out, std::string_view s) {
   out.push_back('"');
   for (size_t i = 0; i < s.size();) {
@@ -82,6 +86,8 @@ void append_json_string(spdlog::memory_buf_t& out, std::string_view s) {
   out.push_back('"');
 }
 
+namespace {
+
 // logrus's level names, as Distribution's JSON lines carry them.
 std::string_view level_name(spdlog::level::level_enum level) {
   switch (level) {
@@ -102,32 +108,33 @@ std::string_view level_name(spdlog::level::level_enum level) {
   }
 }
 
+// Text lines: the request id, when the line is written for a request (base/request_context.h).
+class RequestIdFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string_view id = base::current_request_id();
+    if (id.empty()) return;
+    append(dest, " http.request.id=");
+    append(dest, id);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<RequestIdFlag>();
+  }
+};
+
 class JsonFormatter : public spdlog::formatter {
  public:
-  explicit JsonFormatter(std::map<std::string, std::string> fields) : fields_(std::move(fields)) {
-    // The configured fields never change: escaped once, appended to every line as they are.
-    for (const auto& [name, value] : fields_) {
-      tail_.push_back(',');
-      bool reserved = name == "time" || name == "level" || name == "msg";
-      append_json_string(tail_, reserved ? "fields." + name : name);
-      tail_.push_back(':');
-      append_json_string(tail_, value);
-    }
-  }
+  explicit JsonFormatter(std::map<std::string, std::string> fields)
+      : fields_(std::move(fields)), tail_(json_fields(fields_)) {}
 
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    using namespace std::chrono;
-    const auto since_epoch = msg.time.time_since_epoch();
-    const std::time_t secs = duration_cast<seconds>(since_epoch).count();
-    const auto millis = duration_cast<milliseconds>(since_epoch).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    fmt::format_to(std::back_inserter(dest),
-                   "{{\"time\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"level\":\"{}\","
-                   "\"msg\":",
-                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                   millis, level_name(msg.level));
-    append_json_string(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    append_json_head(dest, msg.time, msg.level,
+                     std::string_view(msg.payload.data(), msg.payload.size()));
+    if (std::string_view id = base::current_request_id(); !id.empty()) {
+      append(dest, ",\"http.request.id\":");
+      append_json_string(dest, id);
+    }
     dest.append(tail_.data(), tail_.data() + tail_.size());
     append(dest, "}\n");
   }
@@ -143,6 +150,35 @@ class JsonFormatter : public spdlog::formatter {
 
 }  // namespace
 
+void append_json_head(spdlog::memory_buf_t& out, spdlog::log_clock::time_point time,
+                      spdlog::level::level_enum level, std::string_view msg) {
+  using namespace std::chrono;
+  const auto since_epoch = time.time_since_epoch();
+  const std::time_t secs = duration_cast<seconds>(since_epoch).count();
+  const auto millis = duration_cast<milliseconds>(since_epoch).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  fmt::format_to(std::back_inserter(out),
+                 "{{\"time\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"level\":\"{}\","
+                 "\"msg\":",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 millis, level_name(level));
+  append_json_string(out, msg);
+}
+
+spdlog::memory_buf_t json_fields(const std::map<std::string, std::string>& fields) {
+  // The configured fields never change: escaped once, appended to every line as they are.
+  spdlog::memory_buf_t out;
+  for (const auto& [name, value] : fields) {
+    out.push_back(',');
+    bool reserved = name == "time" || name == "level" || name == "msg";
+    append_json_string(out, reserved ? "fields." + name : name);
+    out.push_back(':');
+    append_json_string(out, value);
+  }
+  return out;
+}
+
 std::unique_ptr<spdlog::formatter> make_json_formatter(std::map<std::string, std::string> fields) {
   return std::make_unique<JsonFormatter>(std::move(fields));
 }
@@ -153,7 +189,9 @@ void configure_logging(const config::LogConfig& log) {
   if (log.formatter == "json" || log.formatter == "logstash") {
     spdlog::set_formatter(make_json_formatter(log.fields));
   } else {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    auto text = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    text->add_flag<RequestIdFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v%*");
+    spdlog::set_formatter(std::move(text));
   }
 }
 

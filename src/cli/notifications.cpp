@@ -1,5 +1,7 @@
 #include "cli/notifications.h"
 
+#include "base/uuid.h"
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -60,7 +62,7 @@ Notifications start_notifications(const config::Config& cfg) {
   out.events.tls = !cfg.http.tls.certificate.empty();
   out.events.relative_urls = cfg.http.relative_urls;
   out.events.source_addr = source_addr(cfg.http);
-  out.events.instance_id = api::random_uuid();
+  out.events.instance_id = base::fast_random_uuid();
   return out;
 }
 

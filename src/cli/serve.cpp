@@ -2,6 +2,7 @@
 
 #include "api/api.h"
 #include "auth/authenticator.h"
+#include "cli/access_log.h"
 #include "cli/config_source.h"
 #include "cli/debug_vars.h"
 #include "cli/health_checks.h"
@@ -37,6 +38,7 @@ http::ServerOptions server_options(const config::Config& cfg) {
   const config::HttpConfig& http = cfg.http;
   http::ServerOptions options;
   options.access_log = !cfg.log.access_log_disabled;
+  options.access_log_writer = make_access_log_writer(cfg.log);
   options.addr = http.addr;
   options.net = http.net;
   options.tls_cipher_suites = http.tls.cipher_suites;

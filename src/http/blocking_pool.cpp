@@ -14,6 +14,9 @@
 #include <exception>
 #include <latch>
 #include <memory>
+#include <string>
+
+#include "base/request_context.h"
 
 namespace onsen::http {
 
@@ -57,9 +60,14 @@ net::awaitable<void> BlockingPool::run_function(std::function<void()> work) {
         // The work guard keeps the caller's executor (its io_context) from running out of work
         // while the job runs; the result goes back through that executor.
         auto guard = net::make_work_guard(net::get_associated_executor(handler));
-        net::post(pool_, [&work, handler = std::move(handler), guard = std::move(guard)]() mutable {
+        // The job works for the caller's request: its log lines carry the request's id. The id
+        // outlives the job: its request waits for it (base/request_context.h).
+        const std::string* request_id = base::current_request_id_source();
+        net::post(pool_, [&work, handler = std::move(handler), guard = std::move(guard),
+                          request_id]() mutable {
           std::exception_ptr failure;
           try {
+            base::RequestIdScope scope(request_id);
             work();
           } catch (...) {
             failure = std::current_exception();

@@ -69,6 +69,11 @@ struct Request {
   // Set by the handler: what kind of request this is, for the server's RequestObserver (metrics
   // by route; the values are the handler's, api::RouteClass); 0 = not classified.
   unsigned route_class = 0;
+  // The request's id (http/request_id.h), as in its X-Request-Id response header and its log
+  // lines. Valid while the handler runs: copy it to keep it (in an event, say).
+  std::string_view id;
+  // The authenticated user, set by the handler when it knows one, for the access log; "" = none.
+  std::string user;
 };
 
 // A body sent straight from an open file: sendfile on plain TCP, pread+write on TLS. `owner` keeps

@@ -16,6 +16,8 @@
 //    "Connection: close" does close the connection after the response) and adds Date if absent.
 //  - An exception from the handler becomes 500 {"errors":[{"code":"UNKNOWN",...}]} and is logged.
 //  - Options.extra_headers are added to every response unless the handler set the same name.
+//  - Every response carries X-Request-Id: Request.id (http/request_id.h); the log lines written
+//    while the request is served carry it too (base/request_context.h).
 //
 // Thread safety: start() then run() from one thread; stop() and port() may be called from any
 // thread once start() has returned. The Handler is called concurrently from the pool's threads.
@@ -33,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/access_log.h"
 #include "http/message.h"
 
 namespace onsen::http {
@@ -109,11 +112,13 @@ struct ServerOptions {
   // byte just before each deadline hold its connection forever.
   uint64_t min_body_rate = 1024;
   std::vector<std::pair<std::string, std::string>> extra_headers;  // added to every response
-  // One info line per request (peer, method, target, status, bytes, duration); false: none
-  // (Distribution's log.accesslog.disabled).
+  // One access log line per request (http/access_log.h); false: none (Distribution's
+  // log.accesslog.disabled).
   bool access_log = true;
   // Told of every request (metrics); null = none. Must outlive the server.
   RequestObserver* observer = nullptr;
+  // Writes it; empty: the combined log format on stdout (write_combined_log_line).
+  std::function<void(const AccessRecord&)> access_log_writer;
 };
 
 // What the TLS layer did since start() (see the line logged at stop).

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,7 +37,9 @@
 #include "http/handshake_gate.h"
 #include "http/plain_http.h"
 #include "http/request_body_reader.h"
+#include "http/request_executor.h"
 #include "http/request_head.h"
+#include "http/request_id.h"
 #include "http/response_writer.h"
 #include "http/tls.h"
 #include "http/wire.h"
@@ -76,14 +79,15 @@ class Session final : public Connection,
 
  public:
   Session(std::shared_ptr<ServerContext> ctx, typename Protocol::socket socket, Peer peer,
-          std::shared_ptr<net::ssl::context> tls)
+          std::shared_ptr<net::ssl::context> tls, std::shared_ptr<SessionLogContext> log)
       : ctx_(std::move(ctx)),
         opts_(ctx_->options),
         tls_(std::move(tls)),
         peer_(std::move(peer)),
         conn_(std::move(socket), tls_.get(), opts_, peer_.to_string()),
         body_(conn_),
-        writer_(conn_, ctx_->active_file_sends) {
+        writer_(conn_, ctx_->active_file_sends),
+        log_(std::move(log)) {
     ctx_->active.fetch_add(1);
   }
 
@@ -223,6 +227,7 @@ class Session final : public Connection,
       buffer.commit(n);
     }
     const auto start = steady_clock::now();
+    received_ = std::chrono::system_clock::now();
 
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(
@@ -232,22 +237,26 @@ class Session final : public Connection,
     auto [ec, unused] = co_await bhttp::async_read_header(conn_.stream, buffer, *parser_, kTuple);
     (void)unused;
     if (ec) {
-      if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-        co_return co_await reject(431, "request header too large", start);
-      }
-      if (is_parse_error(ec)) {
-        spdlog::debug("{}: malformed request: {}", conn_.remote, ec.message());
-        co_return co_await reject(400, "malformed request", start);
-      }
-      co_return Next::abort;  // EOF, reset, timeout
+      const bool too_large =
+          ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow;
+      if (!too_large && !is_parse_error(ec)) co_return Next::abort;  // EOF, reset, timeout
+      assign_request_id(log_->request_id, std::nullopt);             // an answer, so an id
+      if (too_large) co_return co_await reject(431, "request header too large", start);
+      spdlog::debug("{}: malformed request: {}", conn_.remote, ec.message());
+      co_return co_await reject(400, "malformed request", start);
     }
 
     auto& msg = parser_->get();
+    // From here on, the request's log lines carry its id (request_executor.h).
+    std::optional<std::string_view> incoming_id;
+    if (auto it = msg.find("X-Request-Id"); it != msg.end()) incoming_id = it->value();
+    assign_request_id(log_->request_id, incoming_id);
     if (auto refused = check_request_head(msg)) {
       co_return co_await reject(refused->status, refused->message, start);
     }
     const unsigned version = msg.version();
     Request req = make_request(msg);
+    req.id = log_->request_id;
     req.peer = peer_;
     req.remote = conn_.remote;
     req.body = &body_;
@@ -289,30 +298,57 @@ class Session final : public Connection,
     if (ctx_->stopping) close = true;
     if (close && !body_.complete()) linger_ = true;
 
+    res.headers.add("X-Request-Id", log_->request_id);
     auto w = co_await writer_.write(res, version, is_head, close);
-    log_access(req.method, req.target, res.status, w.bytes, start, w.ok);
+    if (opts_.access_log) {
+      AccessRecord r{.id = log_->request_id,
+                     .peer = &peer_,
+                     .user = req.user,
+                     .method = req.method,
+                     .target = req.target,
+                     .version = version,
+                     .referer = msg[bhttp::field::referer],
+                     .user_agent = msg[bhttp::field::user_agent],
+                     .status = res.status,
+                     .bytes = w.bytes,
+                     .received = received_,
+                     .duration = steady_clock::now() - start,
+                     .complete = w.ok};
+      log_access(r);
+    }
     observe(req.method, req.route_class, res.status, body_.bytes_read(), w.bytes, start);
+    log_->request_id.clear();
     if (!w.ok) co_return Next::abort;
     co_return close ? Next::close : Next::keep_alive;
   }
 
-  // Answers a request we could not parse or accept, then closes.
+  // Answers a request we could not parse or accept (its id assigned), then closes.
   net::awaitable<Next> reject(unsigned status, std::string_view message,
                               steady_clock::time_point start) {
     linger_ = true;
     Response res = transport_error(status, "UNSUPPORTED", message);
+    res.headers.add("X-Request-Id", log_->request_id);
     auto w = co_await writer_.write(res, 11, false, true);
-    log_access("-", "-", status, w.bytes, start, w.ok);
+    if (opts_.access_log) {
+      log_access(AccessRecord{.id = log_->request_id,
+                              .peer = &peer_,
+                              .status = status,
+                              .bytes = w.bytes,
+                              .received = received_,
+                              .duration = steady_clock::now() - start,
+                              .complete = w.ok});
+    }
     observe("-", 0, status, 0, w.bytes, start);
+    log_->request_id.clear();
     co_return w.ok ? Next::close : Next::abort;
   }
 
-  void log_access(std::string_view method, std::string_view target, unsigned status, uint64_t bytes,
-                  steady_clock::time_point start, bool ok) {
-    if (!opts_.access_log) return;
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - start);
-    spdlog::info("{} \"{} {}\" {} {} {}ms{}", conn_.remote, method, target, status, bytes,
-                 ms.count(), ok ? "" : " (write failed)");
+  void log_access(const AccessRecord& r) {
+    if (opts_.access_log_writer) {
+      opts_.access_log_writer(r);
+    } else {
+      write_combined_log_line(r);
+    }
   }
 
   // Tells the server's RequestObserver (metrics) of a request answered.
@@ -366,14 +402,21 @@ class Session final : public Connection,
   std::shared_ptr<HandshakeGate::Waiter> waiter_;  // while queued for a handshake slot
   HandshakeGate::Slot slot_;  // while a full handshake signs (attached to the SSL object)
   bool linger_ = false;       // the client may still be sending: read before closing
+  std::shared_ptr<SessionLogContext> log_;          // the current request's id (request_executor.h)
+  std::chrono::system_clock::time_point received_;  // when the current request's head came
 };
 
 template <class Protocol, bool Tls>
 void spawn(std::shared_ptr<ServerContext> ctx, typename Protocol::socket socket, Peer peer,
            std::shared_ptr<net::ssl::context> tls) {
   using S = Session<Protocol, Tls>;
-  auto exec = socket.get_executor();
-  auto session = std::make_shared<S>(ctx, std::move(socket), peer, std::move(tls));
+  // The coroutine runs on the socket's strand through a RequestExecutor, which gives each of its
+  // resumptions the session's current request id (request_executor.h).
+  const auto* strand = socket.get_executor().template target<SessionStrand>();
+  if (strand == nullptr) throw std::logic_error("session socket without a strand");
+  auto log = std::make_shared<SessionLogContext>(*strand);
+  RequestExecutor exec(strand->get_inner_executor(), log);
+  auto session = std::make_shared<S>(ctx, std::move(socket), peer, std::move(tls), std::move(log));
   ctx->add(session);
   net::co_spawn(exec, S::run(std::move(session)),
                 [remote = peer.to_string()](std::exception_ptr e) {

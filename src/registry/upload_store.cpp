@@ -1,5 +1,7 @@
 #include "registry/upload_store.h"
 
+#include "base/uuid.h"
+
 #include "registry/error.h"
 #include "registry/names.h"
 #include "storage/layout.h"
@@ -19,15 +21,12 @@ namespace layout = storage::layout;
 namespace {
 
 std::string new_uuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw Error(ErrorCode::kInternal, "random source failed");
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  return fmt::format(
-      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
-      "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-      b[15]);
+  std::array<uint8_t, 16> b;
+  if (RAND_bytes(b.data(), b.size()) != 1)
+    throw Error(ErrorCode::kInternal, "random source failed");
+  std::string out;
+  base::format_uuid_v4(b, out);
+  return out;
 }
 
 std::string session_key(const std::string& repo, const std::string& id) {

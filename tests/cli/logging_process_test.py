@@ -3,7 +3,7 @@
 
 log.formatter json: every line onsen writes (startup, warnings, access log, shutdown) parses as
 one JSON object with time, level, msg and the log.fields entries, even for a request target
-holding quotes and backslashes. log.accesslog.disabled: true: the same requests leave no access
+holding quotes and backslashes (the access line's http.request.uri). log.accesslog.disabled: true: the same requests leave no access
 line, the rest of the log stays.
 
 usage: logging_process_test.py ONSEN_BINARY
@@ -68,10 +68,12 @@ with tempfile.TemporaryDirectory(prefix="onsen-logging-") as tmp:
     check("json: every line has time, level, msg and the fields",
           bool(objects) and all({"time", "level", "msg"} <= o.keys() and o.get("service") == "registry"
               and o.get("environment") == 'test "quoted"' for o in objects), out)
-    access = [o for o in objects if '"GET ' in o.get("msg", "")]
+    access = [o for o in objects if o.get("msg") == "response completed"]
     check("json: one access line per request", len(access) == 2, out)
     check("json: the target with quotes and a backslash survives",
-          any(TARGET in o["msg"] for o in access), out)
+          any(o.get("http.request.uri") == TARGET for o in access), out)
+    check("json: each access line has its own request id",
+          len({o.get("http.request.id") for o in access}) == 2, out)
     check("json: nothing on stderr", err == "", err)
 
     rc, out, err = serve_and_log(tmp, "  accesslog:\n    disabled: true\n")
@@ -79,7 +81,7 @@ with tempfile.TemporaryDirectory(prefix="onsen-logging-") as tmp:
     objects = objects or []
     check("accesslog disabled: exits 0", rc == 0, err)
     check("accesslog disabled: no access line",
-          objects and not any('"GET ' in o.get("msg", "") for o in objects), out)
+          objects and not any(o.get("msg") == "response completed" for o in objects), out)
     check("accesslog disabled: the rest of the log stays",
           any(o.get("msg", "").startswith("onsen serving") for o in objects), out)
 

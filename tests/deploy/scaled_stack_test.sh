@@ -244,7 +244,7 @@ served_by() { dk service logs "$SVC" 2>/dev/null | grep -F '"' | grep -F ' /v2/d
 n=$(served_by)
 if [ "$n" -gt 1 ]; then pass "the push and pull were served by $n replicas (docker service logs)"; else
   fail "the push and pull were served by more than one replica" "$n" "$(dk service logs "$SVC" 2>&1 | grep -F ' /v2/deploy/' | tail -n 5)"; fi
-n=$(dk service logs "$SVC" 2>/dev/null | grep -c -E '"GET /v2/deploy/app1/blobs/sha256:[0-9a-f]{64}" 307 ' || true)
+n=$(dk service logs "$SVC" 2>/dev/null | grep -c -E '"GET /v2/deploy/app1/blobs/sha256:[0-9a-f]{64} HTTP/1\.[01]" 307 ' || true)
 if [ "$n" -gt 0 ]; then pass "blob GETs answered 307 to $S3_URL, and dockerd followed ($n in the service logs)"; else
   fail "blob GETs answered 307 (presigned URLs on the S3 endpoint)" "$(dk service logs "$SVC" 2>&1 | grep -F '/blobs/sha256:' | tail -n 3)"; fi
 key=registry/docker/registry/v2/repositories/deploy/app1/_manifests/tags/v1/current/link

@@ -51,9 +51,9 @@ check "push the image through the redirecting Onsen" sk copy "oci:$SRC:v1" "dock
 OUT=$(tmpdir out-a)
 check "a: skopeo pulls through the redirecting Onsen" sk copy "docker://$REDIR/s3/app:v1" "oci:$OUT:v1"
 check "a: the pulled image is byte-identical" same_oci_image "$SRC" "$OUT" v1
-check_contains "a: skopeo's layer GETs were answered 307" "\"GET /v2/s3/app/blobs/$LAYER\" 307" \
+check_contains "a: skopeo's layer GETs were answered 307" "\"GET /v2/s3/app/blobs/$LAYER HTTP/1.1\" 307" \
   "$(cat "$REDIR_LOG")"
-check_not_contains "a: no layer streamed through Onsen" "\"GET /v2/s3/app/blobs/$LAYER\" 200" \
+check_not_contains "a: no layer streamed through Onsen" "\"GET /v2/s3/app/blobs/$LAYER HTTP/1.1\" 200" \
   "$(cat "$REDIR_LOG")"
 
 URL=http://$REDIR/v2/s3/app/blobs/$LAYER

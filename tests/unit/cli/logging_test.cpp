@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/request_context.h"
 #include "cli/logging.h"
 
 namespace onsen::cli {
@@ -63,6 +64,20 @@ TEST(JsonLogFormat, FieldsNamedLikeTheStandardKeysArePrefixed) {
   EXPECT_EQ(j["fields.level"], "z");
   auto copy = f->clone();
   EXPECT_EQ(nlohmann::json::parse(line_for(*copy, "m"))["fields.msg"], "x\"y");
+}
+
+// A line written while serving a request carries its id; one written outside none.
+TEST(JsonLogFormat, LinesOfARequestCarryItsId) {
+  auto f = make_json_formatter({{"service", "registry"}});
+  EXPECT_FALSE(nlohmann::json::parse(line_for(*f, "idle")).contains("http.request.id"));
+  const std::string id = "4b0c2d6e-1f3a-4c5b-9d7e-8f9a0b1c2d3e";
+  {
+    base::RequestIdScope scope(&id);
+    auto j = nlohmann::json::parse(line_for(*f, "storage error"));
+    EXPECT_EQ(j["http.request.id"], id);
+    EXPECT_EQ(j["service"], "registry");
+  }
+  EXPECT_FALSE(nlohmann::json::parse(line_for(*f, "idle")).contains("http.request.id"));
 }
 
 }  // namespace
