@@ -7,6 +7,7 @@
 #include "support/base64.h"
 #include "support/registry_helpers.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -131,13 +132,21 @@ TEST_F(MetricsTest, RequestsStorageAndCachesCountWhatWasSent) {
             kManifestGets + kMissing);
   EXPECT_GT(delta(R"(onsen_http_request_duration_seconds_sum{route="manifest"})"), 0);
 
-  // Each manifest GET reads the storage (the tag's link, the revision), each HEAD stats the blob.
-  EXPECT_GE(delta(R"(onsen_storage_operations_total{driver="filesystem",operation="get_content"})"),
-            kManifestGets);
-  EXPECT_GE(delta(R"(onsen_storage_operations_total{driver="filesystem",operation="stat"})"),
-            kBlobHeads);
+  // The meter sits below the caches: on the filesystem (no read cache) each manifest GET reads
+  // the storage (the tag's link, the revision) and each HEAD stats the blob; on S3 the read cache
+  // answers some of them, so only the moves are certain there.
+  const char* kind = std::getenv("ONSEN_E2E_STORAGE");
+  const bool s3 = kind != nullptr && std::string(kind) == "s3";
+  if (!s3) {
+    EXPECT_GE(
+        delta(R"(onsen_storage_operations_total{driver="filesystem",operation="get_content"})"),
+        kManifestGets);
+    EXPECT_GE(delta(R"(onsen_storage_operations_total{driver="filesystem",operation="stat"})"),
+              kBlobHeads);
+  }
   EXPECT_GE(
-      value(before, R"(onsen_storage_operations_total{driver="filesystem",operation="move"})"),
+      value(before, s3 ? R"(onsen_storage_operations_total{driver="s3",operation="move"})"
+                       : R"(onsen_storage_operations_total{driver="filesystem",operation="move"})"),
       2);  // the pushed blobs moved into place
   EXPECT_EQ(
       delta(R"(onsen_storage_operation_errors_total{driver="filesystem",operation="get_content"})"),
