@@ -1,6 +1,7 @@
 #include "storage/s3/http_client.h"
 
 #include "base/host_port.h"
+#include "storage/s3/timed_socket.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -52,15 +53,17 @@ Endpoint parse_endpoint(std::string_view url, bool secure) {
 }
 
 struct HttpClient::Connection {
-  explicit Connection(asio::io_context& io) : socket(io) {}
-  tcp::socket socket;
-  std::optional<asio::ssl::stream<tcp::socket&>> tls;
+  Connection(asio::io_context& io, std::chrono::milliseconds timeout)
+      : socket(io), timed(socket, timeout) {}
+  tcp::socket socket;  // non-blocking once connected: every wait is TimedSocket's, bounded
+  TimedSocket timed;
+  std::optional<asio::ssl::stream<TimedSocket&>> tls;
   beast::flat_buffer buffer;
 
   template <typename F>
   auto with_stream(F&& f) {
     if (tls) return f(*tls);
-    return f(socket);
+    return f(timed);
   }
 };
 
@@ -79,7 +82,7 @@ HttpClient::HttpClient(Endpoint endpoint, std::chrono::milliseconds timeout)
 HttpClient::~HttpClient() = default;
 
 std::unique_ptr<HttpClient::Connection> HttpClient::connect() {
-  auto c = std::make_unique<Connection>(io_);
+  auto c = std::make_unique<Connection>(io_, timeout_);
   tcp::resolver resolver(io_);
   beast::error_code ec;
   auto results = resolver.resolve(endpoint_.host, endpoint_.port, ec);
@@ -104,15 +107,10 @@ std::unique_ptr<HttpClient::Connection> HttpClient::connect() {
     if (!ec) break;
   }
   if (ec) throw NetworkError("connecting to " + endpoint_.host_header() + ": " + ec.message());
-  c->socket.non_blocking(false, ec);
+  // The socket stays non-blocking: TimedSocket waits for it, at most the timeout each time.
   c->socket.set_option(tcp::no_delay(true));
-  timeval tv{};
-  tv.tv_sec = timeout_.count() / 1000;
-  tv.tv_usec = (timeout_.count() % 1000) * 1000;
-  ::setsockopt(c->socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(c->socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (endpoint_.https) {
-    c->tls.emplace(c->socket, tls_);
+    c->tls.emplace(c->timed, tls_);
     if (!SSL_set_tlsext_host_name(c->tls->native_handle(), endpoint_.host.c_str())) {
       throw NetworkError("TLS: cannot set SNI");
     }

@@ -1,5 +1,7 @@
 // A small blocking HTTP/1.1 client for the S3 driver: one endpoint (http or https), requests sent
-// on pooled keep-alive connections shared by all threads, a timeout on every socket operation.
+// on pooled keep-alive connections shared by all threads, a timeout on every socket operation
+// (connecting, each write, each read: TimedSocket), so a gateway that stalls becomes a
+// NetworkError within the timeout, never a thread held forever.
 // Blocking on purpose: the driver interface is synchronous and the registry core calls drivers
 // without kCheapReads from its blocking pool, never from an I/O thread.
 #pragma once
@@ -90,6 +92,8 @@ class HttpStream {
 
 class HttpClient {
  public:
+  // timeout: the longest the endpoint may keep the client waiting for any one step (a connect,
+  // room to write, the next bytes of an answer); a body that keeps flowing may take longer.
   HttpClient(Endpoint endpoint, std::chrono::milliseconds timeout);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;

@@ -1,5 +1,7 @@
 #include "storage/s3/parameters.h"
 
+#include "base/duration.h"
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -74,7 +76,8 @@ const std::vector<std::string_view>& parameter_names() {
                                                       "keyid",
                                                       "useragent",
                                                       "objectacl",
-                                                      "sessiontoken"};
+                                                      "sessiontoken",
+                                                      "timeout"};  // timeout: Onsen's own
   return names;
 }
 
@@ -116,6 +119,17 @@ DriverConfig parse_parameters(const Parameters& params) {
   }
   if (!cc.path_style) cc.endpoint.host = cc.bucket + "." + cc.endpoint.host;
   cc.endpoint.skip_verify = skip_verify;
+
+  // How long the gateway may stay silent (connecting, taking a request's bytes, between two
+  // reads of an answer) before the attempt fails and is retried: the 60 s the client always had.
+  if (const std::string* v = find(params, "timeout")) {
+    auto d = base::parse_go_duration(*v);
+    if (!d || *d < std::chrono::milliseconds(1) || *d > std::chrono::hours(24)) {
+      throw ParameterError("timeout",
+                           "must be a duration between 1ms and 24h (\"30s\"), got \"" + *v + "\"");
+    }
+    cc.timeout = std::chrono::ceil<std::chrono::milliseconds>(*d);
+  }
 
   c.chunk_size = integer(params, "chunksize", 2 * kMinPartSize, kMinPartSize, kMaxPartSize);
   c.copy_chunk_size =

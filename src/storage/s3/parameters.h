@@ -10,7 +10,7 @@
 
 namespace onsen::storage::s3 {
 
-// The keys Distribution 2.8's s3 driver reads.
+// The keys Distribution 2.8's s3 driver reads, and Onsen's own `timeout`.
 const std::vector<std::string_view>& parameter_names();
 
 // Throws ParameterError for the first invalid or missing parameter. Credentials missing from the
