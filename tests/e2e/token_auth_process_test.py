@@ -433,6 +433,34 @@ def test_skopeo(work, tokens, server, label):
     return p
 
 
+def test_env_only(work, tokens, keys):
+    """Distribution's variables alone configure token auth (REGISTRY_AUTH=token, _TOKEN_*)."""
+    env = {"REGISTRY_AUTH": "token", "REGISTRY_AUTH_TOKEN_REALM": tokens.realm,
+           "REGISTRY_AUTH_TOKEN_SERVICE": SERVICE, "REGISTRY_AUTH_TOKEN_ISSUER": ISSUER,
+           "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE": keys.bundle,
+           "REGISTRY_AUTH_TOKEN_JWKS": keys.jwks,
+           "REGISTRY_AUTH_TOKEN_SIGNINGALGORITHMS": "[ES256, EdDSA]"}
+    server = Server(ONSEN, workdir=os.path.join(work, "onsen-env"), env=env, ready=(401,))
+    try:
+        server.start()
+        status, challenge, _ = answer(server.port, "GET", "/v2/")
+        check("env only: /v2/ without a token: 401 with the realm and service",
+              (status, challenge) == (401, f'Bearer realm="{tokens.realm}",service="{SERVICE}"'),
+              f"{status} {challenge}")
+        tokens.mode = "x5c"
+        token = tokens.token("alice", ["repository:team/env:pull,push"])
+        status, _, _ = answer(server.port, "POST", "/v2/team/env/blobs/uploads/", token)
+        check("env only: an ES256 x5c token from the flow starts an upload", status == 202, status)
+        tokens.mode = "kid"
+        token = tokens.token("alice", ["repository:team/env:pull,push"])
+        status, challenge, _ = answer(server.port, "POST", "/v2/team/env/blobs/uploads/", token)
+        check("env only: an RS256 token is refused (SIGNINGALGORITHMS=[ES256, EdDSA])",
+              status == 401 and challenge.endswith('error="invalid_token"'), f"{status} {challenge}")
+        tokens.mode = "x5c"
+    finally:
+        server.stop()
+
+
 def main():
     work = tempfile.mkdtemp(prefix="onsen-token-")
     keys = Keys(work)
@@ -451,6 +479,7 @@ def main():
         compare(tokens, keys, onsen, distribution)
         test_jwks(tokens, keys, onsen)
         test_curl(tokens, onsen)
+        test_env_only(work, tokens, keys)
         if shutil.which("skopeo"):
             test_skopeo(work, tokens, onsen, "onsen")
             if distribution:
