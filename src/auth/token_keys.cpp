@@ -248,7 +248,38 @@ PublicKey TokenKeys::by_kid(std::string_view kid) const {
   return it == keys_.end() ? nullptr : it->second;
 }
 
+namespace {
+
+// How long a verified chain is trusted without verifying it again (a certificate expiring or a
+// root leaving the bundle, which needs a restart anyway, takes effect within this), and how many
+// distinct chains are remembered (a token server has one or two; past this, start over).
+constexpr auto kChainTtl = std::chrono::minutes(5);
+constexpr std::size_t kMaxChains = 64;
+
+}  // namespace
+
 PublicKey TokenKeys::by_chain(const std::vector<std::string>& x5c, std::string* why) const {
+  std::string id;
+  for (const auto& cert : x5c) {
+    id += sha256(cert);  // fixed-width pieces: no two chains give the same concatenation
+  }
+  id = sha256(id);
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(chains_mu_);
+    auto it = chains_.find(id);
+    if (it != chains_.end() && it->second.until > now) return it->second.leaf_key;
+  }
+  PublicKey key = verify_chain(x5c, why);
+  if (key) {
+    std::lock_guard lock(chains_mu_);
+    if (chains_.size() >= kMaxChains) chains_.clear();
+    chains_[id] = {key, now + kChainTtl};
+  }
+  return key;
+}
+
+PublicKey TokenKeys::verify_chain(const std::vector<std::string>& x5c, std::string* why) const {
   auto fail = [why](std::string reason) -> PublicKey {
     ERR_clear_error();
     if (why) *why = std::move(reason);
