@@ -461,6 +461,25 @@ def test_env_only(work, tokens, keys):
         server.stop()
 
 
+def test_bad_keys(work, tokens, keys):
+    """Key files that cannot serve stop the start, naming the file (registry:2 refuses to start
+    too)."""
+    for name, extra in (("missing bundle", "    rootcertbundle: /nonexistent/bundle.pem\n"),
+                        ("bundle without certificates", f"    rootcertbundle: {keys.jwks}\n"),
+                        ("HMAC only", f"    rootcertbundle: {keys.bundle}\n"
+                                      "    signingalgorithms: [HS256]\n")):
+        config = ("auth:\n  token:\n" f"    realm: {tokens.realm}\n    service: {SERVICE}\n"
+                  f"    issuer: {ISSUER}\n" + extra)
+        server = Server(ONSEN, workdir=os.path.join(work, "bad-" + name.replace(" ", "-")),
+                        config_extra=config)
+        server.write_config()
+        p = subprocess.run([ONSEN, "serve", server.config_path], capture_output=True, text=True,
+                           timeout=30, env=server.env)
+        out = p.stdout + p.stderr
+        check(f"bad keys: {name}: onsen exits 1 with the reason", p.returncode == 1 and
+              "startup failed" in out and ("bundle" in out or "HMAC" in out), out[-1000:])
+
+
 def main():
     work = tempfile.mkdtemp(prefix="onsen-token-")
     keys = Keys(work)
@@ -480,6 +499,7 @@ def main():
         test_jwks(tokens, keys, onsen)
         test_curl(tokens, onsen)
         test_env_only(work, tokens, keys)
+        test_bad_keys(work, tokens, keys)
         if shutil.which("skopeo"):
             test_skopeo(work, tokens, onsen, "onsen")
             if distribution:
