@@ -47,6 +47,8 @@ class TokenVerifierTest : public ::testing::Test {
     leaf_ = new test::Cert(test::make_certificate(*leaf_key_, "signer", *ca_key_, *ca_, false));
     ed_ = new Pkey(test::generate_ed25519());
     foreign_key_ = new Pkey(test::generate_ec());
+    ec384_ = new Pkey(test::generate_ec("P-384"));
+    ec521_ = new Pkey(test::generate_ec("P-521"));
   }
   static void TearDownTestSuite() {
     delete ca_key_;
@@ -57,12 +59,16 @@ class TokenVerifierTest : public ::testing::Test {
     delete leaf_;
     delete ed_;
     delete foreign_key_;
+    delete ec384_;
+    delete ec521_;
   }
 
   void SetUp() override {
     bundle_ = dir_.write("bundle.pem", test::pem_of(*ca_) + test::pem_of(*rsa_cert_));
-    json jwks = {{"keys", json::array({test::jwk_of(*ed_, "ed-key"), test::jwk_of(*rsa_, "rsa-jwk"),
-                                       test::jwk_of(*leaf_key_, "ec-jwk")})}};
+    json jwks = {
+        {"keys", json::array({test::jwk_of(*ed_, "ed-key"), test::jwk_of(*rsa_, "rsa-jwk"),
+                              test::jwk_of(*leaf_key_, "ec-jwk"), test::jwk_of(*ec384_, "ec384"),
+                              test::jwk_of(*ec521_, "ec521")})}};
     jwks_ = dir_.write("jwks.json", jwks.dump());
     keys_ = std::make_shared<const TokenKeys>(bundle_, jwks_);
   }
@@ -106,6 +112,8 @@ class TokenVerifierTest : public ::testing::Test {
   static test::Cert* leaf_;
   static Pkey* ed_;
   static Pkey* foreign_key_;
+  static Pkey* ec384_;
+  static Pkey* ec521_;
 };
 Pkey* TokenVerifierTest::ca_key_;
 test::Cert* TokenVerifierTest::ca_;
@@ -115,6 +123,8 @@ Pkey* TokenVerifierTest::leaf_key_;
 test::Cert* TokenVerifierTest::leaf_;
 Pkey* TokenVerifierTest::ed_;
 Pkey* TokenVerifierTest::foreign_key_;
+Pkey* TokenVerifierTest::ec384_;
+Pkey* TokenVerifierTest::ec521_;
 
 TEST_F(TokenVerifierTest, LoadsBundleAndJwks) {
   EXPECT_EQ(keys_->root_count(), 2u);
@@ -147,11 +157,15 @@ TEST_F(TokenVerifierTest, EveryAlgorithmVerifies) {
   std::vector<Case> cases = {{"RS256", rsa_, "rsa-jwk"},     {"RS384", rsa_, "rsa-jwk"},
                              {"RS512", rsa_, "rsa-jwk"},     {"PS256", rsa_, "rsa-jwk"},
                              {"PS384", rsa_, "rsa-jwk"},     {"PS512", rsa_, "rsa-jwk"},
-                             {"ES256", leaf_key_, "ec-jwk"}, {"EdDSA", ed_, "ed-key"}};
+                             {"ES256", leaf_key_, "ec-jwk"}, {"ES384", ec384_, "ec384"},
+                             {"ES512", ec521_, "ec521"},     {"EdDSA", ed_, "ed-key"}};
   for (const auto& c : cases) {
     std::string token = test::sign_jwt({{"alg", c.alg}, {"kid", c.kid}}, claims(now_), *c.key);
     EXPECT_EQ(refusal(token), "") << c.alg;
   }
+  // The curve must be the algorithm's: a P-384 key's signature labelled ES256 fails.
+  EXPECT_EQ(refusal(test::sign_jwt({{"alg", "ES256"}, {"kid", "ec384"}}, claims(now_), *ec384_)),
+            "unable to verify token signature");
   // The algorithm must fit the key: an RSA signature naming the EC key's kid fails.
   json header = {{"alg", "RS256"}, {"kid", "ec-jwk"}};
   EXPECT_EQ(refusal(test::sign_jwt(header, claims(now_), *rsa_)),
