@@ -18,6 +18,8 @@ if [ "$mode" = test ]; then
   pkgs+=(redis-server nginx-light)
   # tests/metrics: a real Prometheus scrapes Onsen; promtool checks the exposition.
   pkgs+=(prometheus)
+  # tests/e2e/token_auth_process_test.py: the token server signs with PyJWT (and cryptography).
+  pkgs+=(python3-jwt python3-cryptography)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

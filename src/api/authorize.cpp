@@ -15,7 +15,9 @@ std::optional<http::Response> Api::denial(const auth::Decision& decision,
       return std::nullopt;
     case auth::Verdict::kUnauthorized: {
       auto res = error_response(registry::ErrorCode::kUnauthorized, "authentication required");
-      res.headers.set("WWW-Authenticate", authorizer_->challenge(access));
+      res.headers.set("WWW-Authenticate", decision.challenge.empty()
+                                              ? authorizer_->challenge(access)
+                                              : decision.challenge);
       return res;
     }
     case auth::Verdict::kDenied:
@@ -61,7 +63,9 @@ boost::asio::awaitable<std::optional<http::Response>> Api::authorize(
   // Throttling keys on the address (not the port); unix-socket clients share one key.
   std::string_view client =
       req.peer.unix_socket() ? std::string_view("unix") : std::string_view(req.peer.address);
-  const auth::Credentials credentials{req.headers.get("Authorization").value_or(""), client};
+  const auth::Credentials credentials{req.headers.get("Authorization").value_or(""), client,
+                                      req.headers.get("Host").value_or(""),
+                                      req.headers.get("X-Forwarded-Proto").value_or("")};
   // Decided on the I/O thread when that costs nothing (a verification cached); only a bcrypt
   // (tens of milliseconds) goes to the pool.
   auto decision = authorizer_->decide_without_blocking(credentials, access);

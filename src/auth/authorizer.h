@@ -28,6 +28,10 @@ struct Decision {
   std::string user;                                // set for kAllowed and kDenied
   std::chrono::seconds retry_after{0};             // set (>= 1 s) for kTooManyRequests
   ThrottleScope throttled = ThrottleScope::kUser;  // for kTooManyRequests: what is blocked
+  // For kUnauthorized: the WWW-Authenticate value when it depends on the request (a token
+  // authorizer's error="invalid_token" or "insufficient_scope", its autoredirect realm); empty:
+  // challenge(access).
+  std::string challenge{};
 
   bool allowed() const { return verdict == Verdict::kAllowed; }
 };
@@ -36,6 +40,8 @@ struct Decision {
 struct Credentials {
   std::string_view authorization;  // the Authorization header value; empty if absent
   std::string_view client;         // the client's address (no port), for throttling and logs
+  std::string_view host = {};      // the Host header (a token challenge's autoredirect realm)
+  std::string_view forwarded_proto = {};  // X-Forwarded-Proto, likewise; empty if absent
 };
 
 class Authorizer {

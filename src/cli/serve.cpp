@@ -2,6 +2,7 @@
 
 #include "api/api.h"
 #include "auth/authenticator.h"
+#include "auth/token_authorizer.h"
 #include "cli/access_log.h"
 #include "cli/config_source.h"
 #include "cli/debug_vars.h"
@@ -73,6 +74,20 @@ api::ApiOptions api_options(const config::HttpConfig& http) {
   return options;
 }
 
+// auth.token -> the TokenAuthorizer's options (it reads the key files and checks the algorithms).
+auth::TokenAuthorizerOptions token_options(const config::TokenConfig& token) {
+  auth::TokenAuthorizerOptions options;
+  options.realm = token.realm;
+  options.service = token.service;
+  options.issuer = token.issuer;
+  options.rootcertbundle = token.rootcertbundle;
+  options.jwks = token.jwks;
+  options.signing_algorithms = token.signingalgorithms;
+  options.autoredirect = token.autoredirect;
+  options.autoredirect_path = token.autoredirectpath;
+  return options;
+}
+
 auth::AuthenticatorOptions authenticator_options(const config::ThrottleConfig& throttle) {
   auth::AuthenticatorOptions options;
   options.throttle.max_failures = throttle.failures;
@@ -134,6 +149,8 @@ int serve(const std::string& config_arg) {
           authenticator_options(cfg.auth.htpasswd->throttle));
       htpasswd = basic.get();
       authorizer = std::move(basic);
+    } else if (cfg.auth.token) {
+      authorizer = std::make_unique<auth::TokenAuthorizer>(token_options(*cfg.auth.token));
     }
     std::unique_ptr<UploadPurger> purger;
     if (cfg.storage.upload_purging_enabled && !cfg.storage.read_only) {
@@ -179,7 +196,9 @@ int serve(const std::string& config_arg) {
     spdlog::info("onsen serving {} on {}, storage {} at {}, auth {}",
                  cfg.http.tls.certificate.empty() ? "http" : "https", cfg.http.addr,
                  cfg.storage.driver, storage::location(cfg.storage.driver, cfg.storage.parameters),
-                 authorizer ? "htpasswd" : "none");
+                 cfg.auth.token ? "token"
+                 : authorizer   ? "htpasswd"
+                                : "none");
     // The debug listener: plain HTTP on its own thread, stopped after the main server.
     http::Mux debug_mux;  // /debug/vars (the fallback), health, the metrics path
     std::optional<MetricsExporter> exporter;

@@ -881,6 +881,7 @@ class Converter {
     }
     const auto& [name, params] = node.entries.front();
     if (name == "none") return;
+    if (name == "token") return read_token(params, auth);
     if (name != "htpasswd") fail(params, "auth", "provider " + name + " is not supported yet");
 
     HtpasswdConfig htpasswd;
@@ -900,6 +901,32 @@ class Converter {
     if (htpasswd.realm.empty()) throw ConfigError("auth.htpasswd.realm: required");
     if (htpasswd.path.empty()) throw ConfigError("auth.htpasswd.path: required");
     auth.htpasswd = std::move(htpasswd);
+  }
+
+  void read_token(const ConfigNode& params, AuthConfig& auth) {
+    TokenConfig token;
+    read_section(params, "auth.token",
+                 {
+                     {"realm", string_to(token.realm)},
+                     {"service", string_to(token.service)},
+                     {"issuer", string_to(token.issuer)},
+                     {"rootcertbundle", string_to(token.rootcertbundle)},
+                     {"jwks", string_to(token.jwks)},
+                     {"signingalgorithms", string_list_to(token.signingalgorithms)},
+                     {"autoredirect", bool_to(token.autoredirect)},
+                     {"autoredirectpath", string_to(token.autoredirectpath)},
+                 });
+    // Distribution: "token auth requires a valid option string" for each of these.
+    for (auto [key, value] :
+         {std::pair{"realm", &token.realm}, std::pair{"service", &token.service},
+          std::pair{"issuer", &token.issuer}}) {
+      if (value->empty()) throw ConfigError(std::string("auth.token.") + key + ": required");
+    }
+    if (token.rootcertbundle.empty() && token.jwks.empty()) {
+      throw ConfigError("auth.token: rootcertbundle or jwks required (the token signing keys)");
+    }
+    if (token.autoredirectpath.empty()) token.autoredirectpath = "/auth/token";
+    auth.token = std::move(token);
   }
 
   std::vector<std::string>& warnings_;

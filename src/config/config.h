@@ -77,8 +77,22 @@ struct HtpasswdConfig {
   ThrottleConfig throttle;
 };
 
+// auth.token: Distribution's token authentication (auth/token_authorizer.h). rootcertbundle or
+// jwks, or both; signingalgorithms and jwks as in Distribution 3, autoredirectpath too.
+struct TokenConfig {
+  std::string realm;
+  std::string service;
+  std::string issuer;
+  std::string rootcertbundle;
+  std::string jwks;
+  std::vector<std::string> signingalgorithms;  // empty: every asymmetric algorithm
+  bool autoredirect = false;
+  std::string autoredirectpath = "/auth/token";
+};
+
 struct AuthConfig {
-  std::optional<HtpasswdConfig> htpasswd;  // the only supported provider for now
+  std::optional<HtpasswdConfig> htpasswd;  // at most one provider is set
+  std::optional<TokenConfig> token;
 };
 
 // storage.retention (Onsen's own, shaped as zot's): per repository glob, the tags to keep and how

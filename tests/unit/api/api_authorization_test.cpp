@@ -29,6 +29,13 @@ class PullOnly final : public auth::Authorizer {
       return {auth::Verdict::kTooManyRequests, "", std::chrono::seconds(7)};
     }
     if (credentials.authorization.empty()) return {};
+    if (credentials.authorization == "narrow token") {
+      // A challenge of this request's own (a token authorizer's error="insufficient_scope").
+      auth::Decision d;
+      d.challenge = "Bearer realm=\"https://" + std::string(credentials.host) +
+                    "/auth/token\",error=\"insufficient_scope\"";
+      return d;
+    }
     for (const auto& a : access) {
       for (const auto& action : a.actions) {
         if (action != "pull") return {auth::Verdict::kDenied, "reader"};
@@ -47,10 +54,12 @@ class PullOnly final : public auth::Authorizer {
 
 class ApiAuthorizationTest : public ::testing::Test {
  protected:
-  http::Response send(std::string method, std::string target, std::string authorization) {
+  http::Response send(std::string method, std::string target, std::string authorization,
+                      std::string host = "") {
     test::BytesBody body;
     http::Request req = test::api_request(std::move(method), std::move(target), body);
     if (!authorization.empty()) req.headers.add("Authorization", authorization);
+    if (!host.empty()) req.headers.add("Host", host);
     io_.restart();
     auto result = net::co_spawn(io_, api_.handle(req), net::use_future);
     io_.run();
@@ -75,6 +84,16 @@ TEST_F(ApiAuthorizationTest, UnauthorizedCarriesTheScope) {
             "Bearer realm=\"https://auth.example/token\",service=\"registry\","
             "scope=\"repository:team/app:pull,push\"");
   EXPECT_EQ(authorizer_.client, "::1");
+}
+
+TEST_F(ApiAuthorizationTest, ADecisionsOwnChallengeWins) {
+  auto res = send("GET", "/v2/team/app/tags/list", "narrow token", "registry.example:5000");
+  EXPECT_EQ(res.status, 401u);
+  EXPECT_EQ(code(res), "UNAUTHORIZED");
+  // ... written with the request's Host, which reached the authorizer.
+  EXPECT_EQ(res.headers.get("WWW-Authenticate"),
+            "Bearer realm=\"https://registry.example:5000/auth/token\","
+            "error=\"insufficient_scope\"");
 }
 
 TEST_F(ApiAuthorizationTest, DeniedIs403Denied) {

@@ -206,10 +206,40 @@ TEST(ConfigEnv, AuthHtpasswd) {
 
   EXPECT_EQ(error_with({"REGISTRY_AUTH=htpasswd", "REGISTRY_AUTH_HTPASSWD_REALM=r"}),
             "auth.htpasswd.path: required");
-  EXPECT_EQ(error_with({"REGISTRY_AUTH=token"}),
-            "REGISTRY_AUTH: provider token is not supported yet");
-  EXPECT_EQ(error_with({"REGISTRY_AUTH_TOKEN_REALM=x"}),
-            "REGISTRY_AUTH_TOKEN_REALM: auth: provider token is not supported yet");
+  EXPECT_EQ(error_with({"REGISTRY_AUTH=token"}), "auth.token.realm: required");
+}
+
+TEST(ConfigEnv, AuthToken) {
+  // Distribution's variables, the scalar REGISTRY_AUTH selecting the provider.
+  Config c = load_with(
+      {"REGISTRY_AUTH=token", "REGISTRY_AUTH_TOKEN_REALM=http://127.0.0.1:5001/auth",
+       "REGISTRY_AUTH_TOKEN_SERVICE=Onsen registry", "REGISTRY_AUTH_TOKEN_ISSUER=token-issuer",
+       "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=/certs/bundle.pem",
+       "REGISTRY_AUTH_TOKEN_JWKS=/certs/jwks.json",
+       "REGISTRY_AUTH_TOKEN_SIGNINGALGORITHMS=[ES256, RS256]",
+       "REGISTRY_AUTH_TOKEN_AUTOREDIRECT=true"});
+  ASSERT_TRUE(c.auth.token.has_value());
+  EXPECT_EQ(c.auth.token->realm, "http://127.0.0.1:5001/auth");
+  EXPECT_EQ(c.auth.token->service, "Onsen registry");
+  EXPECT_EQ(c.auth.token->issuer, "token-issuer");
+  EXPECT_EQ(c.auth.token->rootcertbundle, "/certs/bundle.pem");
+  EXPECT_EQ(c.auth.token->jwks, "/certs/jwks.json");
+  EXPECT_EQ(c.auth.token->signingalgorithms, (std::vector<std::string>{"ES256", "RS256"}));
+  EXPECT_TRUE(c.auth.token->autoredirect);
+
+  // Without REGISTRY_AUTH the token map is created along the path; REGISTRY_AUTH=token replaces
+  // the file's htpasswd.
+  std::string yaml = std::string(kFile) + "auth:\n  htpasswd:\n    realm: r\n    path: /p\n";
+  c = load_with(
+      {"REGISTRY_AUTH=token", "REGISTRY_AUTH_TOKEN_REALM=r", "REGISTRY_AUTH_TOKEN_SERVICE=s",
+       "REGISTRY_AUTH_TOKEN_ISSUER=i", "REGISTRY_AUTH_TOKEN_JWKS=/j"},
+      nullptr, yaml);
+  ASSERT_TRUE(c.auth.token.has_value());
+  EXPECT_FALSE(c.auth.htpasswd.has_value());
+  EXPECT_EQ(error_with({"REGISTRY_AUTH_TOKEN_REALM=x"}), "auth.token.service: required");
+  EXPECT_EQ(error_with({"REGISTRY_AUTH=token", "REGISTRY_AUTH_TOKEN_REALM=r",
+                        "REGISTRY_AUTH_TOKEN_SERVICE=s", "REGISTRY_AUTH_TOKEN_ISSUER=i"}),
+            "auth.token: rootcertbundle or jwks required (the token signing keys)");
 }
 
 TEST(ConfigEnv, StorageDriverSelection) {

@@ -488,9 +488,35 @@ TEST(ConfigFileErrors, Storage) {
             "storage: no driver configured (expected filesystem or inmemory)");
 }
 
+TEST(ConfigFile, AuthToken) {
+  Config c = load_yaml(std::string(kMinimal) + R"(auth:
+  token:
+    realm: https://auth.example.com/token
+    service: registry.example.com
+    issuer: auth.example.com
+    rootcertbundle: /certs/bundle.pem
+    jwks: /certs/jwks.json
+    signingalgorithms: [RS256, EdDSA]
+    autoredirect: true
+)");
+  ASSERT_TRUE(c.auth.token.has_value());
+  EXPECT_FALSE(c.auth.htpasswd.has_value());
+  EXPECT_EQ(c.auth.token->realm, "https://auth.example.com/token");
+  EXPECT_EQ(c.auth.token->service, "registry.example.com");
+  EXPECT_EQ(c.auth.token->issuer, "auth.example.com");
+  EXPECT_EQ(c.auth.token->rootcertbundle, "/certs/bundle.pem");
+  EXPECT_EQ(c.auth.token->jwks, "/certs/jwks.json");
+  EXPECT_EQ(c.auth.token->signingalgorithms, (std::vector<std::string>{"RS256", "EdDSA"}));
+  EXPECT_TRUE(c.auth.token->autoredirect);
+  EXPECT_EQ(c.auth.token->autoredirectpath, "/auth/token");
+}
+
 TEST(ConfigFileErrors, Auth) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "auth:\n  token:\n    realm: r\n"),
-            "auth: provider token is not supported yet");
+            "auth.token.service: required");
+  EXPECT_EQ(error_of(std::string(kMinimal) +
+                     "auth:\n  token:\n    realm: r\n    service: s\n    issuer: i\n"),
+            "auth.token: rootcertbundle or jwks required (the token signing keys)");
   EXPECT_EQ(error_of(std::string(kMinimal) + "auth: silly\n"),
             "auth: provider silly is not supported yet");
   EXPECT_EQ(error_of(std::string(kMinimal) +
