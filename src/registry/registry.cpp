@@ -340,7 +340,12 @@ std::shared_ptr<const NameListing> Registry::tag_list(const std::string& repo) {
   tag_list_misses_.fetch_add(1, std::memory_order_relaxed);
   auto names = tags_.list(repo);
   if (!names) {
-    if (!repository_exists(repo)) {
+    // A repository that never had a manifest (only blobs or an upload) is unknown, as registry:2
+    // answers. One whose tags were all deleted lists none: registry:2 does so on the filesystem,
+    // and on stores without empty directories (S3) the tags directory is gone but its manifests
+    // remain.
+    auto manifests = driver_->stat(layout::manifests_root(repo));
+    if (!manifests || !manifests->is_dir) {
       throw Error(ErrorCode::kNameUnknown, "repository name not known to registry");
     }
     static const auto empty = std::make_shared<const NameListing>(std::vector<std::string>{});

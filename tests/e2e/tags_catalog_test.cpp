@@ -177,6 +177,17 @@ TEST_F(TagsTest, UnknownRepositoryIsNameUnknown) {
   EXPECT_TRUE(IsOciError(c().get("/v2/" + repo("never") + "/tags/list"), 404, "NAME_UNKNOWN"));
 }
 
+// A repository that holds only blobs or an upload has never had a manifest: registry:2 answers
+// 404 NAME_UNKNOWN for its tags.
+TEST_F(TagsTest, RepositoryWithoutManifestsIsNameUnknown) {
+  const std::string blobs_only = repo("blobs");
+  push_blob(c(), blobs_only, "only a blob");
+  EXPECT_TRUE(IsOciError(c().get("/v2/" + blobs_only + "/tags/list"), 404, "NAME_UNKNOWN"));
+  const std::string upload_only = repo("upload");
+  ASSERT_EQ(c().post("/v2/" + upload_only + "/blobs/uploads/").status, 202u);
+  EXPECT_TRUE(IsOciError(c().get("/v2/" + upload_only + "/tags/list"), 404, "NAME_UNKNOWN"));
+}
+
 TEST_F(TagsTest, DigestOnlyManifestsAreNotTags) {
   const std::string name = repo();
   push_tags(name, {"tagged"});
