@@ -5,11 +5,12 @@
 #include <stdexcept>
 #include <utility>
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "auth/basic_credentials.h"
+#include "auth/go_quote.h"
 #include "auth/log_text.h"
+#include "auth/sha256.h"
 
 namespace onsen::auth {
 namespace {
@@ -18,65 +19,13 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::uint64_t kMaxFileSize = 64 << 20;  // far beyond any real htpasswd file
 
-// Go's %q for the bytes a realm may hold: '"' and '\' escaped, control characters as \n, \t, ...
-// or \xNN. Bytes >= 0x80 pass through (HTTP allows them in header values as obs-text).
+// The realm quoted as Go's %q quotes it (registry:2 writes its challenge so).
 std::string make_challenge(std::string_view realm) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "Basic realm=\"";
-  for (unsigned char c : realm) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\v':
-        out += "\\v";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
+  return "Basic realm=" + go_quote(realm);
 }
 
 Decision refused_by(const ThrottleBlock& block) {
   return Decision{Verdict::kTooManyRequests, {}, block.retry_after, block.scope};
-}
-
-std::string sha256(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  return std::string(reinterpret_cast<char*>(digest), length);
 }
 
 }  // namespace
@@ -169,7 +118,7 @@ bool BasicAuthenticator::load_locked(bool initial) {
     spdlog::info("auth: htpasswd file {} is readable again", file_.path());
     last_error_.clear();
   }
-  std::string digest = sha256(bytes);
+  std::string digest = sha256_bytes(bytes);
   if (!initial && digest == content_digest_) {  // touched, not changed
     file_.accept(stamp);
     return false;

@@ -1,12 +1,12 @@
 #include "auth/token_authorizer.h"
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
 
 #include "auth/go_quote.h"
 #include "auth/log_text.h"
+#include "auth/sha256.h"
 
 namespace onsen::auth {
 
@@ -28,12 +28,11 @@ std::string_view bearer_token(std::string_view header) {
 }
 
 std::string cache_key(std::string_view token) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(token.data(), token.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    return {};
+  try {
+    return sha256_bytes(token);
+  } catch (const std::exception&) {
+    return {};  // no cache key: the token is verified every time
   }
-  return std::string(reinterpret_cast<char*>(digest), length);
 }
 
 std::vector<JwsAlgorithm> allowed_algorithms(const std::vector<std::string>& names) {

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "auth/jose_encoding.h"
+#include "auth/sha256.h"
 
 namespace onsen::auth {
 
@@ -31,15 +32,6 @@ std::string read_file(const std::string& path, const char* what) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-std::string sha256(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  return std::string(reinterpret_cast<char*>(digest), length);
 }
 
 std::string bn_bytes(const BIGNUM* bn, int width = 0) {
@@ -261,9 +253,9 @@ constexpr std::size_t kMaxChains = 64;
 PublicKey TokenKeys::by_chain(const std::vector<std::string>& x5c, std::string* why) const {
   std::string id;
   for (const auto& cert : x5c) {
-    id += sha256(cert);  // fixed-width pieces: no two chains give the same concatenation
+    id += sha256_bytes(cert);  // fixed-width pieces: no two chains give the same concatenation
   }
-  id = sha256(id);
+  id = sha256_bytes(id);
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(chains_mu_);
@@ -316,7 +308,7 @@ std::string TokenKeys::libtrust_key_id(EVP_PKEY* key) {
   unsigned char* der = nullptr;
   int length = i2d_PUBKEY(key, &der);
   if (length <= 0) return {};
-  std::string digest = sha256(std::string_view(reinterpret_cast<char*>(der), length));
+  std::string digest = sha256_bytes(std::string_view(reinterpret_cast<char*>(der), length));
   OPENSSL_free(der);
   std::string b32 = base32_encode(std::string_view(digest).substr(0, 30));  // 48 characters
   std::string out;
@@ -358,7 +350,7 @@ std::string TokenKeys::jwk_thumbprint(EVP_PKEY* key) {
     return {};
   }
   ERR_clear_error();
-  return base64url_encode(sha256(canonical));
+  return base64url_encode(sha256_bytes(canonical));
 }
 
 }  // namespace onsen::auth
