@@ -5,12 +5,16 @@
 #     (GC_FLAGS), back to back (the order alternates by round), their output to a file; the time
 #     of each, and the blobs left on both copies compared with what the store was made to keep.
 #   gc_offline_dry: the same with --dry-run, on the template (the mark and listings alone).
+#   gc_offline_mix: gc_offline on a second store of GC_REPOS repositories where only GC_MIX of
+#     the tags were moved and of the repositories hold an orphan upload (a store mostly kept, as
+#     a registry collected regularly is); empty GC_MIX: no such row.
 #   gc_online: Onsen serving a third copy; manifest GETs every 5 ms, idle, then while collections
 #     started by POST /admin/gc run back to back (bench/gc_probe.py): p99 of each and their ratio.
 
 GC_REPOS=${BENCH_GC_REPOS:-$(q 100 1000)}
 GC_FLAGS=${BENCH_GC_FLAGS:---delete-untagged}
 GC_PROBE_SECONDS=${BENCH_GC_PROBE_SECONDS:-$(q 3 10)}   # each phase of the online probe
+GC_MIX=${BENCH_GC_MIX-0.03}
 GC_DIR=""
 GC_DONE=""   # the servers whose collection of this round succeeded: only their copies are compared
 
@@ -34,22 +38,26 @@ http:
 EOF
 }
 
-# gc_store: the template store, made once per run.
+# gc_store [SUFFIX MAKE_STORE_FLAGS...]: the template store (template$SUFFIX, made$SUFFIX.json,
+# counts$SUFFIX.json), made once per run.
 gc_store() {
-  [ -n "$GC_DIR" ] && return 0
+  local sfx=${1:-}
+  [ $# -gt 0 ] && shift
   GC_DIR=$TMP/gc
+  [ -d "$GC_DIR/template$sfx" ] && return 0
   mkdir -p "$GC_DIR"
-  log "gc: writing a store of $GC_REPOS repositories"
-  python3 "$REPO_ROOT/tests/gc/make_store.py" "$GC_DIR/template" --repos "$GC_REPOS" \
-    --json "$GC_DIR/made.json" >"$GC_DIR/counts.json" || die "make_store.py failed"
-  log "gc: store $(cat "$GC_DIR/counts.json")"
+  log "gc: writing a store$sfx of $GC_REPOS repositories"
+  python3 "$REPO_ROOT/tests/gc/make_store.py" "$GC_DIR/template$sfx" --repos "$GC_REPOS" "$@" \
+    --json "$GC_DIR/made$sfx.json" >"$GC_DIR/counts$sfx.json" || die "make_store.py failed"
+  log "gc: store$sfx $(cat "$GC_DIR/counts$sfx.json")"
 }
 
-# gc_copy NAME: a fresh copy of the template at $GC_DIR/NAME/data with its config.yml, written back.
+# gc_copy NAME [SUFFIX]: a fresh copy of template$SUFFIX at $GC_DIR/NAME/data with its
+# config.yml, written back.
 gc_copy() {
   rm -rf "${GC_DIR:?}/$1"
   mkdir -p "$GC_DIR/$1"
-  cp -a "$GC_DIR/template" "$GC_DIR/$1/data"
+  cp -a "$GC_DIR/template${2:-}" "$GC_DIR/$1/data"
   gc_config "$GC_DIR/$1/data" "$GC_DIR/$1/config.yml"
   sync
 }
@@ -70,37 +78,55 @@ gc_run() {
   log "$CFG r$ROUND $fig $srv: $(secs $((t1 - t0))) s ($(wc -l <"$out") output lines)"
 }
 
+# gc_offline_one SRV FIGURE [SUFFIX]
 gc_offline_one() {
-  gc_copy "$1"
+  gc_copy "$1" "${3:-}"
   # shellcheck disable=SC2086  # GC_FLAGS: the flags, word-split on purpose
-  gc_run "$1" gc_offline "$GC_DIR/$1/config.yml" $GC_FLAGS && GC_DONE="$GC_DONE $1"
+  gc_run "$1" "$2" "$GC_DIR/$1/config.yml" $GC_FLAGS && GC_DONE="$GC_DONE $1"
 }
 
-# gc_offline: both collectors on copies of the same store; then what each left is compared.
-gc_offline() {
-  local srv order=("${SERVERS[@]}") res
-  gc_store
-  [ $((ROUND % 2)) = 0 ] && order=(registry onsen)
-  GC_DONE=""
-  for srv in "${order[@]}"; do gc_offline_one "$srv"; done
+# gc_compare FIGURE [SUFFIX]: notes what the collectors of GC_DONE left that differs from what
+# store$SUFFIX was made to keep; then removes their copies.
+gc_compare() {
+  local res
   res=$(cd "$REPO_ROOT/tests/gc" && python3 -c '
 import json, sys, make_store
-d, flags, done = sys.argv[1], sys.argv[2], sys.argv[3].split()
-made = json.load(open(d + "/made.json"))
+d, flags, done, sfx = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4]
+made = json.load(open(d + "/made" + sfx + ".json"))
 want = set(made["kept"] if ("-m" in flags.split() or "--delete-untagged" in flags.split()) else made["kept_untagged"])
 out = []
 for srv in done:
     left = make_store.blobs_in(d + "/" + srv + "/data")
     if left != want:
         out.append("%s left %d blobs, expected %d (%d unexpected, %d missing)" % (srv, len(left), len(want), len(left - want), len(want - left)))
-print("; ".join(out))' "$GC_DIR" "$GC_FLAGS" "$GC_DONE" 2>&1) || res="comparison failed: $res"
-  [ -z "$res" ] || note "$CFG" gc_offline all "$ROUND" "$res"
+print("; ".join(out))' "$GC_DIR" "$GC_FLAGS" "$GC_DONE" "${2:-}" 2>&1) || res="comparison failed: $res"
+  [ -z "$res" ] || note "$CFG" "$1" all "$ROUND" "$res"
   rm -rf "${GC_DIR:?}/onsen" "${GC_DIR:?}/registry"
+}
+
+# gc_offline: both collectors on copies of the same store; then what each left is compared.
+gc_offline() {
+  local srv order=("${SERVERS[@]}")
+  gc_store
+  [ $((ROUND % 2)) = 0 ] && order=(registry onsen)
+  GC_DONE=""
+  for srv in "${order[@]}"; do gc_offline_one "$srv" gc_offline; done
+  gc_compare gc_offline
   # The same flags with --dry-run, on the template itself (nothing is written): the mark and the
   # listings alone, without the deletions both collectors pay the filesystem alike for.
   [ -f "$GC_DIR/template.yml" ] || gc_config "$GC_DIR/template" "$GC_DIR/template.yml"
   # shellcheck disable=SC2086
   for srv in "${order[@]}"; do gc_run "$srv" gc_offline_dry "$GC_DIR/template.yml" --dry-run $GC_FLAGS || true; done
+  [ -z "$GC_MIX" ] || gc_offline_mix "${order[@]}"
+}
+
+# gc_offline_mix SERVERS...: gc_offline on the store of few moved tags and orphans, in that order.
+gc_offline_mix() {
+  local srv
+  gc_store -mix --moved "$GC_MIX" --orphans "$GC_MIX"
+  GC_DONE=""
+  for srv in "$@"; do gc_offline_one "$srv" gc_offline_mix -mix; done
+  gc_compare gc_offline_mix -mix
 }
 
 # gc_online: Onsen alone (registry:2 cannot collect while serving).

@@ -63,6 +63,10 @@ int garbage_collect(const std::string& config_arg, const GarbageCollectOptions& 
     gc.grace = std::chrono::ceil<std::chrono::seconds>(*grace);
     gc.retention = retention_policies(cfg->storage.retention);
     gc.retention_dry_run = cfg->storage.retention.dry_run;
+    // Without a grace window nothing else writes the store (Distribution's rule): its removals
+    // may have the disk. (32 removed a bench store's 13,000 directories in a third of the time 8
+    // took: on a filesystem mounted with discard each waits for the journal, not for a core.)
+    if (gc.grace.count() == 0) gc.removal_threads = 32;
     if (!options.quiet) {
       gc.output = [](std::string_view line) { fmt::print("{}\n", line); };
     }

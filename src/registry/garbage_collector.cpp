@@ -68,12 +68,14 @@ std::vector<std::optional<T>> in_batches(const std::vector<std::string>& keys, L
   return out;
 }
 
-// fn(i) for i in [0, n) on up to kThreads threads: listings wait for the store one after the
-// other (a cold directory is a disk read, an S3 list a round trip), so many go at once. Rethrows
-// the first exception once every thread has ended.
+// Threads of the reads and listings: they wait for the store one after the other (a cold
+// directory is a disk read, an S3 list a round trip), so many go at once.
+constexpr size_t kThreads = 8;
+
+// fn(i) for i in [0, n) on up to `threads` threads. Rethrows the first exception once every
+// thread has ended.
 template <typename Fn>
-void parallel_for(size_t n, Fn fn) {
-  constexpr size_t kThreads = 8;
+void parallel_for(size_t n, Fn fn, size_t threads = kThreads) {
   std::atomic<size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
@@ -90,7 +92,7 @@ void parallel_for(size_t n, Fn fn) {
   };
   {
     std::vector<std::jthread> pool;
-    for (size_t t = 1; t < std::min(kThreads, n); ++t) {
+    for (size_t t = 1; t < std::min(threads, n); ++t) {
       try {
         pool.emplace_back(work);
       } catch (const std::system_error&) {
@@ -149,6 +151,13 @@ struct GarbageCollector::Run {
     if (options.log) options.log(line);
   }
   bool stopped() const { return options.should_stop && options.should_stop(); }
+  size_t removers() const { return std::max<size_t>(1, options.removal_threads); }
+  // Objects per look-again-and-remove step. Watching, small: the time between a chunk's look and
+  // its removals is the residual window. Not watching there is no look again, and one step
+  // keeps every remover busy to the end instead of waiting for each chunk's slowest removal.
+  static size_t chunk_size(bool watching, size_t n) {
+    return watching ? 32 : std::max<size_t>(1, n);
+  }
   // Seconds since the run started, for the log's progress lines.
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
   double elapsed() const {
@@ -522,7 +531,10 @@ struct GarbageCollector::Run {
 
   // Removes keys at once (each an S3 round trip or four): their order does not matter.
   void remove_all(const std::vector<std::string>& keys) {
-    if (!options.dry_run) parallel_for(keys.size(), [&](size_t i) { driver.remove(keys[i]); });
+    if (!options.dry_run) {
+      parallel_for(
+          keys.size(), [&](size_t i) { driver.remove(keys[i]); }, removers());
+    }
   }
 
   // Revisions of repo that existed through the mark and are not kept.
@@ -546,9 +558,9 @@ struct GarbageCollector::Run {
       if (it == before.end()) continue;
       for (auto& d : unkept(repo, *it->second)) doomed.emplace_back(&repo, d);
     }
-    constexpr size_t kChunk = 32;
-    for (size_t first = 0; first < doomed.size(); first += kChunk) {
-      const size_t last = std::min(doomed.size(), first + kChunk);
+    const size_t step = chunk_size(watching, doomed.size());
+    for (size_t first = 0; first < doomed.size(); first += step) {
+      const size_t last = std::min(doomed.size(), first + step);
       std::vector<std::string> keys;
       for (size_t i = first; i < last; ++i) {
         auto& [repo, d] = doomed[i];
@@ -584,9 +596,12 @@ struct GarbageCollector::Run {
         ++result.manifests_deleted;
       }
       if (!options.dry_run) {
-        parallel_for(removals.size(), [&](size_t i) {
-          for (auto& key : removals[i]) driver.remove(key);
-        });
+        parallel_for(
+            removals.size(),
+            [&](size_t i) {
+              for (auto& key : removals[i]) driver.remove(key);
+            },
+            removers());
       }
       if (stop) return false;
     }
@@ -660,10 +675,9 @@ struct GarbageCollector::Run {
       }
     }
     std::set<Digest> deleted;
-    // Small chunks: the time between a chunk's look and a removal is the residual window.
-    constexpr size_t kChunk = 32;
-    for (size_t first = 0; first < eligible.size(); first += kChunk) {
-      const size_t last = std::min(eligible.size(), first + kChunk);
+    const size_t step = chunk_size(watching, eligible.size());
+    for (size_t first = 0; first < eligible.size(); first += step) {
+      const size_t last = std::min(eligible.size(), first + step);
       std::vector<std::string> again;
       for (size_t i = first; i < last; ++i) {
         const Digest& d = eligible[i].digest;

@@ -60,6 +60,10 @@ struct GcOptions {
   // older than the policy's limit are collected as with delete_untagged.
   std::vector<RetentionPolicy> retention{};
   bool retention_dry_run = false;
+  // Threads removing at once. Removals mostly wait for the filesystem's journal (or an S3 round
+  // trip), not for a core, so a collection on a still store (the offline command) uses many;
+  // inside a serving process a few, leaving the disk to requests.
+  size_t removal_threads = 8;
   // Distribution's standard output lines ("<repo>: marking manifest <digest> ", "blob eligible for
   // deletion: <digest>", ...), one call per line, without the newline. Null: none (--quiet).
   std::function<void(std::string_view)> output = nullptr;

@@ -5,17 +5,19 @@ the API: the bench's collection figure (bench/run.sh, group gc) and the kill tes
 (tests/gc/kill_test.py). Python 3 standard library only.
 
     make_store.py ROOT [--repos 1000] [--tags 5] [--layers 3] [--seed S] [--json OUT]
+                  [--moved 0.333] [--orphans 0.3]
 
 ROOT is the storage rootdirectory (the store goes to ROOT/docker/registry/v2). Each repository
 gets --tags tags, each on an OCI image manifest of its own config blob and --layers layers drawn
 from a pool shared by all repositories (one small base set most images start from, a larger pool
 for the rest), as pushes leave it: the blobs' data, the repository's layer links, revision links,
 tag current and index links. What a collection has to remove is there too:
-  - moved tags: a third of the tags were pushed twice, the first manifest still a revision and
+  - moved tags: a third of the tags (--moved) were pushed twice, the first manifest still a revision and
     in the tag's index but no tag's current one (untagged: `--delete-untagged` removes it, its
     config blob and the layers nothing else uses);
   - unreferenced blobs: blobs with a layer link in a repository and no manifest naming them
-    (an upload whose manifest never came), and blobs in no repository at all.
+    (an upload whose manifest never came; in 30% of the repositories, --orphans), and blobs in
+    no repository at all (a quarter of the repository count, or --orphans / 1.2 of it).
 Blobs are small (a few hundred bytes): a collection's cost is in the counts, not the bytes.
 
 --json OUT writes what was made: {"tagged": [[repo, tag, manifest digest, [blob digests]]...],
@@ -73,7 +75,7 @@ def manifest(config, layers):
     }, sort_keys=True).encode()
 
 
-def make(root, repos=1000, tags=5, layers=3, seed="onsen-gc"):
+def make(root, repos=1000, tags=5, layers=3, seed="onsen-gc", moved=1 / 3, orphans=0.3):
     rng = random.Random(seed)
     st = Store(root)
     rnd = lambda n: rng.getrandbits(8 * n).to_bytes(n, "little")  # noqa: E731
@@ -101,7 +103,7 @@ def make(root, repos=1000, tags=5, layers=3, seed="onsen-gc"):
         repo = "team%02d/app%04d" % (r % 37, r)
         for t in range(tags):
             tag = "v%d" % t if t else "latest"
-            if rng.random() < 1 / 3:  # an earlier push of this tag, now untagged
+            if rng.random() < moved:  # an earlier push of this tag, now untagged
                 old, blobs = image(repo, layers)
                 st.tag(repo, tag, old)
                 kept_untagged.update(blobs)
@@ -111,11 +113,11 @@ def make(root, repos=1000, tags=5, layers=3, seed="onsen-gc"):
             counts["tags"] += 1
             tagged.append([repo, tag, md, blobs])
             kept.update(blobs)
-        if rng.random() < 0.3:  # an upload whose manifest never came: a layer link, no reference
+        if rng.random() < orphans:  # an upload whose manifest never came: a layer link, no reference
             b = rnd(rng.randint(100, 600))
             st.link(repo, "_layers", st.blob(b))
             counts["orphan_blobs"] += 1
-    for _ in range(repos // 4):  # blobs in no repository
+    for _ in range(repos * round(orphans * 1000) // 1200):  # blobs in no repository (exact: 0.3 -> //4)
         st.blob(rnd(rng.randint(100, 600)))
         counts["orphan_blobs"] += 1
     kept_untagged |= kept
@@ -149,8 +151,11 @@ def main():
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--seed", default="onsen-gc")
     ap.add_argument("--json")
+    ap.add_argument("--moved", type=float, default=1 / 3, help="fraction of tags pushed twice")
+    ap.add_argument("--orphans", type=float, default=0.3,
+                    help="fraction of repositories with an unreferenced layer link")
     a = ap.parse_args()
-    made = make(a.root, a.repos, a.tags, a.layers, a.seed)
+    made = make(a.root, a.repos, a.tags, a.layers, a.seed, a.moved, a.orphans)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(made, f)

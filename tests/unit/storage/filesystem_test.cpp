@@ -132,5 +132,39 @@ TEST_F(FilesystemDriverTest, SymlinkIsNotFollowedByStatOrRemove) {
   EXPECT_EQ(slurp(dir_.path() + "/outside/keep"), "precious");
 }
 
+TEST_F(FilesystemDriverTest, SymlinkNamedByTheKeyIsRemovedItselfNotItsTarget) {
+  fs::create_directories(root_ + "/s");
+  fs::create_directories(dir_.path() + "/outside");
+  std::ofstream(dir_.path() + "/outside/keep") << "precious";
+  fs::create_directory_symlink(dir_.path() + "/outside", root_ + "/s/link");
+  EXPECT_TRUE(driver_.remove("/s/link"));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root_ + "/s/link")));
+  EXPECT_EQ(slurp(dir_.path() + "/outside/keep"), "precious");
+}
+
+// More entries than one getdents64 buffer holds: list and remove read the directory to its end.
+TEST_F(FilesystemDriverTest, ListAndRemoveLargeDirectories) {
+  constexpr int kEntries = 1500;  // names of 64 characters: ~130 KiB of directory entries
+  for (int i = 0; i < kEntries; ++i) {
+    std::string name = std::to_string(i);
+    name.resize(64, 'x');
+    driver_.put_content_volatile("/big/" + name + (i % 2 ? "/link" : ""), "x");
+  }
+  auto names = driver_.list("/big");
+  ASSERT_TRUE(names);
+  EXPECT_EQ(names->size(), static_cast<size_t>(kEntries));
+  EXPECT_EQ(driver_.list("/big/" + names->front() + "/nothing"), std::nullopt);
+  EXPECT_TRUE(driver_.remove("/big"));
+  EXPECT_FALSE(fs::exists(root_ + "/big"));
+  EXPECT_FALSE(driver_.remove("/big"));
+}
+
+TEST_F(FilesystemDriverTest, ListOfAFileIsMissing) {
+  driver_.put_content("/f", "x");
+  EXPECT_EQ(driver_.list("/f"), std::nullopt);
+  EXPECT_FALSE(driver_.remove("/f/under"));
+  EXPECT_EQ(driver_.get_content("/f"), "x");
+}
+
 }  // namespace
 }  // namespace onsen::storage
